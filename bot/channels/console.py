@@ -1,0 +1,171 @@
+"""The console channel: a person (or a script on stdin) talking to the bot in a terminal.
+
+Contract (DESIGN.md): messages printed as text; buttons as `[n] Label`; a line that is a number
+or an exact label presses that button; `/file PATH` sends a file; anything else is text.
+Documents go to the downloads folder as `[documento] NAME (N bytes)`; URL buttons print as
+`[link] LABEL: URL`. In scripted mode every line is answered completely before the next one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import mimetypes
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from services import outbox
+from services.messages import (
+    ChoiceBody,
+    DeleteMessage,
+    Document,
+    FileBody,
+    Inbound,
+    Text,
+    TextBody,
+    UrlButton,
+    from_payload,
+)
+from services.outbox import Delivered, Fate
+from services.types import UnitOfWorkFactory
+
+CHANNEL = "console"
+FILE_PREFIX = "console-file:"
+
+
+def identity_key(name: str) -> str:
+    return f"{CHANNEL}:{name}"
+
+
+@dataclass
+class ConsoleChannel:
+    name: str
+    handle: object  # ConversationEngine.handle
+    uow_factory: UnitOfWorkFactory
+    downloads: Path
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    _buttons: list[tuple[str, str]] = field(default_factory=list)
+    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def identity(self) -> str:
+        return identity_key(self.name)
+
+    def event_for(self, line: str) -> Inbound | None:
+        """Translate one input line into an inbound event (None for an empty line)."""
+        line = line.rstrip("\n")
+        if not line.strip():
+            return None
+        stripped = line.strip()
+        body: TextBody | ChoiceBody | FileBody
+        pressed = self._pressed(stripped)
+        if pressed is not None:
+            body = ChoiceBody(pressed)
+        elif stripped.startswith("/file "):
+            path = Path(stripped[len("/file ") :].strip()).expanduser()
+            if not path.is_file():
+                self._print(f"(arquivo não encontrado: {path})")
+                return None
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            body = FileBody(
+                FILE_PREFIX + str(path.resolve()), path.name, mime, path.stat().st_size
+            )
+        else:
+            body = TextBody(stripped)
+        return Inbound(
+            channel=CHANNEL,
+            identity_key=self.identity,
+            event_id=f"{self.name}:{datetime.now(UTC).timestamp():.6f}:{next(self._counter)}",
+            address=self.name,
+            body=body,
+            received_at=datetime.now(UTC),
+            display_name=self.name,
+        )
+
+    def _pressed(self, line: str) -> str | None:
+        if line.isdigit():
+            index = int(line) - 1
+            if 0 <= index < len(self._buttons):
+                return self._buttons[index][0]
+            return None
+        for choice_id, label in self._buttons:
+            if label == line:
+                return choice_id
+        return None
+
+    def send_line(self, line: str) -> None:
+        """Handle one line and print everything it produced."""
+        event = self.event_for(line)
+        if event is not None:
+            self.handle(event)  # type: ignore[operator]
+        self.drain()
+
+    def drain(self) -> int:
+        """Print every pending message for this identity (pushes included); return how many."""
+        printed = 0
+        with self._lock:
+            while True:
+                claimed = outbox.claim(self.uow_factory, limit=100, identity_key=self.identity)
+                if not claimed:
+                    return printed
+                fates: list[Fate] = []
+                for message in claimed:
+                    self._render(message.payload, message.blob)
+                    fates.append(Delivered(message.id, None))
+                    printed += 1
+                outbox.record(self.uow_factory, fates)
+
+    def _render(self, payload: dict[str, Any], blob: bytes | None) -> None:
+        message, _ = from_payload(payload, blob)
+        if isinstance(message, Text):
+            self._print(message.text)
+            buttons: list[tuple[str, str]] = []
+            for row in message.buttons:
+                for button in row:
+                    if isinstance(button, UrlButton):
+                        self._print(f"[link] {button.label}: {button.url}")
+                    else:
+                        buttons.append((button.id, button.label))
+                        self._print(f"[{len(buttons)}] {button.label}")
+            if buttons:
+                self._buttons = buttons
+            self._print("")
+        elif isinstance(message, Document):
+            self.downloads.mkdir(parents=True, exist_ok=True)
+            target = self.downloads / Path(message.name).name
+            target.write_bytes(message.data)
+            self._print(f"[documento] {message.name} ({len(message.data)} bytes)")
+            if message.caption:
+                self._print(message.caption)
+            self._print("")
+        elif isinstance(message, DeleteMessage):
+            pass  # nothing to remove from a terminal
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def run(self, lines: Iterable[str], *, interactive: bool) -> None:
+        """Read lines until the end of input; print answers as they come."""
+        self.drain()
+        poller: threading.Thread | None = None
+        stop = threading.Event()
+        if interactive:
+            poller = threading.Thread(target=self._poll, args=(stop,), daemon=True)
+            poller.start()
+            self._print("Console do RevendaBot. Digite /menu para começar; Ctrl+D sai.")
+        try:
+            for line in lines:
+                self.send_line(line)
+        finally:
+            stop.set()
+            if poller is not None:
+                poller.join(timeout=2)
+
+    def _poll(self, stop: threading.Event) -> None:
+        while not stop.wait(0.5):
+            self.drain()

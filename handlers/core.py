@@ -1,0 +1,129 @@
+"""Flow machinery: named steps (ask + answer) in one table per flow, driven by the router.
+
+A step *asks* (renders its question from the flow data) and *answers* (reads the person's
+input and says where to go). The router owns what is the same for every step: commands,
+stale buttons, Voltar/Cancelar/Menu, re-prompting, and editing the pressed message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers import texts
+from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
+from services.principal import Principal
+from services.types import UnitOfWork
+
+Data = dict[str, Any]
+
+BACK = Choice("nav:back", texts.VOLTAR)
+CANCEL = Choice("nav:cancel", texts.CANCELAR)
+MENU = Choice("nav:menu", texts.MENU)
+
+
+@dataclass(frozen=True, slots=True)
+class DialogueConfig:
+    support_contact: str = "suporte@revendabot.com.br"
+    page_size: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    """What a step may use: the transaction, who is acting, the event and the settings."""
+
+    uow: UnitOfWork
+    principal: Principal
+    event: Inbound
+    config: DialogueConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    """Go to `step` (of `flow`, when switching flows) with `data` merged into the flow data."""
+
+    step: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    flow: str | None = None
+    before: Sequence[Outbound] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """The input was not accepted: tell why and ask the same question again."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """Answer something and keep asking the same question (e.g. "em breve")."""
+
+    message: str
+
+
+Answer = Goto | Retry | Stay
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    ask: Callable[[Ctx, Data], Text]
+    answer: Callable[[Ctx, Data, Body], Answer]
+    accepts_text: bool = False
+    accepts_file: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    name: str
+    steps: Mapping[str, Step]
+
+    @property
+    def first(self) -> str:
+        return next(iter(self.steps))
+
+
+def screen(text: str, *rows: Sequence[Button]) -> Text:
+    """A message with button rows (empty rows are dropped)."""
+    return Text(text, tuple(tuple(row) for row in rows if row))
+
+
+def nav(*, back: bool = True, cancel: bool = True, menu: bool = False) -> list[Choice]:
+    row = []
+    if back:
+        row.append(BACK)
+    if cancel:
+        row.append(CANCEL)
+    if menu:
+        row.append(MENU)
+    return row
+
+
+class UnexpectedInput(Exception):
+    """The input is of a kind this step does not take; the router asks again."""
+
+
+def chosen(body: Body) -> str:
+    """The id of the pressed button (the router has already checked it was offered)."""
+    if not isinstance(body, ChoiceBody):
+        raise UnexpectedInput
+    return body.choice_id
+
+
+def typed(body: Body) -> str:
+    """The text the person typed."""
+    if not isinstance(body, TextBody):
+        raise UnexpectedInput
+    return body.text
+
+
+def choice_arg(choice_id: str, prefix: str) -> str | None:
+    """`("c:42", "c")` → `"42"`; None when the id has another prefix."""
+    head, _, tail = choice_id.partition(":")
+    return tail if head == prefix and tail else None
+
+
+def int_arg(choice_id: str, prefix: str) -> int | None:
+    value = choice_arg(choice_id, prefix)
+    return int(value) if value is not None and value.isdigit() and len(value) < 12 else None

@@ -1,0 +1,36 @@
+"""The main menu and Ajuda."""
+
+from __future__ import annotations
+
+from handlers import texts
+from handlers.core import Answer, Ctx, Data, Flow, Goto, Stay, Step, chosen, screen
+from services.messages import Body, Choice, Text
+
+CLIENTES = Choice("m:clientes", texts.CLIENTES)
+NOVO = Choice("m:novo", texts.NOVO_CLIENTE)
+DADOS = Choice("m:dados", texts.MEUS_DADOS)
+AJUDA = Choice("m:ajuda", texts.AJUDA)
+
+
+def help_text(ctx: Ctx) -> str:
+    return texts.HELP.format(support=ctx.config.support_contact)
+
+
+def ask_menu(ctx: Ctx, data: Data) -> Text:
+    """Show the four entries of the main menu."""
+    return screen(texts.MENU_TEXT, [CLIENTES, NOVO], [DADOS, AJUDA])
+
+
+def answer_menu(ctx: Ctx, data: Data, body: Body) -> Answer:
+    """Open the chosen entry."""
+    choice = chosen(body)
+    if choice == CLIENTES.id:
+        return Goto("lista", {"q": None, "p": 1}, flow="clientes")
+    if choice == NOVO.id:
+        return Goto("escolha", flow="novo")
+    if choice == DADOS.id:
+        return Stay(texts.COMING_SOON.format(feature=texts.MEUS_DADOS))
+    return Stay(help_text(ctx))
+
+
+MENU_FLOW = Flow("menu", {"inicio": Step(ask_menu, answer_menu)})

@@ -1,0 +1,184 @@
+"""The dialogue: turns one inbound event into replies and the next state.
+
+Registration table (flow → steps) is FLOWS below; each flow module shows its own steps.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from domain.errors import InvalidValue
+from handlers import texts
+from handlers.access import invite_code_in, no_access, redeem
+from handlers.cadastro import CADASTRO_FLOW, NOVO_FLOW
+from handlers.clients import CLIENTES_FLOW
+from handlers.core import (
+    BACK,
+    CANCEL,
+    MENU,
+    Ctx,
+    DialogueConfig,
+    Flow,
+    Goto,
+    Retry,
+    Stay,
+    UnexpectedInput,
+)
+from handlers.menu import MENU_FLOW, help_text
+from services.conversation import Outcome, State, Turn
+from services.errors import ServiceError
+from services.messages import ChoiceBody, FileBody, Outbound, Text, TextBody
+
+log = logging.getLogger(__name__)
+
+FLOWS: Mapping[str, Flow] = {
+    flow.name: flow for flow in (MENU_FLOW, CLIENTES_FLOW, NOVO_FLOW, CADASTRO_FLOW)
+}
+HOME = ("menu", "inicio")
+OFFERED = "_offered"
+HISTORY = "_hist"
+
+
+class Dialogue:
+    """Callable handed to the conversation engine (services.conversation.ConversationEngine)."""
+
+    def __init__(self, config: DialogueConfig | None = None) -> None:
+        self.config = config or DialogueConfig()
+
+    def __call__(self, turn: Turn) -> Outcome:
+        event = turn.event
+        if turn.principal is None:
+            return self._stranger(turn)
+        ctx = Ctx(turn.uow, turn.principal, event, self.config)
+        body = event.body
+        if isinstance(body, TextBody) and body.text.startswith("/"):
+            return self._command(ctx, turn.state, body.text)
+        state = turn.state
+        if state is None or state.flow not in FLOWS or state.step not in FLOWS[state.flow].steps:
+            if isinstance(body, ChoiceBody) and body.choice_id != MENU.id:
+                return self._home(ctx, before=[Text(texts.EXPIRED)])
+            return self._home(ctx, greet=True)
+        if isinstance(body, ChoiceBody):
+            if body.choice_id == MENU.id:
+                return self._home(ctx)
+            if body.choice_id not in state.data.get(OFFERED, ()):
+                return self._home(ctx, before=[Text(texts.EXPIRED)])
+            if body.choice_id == CANCEL.id:
+                return self._home(ctx, before=[Text(texts.CANCELLED)])
+            if body.choice_id == BACK.id:
+                return self._back(ctx, state)
+        return self._answer(ctx, state)
+
+    # -- the pieces ---------------------------------------------------------------------------
+
+    def _stranger(self, turn: Turn) -> Outcome:
+        code = invite_code_in(turn.event)
+        if code is None:
+            return Outcome([no_access(self.config)], None)
+        principal, replies = redeem(turn.uow, turn.event, code)
+        if principal is None:
+            return Outcome(replies, None)
+        ctx = Ctx(turn.uow, principal, turn.event, self.config)
+        return self._home(ctx, before=replies, greet=True)
+
+    def _command(self, ctx: Ctx, state: State | None, text: str) -> Outcome:
+        command = text.split(maxsplit=1)[0].split("@", 1)[0].lower()
+        if command == "/start":
+            code = invite_code_in(ctx.event)
+            if code is not None:
+                return self._home(
+                    ctx, before=[Text("Este chat já tem acesso; o convite não foi usado.")]
+                )
+            return self._home(ctx, greet=True)
+        if command == "/menu":
+            return self._home(ctx)
+        if command == "/cancelar":
+            busy = state is not None and state.flow != HOME[0]
+            return self._home(
+                ctx, before=[Text(texts.CANCELLED if busy else texts.NOTHING_TO_CANCEL)]
+            )
+        if command == "/ajuda":
+            return self._home(ctx, before=[Text(help_text(ctx))])
+        if state is not None and state.flow in FLOWS:
+            return self._reask(ctx, state, texts.UNKNOWN_COMMAND.format(command=command))
+        return self._home(ctx, before=[Text(texts.UNKNOWN_COMMAND.format(command=command))])
+
+    def _home(self, ctx: Ctx, *, before: Sequence[Outbound] = (), greet: bool = False) -> Outcome:
+        state = State(*HOME, {})
+        replies = list(before)
+        if greet:
+            replies.append(Text(texts.WELCOME.format(name=ctx.principal.gestor_name)))
+        return self._show(ctx, state, replies, hint=greet)
+
+    def _back(self, ctx: Ctx, state: State) -> Outcome:
+        history = list(state.data.get(HISTORY, ()))
+        if not history:
+            return self._home(ctx)
+        previous = history.pop()
+        data = {**state.data, HISTORY: history}
+        return self._show(ctx, State(state.flow, previous, data), [])
+
+    def _answer(self, ctx: Ctx, state: State) -> Outcome:
+        step = FLOWS[state.flow].steps[state.step]
+        body = ctx.event.body
+        if isinstance(body, TextBody) and not step.accepts_text:
+            return self._reask(ctx, state, texts.USE_BUTTONS)
+        if isinstance(body, FileBody) and not step.accepts_file:
+            return self._reask(ctx, state, texts.NO_FILE_HERE)
+        data = dict(state.data)
+        try:
+            answer = step.answer(ctx, data, body)
+        except UnexpectedInput:
+            return self._reask(ctx, state, texts.USE_BUTTONS)
+        except InvalidValue as exc:
+            answer = Retry(exc.message)
+        except ServiceError as exc:
+            answer = Retry(exc.message)
+        if isinstance(answer, Retry):
+            return self._reask(ctx, state, texts.INVALID_PREFIX.format(message=answer.message))
+        if isinstance(answer, Stay):
+            return self._reask(ctx, state, answer.message)
+        return self._goto(ctx, state, data, answer)
+
+    def _goto(self, ctx: Ctx, state: State, data: dict[str, Any], goto: Goto) -> Outcome:
+        if goto.flow is not None and goto.flow != state.flow:
+            next_state = State(goto.flow, goto.step, dict(goto.data))
+        else:
+            history = [*data.get(HISTORY, ())]
+            if goto.step != state.step:
+                history.append(state.step)
+            next_state = State(state.flow, goto.step, {**data, **goto.data, HISTORY: history})
+        return self._show(ctx, next_state, list(goto.before))
+
+    def _reask(self, ctx: Ctx, state: State, message: str) -> Outcome:
+        return self._show(ctx, state, [], prefix=message)
+
+    def _show(
+        self,
+        ctx: Ctx,
+        state: State,
+        replies: list[Outbound],
+        *,
+        prefix: str | None = None,
+        hint: bool = False,
+    ) -> Outcome:
+        """Ask the state's question; remember which buttons it offered."""
+        flow = FLOWS[state.flow]
+        data = dict(state.data)
+        try:
+            question = flow.steps[state.step].ask(ctx, data)
+        except ServiceError as exc:
+            if (state.flow, state.step) == HOME:
+                raise
+            return self._home(ctx, before=[*replies, Text(f"⚠️ {exc.message}")])
+        text = question.text
+        if prefix:
+            text = f"{prefix}\n\n{text}"
+        if hint:
+            text = f"{text}\n\n{texts.MENU_HINT}"
+        edit = isinstance(ctx.event.body, ChoiceBody) and not replies
+        replies.append(Text(text, question.buttons, edit=edit))
+        data[OFFERED] = [choice.id for choice in question.choices]
+        return Outcome(replies, State(state.flow, state.step, data))

@@ -1,0 +1,243 @@
+"""The gestor's clients: list, search, open a card, register (Novo cadastro)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from domain.clients import ContractStatus, CreatedVia, Payer
+from domain.contacts import (
+    parse_address,
+    parse_cep,
+    parse_company_name,
+    parse_email,
+    parse_phone,
+)
+from domain.documents import DocumentType, normalize, parse_tax_id
+from domain.money import monthly_price
+from domain.text import fold
+from services.catalog import get_plan
+from services.errors import Conflict, NotFound
+from services.principal import Principal
+from storage.models import AuditEntry, Client
+from storage.uow import UnitOfWork
+
+PAGE_SIZE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSummary:
+    id: int
+    razao_social: str
+    nome_fantasia: str | None
+    documento: str
+    status: ContractStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPage:
+    items: tuple[ClientSummary, ...]
+    total: int
+    page: int
+    pages: int
+    query: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCard:
+    id: int
+    razao_social: str
+    nome_fantasia: str | None
+    documento: str
+    email: str
+    telefone: str
+    cep: str
+    endereco: str
+    cidade: str
+    uf: str
+    software: str
+    plano: str
+    price: Decimal
+    status: ContractStatus
+    payer: Payer
+    created_via: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewClient:
+    """Everything Novo cadastro collects, as typed; the service validates it all again."""
+
+    payer: Payer
+    software_id: int
+    plan_id: int
+    documento: str
+    razao_social: str
+    nome_fantasia: str | None
+    email: str
+    telefone: str
+    cep: str
+    endereco: str
+
+
+def _summary(client: Client) -> ClientSummary:
+    return ClientSummary(
+        client.id,
+        client.razao_social,
+        client.nome_fantasia,
+        client.documento,
+        ContractStatus(client.status),
+    )
+
+
+def _card(client: Client) -> ClientCard:
+    payer = Payer(client.payer)
+    return ClientCard(
+        id=client.id,
+        razao_social=client.razao_social,
+        nome_fantasia=client.nome_fantasia,
+        documento=client.documento,
+        email=client.email,
+        telefone=client.telefone,
+        cep=client.cep,
+        endereco=client.endereco,
+        cidade=client.cidade,
+        uf=client.uf,
+        software=client.software.name,
+        plano=client.plan.name,
+        price=monthly_price(client.plan.monthly_price, gestor_pays=payer is Payer.GESTOR),
+        status=ContractStatus(client.status),
+        payer=payer,
+        created_via=client.created_via,
+        created_at=client.created_at,
+    )
+
+
+def list_clients(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    query: str | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> ClientPage:
+    """One page of the gestor's clients, optionally those whose name or CPF/CNPJ matches."""
+    busca = fold(query) if query else None
+    documento = normalize(query) if query else None
+    if documento and (len(documento) < 3 or not any(ch.isdigit() for ch in documento)):
+        documento = None
+    with uow:
+        first = uow.clients.page(
+            principal.gestor_id, busca=busca, documento=documento, offset=0, limit=0
+        )
+        pages = max(1, math.ceil(first.total / page_size))
+        page = min(max(1, page), pages)
+        found = uow.clients.page(
+            principal.gestor_id,
+            busca=busca,
+            documento=documento,
+            offset=(page - 1) * page_size,
+            limit=page_size,
+        )
+        return ClientPage(
+            tuple(_summary(c) for c in found.rows), found.total, page, pages, query or None
+        )
+
+
+def get_client(uow: UnitOfWork, principal: Principal, client_id: int) -> ClientCard:
+    """The client card; another gestor's client is simply not found."""
+    with uow:
+        client = uow.clients.get_of_gestor(principal.gestor_id, client_id)
+        if client is None:
+            raise NotFound()
+        return _card(client)
+
+
+def check_documento_free(uow: UnitOfWork, principal: Principal, documento: str) -> None:
+    """Refuse a CPF/CNPJ that is already registered (told early, in the dialogue)."""
+    with uow:
+        existing = uow.clients.by_documento(documento)
+        if existing is None:
+            return
+        if existing.gestor_id == principal.gestor_id:
+            raise Conflict(f"Este documento já é do seu cliente {existing.razao_social}.")
+        raise Conflict(
+            "Este documento já está cadastrado por outro gestor. "
+            "Se o cliente está mudando de gestor, fale com o suporte."
+        )
+
+
+def is_own_email(uow: UnitOfWork, principal: Principal, email: str) -> bool:
+    """True when the e-mail is one of the gestor's linked e-mails (not the client's login)."""
+    with uow:
+        return uow.gestores.email_owner(email) == principal.gestor_id
+
+
+def register_client(uow: UnitOfWork, principal: Principal, new: NewClient) -> ClientCard:
+    """Register a client with status Teste, after validating every field again."""
+    principal.require_manage()
+    tax_id = parse_tax_id(new.documento)
+    razao_social = parse_company_name(new.razao_social)
+    nome_fantasia = (
+        parse_company_name(new.nome_fantasia, field="nome_fantasia", label="nome fantasia")
+        if new.nome_fantasia
+        else None
+    )
+    email = parse_email(new.email)
+    telefone = parse_phone(new.telefone)
+    cep = parse_cep(new.cep)
+    address = parse_address(new.endereco)
+    now = datetime.now(UTC)
+    with uow:
+        software, plan = get_plan(uow, new.software_id, new.plan_id)
+        check_documento_free(uow, principal, tax_id.value)
+        client = uow.clients.add(
+            Client(
+                gestor_id=principal.gestor_id,
+                documento=tax_id.value,
+                razao_social=razao_social,
+                nome_fantasia=nome_fantasia,
+                busca=fold(f"{razao_social} {nome_fantasia or ''}"),
+                email=email,
+                telefone=telefone,
+                cep=cep,
+                endereco=address.logradouro,
+                cidade=address.cidade,
+                uf=address.uf,
+                software_id=software.id,
+                plan_id=plan.id,
+                status=ContractStatus.TESTE.value,
+                payer=new.payer.value,
+                created_via=CreatedVia.CADASTRO.value,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        card = _card(client)
+        after = asdict(card)
+        after.update(
+            price=str(card.price),
+            created_at=card.created_at.isoformat(),
+            tipo=DocumentType(tax_id.kind).value,
+        )
+        uow.audit.add(
+            AuditEntry(
+                at=now,
+                gestor_id=principal.gestor_id,
+                actor=principal.identity_key,
+                client_id=client.id,
+                action="client.register",
+                before=None,
+                after=after,
+            )
+        )
+        uow.commit()
+        return card
+
+
+def open_management(uow: UnitOfWork, principal: Principal, client_id: int) -> ClientCard:
+    """Gerenciar: gestor role only, own clients only."""
+    principal.require_manage()
+    return get_client(uow, principal, client_id)

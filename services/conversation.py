@@ -1,0 +1,192 @@
+"""The conversation core: one inbound event = one transaction.
+
+    skip a duplicate (channel, event id) · serialize on the identity · resolve the principal ·
+    run one dialogue step · save the state · put the replies in the outbox · commit
+
+The dialogue itself (handlers/) is injected as a `Dialogue` callable, so this layer knows
+nothing of flows and the flows know nothing of transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from services.access import resolve_principal
+from services.messages import Inbound, Outbound, Text, to_payload
+from services.principal import Principal
+from storage.repositories import StoredState
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(hours=24)
+
+
+@dataclass(slots=True)
+class State:
+    flow: str
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What the dialogue gets for one event."""
+
+    uow: UnitOfWork
+    principal: Principal | None
+    event: Inbound
+    state: State | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the dialogue answers: messages for this identity and the state to keep."""
+
+    replies: Sequence[Outbound]
+    state: State | None
+    # Work to start after commit (a long ZIP, a report); it enqueues its own messages.
+    jobs: Sequence[Callable[[], None]] = ()
+
+
+class Dialogue(Protocol):
+    def __call__(self, turn: Turn) -> Outcome: ...
+
+
+class Result(StrEnum):
+    DONE = "done"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+
+def error_reply(reference: str) -> Text:
+    # The one user-facing string the core owns: it must work even when the dialogue is broken.
+    return Text(
+        "Ops, algo deu errado do nosso lado e nada foi salvo. "
+        f"Tente de novo ou envie /menu. Se persistir, informe ao suporte a referência {reference}."
+    )
+
+
+class ConversationEngine:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        dialogue: Dialogue,
+        *,
+        on_enqueued: Callable[[], None] | None = None,
+        run_job: Callable[[Callable[[], None]], None] | None = None,
+        state_ttl: timedelta = STATE_TTL,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.dialogue = dialogue
+        self.on_enqueued = on_enqueued
+        self.run_job = run_job or (lambda job: job())
+        self.state_ttl = state_ttl
+
+    def handle(self, event: Inbound) -> Result:
+        """Process one inbound event exactly once, or answer with an error reference."""
+        try:
+            outcome = self._process(event)
+        except Exception:
+            reference = secrets.token_hex(4).upper()
+            log.exception("event %s/%s failed (ref %s)", event.channel, event.event_id, reference)
+            self._record_failure(event, reference)
+            self._notify()
+            return Result.FAILED
+        if outcome is None:
+            return Result.DUPLICATE
+        self._notify()
+        for job in outcome.jobs:
+            self.run_job(job)
+        return Result.DONE
+
+    def _process(self, event: Inbound) -> Outcome | None:
+        now = datetime.now(UTC)
+        uow = self.uow_factory()
+        with uow:
+            uow.lock(f"identity:{event.identity_key}")
+            if not uow.conversations.claim_event(event.channel, event.event_id, now):
+                return None
+            principal = resolve_principal(uow, event.identity_key, address=event.address)
+            stored = uow.conversations.load(event.identity_key)
+            state = None
+            if stored is not None and (stored.expires_at is None or stored.expires_at > now):
+                state = State(stored.flow, stored.step, stored.data, stored.version)
+            outcome = self.dialogue(Turn(uow, principal, event, state))
+            if outcome.state is not None:
+                next_state = outcome.state
+                uow.conversations.save(
+                    event.identity_key,
+                    StoredState(
+                        next_state.flow,
+                        next_state.step,
+                        next_state.data,
+                        (state.version if state else 0) + 1,
+                        now + self.state_ttl,
+                    ),
+                    now,
+                )
+            enqueue(uow, event, outcome.replies, now)
+            uow.commit()
+            return outcome
+
+    def _record_failure(self, event: Inbound, reference: str) -> None:
+        now = datetime.now(UTC)
+        try:
+            uow = self.uow_factory()
+            with uow:
+                uow.conversations.claim_event(event.channel, event.event_id, now)
+                enqueue(uow, event, [error_reply(reference)], now)
+                uow.commit()
+        except Exception:
+            log.exception(
+                "could not record the failure of event %s (ref %s)", event.event_id, reference
+            )
+
+    def _notify(self) -> None:
+        if self.on_enqueued is not None:
+            self.on_enqueued()
+
+
+def enqueue(uow: UnitOfWork, event: Inbound, replies: Sequence[Outbound], now: datetime) -> None:
+    """Put replies to the event's identity in the outbox, in order."""
+    enqueue_to(
+        uow, event.channel, event.identity_key, event.address, replies, now, event.message_ref
+    )
+
+
+def enqueue_to(
+    uow: UnitOfWork,
+    channel: str,
+    identity_key: str,
+    address: str,
+    messages: Sequence[Outbound],
+    now: datetime,
+    edit_ref: str | None = None,
+) -> None:
+    rows = []
+    for message in messages:
+        payload, blob = to_payload(message, edit_ref=edit_ref)
+        if "edit_ref" in payload:
+            edit_ref = None  # only the first text reply edits the pressed message
+        rows.append(
+            {
+                "channel": channel,
+                "identity_key": identity_key,
+                "address": address,
+                "payload": payload,
+                "blob": blob,
+                "status": "pending",
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+            }
+        )
+    uow.outbox.enqueue(rows)

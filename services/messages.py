@@ -1,0 +1,146 @@
+"""The neutral message model every channel speaks: inbound events and outbound messages.
+
+Channels translate their platform's updates into `Inbound` and render `Outbound`; the dialogue
+(handlers) only ever sees these. Outbound messages are stored in the outbox as plain dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TextBody:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceBody:
+    """A button press: the id the button carried (never trusted: re-checked by the dialogue)."""
+
+    choice_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileBody:
+    """A file the person sent; `ref` lets the channel fetch the bytes (kept in memory)."""
+
+    ref: str
+    name: str
+    mime: str
+    size: int
+
+
+Body = TextBody | ChoiceBody | FileBody
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    channel: str
+    identity_key: str
+    event_id: str
+    address: str
+    body: Body
+    received_at: datetime
+    display_name: str | None = None
+    # The platform id of the message whose button was pressed (for editing it in place).
+    message_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class UrlButton:
+    label: str
+    url: str
+
+
+Button = Choice | UrlButton
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text message with optional button rows. `edit` replaces the message that was pressed."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit: bool = False
+
+    @property
+    def choices(self) -> list[Choice]:
+        return [b for row in self.buttons for b in row if isinstance(b, Choice)]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    name: str
+    mime: str
+    data: bytes = field(repr=False)
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteMessage:
+    """Remove a message from the chat (a password the person typed), where the channel can."""
+
+    message_ref: str
+
+
+Outbound = Text | Document | DeleteMessage
+
+
+def to_payload(
+    message: Outbound, *, edit_ref: str | None = None
+) -> tuple[dict[str, Any], bytes | None]:
+    """Serialize an outbound message for the outbox: (JSON payload, binary blob)."""
+    if isinstance(message, Text):
+        rows = [
+            [
+                {"id": b.id, "label": b.label}
+                if isinstance(b, Choice)
+                else {"url": b.url, "label": b.label}
+                for b in row
+            ]
+            for row in message.buttons
+        ]
+        payload: dict[str, Any] = {"type": "text", "text": message.text, "buttons": rows}
+        if message.edit and edit_ref:
+            payload["edit_ref"] = edit_ref
+        return payload, None
+    if isinstance(message, Document):
+        return (
+            {
+                "type": "document",
+                "name": message.name,
+                "mime": message.mime,
+                "caption": message.caption,
+            },
+            message.data,
+        )
+    return {"type": "delete", "ref": message.message_ref}, None
+
+
+def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound, str | None]:
+    """Rebuild an outbound message (and the ref of the message it edits) from the outbox."""
+    kind = payload["type"]
+    if kind == "text":
+        buttons = tuple(
+            tuple(
+                Choice(b["id"], b["label"]) if "id" in b else UrlButton(b["label"], b["url"])
+                for b in row
+            )
+            for row in payload["buttons"]
+        )
+        edit_ref = payload.get("edit_ref")
+        return Text(payload["text"], buttons, edit=edit_ref is not None), edit_ref
+    if kind == "document":
+        return Document(
+            payload["name"], payload["mime"], blob or b"", payload.get("caption")
+        ), None
+    return DeleteMessage(payload["ref"]), None

@@ -1,0 +1,82 @@
+"""Delivering the outbox: claim due messages, then record each one's fate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from storage.repositories import ClaimedMessage
+from storage.uow import UnitOfWorkFactory
+
+CLAIM_LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    message_id: int
+    external_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Try again after `delay` (rate limit, network); gives up after MAX_ATTEMPTS."""
+
+    message_id: int
+    attempts: int
+    delay: timedelta
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    message_id: int
+    error: str
+
+
+Fate = Delivered | Deferred | Failed
+
+
+def claim(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    limit: int = 100,
+    channels: Sequence[str] | None = None,
+    identity_key: str | None = None,
+) -> list[ClaimedMessage]:
+    """Claim up to `limit` due messages (PostgreSQL: SKIP LOCKED, so senders never collide)."""
+    uow = uow_factory()
+    with uow:
+        claimed = uow.outbox.claim(
+            datetime.now(UTC),
+            limit=limit,
+            lease=CLAIM_LEASE,
+            channels=channels,
+            identity_key=identity_key,
+        )
+        uow.commit()
+        return claimed
+
+
+def record(uow_factory: UnitOfWorkFactory, fates: Sequence[Fate]) -> None:
+    """Write the outcome of a batch of sends in one transaction."""
+    if not fates:
+        return
+    now = datetime.now(UTC)
+    uow = uow_factory()
+    with uow:
+        for fate in fates:
+            if isinstance(fate, Delivered):
+                uow.outbox.mark_sent(fate.message_id, now, fate.external_ref)
+            elif isinstance(fate, Deferred) and fate.attempts < MAX_ATTEMPTS:
+                uow.outbox.retry_later(fate.message_id, now + fate.delay, fate.error)
+            else:
+                uow.outbox.mark_failed(fate.message_id, fate.error)
+        uow.commit()
+
+
+def pending_count(uow_factory: UnitOfWorkFactory, identity_key: str | None = None) -> int:
+    uow = uow_factory()
+    with uow:
+        return uow.outbox.pending_count(identity_key)

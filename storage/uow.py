@@ -1,0 +1,96 @@
+"""Unit of work: one transaction, its repositories, commit once; rollback is the default.
+
+Re-entrant: a use case called inside another (a service called by the conversation engine
+during an event) joins the outer transaction, and only the outermost `commit()` commits, so
+one inbound event is one transaction and nothing is half-written.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import advisory_xact_lock
+from storage.repositories import (
+    AuditRepository,
+    CatalogRepository,
+    ClientRepository,
+    ConversationRepository,
+    GestorRepository,
+    IdentityRepository,
+    InviteRepository,
+    OutboxRepository,
+)
+
+
+class UnitOfWork:
+    session: Session
+    gestores: GestorRepository
+    identities: IdentityRepository
+    invites: InviteRepository
+    catalog: CatalogRepository
+    clients: ClientRepository
+    audit: AuditRepository
+    conversations: ConversationRepository
+    outbox: OutboxRepository
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._depth = 0
+        self.committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        if self._depth == 0:
+            self.session = self._session_factory()
+            self.committed = False
+            self.gestores = GestorRepository(self.session)
+            self.identities = IdentityRepository(self.session)
+            self.invites = InviteRepository(self.session)
+            self.catalog = CatalogRepository(self.session)
+            self.clients = ClientRepository(self.session)
+            self.audit = AuditRepository(self.session)
+            self.conversations = ConversationRepository(self.session)
+            self.outbox = OutboxRepository(self.session)
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            try:
+                self.session.rollback()
+            finally:
+                self.session.close()
+
+    @property
+    def is_outermost(self) -> bool:
+        return self._depth == 1
+
+    def commit(self) -> None:
+        """Commit, unless this is a nested use case: then the outermost block commits."""
+        if self._depth == 1:
+            self.session.commit()
+            self.committed = True
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def lock(self, name: str) -> None:
+        """Serialize with other transactions on `name` until this one ends."""
+        advisory_xact_lock(self.session, name)
+
+
+class UnitOfWorkFactory:
+    """Builds a fresh unit of work per use: services take one of these."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)

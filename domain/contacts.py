@@ -42,16 +42,33 @@ UFS = frozenset(
         "TO",
     ]
 )
-_CEP = re.compile(r"(\d{5})-?(\d{3})")
+_CEP = re.compile(r"(\d{5})[-\s]?(\d{3})")
+# The city may have a hyphen between letters (Ji-Paraná, Embu-Guaçu); a spaced " - " separates
+# parts. The UF follows "/", "-" or ",".
 _ADDRESS_UF = re.compile(
-    r"^(?P<rest>.+?)[\s,]*[-/,]\s*(?P<cidade>[^,/\-]+?)\s*[/\-]\s*(?P<uf>[A-Za-z]{2})\s*$"
+    r"^(?P<rest>.+?)[\s,]*[-/,]\s*(?P<cidade>(?:[^,/\-]|(?<=\S)-(?=\S))+?)"
+    r"\s*[/\-,]\s*(?P<uf>[A-Za-z]{2})\s*$"
+)
+# A client's telephone: landlines and mobiles, not 0800/premium/shared-cost numbers.
+_PERSONAL_LINES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.VOIP,
+    }
 )
 _SPACES = re.compile(r"\s+")
 
 
 def clean_text(text: str) -> str:
     """Collapse whitespace and drop control characters from free text."""
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch == " ")
+    # Tabs and line breaks separate words like spaces; other control/format characters go.
+    text = "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch)[0] != "C"
+    )
     return _SPACES.sub(" ", text).strip()
 
 
@@ -76,7 +93,9 @@ def parse_phone(text: str) -> str:
         raise InvalidValue(
             "telefone", "Não entendi o telefone. Digite com DDD, por exemplo (11) 98765-4321."
         ) from exc
-    if not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_valid_number(number) or (
+        phonenumbers.number_type(number) not in _PERSONAL_LINES
+    ):
         raise InvalidValue(
             "telefone",
             "Este telefone não é válido. Confira o DDD e os números, por exemplo (11) 98765-4321.",
@@ -123,9 +142,11 @@ class Address:
 def parse_address(text: str) -> Address:
     """Read `Rua X, 123 - Bairro - Cidade/UF`: a street with a number, then city and UF."""
     cleaned = clean_text(text)
+    if len(cleaned) > 200:  # before the regex, which backtracks on long input
+        raise InvalidValue("endereco", "O endereço passou de 200 caracteres. Resuma, por favor.")
     match = _ADDRESS_UF.match(cleaned)
     hint = "Digite assim: Rua das Flores, 123 - Centro - São Paulo/SP."
-    if not match:
+    if not match or not any(ch.isalpha() for ch in match.group("cidade")):
         raise InvalidValue("endereco", f"Faltou a cidade e o estado no fim do endereço. {hint}")
     uf = match.group("uf").upper()
     if uf not in UFS:
@@ -136,8 +157,6 @@ def parse_address(text: str) -> Address:
         raise InvalidValue(
             "endereco", f"Faltou a rua e o número (use S/N se não houver número). {hint}"
         )
-    if len(cleaned) > 200:
-        raise InvalidValue("endereco", "O endereço passou de 200 caracteres. Resuma, por favor.")
     return Address(logradouro=logradouro, cidade=match.group("cidade").strip(), uf=uf)
 
 

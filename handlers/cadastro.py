@@ -17,6 +17,7 @@ from domain.errors import InvalidValue
 from domain.money import format_brl
 from handlers import texts
 from handlers.core import (
+    HISTORY,
     Answer,
     Ctx,
     Data,
@@ -261,7 +262,9 @@ def answer_summary(ctx: Ctx, data: Data, body: Body) -> Answer:
     except InvalidValue as exc:
         return Retry(exc.message)
     done = Text(texts.REGISTERED.format(name=card.razao_social))
-    return Goto("card", {"cid": card.id}, flow="clientes", before=(done,))
+    # Voltar from the new client's card goes to the client list, where it now appears.
+    opened = {"cid": card.id, "q": None, "p": 1, HISTORY: ["lista"]}
+    return Goto("card", opened, flow="clientes", before=(done,))
 
 
 CADASTRO_FLOW = Flow(

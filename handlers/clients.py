@@ -82,7 +82,7 @@ def answer_list(ctx: Ctx, data: Data, body: Body) -> Answer:
     if isinstance(body, TextBody):
         query = body.text.strip()
         if len(query) < 2:
-            return Retry("Digite pelo menos 2 letras ou números para buscar.")
+            return Retry(texts.SEARCH_TOO_SHORT)
         return Goto("lista", {"q": query[:60], "p": 1})
     choice = chosen(body)
     if choice == PREVIOUS.id:

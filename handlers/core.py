@@ -18,6 +18,10 @@ from services.types import UnitOfWork
 
 Data = dict[str, Any]
 
+# Keys of the flow data that belong to the router, not to the flow.
+OFFERED = "_offered"
+HISTORY = "_hist"
+
 BACK = Choice("nav:back", texts.VOLTAR)
 CANCEL = Choice("nav:cancel", texts.CANCELAR)
 MENU = Choice("nav:menu", texts.MENU)

@@ -17,7 +17,9 @@ def help_text(ctx: Ctx) -> str:
 
 
 def ask_menu(ctx: Ctx, data: Data) -> Text:
-    """Show the four entries of the main menu."""
+    """Show the main menu (a contador cannot add clients, so it gets no Novo cliente)."""
+    if not ctx.principal.can_manage:
+        return screen(texts.MENU_TEXT, [CLIENTES], [DADOS, AJUDA])
     return screen(texts.MENU_TEXT, [CLIENTES, NOVO], [DADOS, AJUDA])
 
 

@@ -17,7 +17,9 @@ from handlers.clients import CLIENTES_FLOW
 from handlers.core import (
     BACK,
     CANCEL,
+    HISTORY,
     MENU,
+    OFFERED,
     Ctx,
     DialogueConfig,
     Flow,
@@ -37,8 +39,6 @@ FLOWS: Mapping[str, Flow] = {
     flow.name: flow for flow in (MENU_FLOW, CLIENTES_FLOW, NOVO_FLOW, CADASTRO_FLOW)
 }
 HOME = ("menu", "inicio")
-OFFERED = "_offered"
-HISTORY = "_hist"
 
 
 class Dialogue:
@@ -88,9 +88,7 @@ class Dialogue:
         if command == "/start":
             code = invite_code_in(ctx.event)
             if code is not None:
-                return self._home(
-                    ctx, before=[Text("Este chat já tem acesso; o convite não foi usado.")]
-                )
+                return self._home(ctx, before=[Text(texts.ALREADY_BOUND)])
             return self._home(ctx, greet=True)
         if command == "/menu":
             return self._home(ctx)

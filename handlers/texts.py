@@ -41,7 +41,6 @@ CANCELLED = "Cancelado. Nada foi salvo."
 NOTHING_TO_CANCEL = "Não havia nada em andamento."
 UNKNOWN_COMMAND = "Não conheço o comando {command}. Os comandos são /menu, /cancelar e /ajuda."
 COMING_SOON = "⏳ {feature} ainda não está disponível nesta versão do RevendaBot. Em breve!"
-NOT_FOUND_BACK = "{message} Ele pode ter sido removido; veja a lista atualizada."
 
 HELP = (
     "ℹ️ O RevendaBot é o painel do gestor dentro do chat.\n\n"
@@ -64,6 +63,7 @@ NO_ACCESS = (
     "empresa (ou ao suporte) e envie aqui: /start SEU-CODIGO.\n\n"
     "Suporte: {support}"
 )
+ALREADY_BOUND = "Este chat já tem acesso; o convite não foi usado."
 INVITE_ACCEPTED = "✅ Acesso liberado para {gestor} como {role}."
 ROLE_NAMES = {"gestor": "gestor", "contador": "contador"}
 
@@ -75,6 +75,7 @@ LIST_EMPTY = (
     "Você ainda não tem clientes. Toque em Novo cliente no menu para cadastrar o primeiro."
 )
 LIST_SEARCH_EMPTY = "Nenhum cliente com “{query}”. Digite outra parte do nome ou do CNPJ."
+SEARCH_TOO_SHORT = "Digite pelo menos 2 letras ou números para buscar."
 LIST_HINT = "Toque em um cliente para abrir, ou digite parte do nome ou do CNPJ para buscar."
 CARD = (
     "🏢 {razao_social}\n"
@@ -112,7 +113,7 @@ ASK_EMAIL = (
     "no software."
 )
 OWN_EMAIL = (
-    "⚠️ {email} é um e-mail seu, de gestor. O e-mail do cadastro é o login do cliente no "
+    "{email} é um e-mail seu, de gestor. O e-mail do cadastro é o login do cliente no "
     "software: digite o e-mail do próprio cliente."
 )
 ASK_PHONE = (

@@ -6,7 +6,7 @@ python-telegram-bot 22 can talk to it).  This module starts it and plays the use
 
 Usage::
 
-    from emulator import start_emulator
+    from tests.e2e.emulator import start_emulator
 
     with start_emulator() as emu:
         app = (
@@ -51,9 +51,11 @@ Usage::
     ``bot_messages() -> list[BotMessage]`` (everything the bot sent to this chat, in order,
     as it is now: deleted ones left out); ``deleted_message_ids() -> list[int]``;
     ``download(document_or_message) -> bytes``;
-    ``wait_for(predicate, timeout=5.0)`` / ``wait_for_message(predicate, timeout=5.0)``
-    (blocking), and ``wait_for_async`` / ``wait_for_message_async`` (same, but they sleep with
-    ``asyncio.sleep``: use these when the bot runs in the test's own event loop).
+    ``wait_for(predicate, timeout=5.0)`` (returns the predicate's first truthy value) /
+    ``wait_for_message(predicate, timeout=5.0)`` (the oldest bot message matching) block.
+    When the bot runs in the test's own event loop, wait with ``wait_for_async`` /
+    ``wait_for_message_async`` instead (they sleep with ``asyncio.sleep``); the other methods
+    make one quick HTTP call each and are fine to call from async code.
 
 :class:`BotMessage`: ``message_id``, ``date``, ``edit_date``, ``text``, ``caption``,
 ``keyboard`` (inline keyboard: rows of :class:`Button` ``(text, data)`` where ``data`` is the
@@ -227,7 +229,7 @@ def wait_for(
 
 async def wait_for_async(
     predicate: Callable[[], T | None],
-    timeout: float = 5.0,
+    timeout: float = 5.0,  # noqa: ASYNC109 - a polling deadline, named like wait_for's
     interval: float = 0.05,
     description: str = "condition",
 ) -> T:
@@ -387,7 +389,7 @@ class TelegramUser:
     async def wait_for_async(
         self,
         predicate: Callable[[], T | None],
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109
         description: str = "condition",
     ) -> T:
         return await wait_for_async(predicate, timeout, description=description)
@@ -399,7 +401,9 @@ class TelegramUser:
         return wait_for(self._first(predicate), timeout, description="bot message")
 
     async def wait_for_message_async(
-        self, predicate: Callable[[BotMessage], bool], timeout: float = 5.0
+        self,
+        predicate: Callable[[BotMessage], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> BotMessage:
         """Like :meth:`wait_for_message`, for when the bot runs in the test's event loop."""
         return await wait_for_async(self._first(predicate), timeout, description="bot message")

@@ -34,13 +34,15 @@ from telegram.ext import (
     filters,
 )
 
-from emulator import Emulator, EmulatorError, start_emulator, wait_for_async
+from tests.e2e.emulator import Emulator, EmulatorError, start_emulator, wait_for_async
 
-REPORT = "id;valor\n1;10,00\n".encode() * 20
+REPORT = b"id;valor\n1;10,00\n" * 20
 REPORT_NAME = "relatório.csv"
 SECRET = "s3cr3t-Token_1"
 
 App = Application[Any, Any, Any, Any, Any, Any]
+
+pytestmark = pytest.mark.e2e
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -56,7 +58,8 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    assert query is not None and update.effective_chat is not None
+    assert query is not None
+    assert update.effective_chat is not None
     context.bot_data["chat_instance"] = query.chat_instance
     await query.answer("Gerando…")
     context.bot_data["edited"] = await query.edit_message_text("Relatório gerado ✅")
@@ -69,7 +72,8 @@ async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
-    assert message is not None and message.document is not None
+    assert message is not None
+    assert message.document is not None
     status = await message.reply_text("Processando…")
     data = await (await message.document.get_file()).download_as_bytearray()
     assert await status.delete() is True
@@ -120,7 +124,8 @@ async def converse(emu: Emulator, app: App, errors: list[object]) -> None:
 
     # The edit: PTB got the Message back, the client sees the new text and no keyboard.
     edited = app.bot_data["edited"]
-    assert isinstance(edited, Message) and edited.text == "Relatório gerado ✅"
+    assert isinstance(edited, Message)
+    assert edited.text == "Relatório gerado ✅"
     menu_now = next(m for m in user.bot_messages() if m.message_id == menu.message_id)
     assert (menu_now.text, menu_now.keyboard) == ("Relatório gerado ✅", [])
     assert menu_now.edit_date is not None
@@ -209,7 +214,8 @@ async def test_webhook() -> None:
                     return info if done else None
 
                 info = await wait_for_async(dropped, description="update dropped")
-                assert info["url"] == url and "403" in info["last_error_message"]
+                assert info["url"] == url
+                assert "403" in info["last_error_message"]
                 assert secrets_seen == ["wrong-secret"] * 3
                 with pytest.raises(Conflict):
                     await app.bot.get_updates()

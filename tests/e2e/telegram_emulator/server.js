@@ -347,7 +347,6 @@ const methods = {
     let closed = false;
     res.once('close', () => { closed = true; });
     while (updates.length === 0 && !closed && Date.now() < deadline) {
-      // eslint-disable-next-line no-await-in-loop
       await waitForUserUpdate(deadline - Date.now(), res);
       updates = pendingUpdates(token, offset);
     }
@@ -459,14 +458,12 @@ async function deliver(token, hook, update) {
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     let error;
     try {
-      // eslint-disable-next-line no-await-in-loop
       const resp = await fetch(hook.url, {
         method: 'POST',
         headers,
         body: JSON.stringify(updateView(update)),
         signal: AbortSignal.timeout(10000),
       });
-      // eslint-disable-next-line no-await-in-loop
       await resp.arrayBuffer().catch(() => null);
       if (resp.ok) {
         update.isRead = true;
@@ -480,7 +477,6 @@ async function deliver(token, hook, update) {
     hook.last_error_message = error;
     log(`webhook ${hook.url}, update ${update.updateId}, attempt ${attempt}: ${error}`);
     if (webhooks.get(token) !== hook) return; // webhook changed meanwhile: leave it pending
-    // eslint-disable-next-line no-await-in-loop
     if (attempt < 3) await sleep(200 * attempt);
   }
   update.isRead = true; // given up: dropped, as reported by getWebhookInfo
@@ -495,7 +491,6 @@ async function pushUpdates(token) {
     while (webhooks.get(token) === hook) {
       const [next] = pendingUpdates(token);
       if (!next) break;
-      // eslint-disable-next-line no-await-in-loop
       await deliver(token, hook, next);
     }
   } finally {
@@ -655,7 +650,6 @@ app.use((req, res, next) => {
 app.use(tg.webServer);
 
 // Errors from body parsers / multer / our own routes.
-// eslint-disable-next-line no-unused-vars
 app.use((err, _req, res, _next) => {
   const code = err.code === 'LIMIT_FILE_SIZE' ? 413 : err.status || err.statusCode || 500;
   const description = code === 413 ? 'Request Entity Too Large' : `Bad Request: ${err.message}`;

@@ -74,3 +74,5 @@ def configure_logging(level: str) -> None:
     # Bot API URLs carry the token: never log requests.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Alembic narrates every migration at INFO on each start; only its problems matter here.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

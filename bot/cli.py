@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
@@ -22,6 +23,9 @@ def _app(migrate: bool = True) -> App:
     settings = Settings()
     configure_logging(settings.log_level)
     app = build_app(settings)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(app.close)
     if migrate:
         app.migrate()
     return app
@@ -32,9 +36,16 @@ def _deep_link(settings: Settings, code: str) -> str:
     return f"https://t.me/{bot}?start={code}"
 
 
+class CommandError(click.ClickException):
+    """A refusal the operator can act on, shown in Portuguese on stderr (exit code 1)."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Erro: {self.format_message()}", file=file or sys.stderr)
+
+
 def _fail(exc: DomainError | ServiceError) -> None:
     message = getattr(exc, "message", str(exc))
-    raise click.ClickException(str(message))
+    raise CommandError(str(message)) from exc
 
 
 @click.group()

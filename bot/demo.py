@@ -9,7 +9,7 @@ from domain.clients import Payer, Role
 from domain.documents import complete_cnpj
 from services import access, catalog, clients
 from services.principal import Principal
-from services.types import UnitOfWorkFactory
+from services.types import UnitOfWork, UnitOfWorkFactory
 
 DEMO_CNPJ = complete_cnpj("450238910001")
 DEMO_NAME = "Contabilidade Exemplo Ltda"
@@ -68,35 +68,39 @@ class DemoResult:
 
 
 def seed_demo(uow_factory: UnitOfWorkFactory, *, count: int = 30, seed: int = 7) -> DemoResult:
-    """Create the demo office (once) with `count` clients and two console identities."""
+    """Create the demo office (once) with `count` clients and two console identities.
+
+    One transaction: an interrupted or failed seed leaves nothing behind, so running it again
+    starts over instead of finding a half-made demo that "already exists".
+    """
     uow = uow_factory()
     with uow:
-        existing = uow.gestores.by_cnpj(DEMO_CNPJ)
-    if existing is not None:
-        return DemoResult(False, 0)
-    access.create_gestor(uow_factory(), cnpj=DEMO_CNPJ, razao_social=DEMO_NAME, email=DEMO_EMAIL)
-    for key, role in ((CONSOLE_GESTOR, Role.GESTOR), (CONSOLE_CONTADOR, Role.CONTADOR)):
-        access.bind_identity(
-            uow_factory(),
-            gestor_cnpj=DEMO_CNPJ,
-            identity_key=key,
-            channel="console",
-            address=key.split(":", 1)[1],
-            role=role,
-        )
-    principal = access.resolve_principal(uow_factory(), CONSOLE_GESTOR)
-    if principal is None:
-        raise RuntimeError("the demo console identity was not bound")
-    rng = random.Random(seed)
-    softwares = catalog.list_softwares(uow_factory())
-    made = 0
-    for index in range(count):
-        made += _one_client(uow_factory, principal, rng, softwares, index)
+        if uow.gestores.by_cnpj(DEMO_CNPJ) is not None:
+            return DemoResult(False, 0)
+        access.create_gestor(uow, cnpj=DEMO_CNPJ, razao_social=DEMO_NAME, email=DEMO_EMAIL)
+        for key, role in ((CONSOLE_GESTOR, Role.GESTOR), (CONSOLE_CONTADOR, Role.CONTADOR)):
+            access.bind_identity(
+                uow,
+                gestor_cnpj=DEMO_CNPJ,
+                identity_key=key,
+                channel="console",
+                address=key.split(":", 1)[1],
+                role=role,
+            )
+        principal = access.resolve_principal(uow, CONSOLE_GESTOR)
+        if principal is None:
+            raise RuntimeError("the demo console identity was not bound")
+        rng = random.Random(seed)
+        softwares = catalog.list_softwares(uow)
+        made = 0
+        for index in range(count):
+            made += _one_client(uow, principal, rng, softwares, index)
+        uow.commit()
     return DemoResult(True, made)
 
 
 def _one_client(
-    uow_factory: UnitOfWorkFactory,
+    uow: UnitOfWork,
     principal: Principal,
     rng: random.Random,
     softwares: list[catalog.SoftwareView],
@@ -111,7 +115,7 @@ def _one_client(
     documento = complete_cnpj(base)
     slug = name.lower().replace(" ", "").encode("ascii", "ignore").decode()
     clients.register_client(
-        uow_factory(),
+        uow,
         principal,
         clients.NewClient(
             payer=Payer.GESTOR if index % 3 else Payer.CLIENTE,

@@ -13,6 +13,7 @@ from domain.documents import parse_cnpj
 from services.errors import Conflict, InviteRefused, NotFound
 from services.principal import Principal
 from storage.models import Gestor, Invite, UserIdentity
+from storage.repositories import ActingIdentity
 from storage.uow import UnitOfWork
 
 # No 0/O, 1/I/L: codes are read aloud and typed on phones.
@@ -163,22 +164,26 @@ def resolve_principal(
 ) -> Principal | None:
     """The principal behind a chat identity, or None when it has no (active) access."""
     with uow:
-        identity = uow.identities.by_key(identity_key)
-        if identity is None or not identity.active:
-            return None
-        gestor = uow.gestores.get(identity.gestor_id)
-        if gestor is None:
-            return None
-        now = _now()
-        if identity.last_inbound_at is None or now - identity.last_inbound_at > timedelta(
-            minutes=1
-        ):
-            identity.last_inbound_at = now
-        if address and identity.address != address:
-            identity.address = address
-        return Principal(
-            identity.id, identity.key, gestor.id, gestor.razao_social, Role(identity.role)
-        )
+        return principal_of(uow, uow.identities.acting(identity_key), address=address)
+
+
+def principal_of(
+    uow: UnitOfWork, identity: ActingIdentity | None, *, address: str | None = None
+) -> Principal | None:
+    """`resolve_principal` for an identity already read (the conversation core reads it along
+    with the conversation state); records the inbound time and the address it came from."""
+    if identity is None or not identity.active:
+        return None
+    touched_at = identity.last_inbound_at
+    now = _now()
+    if touched_at is None or now - touched_at > timedelta(minutes=1):
+        touched_at = now
+    new_address = address or identity.address
+    if touched_at != identity.last_inbound_at or new_address != identity.address:
+        uow.identities.touch(identity.id, touched_at, new_address)
+    return Principal(
+        identity.id, identity.key, identity.gestor_id, identity.gestor_name, Role(identity.role)
+    )
 
 
 def bind_identity(
@@ -208,3 +213,17 @@ def bind_identity(
         else:
             identity.gestor_id, identity.role, identity.active = gestor.id, role.value, True
         uow.commit()
+
+
+def deactivate_identity(uow: UnitOfWork, identity_key: str) -> bool:
+    """Stop talking to an identity the platform says is gone (bot blocked, account deleted).
+
+    Returns whether it was active. It gets access again by redeeming a new invite.
+    """
+    with uow:
+        identity = uow.identities.by_key(identity_key)
+        if identity is None or not identity.active:
+            return False
+        identity.active = False
+        uow.commit()
+        return True

@@ -32,14 +32,12 @@ class SoftwareView:
 
 def list_softwares(uow: UnitOfWork) -> list[SoftwareView]:
     with uow:
-        return [
-            SoftwareView(
-                s.id,
-                s.name,
-                tuple(PlanView(p.id, p.name, p.monthly_price) for p in s.plans if p.active),
-            )
-            for s in uow.catalog.softwares()
-        ]
+        plans: dict[tuple[int, str], list[PlanView]] = {}
+        for row in uow.catalog.rows():
+            offered = plans.setdefault((row.software_id, row.software_name), [])
+            if row.plan_id and row.plan_name and row.monthly_price is not None and row.plan_active:
+                offered.append(PlanView(row.plan_id, row.plan_name, row.monthly_price))
+        return [SoftwareView(id_, name, tuple(items)) for (id_, name), items in plans.items()]
 
 
 def get_plan(uow: UnitOfWork, software_id: int, plan_id: int) -> tuple[SoftwareView, PlanView]:
@@ -59,23 +57,27 @@ def load_catalog(uow: UnitOfWork, path: Path) -> tuple[int, int]:
     with uow:
         for item in data["softwares"]:
             software = uow.catalog.software_by_code(item["code"])
+            is_new = software is None
             if software is None:
-                software = Software(code=item["code"], name=item["name"], active=True)
-                uow.catalog.add(software)
+                software = Software(code=item["code"])
             software.name = item["name"]
             software.base_url = item.get("base_url")
             software.active = item.get("active", True)
+            if is_new:
+                uow.catalog.add(software)  # flushes: every NOT NULL column is set by now
             softwares += 1
             by_code = {p.code: p for p in software.plans}
             for position, plan_item in enumerate(item["plans"]):
                 plan = by_code.get(plan_item["code"])
+                is_new = plan is None
                 if plan is None:
                     plan = Plan(software_id=software.id, code=plan_item["code"])
-                    uow.catalog.add(plan)
                 plan.name = plan_item["name"]
                 plan.monthly_price = to_money(Decimal(plan_item["monthly_price"]))
                 plan.position = position
                 plan.active = plan_item.get("active", True)
+                if is_new:
+                    uow.catalog.add(plan)
                 plans += 1
         uow.commit()
     return softwares, plans

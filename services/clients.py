@@ -82,16 +82,6 @@ class NewClient:
     endereco: str
 
 
-def _summary(client: Client) -> ClientSummary:
-    return ClientSummary(
-        client.id,
-        client.razao_social,
-        client.nome_fantasia,
-        client.documento,
-        ContractStatus(client.status),
-    )
-
-
 def _card(client: Client) -> ClientCard:
     payer = Payer(client.payer)
     return ClientCard(
@@ -128,31 +118,60 @@ def list_clients(
     documento = normalize(query) if query else None
     if documento and (len(documento) < 3 or not any(ch.isdigit() for ch in documento)):
         documento = None
+    page = max(1, page)
     with uow:
-        first = uow.clients.page(
-            principal.gestor_id, busca=busca, documento=documento, offset=0, limit=0
-        )
-        pages = max(1, math.ceil(first.total / page_size))
-        page = min(max(1, page), pages)
-        found = uow.clients.page(
+        found = uow.clients.summaries(
             principal.gestor_id,
             busca=busca,
             documento=documento,
             offset=(page - 1) * page_size,
             limit=page_size,
         )
-        return ClientPage(
-            tuple(_summary(c) for c in found.rows), found.total, page, pages, query or None
+        pages = max(1, math.ceil(found.total / page_size))
+        if page > pages:  # past the end (clients removed meanwhile): show the last page
+            page = pages
+            found = uow.clients.summaries(
+                principal.gestor_id,
+                busca=busca,
+                documento=documento,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+            )
+        items = tuple(
+            ClientSummary(
+                c.id, c.razao_social, c.nome_fantasia, c.documento, ContractStatus(c.status)
+            )
+            for c in found.rows
         )
+        return ClientPage(items, found.total, page, pages, query or None)
 
 
 def get_client(uow: UnitOfWork, principal: Principal, client_id: int) -> ClientCard:
     """The client card; another gestor's client is simply not found."""
     with uow:
-        client = uow.clients.get_of_gestor(principal.gestor_id, client_id)
-        if client is None:
+        row = uow.clients.card(principal.gestor_id, client_id)
+        if row is None:
             raise NotFound()
-        return _card(client)
+        payer = Payer(row.payer)
+        return ClientCard(
+            id=row.id,
+            razao_social=row.razao_social,
+            nome_fantasia=row.nome_fantasia,
+            documento=row.documento,
+            email=row.email,
+            telefone=row.telefone,
+            cep=row.cep,
+            endereco=row.endereco,
+            cidade=row.cidade,
+            uf=row.uf,
+            software=row.software,
+            plano=row.plano,
+            price=monthly_price(row.monthly_price, gestor_pays=payer is Payer.GESTOR),
+            status=ContractStatus(row.status),
+            payer=payer,
+            created_via=row.created_via,
+            created_at=row.created_at,
+        )
 
 
 def check_documento_free(uow: UnitOfWork, principal: Principal, documento: str) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from services.access import resolve_principal
+from services.access import principal_of
 from services.messages import Inbound, Outbound, Text, to_payload
 from services.principal import Principal
 from storage.repositories import StoredState
@@ -111,11 +111,13 @@ class ConversationEngine:
         now = datetime.now(UTC)
         uow = self.uow_factory()
         with uow:
-            uow.lock(f"identity:{event.identity_key}")
-            if not uow.conversations.claim_event(event.channel, event.event_id, now):
+            # serialize on the identity (PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE)
+            # and skip a duplicate, in one round trip
+            lock = f"identity:{event.identity_key}"
+            if not uow.conversations.claim_event(event.channel, event.event_id, now, lock=lock):
                 return None
-            principal = resolve_principal(uow, event.identity_key, address=event.address)
-            stored = uow.conversations.load(event.identity_key)
+            identity, stored = uow.conversations.load_with_identity(event.identity_key)
+            principal = principal_of(uow, identity, address=event.address)
             state = None
             if stored is not None and (stored.expires_at is None or stored.expires_at > now):
                 state = State(stored.flow, stored.step, stored.data, stored.version)

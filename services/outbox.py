@@ -66,10 +66,13 @@ def record(uow_factory: UnitOfWorkFactory, fates: Sequence[Fate]) -> None:
     now = datetime.now(UTC)
     uow = uow_factory()
     with uow:
+        uow.outbox.mark_sent_many(
+            [(f.message_id, f.external_ref) for f in fates if isinstance(f, Delivered)], now
+        )
         for fate in fates:
             if isinstance(fate, Delivered):
-                uow.outbox.mark_sent(fate.message_id, now, fate.external_ref)
-            elif isinstance(fate, Deferred) and fate.attempts < MAX_ATTEMPTS:
+                continue
+            if isinstance(fate, Deferred) and fate.attempts < MAX_ATTEMPTS:
                 uow.outbox.retry_later(fate.message_id, now + fate.delay, fate.error)
             else:
                 uow.outbox.mark_failed(fate.message_id, fate.error)

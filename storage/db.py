@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+PING_IDLE_AFTER = 10.0  # seconds in the pool after which a connection is checked before use
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
@@ -23,9 +28,33 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    _ping_idle_connections(engine)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float = PING_IDLE_AFTER) -> None:
+    """`pool_pre_ping`, but only for connections that sat idle in the pool.
+
+    pre_ping costs a round trip on every checkout, i.e. on every transaction of the hot path.
+    A connection used a moment ago is not pinged: if the server went away since, that one
+    transaction fails, the pool is invalidated and the next one reconnects.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise DisconnectionError() from exc  # the pool retries with a new connection
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -40,11 +69,63 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    writer = _WriterGate(engine)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # One writer at a time, taken at BEGIN: no upgrade deadlocks between threads/processes,
         # and this is what serializes two events of one identity on SQLite.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writer.enter(connection.connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writer.leave(connection.connection)
+            raise
+
+
+class _WriterGate:
+    """Queue this process's SQLite writers on a lock instead of SQLite's busy handler.
+
+    BEGIN IMMEDIATE allows one writer at a time; the others retry inside SQLite, sleeping up
+    to 100 ms between tries, which makes the tail latency of concurrent events huge. Threads
+    of one process wait here instead, and are woken as soon as the writer commits or rolls
+    back. Other processes still meet the busy timeout. A thread that cannot get the gate in
+    `timeout` seconds goes on to BEGIN anyway (and SQLite decides), so this never deadlocks.
+    """
+
+    def __init__(self, engine: Engine, timeout: float = 30.0) -> None:
+        self._lock = threading.Lock()
+        self._owner: Any = None
+        self._timeout = timeout
+        dialect: Any = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                self.leave(dbapi_connection)
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self.leave(dbapi_connection)
+
+        dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+
+    def enter(self, connection: Any) -> None:
+        if self._lock.acquire(timeout=self._timeout):
+            self._owner = _raw(connection)
+
+    def leave(self, connection: Any) -> None:
+        if self._owner is not None and self._owner is _raw(connection):
+            self._owner = None
+            self._lock.release()
+
+
+def _raw(connection: Any) -> Any:
+    return getattr(connection, "dbapi_connection", connection)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -5,13 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from storage.db import is_postgresql
+from storage.db import is_postgresql, lock_key
 from storage.models import (
     AuditEntry,
     Client,
@@ -25,10 +39,121 @@ from storage.models import (
     Software,
     UserIdentity,
 )
+from storage.types import UTCDateTime
 
 
 def _insert(session: Session, table: Any) -> Any:
     return (postgresql.insert if is_postgresql(session) else sqlite.insert)(table)
+
+
+# The hot path (every inbound event, every outbox send) runs prebuilt Core statements on the
+# session's connection: building a statement and going through the ORM layer cost more than
+# the round trip itself. Built once per dialect; SQLAlchemy's compiled cache does the rest.
+_PROCESSED = cast(Table, ProcessedEvent.__table__)
+_STATE = cast(Table, ConversationState.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_STATE_COLUMNS = ("flow", "step", "data", "version", "updated_at", "expires_at")
+
+
+def _dialect_insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+@cache
+def _claim_event_statement(dialect: str) -> Any:
+    return (
+        _dialect_insert(dialect)(_PROCESSED)
+        .on_conflict_do_nothing()
+        .returning(_PROCESSED.c.event_id)
+    )
+
+
+@cache
+def _save_state_statement(dialect: str) -> Any:
+    statement = _dialect_insert(dialect)(_STATE)
+    return statement.on_conflict_do_update(
+        index_elements=["identity_key"],
+        set_={name: statement.excluded[name] for name in _STATE_COLUMNS},
+    )
+
+
+# PostgreSQL: take the identity's advisory lock and claim the event in one round trip. Only the
+# claim shares the statement's snapshot (ON CONFLICT looks at the latest rows anyway); whatever
+# is read after the lock is read by later statements, so it sees the previous holder's commit.
+_CLAIM_EVENT_LOCKED_PG = text(
+    "WITH lock AS (SELECT pg_advisory_xact_lock(:lock_key)) "
+    "INSERT INTO processed_event (channel, event_id, processed_at) "
+    "SELECT CAST(:channel AS VARCHAR), CAST(:event_id AS VARCHAR), :processed_at FROM lock "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(bindparam("processed_at", type_=UTCDateTime()))
+
+_LOAD_STATE = select(
+    _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
+).where(_STATE.c.identity_key == bindparam("identity_key"))
+
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("message_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("at"),
+        external_ref=bindparam("ref"),
+        blob=None,
+        error=None,
+    )
+)
+
+
+@cache
+def _claim_statement(dialect: str, limit: int, by_channel: bool, by_identity: bool) -> Any:
+    table = _OUTBOX
+    due = or_(
+        (table.c.status == "pending") & (table.c.not_before <= bindparam("now")),
+        (table.c.status == "sending") & (table.c.claimed_at < bindparam("stale_before")),
+    )
+    candidates = select(table.c.id).where(due).order_by(table.c.id).limit(limit)
+    if by_channel:
+        candidates = candidates.where(table.c.channel.in_(bindparam("channels", expanding=True)))
+    if by_identity:
+        candidates = candidates.where(table.c.identity_key == bindparam("for_identity"))
+    if dialect == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        update(table)
+        .where(table.c.id.in_(candidates.scalar_subquery()))
+        .values(status="sending", claimed_at=bindparam("now"), attempts=table.c.attempts + 1)
+        .returning(
+            table.c.id,
+            table.c.channel,
+            table.c.identity_key,
+            table.c.address,
+            table.c.payload,
+            table.c.blob,
+            table.c.attempts,
+        )
+    )
+
+
+class _CoreRepository:
+    """Runs Core statements straight on the session's connection (same transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def connection(self) -> Connection:
+        return self.session.connection()
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+
+def _flushed_connection(session: Session) -> Connection:
+    """The session's connection, after writing pending ORM changes (Core does not autoflush)."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
 
 
 class GestorRepository:
@@ -63,12 +188,58 @@ class GestorRepository:
         self.session.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class ActingIdentity:
+    """An identity with its gestor's name: what every inbound event needs, in one query."""
+
+    id: int
+    key: str
+    active: bool
+    address: str
+    gestor_id: int
+    role: str
+    last_inbound_at: datetime | None
+    gestor_name: str
+
+
+_IDENTITY = cast(Table, UserIdentity.__table__)
+_GESTOR = cast(Table, Gestor.__table__)
+_ACTING = select(
+    _IDENTITY.c.id,
+    _IDENTITY.c.key,
+    _IDENTITY.c.active,
+    _IDENTITY.c.address,
+    _IDENTITY.c.gestor_id,
+    _IDENTITY.c.role,
+    _IDENTITY.c.last_inbound_at,
+    _GESTOR.c.razao_social,
+).select_from(_IDENTITY.join(_GESTOR, _GESTOR.c.id == _IDENTITY.c.gestor_id))
+_ACTING_BY_KEY = _ACTING.where(_IDENTITY.c.key == bindparam("key"))
+_ACTING_WIDTH = len(_ACTING.selected_columns)
+_TOUCH_IDENTITY = (
+    update(_IDENTITY)
+    .where(_IDENTITY.c.id == bindparam("identity_id"))
+    .values(last_inbound_at=bindparam("now"), address=bindparam("new_address"))
+)
+
+
 class IdentityRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def by_key(self, key: str) -> UserIdentity | None:
         return self.session.scalar(select(UserIdentity).where(UserIdentity.key == key))
+
+    def acting(self, key: str) -> ActingIdentity | None:
+        """The identity and its gestor's name (Core, one round trip; sees pending ORM changes)."""
+        row = _flushed_connection(self.session).execute(_ACTING_BY_KEY, {"key": key}).first()
+        return ActingIdentity(*row) if row else None
+
+    def touch(self, identity_id: int, now: datetime, address: str) -> None:
+        """Record an inbound event's time and the address it came from."""
+        self.session.connection().execute(
+            _TOUCH_IDENTITY, {"identity_id": identity_id, "now": now, "new_address": address}
+        )
 
     def add(self, identity: UserIdentity) -> UserIdentity:
         self.session.add(identity)
@@ -98,9 +269,47 @@ class InviteRepository:
         return invite
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogRow:
+    """One plan of an active software (plan fields None for a software without plans)."""
+
+    software_id: int
+    software_name: str
+    plan_id: int | None
+    plan_name: str | None
+    monthly_price: Decimal | None
+    plan_active: bool | None
+
+
+_SOFTWARE = cast(Table, Software.__table__)
+_PLAN = cast(Table, Plan.__table__)
+_CATALOG = (
+    select(
+        _SOFTWARE.c.id,
+        _SOFTWARE.c.name,
+        _PLAN.c.id,
+        _PLAN.c.name,
+        _PLAN.c.monthly_price,
+        _PLAN.c.active,
+    )
+    .select_from(_SOFTWARE.outerjoin(_PLAN, _PLAN.c.software_id == _SOFTWARE.c.id))
+    .where(_SOFTWARE.c.active.is_(True))
+    .order_by(_SOFTWARE.c.name, _SOFTWARE.c.id, _PLAN.c.position, _PLAN.c.id)
+)
+
+
 class CatalogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._rows: list[CatalogRow] | None = None
+
+    def rows(self) -> list[CatalogRow]:
+        """Active softwares and their plans in one query, kept for the rest of the transaction
+        (the catalog does not change under a conversation step; `add` forgets it)."""
+        if self._rows is None:
+            result = _flushed_connection(self.session).execute(_CATALOG)
+            self._rows = [CatalogRow(*row) for row in result]
+        return self._rows
 
     def softwares(self) -> list[Software]:
         query = (
@@ -121,6 +330,7 @@ class CatalogRepository:
         return self.session.get(Plan, plan_id)
 
     def add(self, item: Software | Plan) -> None:
+        self._rows = None
         self.session.add(item)
         self.session.flush()
 
@@ -129,6 +339,89 @@ class CatalogRepository:
 class Page:
     rows: Sequence[Client]
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRow:
+    id: int
+    razao_social: str
+    nome_fantasia: str | None
+    documento: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryPage:
+    rows: list[ClientRow]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardRow:
+    id: int
+    razao_social: str
+    nome_fantasia: str | None
+    documento: str
+    email: str
+    telefone: str
+    cep: str
+    endereco: str
+    cidade: str
+    uf: str
+    status: str
+    payer: str
+    created_via: str
+    created_at: datetime
+    software: str
+    plano: str
+    monthly_price: Decimal
+
+
+_CLIENT = cast(Table, Client.__table__)
+_SUMMARIES = (
+    select(
+        _CLIENT.c.id,
+        _CLIENT.c.razao_social,
+        _CLIENT.c.nome_fantasia,
+        _CLIENT.c.documento,
+        _CLIENT.c.status,
+        func.count().over(),
+    )
+    .where(_CLIENT.c.gestor_id == bindparam("gestor"))
+    .order_by(_CLIENT.c.razao_social, _CLIENT.c.id)
+    .offset(bindparam("offset"))
+    .limit(bindparam("limit"))
+)
+_COUNT_CLIENTS = (
+    select(func.count()).select_from(_CLIENT).where(_CLIENT.c.gestor_id == bindparam("gestor"))
+)
+_CARD = (
+    select(
+        _CLIENT.c.id,
+        _CLIENT.c.razao_social,
+        _CLIENT.c.nome_fantasia,
+        _CLIENT.c.documento,
+        _CLIENT.c.email,
+        _CLIENT.c.telefone,
+        _CLIENT.c.cep,
+        _CLIENT.c.endereco,
+        _CLIENT.c.cidade,
+        _CLIENT.c.uf,
+        _CLIENT.c.status,
+        _CLIENT.c.payer,
+        _CLIENT.c.created_via,
+        _CLIENT.c.created_at,
+        _SOFTWARE.c.name,
+        _PLAN.c.name,
+        _PLAN.c.monthly_price,
+    )
+    .select_from(
+        _CLIENT.join(_SOFTWARE, _SOFTWARE.c.id == _CLIENT.c.software_id).join(
+            _PLAN, _PLAN.c.id == _CLIENT.c.plan_id
+        )
+    )
+    .where(_CLIENT.c.gestor_id == bindparam("gestor"), _CLIENT.c.id == bindparam("client"))
+)
 
 
 class ClientRepository:
@@ -162,6 +455,33 @@ class ClientRepository:
         ).all()
         return Page(rows=rows, total=total)
 
+    def summaries(
+        self, gestor_id: int, *, busca: str | None, documento: str | None, offset: int, limit: int
+    ) -> SummaryPage:
+        """Like `page`, in Core and, when the page is not past the end, in one round trip."""
+        if busca or documento:
+            conditions = []
+            if busca:
+                conditions.append(_CLIENT.c.busca.contains(busca, autoescape=True))
+            if documento:
+                conditions.append(_CLIENT.c.documento.contains(documento, autoescape=True))
+            search = or_(*conditions)
+            statement = _SUMMARIES.where(search)
+            counting = _COUNT_CLIENTS.where(search)
+        else:
+            statement, counting = _SUMMARIES, _COUNT_CLIENTS
+        connection = _flushed_connection(self.session)
+        params = {"gestor": gestor_id, "offset": offset, "limit": limit}
+        rows = connection.execute(statement, params).all()
+        total = rows[0][-1] if rows else connection.execute(counting, params).scalar() or 0
+        return SummaryPage([ClientRow(*row[:-1]) for row in rows], total)
+
+    def card(self, gestor_id: int, client_id: int) -> CardRow | None:
+        """What the client card shows, with software and plan, in one round trip."""
+        params = {"gestor": gestor_id, "client": client_id}
+        row: Any = _flushed_connection(self.session).execute(_CARD, params).first()
+        return CardRow(*row) if row else None
+
     def add(self, client: Client) -> Client:
         self.session.add(client)
         self.session.flush()
@@ -194,32 +514,52 @@ class StoredState:
     expires_at: datetime | None
 
 
-class ConversationRepository:
+_ACTING_WITH_STATE = (
+    _ACTING.add_columns(
+        _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
+    )
+    .outerjoin(_STATE, _STATE.c.identity_key == _IDENTITY.c.key)
+    .where(_IDENTITY.c.key == bindparam("key"))
+)
+
+
+class ConversationRepository(_CoreRepository):
     """The hot path of every inbound event, written in SQL Core: a handful of round trips."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def claim_event(
+        self, channel: str, event_id: str, now: datetime, *, lock: str | None = None
+    ) -> bool:
+        """Record (channel, event id); False when it had already been processed.
 
-    def claim_event(self, channel: str, event_id: str, now: datetime) -> bool:
-        """Record (channel, event id); False when it had already been processed."""
-        statement = (
-            _insert(self.session, ProcessedEvent)
-            .values(channel=channel, event_id=event_id, processed_at=now)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
+        With `lock`, first serialize on that name until the transaction ends, like
+        `UnitOfWork.lock` (PostgreSQL: in the same round trip; SQLite's BEGIN already did it).
+        """
+        params: dict[str, Any] = {"channel": channel, "event_id": event_id, "processed_at": now}
+        dialect = self.dialect
+        if lock is not None and dialect == "postgresql":
+            params["lock_key"] = lock_key(lock)
+            result = self.connection.execute(_CLAIM_EVENT_LOCKED_PG, params)
+        else:
+            result = self.connection.execute(_claim_event_statement(dialect), params)
+        return result.first() is not None
+
+    def load_with_identity(
+        self, identity_key: str
+    ) -> tuple[ActingIdentity | None, StoredState | None]:
+        """The identity (with its gestor's name) and its state, in one round trip."""
+        row = (
+            _flushed_connection(self.session)
+            .execute(_ACTING_WITH_STATE, {"key": identity_key})
+            .first()
         )
-        return self.session.execute(statement).first() is not None
+        if row is None:  # a stranger: no identity, but a state may still be there
+            return None, self.load(identity_key)
+        identity = ActingIdentity(*row[:_ACTING_WIDTH])
+        state = row[_ACTING_WIDTH:]
+        return identity, (StoredState(*state) if state[0] is not None else None)
 
     def load(self, identity_key: str) -> StoredState | None:
-        row = self.session.execute(
-            select(
-                ConversationState.flow,
-                ConversationState.step,
-                ConversationState.data,
-                ConversationState.version,
-                ConversationState.expires_at,
-            ).where(ConversationState.identity_key == identity_key)
-        ).first()
+        row = self.connection.execute(_LOAD_STATE, {"identity_key": identity_key}).first()
         return StoredState(*row) if row else None
 
     def save(
@@ -228,21 +568,18 @@ class ConversationRepository:
         state: StoredState,
         now: datetime,
     ) -> None:
-        values = {
-            "identity_key": identity_key,
-            "flow": state.flow,
-            "step": state.step,
-            "data": state.data,
-            "version": state.version,
-            "updated_at": now,
-            "expires_at": state.expires_at,
-        }
-        statement = _insert(self.session, ConversationState).values(**values)
-        statement = statement.on_conflict_do_update(
-            index_elements=["identity_key"],
-            set_={k: statement.excluded[k] for k in values if k != "identity_key"},
+        self.connection.execute(
+            _save_state_statement(self.dialect),
+            {
+                "identity_key": identity_key,
+                "flow": state.flow,
+                "step": state.step,
+                "data": state.data,
+                "version": state.version,
+                "updated_at": now,
+                "expires_at": state.expires_at,
+            },
         )
-        self.session.execute(statement)
 
     def forget_events_before(self, cutoff: datetime) -> int:
         result: Any = self.session.execute(
@@ -262,13 +599,10 @@ class ClaimedMessage:
     attempts: int
 
 
-class OutboxRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class OutboxRepository(_CoreRepository):
     def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self.session.execute(insert(OutboxMessage), list(rows))
+            self.connection.execute(insert(_OUTBOX), list(rows))
 
     def claim(
         self,
@@ -280,41 +614,27 @@ class OutboxRepository:
         identity_key: str | None = None,
     ) -> list[ClaimedMessage]:
         """Take up to `limit` due messages (and ones whose sender died) for this sender."""
-        table = cast(Table, OutboxMessage.__table__)
-        due = or_(
-            (table.c.status == "pending") & (table.c.not_before <= now),
-            (table.c.status == "sending") & (table.c.claimed_at < now - lease),
+        statement = _claim_statement(
+            self.dialect, limit, channels is not None, identity_key is not None
         )
-        candidates = select(table.c.id).where(due).order_by(table.c.id).limit(limit)
+        params: dict[str, Any] = {"now": now, "stale_before": now - lease}
         if channels is not None:
-            candidates = candidates.where(table.c.channel.in_(channels))
+            params["channels"] = list(channels)
         if identity_key is not None:
-            candidates = candidates.where(table.c.identity_key == identity_key)
-        if is_postgresql(self.session):
-            candidates = candidates.with_for_update(skip_locked=True)
-        statement = (
-            update(table)
-            .where(table.c.id.in_(candidates.scalar_subquery()))
-            .values(status="sending", claimed_at=now, attempts=table.c.attempts + 1)
-            .returning(
-                table.c.id,
-                table.c.channel,
-                table.c.identity_key,
-                table.c.address,
-                table.c.payload,
-                table.c.blob,
-                table.c.attempts,
-            )
-        )
-        rows = self.session.execute(statement).all()
+            params["for_identity"] = identity_key
+        rows = self.connection.execute(statement, params).all()
         return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.id)
 
     def mark_sent(self, message_id: int, now: datetime, external_ref: str | None) -> None:
-        self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="sent", sent_at=now, external_ref=external_ref, blob=None, error=None)
-        )
+        self.mark_sent_many([(message_id, external_ref)], now)
+
+    def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """Record several deliveries (message id, platform ref) in one executemany."""
+        if sent:
+            self.connection.execute(
+                _MARK_SENT,
+                [{"message_id": id_, "at": now, "ref": ref} for id_, ref in sent],
+            )
 
     def retry_later(self, message_id: int, not_before: datetime, error: str) -> None:
         self.session.execute(

@@ -12,7 +12,7 @@ import itertools
 import mimetypes
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +44,7 @@ def identity_key(name: str) -> str:
 @dataclass
 class ConsoleChannel:
     name: str
-    handle: object  # ConversationEngine.handle
+    handle: Callable[[Inbound], object]  # ConversationEngine.handle
     uow_factory: UnitOfWorkFactory
     downloads: Path
     out: TextIO = field(default_factory=lambda: sys.stdout)
@@ -102,7 +102,7 @@ class ConsoleChannel:
         """Handle one line and print everything it produced."""
         event = self.event_for(line)
         if event is not None:
-            self.handle(event)  # type: ignore[operator]
+            self.handle(event)
         self.drain()
 
     def drain(self) -> int:

@@ -1,0 +1,438 @@
+"""The Telegram channel: python-telegram-bot 22 as transport only (Bot, requests, Update parsing).
+
+Inbound: an Update becomes a neutral `Inbound` and goes through the conversation engine (in a
+worker thread; one asyncio lock per identity here, the database lock across processes).
+Outbound: the outbox sender hands us claimed messages; we render them (inline keyboards, edits
+of the pressed message, documents, deletions) and map Telegram's answers to fates.
+
+Updates we cannot use are ignored (logged at DEBUG): edited messages, stickers, photos, voice
+notes, channel posts, inline queries, callback queries without data. The person keeps the
+menu's buttons and the commands, which always work, so nothing is lost by staying silent.
+
+Never log the token: Bot API URLs carry it, so every error text is scrubbed before it is logged
+or stored in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import warnings
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Update,
+)
+from telegram.constants import ChatAction
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import BaseRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.settings import Settings
+from services.access import deactivate_identity
+from services.messages import (
+    Button,
+    ChoiceBody,
+    DeleteMessage,
+    Document,
+    FileBody,
+    Inbound,
+    Text,
+    TextBody,
+    UrlButton,
+    from_payload,
+)
+from services.outbox import Deferred, Delivered, Failed, Fate
+from services.types import UnitOfWorkFactory
+from storage.repositories import ClaimedMessage
+from web.app import TELEGRAM_WEBHOOK_PATH
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ("message", "callback_query")
+MAX_CALLBACK_DATA = 64  # bytes, Bot API limit
+MAX_BACKOFF = timedelta(minutes=5)
+COMMANDS = (
+    BotCommand("menu", "Mostrar o menu principal"),
+    BotCommand("cancelar", "Cancelar a operação em andamento"),
+    BotCommand("ajuda", "Ajuda, comandos e contato do suporte"),
+)
+
+Handle = Callable[[Inbound], object]
+
+
+class CallbackDataTooLong(ValueError):
+    """A choice id that Telegram would refuse as callback_data (over 64 bytes)."""
+
+
+def identity_key(user_id: int) -> str:
+    return f"tg:{user_id}"
+
+
+def build_bot(settings: Settings, *, request: BaseRequest | None = None) -> Bot:
+    """The Bot for these settings; `request` replaces the HTTP layer (tests inject a fake)."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    return Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_base_file_url,
+        request=request,
+        get_updates_request=request,
+    )
+
+
+# -- inbound ------------------------------------------------------------------------------------
+
+
+def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None:
+    """The neutral event for an update, or None when it carries nothing we act on."""
+    received = now or datetime.now(UTC)
+    query = update.callback_query
+    if query is not None:
+        if query.data is None or query.message is None:
+            return None
+        return Inbound(
+            channel=CHANNEL,
+            identity_key=identity_key(query.from_user.id),
+            event_id=str(update.update_id),
+            address=str(query.message.chat.id),
+            body=ChoiceBody(query.data),
+            received_at=received,
+            display_name=query.from_user.full_name,
+            message_ref=str(query.message.message_id),
+        )
+    message = update.message
+    if message is None or message.from_user is None:
+        return None
+    body: TextBody | FileBody
+    if message.text is not None:
+        body = TextBody(message.text)
+    elif message.document is not None:
+        document = message.document
+        body = FileBody(
+            ref=document.file_id,
+            name=document.file_name or "arquivo",
+            mime=document.mime_type or "application/octet-stream",
+            size=document.file_size or 0,
+        )
+    else:
+        return None
+    return Inbound(
+        channel=CHANNEL,
+        identity_key=identity_key(message.from_user.id),
+        event_id=str(update.update_id),
+        address=str(message.chat.id),
+        body=body,
+        received_at=received,
+        display_name=message.from_user.full_name,
+    )
+
+
+# -- outbound rendering -------------------------------------------------------------------------
+
+
+def keyboard(buttons: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for button rows; refuses a choice id over Telegram's 64-byte limit."""
+    rows = [[_button(button) for button in row] for row in buttons if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _button(button: Button) -> InlineKeyboardButton:
+    if isinstance(button, UrlButton):
+        return InlineKeyboardButton(button.label, url=button.url)
+    if len(button.id.encode()) > MAX_CALLBACK_DATA:
+        raise CallbackDataTooLong(
+            f"choice id of {len(button.id.encode())} bytes (max {MAX_CALLBACK_DATA}): "
+            f"{button.id[:20]}…"
+        )
+    return InlineKeyboardButton(button.label, callback_data=button.id)
+
+
+def retry_delay(exc: RetryAfter) -> timedelta:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        delay = exc.retry_after
+    return delay if isinstance(delay, timedelta) else timedelta(seconds=delay)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** max(attempts, 1)), MAX_BACKOFF)
+
+
+class _IdentityLocks:
+    """One asyncio.Lock per identity, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: Counter[str] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+
+class TelegramChannel:
+    """Receives updates (polling or webhook) and delivers the outbox for channel "telegram"."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        bot: Bot,
+        handle: Handle,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        poll_timeout: int = 30,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> None:
+        self.bot = bot
+        self.handle = handle
+        self.uow_factory = uow_factory
+        self.poll_timeout = poll_timeout
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self._locks = _IdentityLocks()
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.webhook_url is not None
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the token (getMe), publish the commands, and set or drop the webhook."""
+        await self.bot.initialize()
+        await self.bot.set_my_commands(COMMANDS)
+        if self.webhook_url is not None:
+            await self.bot.set_webhook(
+                self.webhook_url,
+                secret_token=self.webhook_secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+        else:
+            await self.bot.delete_webhook()
+
+    async def stop(self) -> None:
+        """Wait for callback answers still in flight, then close the HTTP clients."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.bot.shutdown()
+
+    # -- inbound --------------------------------------------------------------------------------
+
+    async def process_payload(self, payload: dict[str, Any]) -> None:
+        """Handle one update as Telegram posted it to the webhook (unreadable ones: dropped)."""
+        try:
+            update = Update.de_json(payload, self.bot)
+        except Exception:
+            log.exception("unreadable webhook update %s", payload.get("update_id"))
+            return
+        await self.process(update)
+
+    async def process(self, update: Update) -> None:
+        """Handle one update: answer a button press at once, then run the conversation step."""
+        if update.callback_query is not None:
+            # Not awaited here: the identity lock below must be this coroutine's first wait,
+            # so updates of one person start in the order Telegram gave them.
+            self._spawn(self._answer_callback(update.callback_query))
+        try:
+            inbound = to_inbound(update)
+        except Exception:
+            log.exception("could not read update %s", update.update_id)
+            return
+        if inbound is None:
+            log.debug("ignoring update %s: nothing we act on", update.update_id)
+            return
+        async with self._locks.hold(inbound.identity_key):
+            await asyncio.to_thread(self.handle, inbound)
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll getUpdates until `stop` is set; each batch is handled before the next."""
+        offset: int | None = None
+        failures = 0
+        while not stop.is_set():
+            fetch = asyncio.ensure_future(
+                self.bot.get_updates(
+                    offset=offset,
+                    timeout=self.poll_timeout,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            )
+            if not await _first(fetch, stop):
+                break
+            try:
+                updates = fetch.result()
+            except TelegramError as exc:
+                failures += 1
+                log.warning("getUpdates failed (%s): %s", type(exc).__name__, self.scrub(exc))
+                await _wait(stop, min(2**failures, 30))
+                continue
+            failures = 0
+            if updates:
+                await asyncio.gather(*(self.process(update) for update in updates))
+                offset = updates[-1].update_id + 1
+        if offset is not None:
+            # Confirm the last batch, so a restart does not fetch it again (dedupe would cope).
+            with contextlib.suppress(TelegramError):
+                await self.bot.get_updates(offset=offset, timeout=0)
+
+    async def download(self, ref: str) -> bytes:
+        """The bytes of a file the person sent (FileBody.ref), kept in memory."""
+        file = await self.bot.get_file(ref)
+        return bytes(await file.download_as_bytearray())
+
+    async def _answer_callback(self, query: CallbackQuery) -> None:
+        try:
+            await self.bot.answer_callback_query(query.id)
+        except TelegramError as exc:  # too old, or answered already: the step still runs
+            log.info("could not answer callback query: %s", self.scrub(exc))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- outbound -------------------------------------------------------------------------------
+
+    async def deliver(self, message: ClaimedMessage) -> Fate:
+        """Send one outbox message; Telegram's answer decides its fate."""
+        try:
+            ref = await self._send(message)
+        except CallbackDataTooLong as exc:
+            return Failed(message.id, str(exc))
+        except RetryAfter as exc:
+            return Deferred(message.id, message.attempts, retry_delay(exc), "telegram: flood")
+        except Forbidden as exc:
+            await asyncio.to_thread(deactivate_identity, self.uow_factory(), message.identity_key)
+            log.info("identity %s deactivated: %s", message.identity_key, self.scrub(exc))
+            return Failed(message.id, f"forbidden: {self.scrub(exc)}")
+        except (BadRequest, ChatMigrated) as exc:
+            return Failed(message.id, f"bad request: {self.scrub(exc)}")
+        except TelegramError as exc:  # NetworkError, TimedOut, server errors
+            error = f"{type(exc).__name__}: {self.scrub(exc)}"
+            return Deferred(message.id, message.attempts, backoff(message.attempts), error)
+        return Delivered(message.id, ref)
+
+    async def _send(self, message: ClaimedMessage) -> str | None:
+        outbound, edit_ref = from_payload(message.payload, message.blob)
+        chat_id = int(message.address)
+        if isinstance(outbound, Text):
+            markup = keyboard(outbound.buttons)
+            if edit_ref is not None:
+                edited = await self._edit(chat_id, int(edit_ref), outbound.text, markup)
+                if edited is not None:
+                    return edited
+            sent = await self.bot.send_message(chat_id, outbound.text, reply_markup=markup)
+            return str(sent.message_id)
+        if isinstance(outbound, Document):
+            await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+            sent = await self.bot.send_document(
+                chat_id,
+                InputFile(outbound.data, filename=outbound.name),
+                caption=outbound.caption,
+            )
+            return str(sent.message_id)
+        if isinstance(outbound, DeleteMessage):
+            await self._delete(chat_id, int(outbound.message_ref))
+        return None
+
+    async def _edit(
+        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> str | None:
+        """Edit in place; None when the message can no longer be edited (send a new one)."""
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return str(message_id)  # already shows exactly this
+            log.info("edit of message %s refused (%s): sending anew", message_id, exc.message)
+            return None
+        return str(message_id)
+
+    async def _delete(self, chat_id: int, message_id: int) -> None:
+        try:
+            await self.bot.delete_message(chat_id, message_id)
+        except BadRequest as exc:
+            reason = exc.message.lower()
+            if "not found" not in reason and "can't be deleted" not in reason:
+                raise
+
+    def scrub(self, exc: BaseException | str) -> str:
+        """An error text fit for logs and the outbox: without the bot token."""
+        return str(exc).replace(self.bot.token, "<token>")
+
+
+async def _first(fetch: asyncio.Future[Any], stop: asyncio.Event) -> bool:
+    """Wait for `fetch` or `stop`; False (and `fetch` cancelled) when stop came first."""
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if fetch in done:
+        return True
+    fetch.cancel()
+    with contextlib.suppress(asyncio.CancelledError, TelegramError):
+        await fetch
+    return False
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def from_settings(
+    settings: Settings,
+    handle: Handle,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    request: BaseRequest | None = None,
+    webhook_secret: str | None = None,
+) -> TelegramChannel:
+    """The channel these settings describe: webhook mode when PUBLIC_BASE_URL is set."""
+    webhook_url = None
+    if settings.public_base_url:
+        webhook_url = settings.public_base_url.rstrip("/") + TELEGRAM_WEBHOOK_PATH
+        if webhook_secret is None and settings.telegram_webhook_secret is not None:
+            webhook_secret = settings.telegram_webhook_secret.get_secret_value()
+        # Development without a configured secret still gets the header checked.
+        webhook_secret = webhook_secret or secrets.token_urlsafe(32)
+    return TelegramChannel(
+        build_bot(settings, request=request),
+        handle,
+        uow_factory,
+        poll_timeout=settings.telegram_poll_timeout,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret if webhook_url else None,
+    )

@@ -1,0 +1,235 @@
+"""`revendabot serve`: one process with the web app, the outbox sender and the channels.
+
+    uvicorn (web app: /healthz, Telegram webhook)  ·  outbox sender  ·  Telegram polling
+    ·  console in this terminal (no Telegram token and a terminal attached)
+
+SIGTERM/SIGINT stop it cleanly: polling stops, the web server finishes its requests, the
+sender records the sends in flight, the Bot's HTTP clients close, the engine is disposed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Coroutine, Generator
+from pathlib import Path
+from typing import Any, TextIO
+
+import uvicorn
+from telegram.error import TelegramError
+from telegram.request import BaseRequest
+
+from bot.app import App
+from bot.channels import telegram as telegram_channel
+from bot.channels.console import ConsoleChannel
+from bot.demo import CONSOLE_GESTOR, DEMO_NAME, seed_demo
+from bot.sender import OutboxSender
+from web.app import create_app
+
+log = logging.getLogger(__name__)
+
+DOWNLOADS = Path("downloads")
+STARTUP_TICK = 0.02
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its signal handling: `serve` owns SIGTERM/SIGINT (and exits 0)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class ServeError(RuntimeError):
+    """A part of the process could not start, or stopped on its own."""
+
+
+def run_server(
+    app: App, host: str | None = None, port: int | None = None, *, stdin: TextIO | None = None
+) -> None:
+    """Run everything until SIGTERM/SIGINT (or the end of the console); then clean up.
+
+    Exits 0 after a requested stop, 1 when a part failed (the reason is logged).
+    """
+    # Bot API URLs carry the token: request logs must stay off whatever the log level.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        asyncio.run(
+            serve(
+                app,
+                host=host or app.settings.host,
+                port=port if port is not None else app.settings.port,
+                stdin=sys.stdin if stdin is None else stdin,
+            )
+        )
+    except ServeError as exc:
+        log.error("%s", exc)
+        raise SystemExit(1) from None
+    finally:
+        app.close()
+
+
+async def serve(
+    app: App,
+    *,
+    host: str,
+    port: int,
+    stdin: TextIO | None = None,
+    stop: asyncio.Event | None = None,
+    telegram_request: BaseRequest | None = None,
+    handle_signals: bool = True,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """The whole process as a coroutine; tests pass `stop`, a fake request, no signals, and
+    `ready` (set once the web server listens and Telegram is set up)."""
+    settings = app.settings
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if handle_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    telegram = None
+    if settings.telegram_enabled:
+        telegram = telegram_channel.from_settings(
+            settings, app.conversation.handle, app.uow_factory, request=telegram_request
+        )
+    webhook = telegram if telegram is not None and telegram.webhook_mode else None
+    web = create_app(
+        app.uow_factory,
+        telegram=webhook,
+        telegram_secret=webhook.webhook_secret if webhook else None,
+    )
+    server = _Server(uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False))
+    sender = OutboxSender(
+        app.uow_factory, [telegram] if telegram else [], batch=settings.sender_batch
+    )
+    sender.listen(app.wake_listeners)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        tasks.append(_task(server.serve(), "web"))
+        await _started(server, tasks[0])
+        if telegram is not None:
+            await _start_telegram(telegram)
+            if not telegram.webhook_mode:
+                tasks.append(_task(telegram.poll(stop), "telegram-polling"))
+        tasks.append(_task(sender.run(), "sender"))
+        console = not settings.telegram_enabled and stdin is not None and stdin.isatty()
+        _log_summary(app, host, port, telegram, console)
+        if console and stdin is not None:
+            _open_console(app, stdin, loop, stop, host, port)
+        if ready is not None:
+            ready.set()
+        failed = await _until(stop, tasks)
+        if failed:
+            raise ServeError(f"parou sozinho: {', '.join(failed)}; encerrando")
+    finally:
+        stop.set()
+        server.should_exit = True
+        sender.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if telegram is not None:
+            await telegram.stop()
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        app.wake_listeners.remove(sender.wake)
+        log.info("RevendaBot parado.")
+
+
+def _task(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    return asyncio.create_task(coroutine, name=name)
+
+
+async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    """Wait until uvicorn listens (so a webhook set next can be answered at once)."""
+    while not server.started:
+        if task.done():
+            task.result()  # re-raise why it stopped
+            raise RuntimeError("the web server stopped during start-up")
+        await asyncio.sleep(STARTUP_TICK)
+
+
+async def _start_telegram(telegram: telegram_channel.TelegramChannel) -> None:
+    try:
+        await telegram.start()
+    except TelegramError as exc:
+        reason = f"{type(exc).__name__}: {telegram.scrub(exc)}"
+        raise ServeError(f"Telegram não iniciou ({reason}). Confira TELEGRAM_*.") from None
+
+
+async def _until(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> list[str]:
+    """Wait for a stop request; return the parts that stopped on their own before it."""
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({stopper, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    failed = []
+    for task in done - {stopper}:
+        error = None if task.cancelled() else task.exception()
+        log.error("%s stopped unexpectedly", task.get_name(), exc_info=error)
+        failed.append(task.get_name())
+    return failed
+
+
+def _log_summary(
+    app: App,
+    host: str,
+    port: int,
+    telegram: telegram_channel.TelegramChannel | None,
+    console: bool,
+) -> None:
+    if telegram is None:
+        mode = "desligado (sem TELEGRAM_BOT_TOKEN)"
+    elif telegram.webhook_mode:
+        mode = f"webhook em {telegram.webhook_url}"
+    else:
+        mode = "polling"
+    if telegram is not None and telegram.bot.username:
+        mode += f" como @{telegram.bot.username}"
+    log.info(
+        "RevendaBot no ar: web em http://%s:%s · Telegram: %s · console: %s · banco: %s",
+        host,
+        port,
+        mode,
+        "aberto" if console else "fechado",
+        app.db.url.get_backend_name(),
+    )
+
+
+def _open_console(
+    app: App,
+    stdin: TextIO,
+    loop: asyncio.AbstractEventLoop,
+    stop: asyncio.Event,
+    host: str,
+    port: int,
+) -> None:
+    """Talk to the bot in this terminal as the demo gestor; its end stops the process."""
+    uow = app.uow_factory()
+    with uow:
+        empty = uow.gestores.count() == 0
+    if empty:
+        seed_demo(app.uow_factory)
+    print(
+        f"Sem TELEGRAM_BOT_TOKEN: converse aqui como o gestor de demonstração ({DEMO_NAME}). "
+        f"Web em http://{host}:{port}. Ctrl+D ou Ctrl+C encerra.",
+        flush=True,
+    )
+    name = CONSOLE_GESTOR.split(":", 1)[1]
+    channel = ConsoleChannel(name, app.conversation.handle, app.uow_factory, DOWNLOADS)
+
+    def talk() -> None:
+        try:
+            channel.run(stdin, interactive=True)
+        except Exception:
+            log.exception("console stopped")
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(stop.set)
+
+    # A daemon: reading a terminal cannot be interrupted, and must not keep the process alive.
+    threading.Thread(target=talk, name="console", daemon=True).start()

@@ -1,0 +1,389 @@
+"""The Telegram channel through a Bot API fake (a PTB BaseRequest): no sockets, the real core."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from pydantic import SecretStr
+from sqlalchemy import Row, select
+from telegram import Update
+
+from bot.app import App
+from bot.channels.telegram import (
+    CallbackDataTooLong,
+    TelegramChannel,
+    from_settings,
+    keyboard,
+    to_inbound,
+)
+from bot.sender import OutboxSender
+from services.conversation import enqueue_to
+from services.messages import (
+    Choice,
+    ChoiceBody,
+    DeleteMessage,
+    Document,
+    FileBody,
+    Outbound,
+    Text,
+    TextBody,
+)
+from services.types import UnitOfWorkFactory
+from storage.models import OutboxMessage, ProcessedEvent
+from tests.integration.fake_telegram import (
+    TOKEN,
+    FakeBotApi,
+    callback_update,
+    document_update,
+    message_update,
+)
+from tests.support import Office, add_client, make_office
+
+USER = 111
+MENU_KEYBOARD = {
+    "inline_keyboard": [
+        [
+            {"text": "Clientes", "callback_data": "m:clientes"},
+            {"text": "Novo cliente", "callback_data": "m:novo"},
+        ],
+        [
+            {"text": "Meus dados", "callback_data": "m:dados"},
+            {"text": "Ajuda", "callback_data": "m:ajuda"},
+        ],
+    ]
+}
+
+
+@pytest.fixture
+def api() -> FakeBotApi:
+    return FakeBotApi()
+
+
+@pytest.fixture
+async def channel(app: App, api: FakeBotApi) -> AsyncIterator[TelegramChannel]:
+    settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
+    channel = from_settings(settings, app.conversation.handle, app.uow_factory, request=api)
+    await channel.start()
+    yield channel
+    await channel.stop()
+
+
+@pytest.fixture
+def office(uow_factory: UnitOfWorkFactory) -> Office:
+    return make_office(uow_factory, 1, identity_key=f"tg:{USER}")
+
+
+async def send_outbox(app: App, channel: TelegramChannel) -> int:
+    return await OutboxSender(app.uow_factory, [channel]).send_due()
+
+
+def outbox_rows(uow_factory: UnitOfWorkFactory) -> list[Row[Any]]:
+    """The outbox as stored (plain rows: they outlive the unit of work)."""
+    uow = uow_factory()
+    with uow:
+        query = select(OutboxMessage.__table__).order_by(OutboxMessage.id)
+        return list(uow.session.execute(query).all())
+
+
+def is_active(uow_factory: UnitOfWorkFactory, key: str) -> bool:
+    uow = uow_factory()
+    with uow:
+        found = uow.identities.by_key(key)
+        assert found is not None
+        return found.active
+
+
+def push(uow_factory: UnitOfWorkFactory, *messages: Outbound, edit_ref: str | None = None) -> None:
+    uow = uow_factory()
+    with uow:
+        enqueue_to(uow, "telegram", f"tg:{USER}", str(USER), messages, datetime.now(UTC), edit_ref)
+        uow.commit()
+
+
+def parse(payload: dict[str, object], channel: TelegramChannel) -> Update:
+    return Update.de_json(payload, channel.bot)
+
+
+async def test_start_command_greets_and_sends_the_menu_as_an_inline_keyboard(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    await channel.process(parse(message_update(1, USER, "/start"), channel))
+    assert await send_outbox(app, channel) == 2
+
+    welcome, menu = api.called("sendMessage")
+    assert welcome.params == {"chat_id": USER, "text": welcome.params["text"]}
+    assert welcome.params["text"].startswith("Olá, Escritório 1 Ltda!")
+    assert menu.params["chat_id"] == USER
+    assert menu.params["text"].startswith("O que você quer fazer?")
+    assert menu.params["reply_markup"] == MENU_KEYBOARD
+    assert [row.status for row in outbox_rows(app.uow_factory)] == ["sent", "sent"]
+    assert outbox_rows(app.uow_factory)[1].external_ref == "501"
+
+
+async def test_setup_publishes_the_commands_and_drops_any_webhook_when_polling(
+    api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    (commands,) = api.called("setMyCommands")
+    assert [c["command"] for c in commands.params["commands"]] == ["menu", "cancelar", "ajuda"]
+    assert api.called("deleteWebhook")
+    assert not api.called("setWebhook")
+
+
+async def test_a_text_message_becomes_a_text_event_and_is_answered(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    update = parse(message_update(7, USER, "bom dia"), channel)
+    event = to_inbound(update)
+    assert event is not None
+    assert (event.channel, event.identity_key, event.event_id, event.address) == (
+        "telegram",
+        "tg:111",
+        "7",
+        "111",
+    )
+    assert event.body == TextBody("bom dia")
+    assert event.display_name == "Ana Souza"
+
+    await channel.process(parse(message_update(6, USER, "/menu"), channel))
+    await channel.process(update)
+    await send_outbox(app, channel)
+    _menu, reply = api.called("sendMessage")
+    assert reply.params["text"].startswith("Para seguir, toque em um dos botões abaixo")
+    assert reply.params["reply_markup"] == MENU_KEYBOARD
+
+
+async def test_a_button_press_answers_the_callback_and_edits_the_pressed_message(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    add_client(app.uow_factory, office.gestor, 1, name="Padaria Central Ltda")
+    await channel.process(parse(message_update(1, USER, "/menu"), channel))
+    await send_outbox(app, channel)
+    assert len(api.called("sendMessage")) == 1
+    menu_id = int(outbox_rows(app.uow_factory)[-1].external_ref or 0)
+
+    await channel.process(
+        parse(callback_update(2, USER, "m:clientes", message_id=menu_id), channel)
+    )
+    await send_outbox(app, channel)
+
+    assert [c.params["callback_query_id"] for c in api.called("answerCallbackQuery")] == ["cq2"]
+    (edit,) = api.called("editMessageText")
+    assert edit.params["message_id"] == menu_id
+    assert edit.params["chat_id"] == USER
+    assert "Padaria Central Ltda" in edit.params["text"]
+    assert len(api.called("sendMessage")) == 1  # edited in place, nothing new sent
+    assert outbox_rows(app.uow_factory)[-1].external_ref == str(menu_id)
+
+
+async def test_an_edit_telegram_refuses_is_sent_as_a_new_message(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("editMessageText", 400, "Bad Request: message can't be edited")
+    push(app.uow_factory, Text("Lista", edit=True), edit_ref="42")
+    await send_outbox(app, channel)
+    (sent,) = api.called("sendMessage")
+    assert sent.params["text"] == "Lista"
+    assert outbox_rows(app.uow_factory)[0].status == "sent"
+
+
+async def test_an_edit_that_changes_nothing_counts_as_delivered(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("editMessageText", 400, "Bad Request: message is not modified")
+    push(app.uow_factory, Text("Lista", edit=True), edit_ref="42")
+    await send_outbox(app, channel)
+    assert not api.called("sendMessage")
+    (row,) = outbox_rows(app.uow_factory)
+    assert (row.status, row.external_ref) == ("sent", "42")
+
+
+async def test_a_document_message_becomes_a_file_event(
+    app: App, channel: TelegramChannel, office: Office
+) -> None:
+    update = parse(
+        document_update(5, USER, name="cert.pfx", mime="application/x-pkcs12", size=2048),
+        channel,
+    )
+    event = to_inbound(update)
+    assert event is not None
+    assert event.body == FileBody("FILE-abc", "cert.pfx", "application/x-pkcs12", 2048)
+
+    await channel.process(update)
+    uow = app.uow_factory()
+    with uow:
+        processed = uow.session.scalars(select(ProcessedEvent.event_id)).all()
+    assert list(processed) == ["5"]
+
+
+async def test_the_bytes_of_a_file_the_person_sent_can_be_fetched(
+    api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.files["FILE-abc"] = b"\x30\x82 pfx bytes"
+    assert await channel.download("FILE-abc") == b"\x30\x82 pfx bytes"
+
+
+async def test_a_callback_event_carries_the_pressed_message_as_its_reference(
+    channel: TelegramChannel,
+) -> None:
+    event = to_inbound(parse(callback_update(3, USER, "m:novo", message_id=77), channel))
+    assert event is not None
+    assert event.body == ChoiceBody("m:novo")
+    assert event.message_ref == "77"
+    assert event.address == str(USER)
+
+
+async def test_updates_without_anything_to_act_on_are_ignored(
+    app: App, channel: TelegramChannel, office: Office
+) -> None:
+    sticker = message_update(9, USER, "x")
+    del sticker["message"]["text"]
+    sticker["message"]["sticker"] = {
+        "file_id": "s",
+        "file_unique_id": "s",
+        "type": "regular",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+    }
+    edited = {"update_id": 10, "edited_message": message_update(10, USER, "oi")["message"]}
+    for payload in (sticker, edited):
+        update = parse(payload, channel)
+        assert to_inbound(update) is None
+        await channel.process(update)
+    assert outbox_rows(app.uow_factory) == []
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_flood_control_defers_by_the_delay_telegram_asks_then_delivers(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 7", {"retry_after": 7})
+    push(app.uow_factory, Text("Olá"))
+    before = datetime.now(UTC)
+    await send_outbox(app, channel)
+
+    (row,) = outbox_rows(app.uow_factory)
+    assert row.status == "pending"
+    assert before + timedelta(seconds=6) < row.not_before < before + timedelta(seconds=9)
+    assert await send_outbox(app, channel) == 0  # not due yet
+
+    with time_machine.travel(before + timedelta(seconds=8), tick=True):
+        assert await send_outbox(app, channel) == 1
+    (row,) = outbox_rows(app.uow_factory)
+    assert (row.status, row.external_ref) == ("sent", "500")
+    assert len(api.called("sendMessage")) == 2
+
+
+async def test_a_network_error_defers_with_backoff(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("sendMessage", 502, "Bad Gateway")
+    push(app.uow_factory, Text("Olá"))
+    before = datetime.now(UTC)
+    await send_outbox(app, channel)
+    (row,) = outbox_rows(app.uow_factory)
+    assert row.status == "pending"
+    assert row.not_before > before + timedelta(seconds=1)
+    assert "NetworkError" in (row.error or "")
+
+
+async def test_a_bot_blocked_by_the_user_fails_and_marks_the_identity_inactive(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    push(app.uow_factory, Text("Olá"))
+    await send_outbox(app, channel)
+
+    (row,) = outbox_rows(app.uow_factory)
+    assert row.status == "failed"
+    assert "blocked" in (row.error or "")
+    assert is_active(app.uow_factory, f"tg:{USER}") is False
+
+
+async def test_a_bad_request_fails_with_telegrams_reason(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("sendMessage", 400, "Bad Request: chat not found")
+    push(app.uow_factory, Text("Olá"))
+    await send_outbox(app, channel)
+    (row,) = outbox_rows(app.uow_factory)
+    assert row.status == "failed"
+    assert row.error == "bad request: Chat not found"
+
+
+def test_callback_data_over_64_bytes_cannot_be_rendered() -> None:
+    assert keyboard([[Choice("c:" + "9" * 62, "ok")]]) is not None
+    with pytest.raises(CallbackDataTooLong):
+        keyboard([[Choice("c:" + "9" * 63, "Longo demais")]])
+    with pytest.raises(CallbackDataTooLong):
+        keyboard([[Choice("ç" * 33, "66 bytes em UTF-8")]])
+
+
+async def test_a_message_with_an_oversized_choice_fails_without_reaching_telegram(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    push(app.uow_factory, Text("Escolha", ((Choice("x" * 65, "Longo"),),)))
+    await send_outbox(app, channel)
+    (row,) = outbox_rows(app.uow_factory)
+    assert row.status == "failed"
+    assert "max 64" in (row.error or "")
+    assert not api.called("sendMessage")
+
+
+async def test_documents_go_out_with_their_name_and_caption(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    push(app.uow_factory, Document("clientes.csv", "text/csv", b"a;b\n", caption="Sua lista"))
+    await send_outbox(app, channel)
+    (action,) = api.called("sendChatAction")
+    assert action.params["action"] == "upload_document"
+    (sent,) = api.called("sendDocument")
+    assert sent.params["caption"] == "Sua lista"
+    (upload,) = sent.files.values()
+    assert upload[0] == "clientes.csv"
+    assert upload[1] == b"a;b\n"
+    assert outbox_rows(app.uow_factory)[0].status == "sent"
+
+
+async def test_deleting_a_message_that_is_already_gone_is_not_an_error(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("deleteMessage", 400, "Bad Request: message to delete not found")
+    push(app.uow_factory, DeleteMessage("33"))
+    await send_outbox(app, channel)
+    (call,) = api.called("deleteMessage")
+    assert call.params == {"chat_id": USER, "message_id": 33}
+    assert outbox_rows(app.uow_factory)[0].status == "sent"
+
+
+async def test_polling_processes_updates_and_confirms_them_on_stop(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    stop = asyncio.Event()
+    sender = OutboxSender(app.uow_factory, [channel])
+    sender.listen(app.wake_listeners)
+    running = [asyncio.create_task(channel.poll(stop)), asyncio.create_task(sender.run())]
+    await api.push_update(message_update(41, USER, "/menu"))
+    await api.push_update(message_update(42, USER, "/ajuda"))
+
+    await api.wait_for_calls("sendMessage", 3)
+    stop.set()
+    sender.stop()
+    await asyncio.wait_for(asyncio.gather(*running), timeout=5)
+
+    texts = [c.params["text"] for c in api.called("sendMessage")]
+    assert texts[0].startswith("O que você quer fazer?")
+    assert texts[1].startswith("ℹ️ O RevendaBot")
+    assert await channel.bot.get_updates(timeout=0) == ()  # confirmed: nothing redelivered
+
+
+async def test_error_texts_never_carry_the_token(channel: TelegramChannel) -> None:
+    url_error = f"Connection to https://api.telegram.org/bot{TOKEN}/sendMessage failed"
+    assert TOKEN not in channel.scrub(url_error)
+    assert "<token>" in channel.scrub(url_error)

@@ -1,0 +1,81 @@
+"""The web app: health check and channel webhooks. Built by `create_app` from its dependencies.
+
+Nothing is built at import time; `bot.serve` (or a test) passes the unit-of-work factory and,
+in Telegram webhook mode, the channel that processes updates plus the secret Telegram sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any, Protocol
+
+from fastapi import APIRouter, FastAPI, Header, Request, Response
+from fastapi.responses import JSONResponse
+
+from services.health import check_database
+from services.types import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_WEBHOOK_PATH = "/webhooks/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+
+class TelegramWebhook(Protocol):
+    async def process_payload(self, payload: dict[str, Any]) -> None: ...
+
+
+def create_app(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    telegram: TelegramWebhook | None = None,
+    telegram_secret: str | None = None,
+) -> FastAPI:
+    """The FastAPI app; the Telegram webhook route exists only when a channel is given."""
+    app = FastAPI(title="RevendaBot", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(_health_router(uow_factory))
+    if telegram is not None:
+        if not telegram_secret:
+            raise ValueError("the Telegram webhook needs a secret token")
+        app.include_router(_telegram_router(telegram, telegram_secret))
+    return app
+
+
+def _health_router(uow_factory: UnitOfWorkFactory) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz")
+    def healthz() -> Response:
+        try:
+            check_database(uow_factory)
+        except Exception:
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return router
+
+
+def _telegram_router(telegram: TelegramWebhook, secret: str) -> APIRouter:
+    router = APIRouter()
+    expected = secret.encode()
+
+    @router.post(TELEGRAM_WEBHOOK_PATH)
+    async def telegram_webhook(
+        request: Request,
+        token: str | None = Header(default=None, alias=SECRET_HEADER),
+    ) -> Response:
+        if token is None or not secrets.compare_digest(token.encode(), expected):
+            return Response(status_code=403)
+        try:
+            payload = await request.json()
+        except ValueError:
+            return Response(status_code=400)
+        if not isinstance(payload, dict):
+            return Response(status_code=400)
+        # Processed before answering: a crash makes Telegram redeliver; dedupe makes that safe.
+        await telegram.process_payload(payload)
+        return Response(status_code=200)
+
+    return router

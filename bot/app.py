@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from fastapi import APIRouter
 from sqlalchemy import Engine
 
 from bot.settings import Settings
@@ -42,6 +43,11 @@ class App:
 
     def close(self) -> None:
         self.db.dispose()
+
+    def web_routers(self) -> list[APIRouter]:
+        """The feature routers of the web app, built with their dependencies (one line each)."""
+        routers: list[APIRouter] = []
+        return routers
 
 
 def build_app(

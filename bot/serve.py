@@ -103,6 +103,7 @@ async def serve(
         app.uow_factory,
         telegram=webhook,
         telegram_secret=webhook.webhook_secret if webhook else None,
+        routers=app.web_routers(),
     )
     server = _Server(uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False))
     sender = OutboxSender(

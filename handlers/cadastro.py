@@ -24,9 +24,9 @@ from handlers.core import (
     Flow,
     Goto,
     Retry,
-    Stay,
     Step,
     chosen,
+    enter,
     int_arg,
     nav,
     screen,
@@ -56,7 +56,7 @@ def answer_novo(ctx: Ctx, data: Data, body: Body) -> Answer:
     ctx.principal.require_manage()
     if choice == CADASTRO.id:
         return Goto("pagador", flow="cadastro")
-    return Stay(texts.COMING_SOON.format(feature=texts.ENVIAR_LINK))
+    return enter(LINK, {}, back_to=("novo", "escolha", data))
 
 
 NOVO_FLOW = Flow("novo", {"escolha": Step(ask_novo, answer_novo)})

@@ -12,10 +12,9 @@ from handlers.core import (
     Flow,
     Goto,
     Retry,
-    Stay,
     Step,
-    choice_arg,
     chosen,
+    enter,
     int_arg,
     nav,
     screen,
@@ -128,10 +127,9 @@ def answer_manage(ctx: Ctx, data: Data, body: Body) -> Answer:
     """Run a Gerenciar action (each arrives with its own issue)."""
     choice = chosen(body)
     clients.open_management(ctx.uow, ctx.principal, int(data["cid"]))
-    action = choice_arg(choice, "a")
     for item in ACTIONS:
-        if item.id == choice and action:
-            return Stay(texts.COMING_SOON.format(feature=item.label))
+        if item.id == choice:
+            return enter(item, {"cid": int(data["cid"])}, back_to=("clientes", "gerenciar", data))
     return Retry(texts.USE_BUTTONS)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers import texts
+from handlers.entries import ENTRY_FLOWS
 from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
 from services.principal import Principal
 from services.types import UnitOfWork
@@ -21,6 +22,10 @@ Data = dict[str, Any]
 # Keys of the flow data that belong to the router, not to the flow.
 OFFERED = "_offered"
 HISTORY = "_hist"
+# Where Voltar goes from the first step of a flow entered from another one: {flow, step, data}.
+RETURN = "_ret"
+# Goto(FIRST, flow=...) enters a flow at its first step.
+FIRST = ""
 
 BACK = Choice("nav:back", texts.VOLTAR)
 CANCEL = Choice("nav:cancel", texts.CANCELAR)
@@ -120,6 +125,19 @@ def typed(body: Body) -> str:
     if not isinstance(body, TextBody):
         raise UnexpectedInput
     return body.text
+
+
+def enter(
+    entry: Choice, data: Mapping[str, Any], *, back_to: tuple[str, str, Mapping[str, Any]]
+) -> Answer:
+    """Open the flow an entry leads to (handlers/entries.py), or say it is coming soon."""
+    flow = ENTRY_FLOWS.get(entry.id)
+    if flow is None:
+        return Stay(texts.COMING_SOON.format(feature=entry.label))
+    origin, step, origin_data = back_to
+    keep = {k: v for k, v in origin_data.items() if k != OFFERED}
+    ret = {"flow": origin, "step": step, "data": keep}
+    return Goto(FIRST, {**data, RETURN: ret}, flow=flow)
 
 
 def choice_arg(choice_id: str, prefix: str) -> str | None:

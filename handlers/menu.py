@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers import texts
-from handlers.core import Answer, Ctx, Data, Flow, Goto, Stay, Step, chosen, screen
+from handlers.core import Answer, Ctx, Data, Flow, Goto, Stay, Step, chosen, enter, screen
 from services.messages import Body, Choice, Text
 
 CLIENTES = Choice("m:clientes", texts.CLIENTES)
@@ -31,7 +31,7 @@ def answer_menu(ctx: Ctx, data: Data, body: Body) -> Answer:
     if choice == NOVO.id:
         return Goto("escolha", flow="novo")
     if choice == DADOS.id:
-        return Stay(texts.COMING_SOON.format(feature=texts.MEUS_DADOS))
+        return enter(DADOS, {}, back_to=("menu", "inicio", data))
     return Stay(help_text(ctx))
 
 

@@ -20,6 +20,7 @@ from handlers.core import (
     HISTORY,
     MENU,
     OFFERED,
+    RETURN,
     Ctx,
     DialogueConfig,
     Flow,
@@ -35,8 +36,15 @@ from services.messages import ChoiceBody, FileBody, Outbound, Text, TextBody
 
 log = logging.getLogger(__name__)
 
+# Every flow of the bot, one per line.
 FLOWS: Mapping[str, Flow] = {
-    flow.name: flow for flow in (MENU_FLOW, CLIENTES_FLOW, NOVO_FLOW, CADASTRO_FLOW)
+    flow.name: flow
+    for flow in (
+        MENU_FLOW,
+        CLIENTES_FLOW,
+        NOVO_FLOW,
+        CADASTRO_FLOW,
+    )
 }
 HOME = ("menu", "inicio")
 
@@ -113,6 +121,9 @@ class Dialogue:
     def _back(self, ctx: Ctx, state: State) -> Outcome:
         history = list(state.data.get(HISTORY, ()))
         if not history:
+            ret = state.data.get(RETURN)
+            if ret and ret.get("flow") in FLOWS:
+                return self._show(ctx, State(ret["flow"], ret["step"], dict(ret["data"])), [])
             return self._home(ctx)
         previous = history.pop()
         data = {**state.data, HISTORY: history}
@@ -142,7 +153,8 @@ class Dialogue:
 
     def _goto(self, ctx: Ctx, state: State, data: dict[str, Any], goto: Goto) -> Outcome:
         if goto.flow is not None and goto.flow != state.flow:
-            next_state = State(goto.flow, goto.step, dict(goto.data))
+            step = goto.step or FLOWS[goto.flow].first
+            next_state = State(goto.flow, step, dict(goto.data))
         else:
             history = [*data.get(HISTORY, ())]
             if goto.step != state.step:

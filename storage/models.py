@@ -218,3 +218,7 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     external_ref: Mapped[str | None] = mapped_column(String(120))
+
+
+# Feature model modules register their tables on Base.metadata when imported: one line each,
+# so that Alembic, the tests (which truncate every table) and the app see the whole schema.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Header, Request, Response
@@ -31,10 +32,17 @@ def create_app(
     *,
     telegram: TelegramWebhook | None = None,
     telegram_secret: str | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
-    """The FastAPI app; the Telegram webhook route exists only when a channel is given."""
-    app = FastAPI(title="RevendaBot", docs_url=None, redoc_url=None, openapi_url=None)
+    """The FastAPI app; the Telegram webhook route exists only when a channel is given.
+
+    `routers` are the feature routers (sign-up page, integration API, …) built by the
+    composition root (bot/app.py `App.web_routers`) with their dependencies.
+    """
+    app = FastAPI(title="RevendaBot API", docs_url="/docs", redoc_url=None)
     app.include_router(_health_router(uow_factory))
+    for router in routers:
+        app.include_router(router)
     if telegram is not None:
         if not telegram_secret:
             raise ValueError("the Telegram webhook needs a secret token")

@@ -27,6 +27,7 @@ from bot.app import App
 from bot.channels import telegram as telegram_channel
 from bot.channels.console import ConsoleChannel
 from bot.demo import CONSOLE_GESTOR, DEMO_NAME, seed_demo
+from bot.notices import NoticeLoop
 from bot.sender import OutboxSender
 from web.app import create_app
 
@@ -110,6 +111,7 @@ async def serve(
         app.uow_factory, [telegram] if telegram else [], batch=settings.sender_batch
     )
     sender.listen(app.wake_listeners)
+    notice_loop = NoticeLoop(app)
     tasks: list[asyncio.Task[None]] = []
     try:
         tasks.append(_task(server.serve(), "web"))
@@ -119,6 +121,7 @@ async def serve(
             if not telegram.webhook_mode:
                 tasks.append(_task(telegram.poll(stop), "telegram-polling"))
         tasks.append(_task(sender.run(), "sender"))
+        tasks.append(_task(notice_loop.run(), "notices"))
         console = not settings.telegram_enabled and stdin is not None and stdin.isatty()
         _log_summary(app, host, port, telegram, console)
         if console and stdin is not None:
@@ -132,6 +135,7 @@ async def serve(
         stop.set()
         server.should_exit = True
         sender.stop()
+        notice_loop.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         if telegram is not None:
             await telegram.stop()

@@ -262,9 +262,10 @@ def answer_summary(ctx: Ctx, data: Data, body: Body) -> Answer:
     except InvalidValue as exc:
         return Retry(exc.message)
     done = Text(texts.REGISTERED.format(name=card.razao_social))
+    key = Text(texts.NEW_KEY.format(key=card.integration_key))
     # Voltar from the new client's card goes to the client list, where it now appears.
     opened = {"cid": card.id, "q": None, "p": 1, HISTORY: ["lista"]}
-    return Goto("card", opened, flow="clientes", before=(done,))
+    return Goto("card", opened, flow="clientes", before=(done, key))
 
 
 CADASTRO_FLOW = Flow(

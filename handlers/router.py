@@ -28,11 +28,13 @@ from handlers.core import (
     Retry,
     Stay,
     UnexpectedInput,
+    int_arg,
 )
 from handlers.menu import MENU_FLOW, help_text
+from handlers.notices import NOTICE_RENDERERS
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
-from services.messages import ChoiceBody, FileBody, Outbound, Text, TextBody
+from services.messages import ChoiceBody, FileBody, NoticeBody, Outbound, Text, TextBody
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ FLOWS: Mapping[str, Flow] = {
     )
 }
 HOME = ("menu", "inicio")
+GO = "go:"
 
 
 class Dialogue:
@@ -63,6 +66,8 @@ class Dialogue:
         body = event.body
         if isinstance(body, TextBody) and body.text.startswith("/"):
             return self._command(ctx, turn.state, body.text)
+        if isinstance(body, NoticeBody):
+            return self._notice(ctx, turn.state, body)
         state = turn.state
         if state is None or state.flow not in FLOWS or state.step not in FLOWS[state.flow].steps:
             if isinstance(body, ChoiceBody) and body.choice_id != MENU.id:
@@ -77,6 +82,8 @@ class Dialogue:
                 return self._home(ctx, before=[Text(texts.CANCELLED)])
             if body.choice_id == BACK.id:
                 return self._back(ctx, state)
+            if body.choice_id.startswith(GO):
+                return self._go(ctx, state, body.choice_id)
         return self._answer(ctx, state)
 
     # -- the pieces ---------------------------------------------------------------------------
@@ -110,6 +117,27 @@ class Dialogue:
         if state is not None and state.flow in FLOWS:
             return self._reask(ctx, state, texts.UNKNOWN_COMMAND.format(command=command))
         return self._home(ctx, before=[Text(texts.UNKNOWN_COMMAND.format(command=command))])
+
+    def _notice(self, ctx: Ctx, state: State | None, body: NoticeBody) -> Outcome:
+        """Word a notice; its shortcut buttons join what the current state accepts."""
+        render = NOTICE_RENDERERS.get(body.kind)
+        if render is None:
+            log.warning("no renderer for notice kind %s", body.kind)
+            return Outcome([], None)
+        replies = list(render(ctx, dict(body.data)))
+        offered = [c.id for m in replies if isinstance(m, Text) for c in m.choices]
+        if state is None:
+            state = State(*HOME, {})
+        data = {**state.data, OFFERED: [*state.data.get(OFFERED, ()), *offered]}
+        return Outcome(replies, State(state.flow, state.step, data))
+
+    def _go(self, ctx: Ctx, state: State, choice_id: str) -> Outcome:
+        """A shortcut from a notice: `go:card:<id>` opens that client (tenancy re-checked)."""
+        client_id = int_arg(choice_id.removeprefix(GO), "card")
+        if client_id is None:
+            return self._home(ctx, before=[Text(texts.EXPIRED)])
+        data = {"cid": client_id, "q": None, "p": 1, HISTORY: ["lista"]}
+        return self._show(ctx, State("clientes", "card", data), [])
 
     def _home(self, ctx: Ctx, *, before: Sequence[Outbound] = (), greet: bool = False) -> Outcome:
         state = State(*HOME, {})

@@ -142,3 +142,10 @@ NOT_INFORMED = "(não informado)"
 REGISTERED = "✅ Cliente {name} cadastrado com status Teste."
 INVALID_PREFIX = "⚠️ {message}"
 PLAN_GONE = "Esse plano não está mais disponível. Escolha outro."
+
+# Integration key shown once, at registration
+NEW_KEY = (
+    "🔑 Chave de integração do cliente (aparece só agora: copie e configure no software do "
+    "cliente):\n{key}"
+)
+ABRIR_CARTAO = "Abrir cliente"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -18,6 +18,7 @@ from domain.contacts import (
 from domain.documents import DocumentType, normalize, parse_tax_id
 from domain.money import monthly_price
 from domain.text import fold
+from services import integration_keys
 from services.catalog import get_plan
 from services.errors import Conflict, NotFound
 from services.principal import Principal
@@ -64,6 +65,8 @@ class ClientCard:
     payer: Payer
     created_via: str
     created_at: datetime
+    # Set only on the card returned when the client is created (shown once, never stored).
+    integration_key: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +198,35 @@ def is_own_email(uow: UnitOfWork, principal: Principal, email: str) -> bool:
 
 
 def register_client(uow: UnitOfWork, principal: Principal, new: NewClient) -> ClientCard:
-    """Register a client with status Teste, after validating every field again."""
+    """Novo cadastro: a gestor registers a client (status Teste), every field validated again."""
     principal.require_manage()
+    with uow:
+        check_documento_free(uow, principal, parse_tax_id(new.documento).value)
+        card = create_client(
+            uow,
+            gestor_id=principal.gestor_id,
+            actor=principal.identity_key,
+            new=new,
+            created_via=CreatedVia.CADASTRO,
+        )
+        uow.commit()
+        return card
+
+
+def create_client(
+    uow: UnitOfWork,
+    *,
+    gestor_id: int,
+    actor: str,
+    new: NewClient,
+    created_via: CreatedVia,
+    email_contador: str | None = None,
+) -> ClientCard:
+    """Store a client of `gestor_id` with status Teste and its first integration key.
+
+    The returned card carries that key in `integration_key`: the only time it exists in clear.
+    Callers check the role; this validates every field and refuses a taken CPF/CNPJ.
+    """
     tax_id = parse_tax_id(new.documento)
     razao_social = parse_company_name(new.razao_social)
     nome_fantasia = (
@@ -211,10 +241,11 @@ def register_client(uow: UnitOfWork, principal: Principal, new: NewClient) -> Cl
     now = datetime.now(UTC)
     with uow:
         software, plan = get_plan(uow, new.software_id, new.plan_id)
-        check_documento_free(uow, principal, tax_id.value)
+        if uow.clients.by_documento(tax_id.value) is not None:
+            raise Conflict("Este CPF/CNPJ já está cadastrado.")
         client = uow.clients.add(
             Client(
-                gestor_id=principal.gestor_id,
+                gestor_id=gestor_id,
                 documento=tax_id.value,
                 razao_social=razao_social,
                 nome_fantasia=nome_fantasia,
@@ -225,17 +256,19 @@ def register_client(uow: UnitOfWork, principal: Principal, new: NewClient) -> Cl
                 endereco=address.logradouro,
                 cidade=address.cidade,
                 uf=address.uf,
+                email_contador=email_contador,
                 software_id=software.id,
                 plan_id=plan.id,
                 status=ContractStatus.TESTE.value,
                 payer=new.payer.value,
-                created_via=CreatedVia.CADASTRO.value,
+                created_via=created_via.value,
                 created_at=now,
                 updated_at=now,
             )
         )
         card = _card(client)
         after = asdict(card)
+        after.pop("integration_key", None)
         after.update(
             price=str(card.price),
             created_at=card.created_at.isoformat(),
@@ -244,16 +277,17 @@ def register_client(uow: UnitOfWork, principal: Principal, new: NewClient) -> Cl
         uow.audit.add(
             AuditEntry(
                 at=now,
-                gestor_id=principal.gestor_id,
-                actor=principal.identity_key,
+                gestor_id=gestor_id,
+                actor=actor,
                 client_id=client.id,
                 action="client.register",
                 before=None,
                 after=after,
             )
         )
+        key = integration_keys.issue(uow, client.id, actor)
         uow.commit()
-        return card
+        return replace(card, integration_key=key)
 
 
 def open_management(uow: UnitOfWork, principal: Principal, client_id: int) -> ClientCard:

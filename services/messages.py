@@ -33,7 +33,15 @@ class FileBody:
     size: int
 
 
-Body = TextBody | ChoiceBody | FileBody
+@dataclass(frozen=True, slots=True)
+class NoticeBody:
+    """Not typed by anyone: a notice for this person (services/notices.py) to be worded."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+Body = TextBody | ChoiceBody | FileBody | NoticeBody
 
 
 @dataclass(frozen=True, slots=True)

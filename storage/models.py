@@ -220,5 +220,35 @@ class OutboxMessage(Base):
     external_ref: Mapped[str | None] = mapped_column(String(120))
 
 
+class IntegrationKey(Base):
+    """A client's key to the integration API: only a hash and a display prefix are kept."""
+
+    __tablename__ = "integration_key"
+    __table_args__ = (Index("ix_integration_key_client", "client_id", "revoked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(120))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notice(Base):
+    """Something a gestor must be told (a sign-up, a reminder), committed with its cause and
+    then turned into a message on every chat bound to the gestor by the notice dispatcher."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_pending", "dispatched_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gestor_id: Mapped[int] = mapped_column(ForeignKey("gestor.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # Feature model modules register their tables on Base.metadata when imported: one line each,
 # so that Alembic, the tests (which truncate every table) and the app see the whole schema.

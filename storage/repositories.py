@@ -139,6 +139,7 @@ class _CoreRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._dialect: str | None = None
 
     @property
     def connection(self) -> Connection:
@@ -146,7 +147,9 @@ class _CoreRepository:
 
     @property
     def dialect(self) -> str:
-        return self.connection.dialect.name
+        if self._dialect is None:
+            self._dialect = self.session.get_bind().dialect.name
+        return self._dialect
 
 
 def _flushed_connection(session: Session) -> Connection:

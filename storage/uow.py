@@ -12,6 +12,7 @@ from types import TracebackType
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import advisory_xact_lock
+from storage.integration import IntegrationKeyRepository, NoticeRepository
 from storage.repositories import (
     AuditRepository,
     CatalogRepository,
@@ -34,6 +35,8 @@ class UnitOfWork:
     audit: AuditRepository
     conversations: ConversationRepository
     outbox: OutboxRepository
+    integration_keys: IntegrationKeyRepository
+    notices: NoticeRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -52,6 +55,8 @@ class UnitOfWork:
             self.audit = AuditRepository(self.session)
             self.conversations = ConversationRepository(self.session)
             self.outbox = OutboxRepository(self.session)
+            self.integration_keys = IntegrationKeyRepository(self.session)
+            self.notices = NoticeRepository(self.session)
         self._depth += 1
         return self
 

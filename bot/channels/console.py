@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from services import outbox
+from services import notices, outbox
 from services.messages import (
     ChoiceBody,
     DeleteMessage,
@@ -109,6 +109,7 @@ class ConsoleChannel:
         """Print every pending message for this identity (pushes included); return how many."""
         printed = 0
         with self._lock:
+            notices.dispatch(self.uow_factory, self.handle)
             while True:
                 claimed = outbox.claim(self.uow_factory, limit=100, identity_key=self.identity)
                 if not claimed:

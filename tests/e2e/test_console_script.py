@@ -31,6 +31,8 @@ SCRIPTS = Path(__file__).parent / "scripts"
 REVENDABOT = Path(sys.executable).parent / "revendabot"
 # "Cliente desde" is the day the demo ran.
 DATE = re.compile(r"\b\d{2}/\d{2}/\d{4}\b")
+# A new client's integration key is random: shown once, different on every run.
+KEY = re.compile(r"rvb_[A-Za-z0-9_-]{20,}")
 NOTA = "<nfeProc versao='4.00'/>\n"
 
 
@@ -65,7 +67,7 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def normalized(transcript: str) -> str:
-    return DATE.sub("DD/MM/AAAA", transcript)
+    return KEY.sub("rvb_<chave>", DATE.sub("DD/MM/AAAA", transcript))
 
 
 def run_script(workdir: Path, name: str, identity: str) -> str:

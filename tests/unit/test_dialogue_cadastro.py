@@ -9,6 +9,7 @@ import pytest
 
 from domain.clients import Payer
 from handlers import texts
+from services import integration_keys
 from services.types import UnitOfWorkFactory
 from tests.support import Chat, Office, add_client, cnpj
 from tests.unit.helpers import (
@@ -440,8 +441,12 @@ def test_cadastrar_stores_the_client_in_teste_and_shows_its_card(
     assert entry.after is not None
     assert entry.after["documento"] == "11222333000181"
 
-    done, card = texts_of(replies)
+    done, key_message, card = texts_of(replies)
     assert done == texts.REGISTERED.format(name="Padaria Pão Quente Ltda")
+    key = key_message.rsplit("\n", 1)[1]
+    assert key_message == texts.NEW_KEY.format(key=key)
+    assert integration_keys.authenticate(uow_factory(), key).client_id == client.id
+    assert key not in str(entry.after)  # the audit trail never holds the key
     today = datetime.now(ZoneInfo("America/Sao_Paulo")).strftime("%d/%m/%Y")
     assert card.startswith("🏢 Padaria Pão Quente Ltda\nNome fantasia: Pão Quente\n")
     assert "CNPJ: 11.222.333/0001-81\n" in card

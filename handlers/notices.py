@@ -1,0 +1,23 @@
+"""How each notice (services/notices.py) is worded for a gestor's chat: kind → renderer.
+
+A renderer returns the messages to send; buttons whose id starts with `go:` are global
+shortcuts the router understands from any state (e.g. `go:card:<id>` opens a client card).
+One line per kind in NOTICE_RENDERERS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from handlers.core import Ctx
+from services.messages import Outbound
+
+Renderer = Callable[[Ctx, dict[str, Any]], Sequence[Outbound]]
+
+NOTICE_RENDERERS: Mapping[str, Renderer] = {}
+
+
+def go_card(client_id: int) -> str:
+    """The id of a button that opens a client's card from anywhere."""
+    return f"go:card:{client_id}"

@@ -1,0 +1,124 @@
+"""Chaves de integração: what a client's own software uses on the integration API.
+
+Only a SHA-256 hash (the keys are 256-bit random, so a slow hash adds nothing) and a short
+display prefix are stored; the whole key is shown once, when it is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from domain.clients import ContractStatus
+from services.errors import NotFound, ServiceError
+from services.principal import Principal
+from storage.models import AuditEntry, IntegrationKey
+from storage.uow import UnitOfWork
+
+KEY_START = "rvb_"
+PREFIX_LENGTH = 12
+
+
+class KeyRefused(ServiceError):
+    """Unknown, malformed or replaced key (HTTP 401)."""
+
+    message = "Chave de integração inválida ou substituída. Use a chave atual do cliente."
+
+
+class AccessCut(ServiceError):
+    """The client's contract is Bloqueado or Cancelado (HTTP 403)."""
+
+    message = (
+        "O acesso deste cliente está suspenso (contrato bloqueado ou cancelado). "
+        "Fale com o seu gestor."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    prefix: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiClient:
+    """The client an integration key belongs to."""
+
+    client_id: int
+    gestor_id: int
+    documento: str
+    razao_social: str
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue(uow: UnitOfWork, client_id: int, actor: str) -> str:
+    """Create the client's key (replacing any active one) and return it: the only time."""
+    raw = KEY_START + secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    with uow:
+        uow.integration_keys.revoke_all(client_id, now)
+        uow.integration_keys.add(
+            IntegrationKey(
+                client_id=client_id,
+                prefix=raw[:PREFIX_LENGTH],
+                key_hash=_hash(raw),
+                created_at=now,
+                created_by=actor,
+            )
+        )
+        uow.commit()
+    return raw
+
+
+def authenticate(uow: UnitOfWork, raw: str) -> ApiClient:
+    """The client behind a key; KeyRefused (401) or AccessCut (403) otherwise."""
+    raw = raw.strip()
+    if not raw.startswith(KEY_START) or len(raw) > 100:
+        raise KeyRefused()
+    with uow:
+        found = uow.integration_keys.by_hash(_hash(raw))
+        if found is None or found[0].revoked_at is not None:
+            raise KeyRefused()
+        client = found[1]
+        if ContractStatus(client.status).cuts_access:
+            raise AccessCut()
+        return ApiClient(client.id, client.gestor_id, client.documento, client.razao_social)
+
+
+def current(uow: UnitOfWork, principal: Principal, client_id: int) -> KeyInfo | None:
+    """The active key's prefix and creation date (never the key itself)."""
+    principal.require_manage()
+    with uow:
+        if uow.clients.get_of_gestor(principal.gestor_id, client_id) is None:
+            raise NotFound()
+        key = uow.integration_keys.active_for(client_id)
+        return KeyInfo(key.prefix, key.created_at) if key else None
+
+
+def regenerate(uow: UnitOfWork, principal: Principal, client_id: int) -> str:
+    """Replace the client's key (the old one stops at once); audited; returns the new key."""
+    principal.require_manage()
+    now = datetime.now(UTC)
+    with uow:
+        if uow.clients.get_of_gestor(principal.gestor_id, client_id) is None:
+            raise NotFound()
+        old = uow.integration_keys.active_for(client_id)
+        raw = issue(uow, client_id, principal.identity_key)
+        uow.audit.add(
+            AuditEntry(
+                at=now,
+                gestor_id=principal.gestor_id,
+                actor=principal.identity_key,
+                client_id=client_id,
+                action="integration_key.regenerate",
+                before={"prefix": old.prefix} if old else None,
+                after={"prefix": raw[:PREFIX_LENGTH]},
+            )
+        )
+        uow.commit()
+        return raw

@@ -1,0 +1,65 @@
+"""Integration keys (hash + prefix) and notices waiting to be dispatched."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Client, IntegrationKey, Notice
+
+
+class IntegrationKeyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, key: IntegrationKey) -> IntegrationKey:
+        self.session.add(key)
+        self.session.flush()
+        return key
+
+    def active_for(self, client_id: int) -> IntegrationKey | None:
+        return self.session.scalar(
+            select(IntegrationKey)
+            .where(IntegrationKey.client_id == client_id, IntegrationKey.revoked_at.is_(None))
+            .order_by(IntegrationKey.id.desc())
+            .limit(1)
+        )
+
+    def by_hash(self, key_hash: str) -> tuple[IntegrationKey, Client] | None:
+        row = self.session.execute(
+            select(IntegrationKey, Client)
+            .join(Client, Client.id == IntegrationKey.client_id)
+            .where(IntegrationKey.key_hash == key_hash)
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    def revoke_all(self, client_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(IntegrationKey)
+            .where(IntegrationKey.client_id == client_id, IntegrationKey.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+class NoticeRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, gestor_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
+        self.session.add(Notice(gestor_id=gestor_id, kind=kind, payload=payload, created_at=now))
+
+    def pending(self, limit: int, *, for_update: bool = False) -> list[Notice]:
+        query = (
+            select(Notice).where(Notice.dispatched_at.is_(None)).order_by(Notice.id).limit(limit)
+        )
+        if for_update and self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.session.scalars(query))
+
+    def mark_dispatched(self, notice_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(Notice).where(Notice.id == notice_id).values(dispatched_at=now)
+        )

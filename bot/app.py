@@ -17,6 +17,7 @@ from services.conversation import ConversationEngine
 from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
 from storage.migrations import upgrade
+from web.api import api_router
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,9 @@ class App:
 
     def web_routers(self) -> list[APIRouter]:
         """The feature routers of the web app, built with their dependencies (one line each)."""
-        routers: list[APIRouter] = []
+        routers: list[APIRouter] = [
+            api_router(self.uow_factory),
+        ]
         return routers
 
 

@@ -67,6 +67,16 @@ elif [[ "${CI:-}" == "true" ]]; then
     exit 1
 fi
 
+# --- Chromium for the sign-up page tests (Playwright drives Debian's package) -------------
+if ! command -v chromium >/dev/null; then
+    say "installing Chromium (Debian package) for the browser tests"
+    apt_install chromium || true
+fi
+if ! command -v chromium >/dev/null && [[ "${CI:-}" == "true" ]]; then
+    echo "Chromium is required in CI for the sign-up page tests." >&2
+    exit 1
+fi
+
 say "ruff"
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .

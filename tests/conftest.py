@@ -15,15 +15,16 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
 from bot.settings import Settings
+from services.catalog import load_catalog
 from services.types import UnitOfWorkFactory
-from storage.db import make_engine
+from storage.db import make_engine, make_session_factory
 from storage.migrations import upgrade
 from storage.models import Base
 from tests.support import Chat
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-KEEP_TABLES = {"software", "plan", "alembic_version"}
+SEED_CATALOG = Path(__file__).resolve().parents[1] / "storage" / "seed" / "catalog.json"
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +58,11 @@ def pg_database() -> Iterator[str]:
 
 
 def _truncate(engine: Engine) -> None:
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
+    """Empty every table and put the seed catalog back, as a fresh migration leaves it."""
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name != "alembic_version"]
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    load_catalog(UnitOfWorkFactory(make_session_factory(engine))(), SEED_CATALOG)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -79,10 +82,9 @@ def db_engine(
 
 
 @pytest.fixture
-def app(db_engine: Engine) -> Iterator[App]:
-    settings = Settings(environment="test", database_url=str(db_engine.url), _env_file=None)  # type: ignore[call-arg]
-    application = build_app(settings, db=db_engine)
-    yield application
+def app(db_engine: Engine) -> App:
+    settings = Settings(environment="test", database_url=str(db_engine.url), _env_file=None)
+    return build_app(settings, db=db_engine)
 
 
 @pytest.fixture

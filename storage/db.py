@@ -82,6 +82,15 @@ def _configure_sqlite(engine: Engine) -> None:
             writer.leave(connection.connection)
             raise
 
+    # A connection that goes back to the pool or is thrown away holds no transaction.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        writer.leave(dbapi_connection)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
+        writer.leave(dbapi_connection)
+
 
 class _WriterGate:
     """Queue this process's SQLite writers on a lock instead of SQLite's busy handler.

@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, SessionTransaction, selectinload
 
 from storage.db import is_postgresql, lock_key
 from storage.models import (
@@ -91,6 +91,7 @@ _LOAD_STATE = select(
     _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
 ).where(_STATE.c.identity_key == bindparam("identity_key"))
 
+_ENQUEUE = insert(_OUTBOX)
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("message_id"))
@@ -140,10 +141,23 @@ class _CoreRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect: str | None = None
+        self._transaction: SessionTransaction | None = None
+        self._connection: Connection | None = None
 
     @property
     def connection(self) -> Connection:
-        return self.session.connection()
+        """The session's connection; remembered while the session's transaction lasts
+        (`Session.connection()` costs about as much as running a small statement)."""
+        transaction = self.session.get_transaction()
+        if (
+            transaction is None
+            or transaction is not self._transaction
+            or self._connection is None
+            or self._connection.closed
+        ):
+            self._connection = self.session.connection()
+            self._transaction = self.session.get_transaction()
+        return self._connection
 
     @property
     def dialect(self) -> str:
@@ -604,8 +618,10 @@ class ClaimedMessage:
 
 class OutboxRepository(_CoreRepository):
     def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            self.connection.execute(insert(_OUTBOX), list(rows))
+        if len(rows) == 1:  # the usual case: plain execute, no executemany batching
+            self.connection.execute(_ENQUEUE, rows[0])
+        elif rows:
+            self.connection.execute(_ENQUEUE, list(rows))
 
     def claim(
         self,
@@ -633,11 +649,9 @@ class OutboxRepository(_CoreRepository):
 
     def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
         """Record several deliveries (message id, platform ref) in one executemany."""
-        if sent:
-            self.connection.execute(
-                _MARK_SENT,
-                [{"message_id": id_, "at": now, "ref": ref} for id_, ref in sent],
-            )
+        params = [{"message_id": id_, "at": now, "ref": ref} for id_, ref in sent]
+        if params:
+            self.connection.execute(_MARK_SENT, params[0] if len(params) == 1 else params)
 
     def retry_later(self, message_id: int, not_before: datetime, error: str) -> None:
         self.session.execute(

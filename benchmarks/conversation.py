@@ -1,0 +1,560 @@
+"""Benchmark: simulated gestores through the conversation core and the outbox, vs. bare PTB.
+
+    .venv/bin/python benchmarks/conversation.py [--updates N] [--gestores G] [--workers W]
+        [--backend sqlite|postgresql|both] [--pg-url URL] [--rate R]
+
+Each gestor is its own office (40 clients) and its own chat identity, and walks a realistic
+mix in a loop: /menu → Clientes → Próxima → Próxima → a client card → Voltar → Menu →
+Novo cliente → Novo cadastro → payer → software → plan → CNPJ → razão social → Pular →
+e-mail → telefone → CEP → endereço → Cadastrar. A pool of W threads runs the gestores: the
+events of one identity in order, different identities in parallel. A sender thread delivers
+the outbox concurrently through `services.outbox.claim`/`record` (the real sender's path).
+
+Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
+the event's last reply recorded Delivered), and the replies the sender saw. The same run
+measures a bare python-telegram-bot `Application.process_update` with an echo handler.
+With `--rate R` the updates arrive at R per second (open loop) instead of back to back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from bot.app import App, build_app
+from bot.settings import Settings
+from domain.clients import Payer
+from domain.documents import complete_cnpj
+from handlers import texts
+from handlers.router import Dialogue
+from services import access, catalog, clients, outbox
+from services.conversation import Outcome, Result, Turn
+from services.messages import Body, ChoiceBody, Inbound, TextBody
+from services.outbox import Delivered, Fate
+from storage.db import make_engine
+from storage.migrations import upgrade
+from storage.models import Client
+
+CLIENTS_PER_GESTOR = 40
+CARD_INDEX = 16  # the first client on page 3 (page size 8)
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BAD_REPLIES = ("Essa opção expirou", "⚠️", texts.USE_BUTTONS)
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+@dataclass
+class Figures:
+    name: str
+    updates: int
+    seconds: float
+    latencies: list[float]
+    end_to_end: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # CPU time of the whole process (all threads) during the run
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+    def print(self, baseline: Figures | None = None) -> None:
+        ms = [x * 1000 for x in self.latencies]
+        line = (
+            f"{self.name:<36} {self.updates:>6} updates in {self.seconds:6.2f} s = "
+            f"{self.rate:8.0f} updates/s | handle p50 {percentile(ms, 50):6.2f} ms "
+            f"p99 {percentile(ms, 99):6.2f} ms (mean {statistics.fmean(ms):5.2f})"
+        )
+        if self.end_to_end:
+            e2e = [x * 1000 for x in self.end_to_end]
+            line += (
+                f" | to delivery p50 {percentile(e2e, 50):6.2f} ms"
+                f" p99 {percentile(e2e, 99):6.2f} ms"
+            )
+        if baseline is not None:
+            line += f" | {baseline.rate / self.rate:4.1f}× slower than PTB echo"
+        print(line)
+        if self.cpu_seconds:
+            per_update = self.cpu_seconds / self.updates
+            print(
+                f"{'':<4}process CPU {1000 * per_update:.3f} ms per update "
+                f"(one core's worth would allow ≈{1 / per_update:.0f} updates/s)"
+            )
+        for note in self.notes:
+            print(f"{'':<4}{note}")
+
+
+# -- the simulated gestores ----------------------------------------------------------------------
+
+
+@dataclass
+class Gestor:
+    number: int
+    identity_key: str
+    client_ids: list[int]
+    software_id: int
+    plan_id: int
+    sent: int = 0
+    cadastros: int = 0
+
+    def next_body(self) -> Body:
+        """The next input of this gestor's endless session."""
+        step = self.sent % 20
+        self.sent += 1
+        if step == 0:
+            return TextBody("/menu")
+        fixed = {
+            1: "m:clientes",
+            2: "p:next",
+            3: "p:next",
+            4: f"c:{self.client_ids[CARD_INDEX]}",
+            5: "nav:back",
+            6: "nav:menu",
+            7: "m:novo",
+            8: "n:cadastro",
+            9: "pay:gestor",
+            10: f"sw:{self.software_id}",
+            11: f"pl:{self.plan_id}",
+            14: "skip",
+            19: "ok",
+        }
+        if step in fixed:
+            return ChoiceBody(fixed[step])
+        n = self.cadastros
+        typed = {
+            12: complete_cnpj(f"{50_000_000 + self.number * 10_000 + n:08d}0001"),
+            13: f"Nova Empresa {self.number:03d}-{n:04d} Ltda",
+            15: f"contato{n}@nova{self.number}.com.br",
+            16: "(11) 98765-4321",
+            17: "01310-100",
+            18: "Av. Paulista, 1000 - Bela Vista - São Paulo/SP",
+        }
+        if step == 18:
+            self.cadastros += 1
+        return TextBody(typed[step])
+
+    def event(self, body: Body) -> Inbound:
+        return Inbound(
+            channel="bench",
+            identity_key=self.identity_key,
+            event_id=f"{self.identity_key}:{self.sent}",
+            address=self.identity_key.split(":", 1)[1],
+            body=body,
+            received_at=datetime.now(UTC),
+            display_name=f"Gestor {self.number}",
+            message_ref="m1" if isinstance(body, ChoiceBody) else None,
+        )
+
+
+def seed(app: App, count: int) -> list[Gestor]:
+    """Offices with CLIENTS_PER_GESTOR clients each, through the services."""
+    softwares = catalog.list_softwares(app.uow_factory())
+    software = softwares[0]
+    gestores = []
+    for number in range(count):
+        issued = access.create_gestor(
+            app.uow_factory(),
+            cnpj=complete_cnpj(f"{40_000_000 + number:08d}0001"),
+            razao_social=f"Escritório {number} Ltda",
+            email=f"gestor{number}@escritorio{number}.com.br",
+        )
+        key = f"bench:g{number}"
+        principal = access.redeem_invite(
+            app.uow_factory(),
+            code=issued.code,
+            identity_key=key,
+            channel="bench",
+            address=key.split(":", 1)[1],
+            display_name=None,
+        )
+        uow = app.uow_factory()
+        with uow:  # one transaction per office: the services join it
+            for i in range(CLIENTS_PER_GESTOR):
+                clients.register_client(
+                    uow,
+                    principal,
+                    clients.NewClient(
+                        payer=Payer.GESTOR if i % 3 else Payer.CLIENTE,
+                        software_id=software.id,
+                        plan_id=software.plans[i % len(software.plans)].id,
+                        documento=complete_cnpj(f"{30_000_000 + number * 100 + i:08d}0001"),
+                        razao_social=f"Cliente {i:03d} do escritório {number} Ltda",
+                        nome_fantasia=None if i % 2 else f"Loja {i}",
+                        email=f"cliente{i}@empresa{number}-{i}.com.br",
+                        telefone="(11) 91234-5678",
+                        cep="01310-100",
+                        endereco="Rua Augusta, 500 - Consolação - São Paulo/SP",
+                    ),
+                )
+            uow.commit()
+            ids = list(
+                uow.session.scalars(
+                    select(Client.id)
+                    .where(Client.gestor_id == principal.gestor_id)
+                    .order_by(Client.razao_social, Client.id)
+                )
+            )
+        gestores.append(
+            Gestor(number, key, ids, software.id, software.plans[-1].id),
+        )
+    return gestores
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+class CountingDialogue:
+    """The real dialogue; remembers how many replies the last step of this thread produced."""
+
+    def __init__(self, inner: Callable[[Turn], Outcome]) -> None:
+        self.inner = inner
+        self.local = threading.local()
+
+    def __call__(self, turn: Turn) -> Outcome:
+        outcome = self.inner(turn)
+        self.local.replies = len(outcome.replies)
+        return outcome
+
+
+class FakeSender(threading.Thread):
+    """Claims like the real outbox sender and records every message Delivered at once."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(name="fake-sender", daemon=True)
+        self.app = app
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self.delivered_at: dict[str, list[float]] = defaultdict(list)
+        self.delivered = 0
+        self.batches = 0
+        self.bad: list[str] = []
+        app.wake_listeners.append(self.wake.set)
+
+    def run(self) -> None:
+        while True:
+            self.wake.clear()
+            claimed = outbox.claim(self.app.uow_factory, limit=200)
+            if claimed:
+                fates: list[Fate] = []
+                for message in claimed:
+                    shown = message.payload.get("text", "")
+                    if shown.startswith(BAD_REPLIES) and len(self.bad) < 5:
+                        self.bad.append(shown[:100])
+                    fates.append(Delivered(message.id, f"x{message.id}"))
+                outbox.record(self.app.uow_factory, fates)
+                now = time.perf_counter()
+                for message in claimed:
+                    self.delivered_at[message.identity_key].append(now)
+                self.delivered += len(claimed)
+                self.batches += 1
+                continue
+            if self.stop.is_set():
+                return
+            self.wake.wait(0.005)
+
+
+def run_core(
+    app: App, gestores: list[Gestor], updates: int, workers: int, rate: float | None
+) -> Figures:
+    """Closed loop (rate None: each worker sends its next update as soon as the last returns)
+    or open loop (updates arrive at `rate` per second in total, Poisson; latency to delivery
+    is then counted from the arrival, so waiting for a busy worker counts too)."""
+    counting = app.conversation.dialogue
+    assert isinstance(counting, CountingDialogue)
+    sender = FakeSender(app)
+    per_gestor = [updates // len(gestores)] * len(gestores)
+    for i in range(updates - sum(per_gestor)):
+        per_gestor[i] += 1
+    lanes: list[list[int]] = [[] for _ in range(workers)]
+    for index in range(len(gestores)):
+        lanes[index % workers].append(index)
+    latencies: list[float] = []
+    # per identity: (messages enqueued so far, arrival) for each event, to match deliveries
+    marks: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    failures: list[str] = []
+    lags: list[float] = []
+    cadastros_before = sum(g.cadastros for g in gestores)
+
+    def lane(number: int, indexes: list[int]) -> None:
+        rng = random.Random(number)
+        own_latencies = []
+        enqueued = dict.fromkeys(indexes, 0)
+        left = {i: per_gestor[i] for i in indexes}
+        arrival = time.perf_counter()
+        lag = 0.0
+        while left:
+            for i in list(left):
+                gestor = gestores[i]
+                event = gestor.event(gestor.next_body())
+                if rate:
+                    arrival += rng.expovariate(rate / workers)
+                    pause = arrival - time.perf_counter()
+                    if pause > 0:
+                        time.sleep(pause)
+                    else:
+                        lag = max(lag, -pause)
+                start = time.perf_counter()
+                result = app.conversation.handle(event)
+                own_latencies.append(time.perf_counter() - start)
+                if result is not Result.DONE:
+                    failures.append(f"{event.event_id}: {result}")
+                    continue
+                enqueued[i] += counting.local.replies
+                marks[gestor.identity_key].append((enqueued[i], arrival if rate else start))
+                left[i] -= 1
+                if not left[i]:
+                    del left[i]
+        latencies.extend(own_latencies)
+        lags.append(lag)
+
+    sender.start()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(lane, n, indexes) for n, indexes in enumerate(lanes) if indexes]
+        for future in futures:
+            future.result()
+    handled = time.perf_counter()
+    sender.stop.set()
+    sender.wake.set()
+    sender.join()
+    finished, cpu_finished = time.perf_counter(), time.process_time()
+    end_to_end = [
+        sender.delivered_at[key][count - 1] - start
+        for key, events in marks.items()
+        for count, start in events
+        if count and count <= len(sender.delivered_at[key])
+    ]
+    mode = f"open loop, offered {rate:.0f}/s" if rate else "closed loop"
+    figures = Figures(mode, updates, handled - started, latencies, end_to_end)
+    figures.cpu_seconds = cpu_finished - cpu_started
+    enqueued_total = sum(events[-1][0] for events in marks.values() if events)
+    figures.notes.append(
+        f"{enqueued_total} replies enqueued, {sender.delivered} delivered by the sender "
+        f"in {sender.batches} claims (the last {1000 * (finished - handled):.0f} ms after "
+        "the last handle() returned); "
+        f"{sum(g.cadastros for g in gestores) - cadastros_before} Novo cadastro completed; "
+        f"{len(failures)} failed/duplicate events; {len(sender.bad)} unexpected replies"
+        + (f"; arrivals were at most {1000 * max(lags):.0f} ms behind" if rate else "")
+    )
+    figures.notes.extend(f"unexpected: {bad}" for bad in sender.bad)
+    figures.notes.extend(f"failed: {failure}" for failure in failures[:5])
+    return figures
+
+
+@contextmanager
+def database(backend: str, pg_url: str) -> Iterator[str]:
+    """A fresh, migrated database for one run; removed afterwards."""
+    if backend == "sqlite":
+        folder = tempfile.mkdtemp(prefix="revendabot-bench-")
+        try:
+            yield f"sqlite:///{folder}/bench.db"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    base = make_url(pg_url)
+    name = f"revendabot_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
+    """Seed a fresh database, then run the closed and/or the open loop on it."""
+    runs: list[Figures] = []
+    with database(backend, args.pg_url) as url:
+        engine = make_engine(url, pool_size=args.workers + 2)
+        upgrade(engine)
+        settings = Settings(environment="test", database_url=url, _env_file=None)
+        app = build_app(settings, db=engine, dialogue=CountingDialogue(Dialogue()))
+        try:
+            started = time.perf_counter()
+            gestores = seed(app, args.gestores)
+            seeded = time.perf_counter() - started
+            # warm up: compiled-statement caches, connections, imports
+            for gestor in gestores[:2]:
+                for _ in range(20):
+                    app.conversation.handle(gestor.event(gestor.next_body()))
+            while claimed := outbox.claim(app.uow_factory, limit=500):
+                outbox.record(app.uow_factory, [Delivered(m.id, None) for m in claimed])
+            rates = {"closed": [None], "open": [args.rate], "both": [None, args.rate]}[args.mode]
+            for rate in rates:
+                figures = run_core(app, gestores, args.updates, args.workers, rate)
+                figures.name = f"{backend}, {figures.name}"
+                runs.append(figures)
+            uow = app.uow_factory()
+            with uow:
+                total = uow.session.scalar(select(func.count()).select_from(Client))
+            runs[-1].notes.append(
+                f"seeded {len(gestores)} gestores × {CLIENTS_PER_GESTOR} clients "
+                f"in {seeded:.1f} s; "
+                f"{total} clients in the database at the end"
+            )
+        finally:
+            app.close()
+    return runs
+
+
+# -- the baseline: bare python-telegram-bot ------------------------------------------------------
+
+
+def bench_ptb(updates: int) -> Figures:
+    """Application.process_update with one MessageHandler echo, the Bot API faked in memory."""
+    from telegram import Update
+    from telegram.ext import Application, MessageHandler, filters
+    from telegram.request import BaseRequest, RequestData
+
+    bot_user = {"id": 123, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
+    chat = {"id": 42, "type": "private", "first_name": "Gestor"}
+    person = {"id": 42, "is_bot": False, "first_name": "Gestor"}
+
+    class FakeRequest(BaseRequest):
+        @property
+        def read_timeout(self) -> float | None:
+            return None
+
+        async def initialize(self) -> None:
+            return None
+
+        async def shutdown(self) -> None:
+            return None
+
+        async def do_request(
+            self,
+            url: str,
+            method: str,
+            request_data: RequestData | None = None,
+            read_timeout: Any = None,
+            write_timeout: Any = None,
+            connect_timeout: Any = None,
+            pool_timeout: Any = None,
+        ) -> tuple[int, bytes]:
+            endpoint = url.rsplit("/", 1)[-1]
+            if endpoint == "getMe":
+                result: Any = bot_user
+            else:
+                params = request_data.parameters if request_data else {}
+                result = {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": chat,
+                    "from": bot_user,
+                    "text": params.get("text", ""),
+                }
+            return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    async def echo(update: Update, _context: Any) -> None:
+        assert update.message is not None
+        assert update.message.text is not None
+        await update.message.reply_text(update.message.text)
+
+    async def main() -> Figures:
+        fake = FakeRequest()
+        application = Application.builder().token("123:ABC").request(fake).updater(None).build()
+        application.add_handler(MessageHandler(filters.TEXT, echo))
+        await application.initialize()
+        payloads = [
+            {
+                "update_id": n,
+                "message": {
+                    "message_id": n,
+                    "date": int(time.time()),
+                    "chat": chat,
+                    "from": person,
+                    "text": f"mensagem {n}",
+                },
+            }
+            for n in range(updates + 200)
+        ]
+        for data in payloads[:200]:  # warm up
+            await application.process_update(Update.de_json(data, application.bot))
+        latencies = []
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for data in payloads[200:]:
+            start = time.perf_counter()
+            await application.process_update(Update.de_json(data, application.bot))
+            latencies.append(time.perf_counter() - start)
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        await application.shutdown()
+        return Figures(
+            "bare PTB echo (process_update)", updates, seconds, latencies, cpu_seconds=cpu_seconds
+        )
+
+    return asyncio.run(main())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--updates", type=int, default=10_000, help="updates per run")
+    parser.add_argument("--gestores", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG_URL),
+        help="server to create the throwaway benchmark database on (127.0.0.1 only)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("closed", "open", "both"),
+        default="both",
+        help="closed: back to back (saturation); open: arrivals at --rate; both",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=1000.0, help="open loop: updates offered per second"
+    )
+    args = parser.parse_args(argv)
+    host = make_url(args.pg_url).host
+    if args.backend != "sqlite" and host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("benchmarks run against 127.0.0.1 only")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.updates} updates per run, "
+        f"{args.gestores} gestores, {args.workers} workers; load average before: "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
+    baseline = bench_ptb(args.updates)
+    baseline.print()
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    for backend in backends:
+        for figures in bench_backend(backend, args):
+            figures.print(baseline)
+    print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

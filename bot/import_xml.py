@@ -1,0 +1,117 @@
+"""`revendabot import-xml --client CNPJ PATH…`: bulk-load a client's XMLs from files, folders
+and ZIPs, with a progress bar and a final summary. The operator acts as the system."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from domain.documents import format_tax_id
+from domain.fiscal import MAX_XML_BYTES
+from domain.fiscal.zipsafe import ZipLimits, ZipRefusedError, iter_members, open_zip
+from services import fiscal_ingest
+from services.errors import NotFound
+from services.fiscal_ingest import CHUNK_SIZE, IncomingFile, IngestReport
+
+# An operator's bulk load may be a year of NFC-e: far more than one API upload.
+CLI_ZIP_LIMITS = ZipLimits(max_members=500_000, max_total_bytes=8 * 1024**3)
+_WANTED = (".xml", ".zip")
+
+
+@click.command("import-xml")
+@click.option("--client", "client_doc", required=True, help="CNPJ/CPF do cliente.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="Processos que leem os XMLs em paralelo (padrão: os núcleos da máquina, até 4).",
+)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def import_xml(client_doc: str, workers: int | None, paths: tuple[Path, ...]) -> None:
+    """Importar XMLs de NF-e/NFC-e (arquivos, pastas e ZIPs) para um cliente."""
+    from bot.cli import CommandError, _app
+
+    app = _app()
+    try:
+        client = fiscal_ingest.client_by_documento(app.uow_factory(), client_doc)
+    except NotFound as exc:
+        raise CommandError(exc.message) from exc
+    sources = list(_expand(paths))
+    total = sum(_units(path) for path in sources)
+    if total == 0:
+        raise CommandError("Nenhum arquivo .xml ou .zip encontrado nos caminhos informados.")
+    click.echo(f"Cliente: {client.razao_social} ({format_tax_id(client.documento)})")
+    with click.progressbar(length=total, label="Importando XMLs", file=sys.stderr) as bar:
+        report = fiscal_ingest.ingest(
+            app.uow_factory(),
+            client,
+            _files(sources),
+            via="cli",
+            # Processes pay off only past a couple of chunks; a few files are read here.
+            workers=workers or (min(4, os.cpu_count() or 1) if total > 2 * CHUNK_SIZE else 1),
+            on_file=lambda _outcome: bar.update(1),
+        )
+    _print_summary(report)
+
+
+def _expand(paths: tuple[Path, ...]) -> Iterator[Path]:
+    """Files as given, and the .xml/.zip files inside folders (sorted, recursively)."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                found
+                for found in path.rglob("*")
+                if found.is_file() and found.suffix.lower() in _WANTED
+            )
+        else:
+            yield path
+
+
+def _is_zip(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _units(path: Path) -> int:
+    """How many files a path holds (a ZIP's member count, from its central directory)."""
+    if not _is_zip(path):
+        return 1
+    try:
+        with open_zip(path.open("rb"), CLI_ZIP_LIMITS) as archive:
+            return sum(1 for info in archive.infolist() if not info.is_dir())
+    except ZipRefusedError:
+        return 1
+
+
+def _files(sources: list[Path]) -> Iterator[IncomingFile]:
+    for path in sources:
+        if _is_zip(path):
+            yield from _zip_files(path)
+        elif path.stat().st_size > MAX_XML_BYTES:
+            yield IncomingFile(str(path), None, f"O arquivo passa de {MAX_XML_BYTES} bytes.")
+        else:
+            yield IncomingFile(str(path), path.read_bytes())
+
+
+def _zip_files(path: Path) -> Iterator[IncomingFile]:
+    try:
+        with path.open("rb") as file, open_zip(file, CLI_ZIP_LIMITS) as archive:
+            for member in iter_members(archive, CLI_ZIP_LIMITS):
+                yield IncomingFile(f"{path}/{member.name}", member.data, member.problem)
+    except ZipRefusedError as exc:
+        yield IncomingFile(str(path), None, exc.message)
+
+
+def _print_summary(report: IngestReport) -> None:
+    click.echo(f"Carregados: {report.carregados}")
+    click.echo(f"Duplicados: {report.duplicados}")
+    click.echo(f"Cancelamentos registrados: {report.cancelamentos}")
+    if report.ignorados:
+        click.echo(f"Ignorados (não são XML): {report.ignorados}")
+    click.echo(f"Recusados: {report.recusados}")
+    for outcome in report.refusals:
+        click.echo(f"  - {outcome.nome}: {outcome.motivo}")

@@ -1,0 +1,254 @@
+"""The month report as a PDF (fpdf2): header, counts by situação, vNF total, a per-day chart
+drawn with plain rectangles, totals by CFOP and the cancelled notes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+
+from fpdf import FPDF
+
+from domain.documents import format_tax_id
+from domain.fiscal.report import (
+    SAO_PAULO,
+    SITUACOES,
+    Cabecalho,
+    LinhaRelatorio,
+    Resumo,
+    summarize,
+)
+from domain.money import format_brl
+
+FONT = "Helvetica"
+BAR = (41, 98, 155)
+GRID = (200, 200, 200)
+HEADER_FILL = (230, 236, 243)
+CHART_HEIGHT = 55.0
+
+
+def render_report_pdf(cabecalho: Cabecalho, linhas: Iterable[LinhaRelatorio]) -> bytes:
+    """The PDF report of the month; the clock comes in `cabecalho.gerado_em`."""
+    return _ReportPdf(cabecalho, summarize(linhas)).build()
+
+
+def _date_br(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _number(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+class _ReportPdf:
+    def __init__(self, cabecalho: Cabecalho, resumo: Resumo) -> None:
+        self.cab = cabecalho
+        self.resumo = resumo
+        pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+        pdf.core_fonts_encoding = "cp1252"  # pt-BR accents, “”, — in the core fonts
+        pdf.set_creation_date(cabecalho.gerado_em)
+        pdf.set_title(f"Relatório {cabecalho.modelo.label} {cabecalho.competencia}")
+        pdf.set_author("RevendaBot")
+        pdf.set_creator("RevendaBot")
+        pdf.set_auto_page_break(auto=True, margin=15)
+        pdf.set_margins(15, 15, 15)
+        self.pdf = pdf
+
+    def build(self) -> bytes:
+        self.pdf.add_page()
+        self._header()
+        self._counts()
+        self._total()
+        self._chart()
+        self._cfops()
+        self._cancelled()
+        return bytes(self.pdf.output())
+
+    # -- sections ---------------------------------------------------------------------------
+
+    def _header(self) -> None:
+        pdf, cab = self.pdf, self.cab
+        kind = "emitidas" if cab.tipo == "emitidas" else "de fornecedores"
+        pdf.set_font(FONT, "B", 15)
+        pdf.cell(
+            0, 8, f"Relatório de notas {kind} — {cab.modelo.label}", new_x="LMARGIN", new_y="NEXT"
+        )
+        pdf.set_font(FONT, "", 10)
+        generated = cab.gerado_em.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
+        year, month = cab.ano_mes
+        for line in (
+            f"Cliente: {cab.cliente} — {_tax_label(cab.documento)} {format_tax_id(cab.documento)}",
+            f"Período: {_date_br(cab.primeiro_dia)} a {_date_br(cab.ultimo_dia)} "
+            f"(competência {month:02d}/{year})",
+            f"Gerado em {generated} (horário de Brasília)",
+        ):
+            pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+
+    def _title(self, text: str) -> None:
+        self.pdf.ln(2)
+        self.pdf.set_font(FONT, "B", 12)
+        self.pdf.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+        self.pdf.set_font(FONT, "", 10)
+
+    def _counts(self) -> None:
+        self._title("Notas por situação")
+        rows = [(s.label, _number(self.resumo.contagem.get(s, 0))) for s in SITUACOES]
+        rows.append(("Total", _number(self.resumo.total_notas)))
+        self._table(("Situação", "Notas"), rows, (60, 30), ("L", "R"))
+
+    def _total(self) -> None:
+        pdf = self.pdf
+        self._title("Valor das notas autorizadas")
+        pdf.set_font(FONT, "B", 11)
+        pdf.cell(
+            0,
+            7,
+            f"Total (vNF): {format_brl(self.resumo.total_autorizadas)}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_font(FONT, "", 9)
+        pdf.multi_cell(
+            0,
+            5,
+            "Soma do valor total da nota (vNF, total/ICMSTot/vNF) das notas autorizadas. "
+            "Notas canceladas, denegadas ou não autorizadas são contadas, mas não somadas.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+
+    def _chart(self) -> None:
+        pdf = self.pdf
+        self._title("Valor por dia (vNF das notas autorizadas)")
+        days = self.resumo.por_dia(self.cab.primeiro_dia, self.cab.ultimo_dia)
+        peak = max((value for _, value in days), default=Decimal(0))
+        if pdf.will_page_break(CHART_HEIGHT + 12):
+            pdf.add_page()
+        left, top = pdf.l_margin + 22, pdf.get_y() + 2
+        width = pdf.epw - 22
+        height = CHART_HEIGHT
+        bottom = top + height
+        pdf.set_draw_color(*GRID)
+        pdf.set_font(FONT, "", 7)
+        for step in range(5):  # horizontal grid with the value scale
+            y = bottom - height * step / 4
+            pdf.line(left, y, left + width, y)
+            label = format_brl(peak * step / 4) if peak else ("R$ 0,00" if step == 0 else "")
+            pdf.set_xy(pdf.l_margin, y - 2)
+            pdf.cell(21, 4, label, align="R")
+        slot = width / len(days)
+        pdf.set_fill_color(*BAR)
+        for index, (day, value) in enumerate(days):
+            x = left + index * slot
+            if peak and value:
+                bar = float(value / peak) * height
+                pdf.rect(x + slot * 0.15, bottom - bar, slot * 0.7, bar, style="F")
+            if day.day == 1 or day.day % 5 == 0:
+                pdf.set_xy(x - 2, bottom + 0.5)
+                pdf.cell(slot + 4, 4, str(day.day), align="C")
+        pdf.set_draw_color(0, 0, 0)
+        pdf.line(left, bottom, left + width, bottom)
+        pdf.set_xy(pdf.l_margin, bottom + 5)
+        if not peak:
+            pdf.cell(0, 5, "Nenhuma nota autorizada no período.", new_x="LMARGIN", new_y="NEXT")
+
+    def _cfops(self) -> None:
+        self._title("Totais por CFOP (soma de vProd dos itens das notas autorizadas)")
+        totals = self.resumo.por_cfop
+        if not totals:
+            self.pdf.cell(
+                0, 6, "Nenhum item de nota autorizada no período.", new_x="LMARGIN", new_y="NEXT"
+            )
+            return
+        rows = [(t.cfop, _number(t.itens), format_brl(t.v_prod)) for t in totals]
+        rows.append(("Total", "", format_brl(self.resumo.total_cfop)))
+        self._table(("CFOP", "Itens", "Valor (vProd)"), rows, (30, 25, 45), ("L", "R", "R"))
+        self.pdf.set_font(FONT, "", 8)
+        self.pdf.multi_cell(
+            0,
+            4,
+            "O total por CFOP soma o valor dos produtos (vProd) e pode diferir do total vNF "
+            "quando há IPI, ST, frete ou desconto.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+
+    def _cancelled(self) -> None:
+        canceladas = self.resumo.canceladas
+        self._title(f"Notas canceladas ({_number(len(canceladas))})")
+        if not canceladas:
+            self.pdf.cell(
+                0, 6, "Nenhuma nota cancelada no período.", new_x="LMARGIN", new_y="NEXT"
+            )
+            return
+        other = "Emitente" if self.cab.tipo != "emitidas" else "Destinatário"
+        rows = [
+            (
+                str(linha.numero),
+                str(linha.serie),
+                _date_br(linha.dia),
+                _party(linha, other == "Emitente"),
+                format_brl(linha.v_nf),
+                linha.chave,
+            )
+            for linha in canceladas
+        ]
+        self.pdf.set_font(FONT, "", 8)
+        self._table(
+            ("Número", "Série", "Emissão", other, "Valor (vNF)", "Chave de acesso"),
+            rows,
+            (16, 10, 18, 42, 22, 72),
+            ("R", "R", "C", "L", "R", "L"),
+            size=7,
+        )
+
+    def _table(
+        self,
+        head: tuple[str, ...],
+        rows: Sequence[tuple[str, ...]],
+        widths: tuple[float, ...],
+        aligns: tuple[str, ...],
+        *,
+        size: float = 10,
+    ) -> None:
+        pdf = self.pdf
+        line = size * 0.55
+
+        def heading() -> None:
+            pdf.set_font(FONT, "B", size)
+            pdf.set_fill_color(*HEADER_FILL)
+            for text, width, align in zip(head, widths, aligns, strict=True):
+                pdf.cell(width, line, text, border=1, align=align, fill=True)
+            pdf.ln(line)
+            pdf.set_font(FONT, "", size)
+
+        heading()
+        for row in rows:
+            if pdf.will_page_break(line):
+                pdf.add_page()
+                heading()
+            for text, width, align in zip(row, widths, aligns, strict=True):
+                pdf.cell(width, line, _fit(pdf, text, width), border=1, align=align)
+            pdf.ln(line)
+
+
+def _tax_label(documento: str) -> str:
+    return "CPF" if len(documento) == 11 else "CNPJ"
+
+
+def _party(linha: LinhaRelatorio, emitente: bool) -> str:
+    party = linha.emitente if emitente else linha.destinatario
+    if party is None:
+        return "Consumidor não identificado"
+    return party.x_nome or format_tax_id(party.documento or "")
+
+
+def _fit(pdf: FPDF, text: str, width: float) -> str:
+    """Cut a text to the cell's width (names can be long)."""
+    room = width - 2
+    if pdf.get_string_width(text) <= room:
+        return text
+    while text and pdf.get_string_width(text + "…") > room:
+        text = text[:-1]
+    return text + "…"

@@ -1,0 +1,385 @@
+"""Reading a client's stored notes: month listings, counts, one XML, the blobs for a ZIP.
+
+Two doors, one implementation: the chat side passes the acting `Principal` and a client id
+(tenancy: another gestor's client is `NotFound`; these are Gerenciar actions, so a contador
+gets `Forbidden`), the integration API passes the `ApiClient` its key resolved to (the key
+already is the tenancy).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.fiscal import Modelo, Situacao
+from services.errors import NotFound, ServiceError
+from services.fiscal_ingest import ClientRef
+from services.fiscal_prepare import SAO_PAULO, TipoNota, inflate
+from services.principal import Principal
+from storage.fiscal import MonthFilter
+from storage.models import AuditEntry
+from storage.uow import UnitOfWork
+
+PAGE_SIZE = 10
+MAX_PAGE_SIZE = 500
+BLOB_BATCH = 200
+_COMPETENCIA = re.compile(r"(\d{4})-(\d{2})")
+
+
+class InvalidQuery(ServiceError):
+    message = "Consulta inválida."
+
+
+class DocumentNotFound(NotFound):
+    message = "Nota não encontrada para este cliente."
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    """A stored note as listed: no XML. `valor` is vNF (the note total)."""
+
+    chave: str
+    tipo: TipoNota
+    modelo: Modelo
+    serie: int
+    numero: int
+    emitida_em: datetime
+    competencia: str
+    emitente_documento: str
+    emitente_nome: str | None
+    destinatario_documento: str | None
+    destinatario_nome: str | None
+    valor: Decimal
+    situacao: Situacao
+    cancelada_em: datetime | None
+    reconhecida_em: datetime | None
+    reconhecida_por: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentPage:
+    items: tuple[DocumentSummary, ...]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCounts:
+    """Counts by situação (every situação present, zeros included) and Σ vNF by situação.
+
+    `valor_autorizadas` is the total the reports show: vNF of the authorized notes only
+    (cancelled and denied notes are listed, never summed).
+    """
+
+    quantidade: dict[Situacao, int]
+    valor: dict[Situacao, Decimal]
+
+    @property
+    def total(self) -> int:
+        return sum(self.quantidade.values())
+
+    @property
+    def valor_autorizadas(self) -> Decimal:
+        return self.valor[Situacao.AUTORIZADA]
+
+
+@dataclass(frozen=True, slots=True)
+class XmlFile:
+    nome: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CompressedXml:
+    """One ZIP member ready to copy: raw deflate bytes, CRC-32 and size of the XML.
+
+    The field names match `domain.fiscal.zipstream.ZipEntry` (`ZipEntry(e.name, e.deflated,
+    e.crc32, e.size, e.modified)`); `modified` is the emission in São Paulo wall-clock time.
+    """
+
+    name: str
+    deflated: bytes
+    crc32: int
+    size: int
+    modified: datetime
+    chave: str
+    situacao: Situacao
+    cancelamento: bool
+
+
+def parse_competencia(text: str) -> str:
+    """'AAAA-MM' → the same text, checked; `InvalidQuery` in pt-BR otherwise."""
+    match = _COMPETENCIA.fullmatch(text.strip())
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+        raise InvalidQuery(f"Competência inválida: {text!r}. Use o formato AAAA-MM, ex. 2026-10.")
+    return match.group(0)
+
+
+def competencia_atual(now: datetime | None = None) -> str:
+    """'Mês atual' in São Paulo."""
+    return (now or datetime.now(UTC)).astimezone(SAO_PAULO).strftime("%Y-%m")
+
+
+def competencia_anterior(now: datetime | None = None) -> str:
+    """'Mês anterior' in São Paulo."""
+    year, month = map(int, competencia_atual(now).split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+# --- the chat side (principal + client id) ------------------------------------------------
+
+
+def list_documents(
+    uow: UnitOfWork,
+    principal: Principal,
+    client_id: int,
+    *,
+    tipo: TipoNota,
+    modelo: Modelo | None = None,
+    competencia: str | None = None,
+    reconhecida: bool | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> DocumentPage:
+    """One page of the client's notes (oldest first); `reconhecida` filters supplier notes."""
+    with uow:
+        _own_client(uow, principal, client_id)
+        where = _filter(client_id, tipo, modelo, competencia, reconhecida)
+        return _page(uow, where, page, page_size)
+
+
+def month_counts(
+    uow: UnitOfWork,
+    principal: Principal,
+    client_id: int,
+    *,
+    tipo: TipoNota,
+    modelo: Modelo | None,
+    competencia: str,
+) -> MonthCounts:
+    """Counts by situação and Σ vNF for a month (what the report's header shows)."""
+    with uow:
+        _own_client(uow, principal, client_id)
+        return _counts(uow, _filter(client_id, tipo, modelo, competencia, None))
+
+
+def supplier_counts(
+    uow: UnitOfWork, principal: Principal, client_id: int, *, competencia: str | None = None
+) -> tuple[int, int]:
+    """(Pendentes, Reconhecidas) among the client's supplier notes (optionally one month)."""
+    with uow:
+        _own_client(uow, principal, client_id)
+        where = _filter(client_id, TipoNota.FORNECEDOR, None, competencia, None)
+        return uow.fiscal.acknowledgement_counts(where)
+
+
+def get_xml(
+    uow: UnitOfWork,
+    principal: Principal,
+    client_id: int,
+    chave: str,
+    *,
+    tipo: TipoNota | None = None,
+    cancelamento: bool = False,
+) -> XmlFile:
+    """The stored XML of one note (or of its cancellation event): `Baixar XML`."""
+    with uow:
+        _own_client(uow, principal, client_id)
+        return _xml(uow, client_id, chave, tipo, cancelamento)
+
+
+def recognize(
+    uow: UnitOfWork, principal: Principal, client_id: int, chave: str
+) -> DocumentSummary:
+    """`Reconhecer` a pending supplier note: records who and when (audited); idempotent."""
+    now = datetime.now(UTC)
+    with uow:
+        _own_client(uow, principal, client_id)
+        document = uow.fiscal.by_chave(client_id, chave, TipoNota.FORNECEDOR.value)
+        if document is None:
+            raise DocumentNotFound()
+        if document.reconhecida_em is None:
+            uow.fiscal.acknowledge(document.id, now, principal.identity_key)
+            uow.audit.add(
+                AuditEntry(
+                    at=now,
+                    gestor_id=principal.gestor_id,
+                    actor=principal.identity_key,
+                    client_id=client_id,
+                    action="fiscal.reconhecer",
+                    before=None,
+                    after={"chave": chave},
+                )
+            )
+            uow.commit()
+            return replace(
+                _summary(document), reconhecida_em=now, reconhecida_por=principal.identity_key
+            )
+        return _summary(document)
+
+
+def compressed_xmls(
+    uow: UnitOfWork,
+    principal: Principal,
+    client_id: int,
+    *,
+    tipo: TipoNota,
+    modelo: Modelo | None,
+    competencia: str | None,
+    reconhecida: bool | None = None,
+    with_cancellations: bool = True,
+) -> Iterator[CompressedXml]:
+    """The month's XMLs (and cancellation events) for a ZIP, without holding the month.
+
+    Tenancy and role are checked now; the iterator then reads `BLOB_BATCH` notes per short
+    transaction (keyset by id), so no transaction stays open while the ZIP is written.
+    """
+    with uow:
+        _own_client(uow, principal, client_id)
+    where = _filter(client_id, tipo, modelo, competencia, reconhecida)
+    return _iter_blobs(uow, where, with_cancellations)
+
+
+# --- the integration API (the key's client) -----------------------------------------------
+
+
+def api_list(
+    uow: UnitOfWork,
+    client: ClientRef,
+    *,
+    competencia: str,
+    modelo: Modelo,
+    tipo: TipoNota = TipoNota.EMITIDA,
+    page: int = 1,
+    page_size: int = 100,
+) -> DocumentPage:
+    with uow:
+        where = _filter(client.client_id, tipo, modelo, parse_competencia(competencia), None)
+        return _page(uow, where, page, page_size)
+
+
+def api_xml(uow: UnitOfWork, client: ClientRef, chave: str) -> XmlFile:
+    with uow:
+        return _xml(uow, client.client_id, chave, None, False)
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def _own_client(uow: UnitOfWork, principal: Principal, client_id: int) -> None:
+    principal.require_manage()
+    if uow.fiscal.client_of_gestor(principal.gestor_id, client_id) is None:
+        raise NotFound()
+
+
+def _filter(
+    client_id: int,
+    tipo: TipoNota,
+    modelo: Modelo | None,
+    competencia: str | None,
+    reconhecida: bool | None,
+) -> MonthFilter:
+    return MonthFilter(
+        client_id=client_id,
+        tipo=TipoNota(tipo).value,
+        modelo=modelo.value if modelo is not None else None,
+        competencia=parse_competencia(competencia) if competencia is not None else None,
+        reconhecida=reconhecida,
+    )
+
+
+def _page(uow: UnitOfWork, where: MonthFilter, page: int, page_size: int) -> DocumentPage:
+    page_size = min(max(1, page_size), MAX_PAGE_SIZE)
+    page = max(1, page)
+    rows, total = uow.fiscal.page(where, (page - 1) * page_size, page_size)
+    pages = max(1, math.ceil(total / page_size))
+    return DocumentPage(tuple(_summary(row) for row in rows), total, page, pages)
+
+
+def _counts(uow: UnitOfWork, where: MonthFilter) -> MonthCounts:
+    quantidade = dict.fromkeys(Situacao, 0)
+    valor = dict.fromkeys(Situacao, Decimal("0.00"))
+    for situacao, count, total in uow.fiscal.counts(where):
+        quantidade[Situacao(situacao)] = count
+        valor[Situacao(situacao)] = total.quantize(Decimal("0.01"))
+    return MonthCounts(quantidade, valor)
+
+
+def _xml(
+    uow: UnitOfWork, client_id: int, chave: str, tipo: TipoNota | None, cancelamento: bool
+) -> XmlFile:
+    chave = re.sub(r"\s", "", chave)
+    document = uow.fiscal.by_chave(client_id, chave, tipo.value if tipo else None)
+    if document is None:
+        raise DocumentNotFound(f"A nota {chave} não está guardada para este cliente.")
+    blob = uow.fiscal.blob(document.id, cancelamento=cancelamento)
+    if blob is None:
+        raise DocumentNotFound(f"A nota {chave} não tem evento de cancelamento guardado.")
+    return XmlFile(_member_name(chave, cancelamento), inflate(blob))
+
+
+def _iter_blobs(
+    uow: UnitOfWork, where: MonthFilter, with_cancellations: bool
+) -> Iterator[CompressedXml]:
+    after = 0
+    while True:
+        with uow:
+            rows = uow.fiscal.blobs_after(where, after, BLOB_BATCH)
+        if not rows:
+            return
+        for row in rows:
+            modified = row.emitida_em.astimezone(SAO_PAULO).replace(tzinfo=None)
+            situacao = Situacao(row.situacao)
+            yield CompressedXml(
+                _member_name(row.chave, False),
+                row.xml_deflate,
+                row.xml_crc32,
+                row.xml_size,
+                modified,
+                row.chave,
+                situacao,
+                False,
+            )
+            if with_cancellations and row.cancelamento_deflate is not None:
+                yield CompressedXml(
+                    _member_name(row.chave, True),
+                    row.cancelamento_deflate,
+                    row.cancelamento_crc32,
+                    row.cancelamento_size,
+                    modified,
+                    row.chave,
+                    situacao,
+                    True,
+                )
+        after = rows[-1].id
+
+
+def _member_name(chave: str, cancelamento: bool) -> str:
+    return f"{chave}-cancelamento.xml" if cancelamento else f"{chave}-nfe.xml"
+
+
+def _summary(row: Any) -> DocumentSummary:
+    return DocumentSummary(
+        chave=row.chave,
+        tipo=TipoNota(row.tipo),
+        modelo=Modelo(row.modelo),
+        serie=row.serie,
+        numero=row.numero,
+        emitida_em=row.emitida_em,
+        competencia=row.competencia,
+        emitente_documento=row.emitente_documento,
+        emitente_nome=row.emitente_nome,
+        destinatario_documento=row.destinatario_documento,
+        destinatario_nome=row.destinatario_nome,
+        valor=Decimal(row.valor),
+        situacao=Situacao(row.situacao),
+        cancelada_em=row.cancelada_em,
+        reconhecida_em=row.reconhecida_em,
+        reconhecida_por=row.reconhecida_por,
+    )

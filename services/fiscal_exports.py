@@ -1,0 +1,371 @@
+"""Long work of the fiscal chat, run after the step's commit and delivered when ready: a
+month's ZIP of XMLs, the month report (PDF + CSV or XLSX) and the month's DANFEs.
+
+A job factory is called inside the step (so role and tenancy are checked there, and a forged
+id is refused at once) and returns a callable the conversation engine runs after commit, on a
+worker thread in `serve`. The job reads the notes in short transactions, writes the ZIP as a
+stream into temporary files split at the channel's upload limit, and enqueues each part as a
+document in its own transaction; a failure is answered with a reference, never half-sent.
+
+The words are the dialogue's (handlers/texts.py): the handler hands them over in `Words`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Literal
+
+from domain.fiscal import Item, Modelo, Participante, Situacao
+from domain.fiscal.danfe import DanfeError, danfe_name, render_danfe
+from domain.fiscal.report import Cabecalho, LinhaRelatorio, itens_do_xml, participante
+from domain.fiscal.report_pdf import render_report_pdf
+from domain.fiscal.report_tables import render_csv, render_xlsx
+from domain.fiscal.zipstream import ZipEntry, deflate_entry, split_zip
+from services import fiscal_documents
+from services.conversation import enqueue_to
+from services.errors import ServiceError
+from services.fiscal_documents import CompressedXml
+from services.fiscal_prepare import TipoNota, inflate
+from services.messages import Document, Inbound, Outbound, Text
+from services.principal import Principal
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], None]
+Clock = Callable[[], datetime]
+
+MB = 1024 * 1024
+# Largest document each channel takes (DESIGN.md "Files in and out"); parts stay below it.
+UPLOAD_LIMITS: dict[str, int] = {"telegram": 50 * MB, "whatsapp": 100 * MB}
+DEFAULT_UPLOAD_LIMIT = 50 * MB
+ZIP_MIME = "application/zip"
+PDF_MIME = "application/pdf"
+CSV_MIME = "text/csv"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MODEL_TAGS = {Modelo.NFE: "NFe", Modelo.NFCE: "NFCe"}
+
+
+def upload_limit(channel: str) -> int:
+    return UPLOAD_LIMITS.get(channel, DEFAULT_UPLOAD_LIMIT)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where the job's documents go: the person who asked, on the channel they asked in."""
+
+    channel: str
+    identity_key: str
+    address: str
+
+    @classmethod
+    def of(cls, event: Inbound) -> Recipient:
+        return cls(event.channel, event.identity_key, event.address)
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The pt-BR texts a job fills in (placeholders in braces)."""
+
+    zip_caption: str  # {titulo} {notas} {eventos}
+    part: str  # {n} {total}
+    empty: str  # {titulo}
+    failed: str  # {ref}
+    report_caption: str  # {titulo}
+    table_caption: str  # {titulo}
+    danfe_caption: str  # {titulo} {notas}
+    danfe_skipped: str  # {n} {notas}
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """What to export and how to call it: `titulo` for captions, `base` for the file name."""
+
+    client_id: int
+    tipo: TipoNota
+    modelo: Modelo | None
+    competencia: str | None
+    titulo: str
+    base: str
+    reconhecida: bool | None = None
+
+
+def file_base(client_name: str, *parts: str) -> str:
+    """`ACME Comércio Ltda`, `2026-10`, `NFe` → `ACME-Comercio-Ltda_2026-10_NFe`."""
+    decomposed = unicodedata.normalize("NFKD", client_name)
+    ascii_name = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    words = re.findall(r"[A-Za-z0-9]+", ascii_name)
+    name = "-".join(words)[:40].strip("-") or "cliente"
+    return "_".join([name, *parts])
+
+
+def model_tag(modelo: Modelo) -> str:
+    return MODEL_TAGS[modelo]
+
+
+# --- job factories (called inside the step) -------------------------------------------------
+
+
+def xml_zip_job(
+    uow: UnitOfWork, principal: Principal, export: Export, to: Recipient, words: Words
+) -> Job:
+    """The ZIP of the notes' XMLs (nfeProc + cancellation events), split at the limit."""
+    members = _xmls(uow, principal, export, with_cancellations=True)
+
+    def build() -> None:
+        counter = _Counter()
+        entries = (counter.see(member) for member in members)
+        documents = _zip_documents(entries, export.base, upload_limit(to.channel))
+        if counter.notas == 0:
+            _discard(documents)
+            _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
+            return
+        caption = words.zip_caption.format(
+            titulo=export.titulo, notas=counter.notas, eventos=counter.eventos
+        )
+        _send_parts(uow, to, documents, caption, words)
+
+    return _guarded(uow, to, words, build)
+
+
+def report_job(
+    uow: UnitOfWork,
+    principal: Principal,
+    export: Export,
+    cliente: tuple[str, str],
+    formato: Literal["csv", "xlsx"],
+    to: Recipient,
+    words: Words,
+    clock: Clock = _now,
+) -> Job:
+    """The month report as PDF plus the same rows as CSV or XLSX."""
+    members = _xmls(uow, principal, export, with_cancellations=False)
+
+    def build() -> None:
+        itens = {member.chave: itens_do_xml(inflate(member.deflated)) for member in members}
+        linhas = list(report_rows(uow, principal, export, itens))
+        if not linhas:
+            _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
+            return
+        cabecalho = Cabecalho(
+            cliente=cliente[0],
+            documento=cliente[1],
+            competencia=export.competencia or linhas[0].dh_emi.strftime("%Y-%m"),
+            modelo=export.modelo or linhas[0].modelo,
+            gerado_em=clock(),
+            tipo="emitidas" if export.tipo is TipoNota.EMITIDA else "fornecedores",
+        )
+        pdf = render_report_pdf(cabecalho, linhas)
+        table_caption = words.table_caption.format(titulo=export.titulo)
+        table = (
+            Document(f"{export.base}.csv", CSV_MIME, render_csv(linhas), table_caption)
+            if formato == "csv"
+            else Document(
+                f"{export.base}.xlsx", XLSX_MIME, render_xlsx(cabecalho, linhas), table_caption
+            )
+        )
+        caption = words.report_caption.format(titulo=export.titulo)
+        _send(uow, to, [Document(f"{export.base}.pdf", PDF_MIME, pdf, caption), table])
+
+    return _guarded(uow, to, words, build)
+
+
+def danfe_zip_job(
+    uow: UnitOfWork,
+    principal: Principal,
+    export: Export,
+    to: Recipient,
+    words: Words,
+    clock: Clock = _now,
+) -> Job:
+    """The ZIP of the month's DANFE/DANFCE PDFs; cancelled notes carry the watermark."""
+    members = _xmls(uow, principal, export, with_cancellations=False)
+
+    def build() -> None:
+        skipped: list[str] = []
+        printed = _Counter()
+        gerado_em = clock()
+
+        def pdfs() -> Iterator[ZipEntry]:
+            for member in members:
+                try:
+                    entry = _danfe_entry(member, gerado_em)
+                except DanfeError:
+                    log.warning("DANFE not printed for %s", member.chave, exc_info=True)
+                    skipped.append(member.chave)
+                    continue
+                printed.notas += 1
+                yield entry
+
+        documents = _zip_documents(pdfs(), export.base, upload_limit(to.channel))
+        if printed.notas == 0 and not skipped:
+            _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
+            return
+        caption = words.danfe_caption.format(titulo=export.titulo, notas=printed.notas)
+        if printed.notas:
+            _send_parts(uow, to, documents, caption, words)
+        else:
+            _discard(documents)
+        if skipped:
+            notas = "\n".join(skipped[:20]) + ("\n…" if len(skipped) > 20 else "")
+            _send(uow, to, [Text(words.danfe_skipped.format(n=len(skipped), notas=notas))])
+
+    return _guarded(uow, to, words, build)
+
+
+# --- the pieces ------------------------------------------------------------------------------
+
+
+def _xmls(
+    uow: UnitOfWork, principal: Principal, export: Export, *, with_cancellations: bool
+) -> Iterator[CompressedXml]:
+    """Checks role and tenancy now; the notes themselves are read when the job runs."""
+    return fiscal_documents.compressed_xmls(
+        uow,
+        principal,
+        export.client_id,
+        tipo=export.tipo,
+        modelo=export.modelo,
+        competencia=export.competencia,
+        reconhecida=export.reconhecida,
+        with_cancellations=with_cancellations,
+    )
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.notas = 0
+        self.eventos = 0
+
+    def see(self, member: CompressedXml) -> ZipEntry:
+        if member.cancelamento:
+            self.eventos += 1
+        else:
+            self.notas += 1
+        return ZipEntry(member.name, member.deflated, member.crc32, member.size, member.modified)
+
+
+def report_rows(
+    uow: UnitOfWork, principal: Principal, export: Export, itens: dict[str, tuple[Item, ...]]
+) -> Iterator[LinhaRelatorio]:
+    """The notes as stored (situação with its events, vNF), oldest first, with their items."""
+    page, pages = 1, 1
+    while page <= pages:
+        found = fiscal_documents.list_documents(
+            uow,
+            principal,
+            export.client_id,
+            tipo=export.tipo,
+            modelo=export.modelo,
+            competencia=export.competencia,
+            reconhecida=export.reconhecida,
+            page=page,
+            page_size=fiscal_documents.MAX_PAGE_SIZE,
+        )
+        for note in found.items:
+            yield LinhaRelatorio(
+                chave=note.chave,
+                modelo=note.modelo,
+                serie=note.serie,
+                numero=note.numero,
+                dh_emi=note.emitida_em,
+                emitente=participante(note.emitente_documento, note.emitente_nome)
+                or Participante(),
+                destinatario=participante(note.destinatario_documento, note.destinatario_nome),
+                situacao=note.situacao,
+                v_nf=note.valor,
+                itens=itens.get(note.chave, ()),
+            )
+        page, pages = page + 1, found.pages
+
+
+def _danfe_entry(member: CompressedXml, gerado_em: datetime) -> ZipEntry:
+    modelo = Modelo.NFCE if member.chave[20:22] == Modelo.NFCE.value else Modelo.NFE
+    pdf = render_danfe(
+        inflate(member.deflated),
+        modelo,
+        cancelada=member.situacao is Situacao.CANCELADA,
+        gerado_em=gerado_em,
+    )
+    name = f"{danfe_name(modelo)}_{member.chave}.pdf"
+    return deflate_entry(name, pdf, member.modified)
+
+
+@dataclass(slots=True)
+class _Part:
+    name: str
+    file: IO[bytes]
+
+
+def _zip_documents(entries: Iterable[ZipEntry], base: str, limit: int) -> list[_Part]:
+    """Write the archive(s) into temporary files; one part → `base.zip`, else numbered."""
+    files: list[IO[bytes]] = []
+
+    def open_part(number: int) -> IO[bytes]:
+        files.append(tempfile.TemporaryFile(prefix="revendabot-zip-"))  # noqa: SIM115
+        return files[-1]
+
+    try:
+        split_zip(entries, limit, open_part)
+    except BaseException:
+        for file in files:
+            file.close()
+        raise
+    if len(files) == 1:
+        return [_Part(f"{base}.zip", files[0])]
+    return [_Part(f"{base}.part{n}.zip", file) for n, file in enumerate(files, start=1)]
+
+
+def _send_parts(
+    uow: UnitOfWork, to: Recipient, parts: Sequence[_Part], caption: str, words: Words
+) -> None:
+    """One part per transaction, so only one part is in memory at a time."""
+    try:
+        for number, part in enumerate(parts, start=1):
+            part.file.seek(0)
+            data = part.file.read()
+            part.file.close()
+            text = caption
+            if len(parts) > 1:
+                text = f"{caption}\n{words.part.format(n=number, total=len(parts))}"
+            _send(uow, to, [Document(part.name, ZIP_MIME, data, text)])
+    finally:
+        _discard(parts)
+
+
+def _discard(parts: Sequence[_Part]) -> None:
+    for part in parts:
+        part.file.close()
+
+
+def _send(uow: UnitOfWork, to: Recipient, messages: Sequence[Outbound]) -> None:
+    with uow:
+        enqueue_to(uow, to.channel, to.identity_key, to.address, messages, datetime.now(UTC))
+        uow.commit()
+
+
+def _guarded(uow: UnitOfWork, to: Recipient, words: Words, build: Job) -> Job:
+    """Run the job; any failure becomes a message with a reference (and a log line)."""
+
+    def run() -> None:
+        try:
+            build()
+        except ServiceError as exc:
+            _send(uow, to, [Text(f"⚠️ {exc.message}")])
+        except Exception:
+            reference = secrets.token_hex(4).upper()
+            log.exception("fiscal export failed (ref %s)", reference)
+            _send(uow, to, [Text(words.failed.format(ref=reference))])
+
+    return run

@@ -1,0 +1,238 @@
+"""The integration API's fiscal documents: send XML or ZIP, list a month, fetch one XML.
+
+Runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set (the `app` fixture)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from bot.app import App
+from domain.clients import ContractStatus
+from services import integration_keys
+from storage.models import Client
+from tests.integration.fiscal_support import client_with_documento, zip_of
+from tests.support import make_office
+from tests.unit.fiscal.samples import EMITENTE_CNPJ, Ide, nfe_proc, proc_evento
+from web.app import create_app
+
+XML = {"Content-Type": "application/xml"}
+ZIP = {"Content-Type": "application/zip"}
+
+
+@pytest.fixture
+def api(app: App) -> TestClient:
+    return TestClient(create_app(app.uow_factory, routers=app.web_routers()))
+
+
+@pytest.fixture
+def client(app: App) -> tuple[int, str]:
+    """(client id, integration key) of the sample notes' emitente."""
+    office = make_office(app.uow_factory, 1)
+    card = client_with_documento(app.uow_factory, office.gestor, EMITENTE_CNPJ, "Emitente Ltda")
+    assert card.integration_key is not None
+    return card.id, card.integration_key
+
+
+def auth(key: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **(headers or {})}
+
+
+def test_an_xml_round_trip_send_list_and_fetch(api: TestClient, client: tuple[int, str]) -> None:
+    _, key = client
+    data = nfe_proc()
+
+    sent = api.post("/api/v1/documentos", content=data, headers=auth(key, XML))
+    listed = api.get(
+        "/api/v1/documentos", params={"competencia": "2026-10", "modelo": "55"}, headers=auth(key)
+    )
+    fetched = api.get(f"/api/v1/documentos/{Ide().chave()}", headers=auth(key))
+
+    assert sent.status_code == 201
+    assert sent.json()["carregados"] == 1
+    assert sent.json()["documentos"][0]["status"] == "carregado"
+    assert listed.status_code == 200
+    body = listed.json()
+    assert (body["total"], body["pagina"], body["paginas"]) == (1, 1, 1)
+    assert body["documentos"][0]["chave"] == Ide().chave()
+    assert body["documentos"][0]["valor"] == "150.00"
+    assert body["documentos"][0]["situacao"] == "autorizada"
+    assert fetched.status_code == 200
+    assert fetched.headers["content-type"].startswith("application/xml")
+    assert fetched.content == data
+
+
+def test_sending_the_same_xml_again_answers_200_duplicate(
+    api: TestClient, client: tuple[int, str]
+) -> None:
+    _, key = client
+    api.post("/api/v1/documentos", content=nfe_proc(), headers=auth(key, XML))
+
+    again = api.post("/api/v1/documentos", content=nfe_proc(), headers=auth(key, XML))
+
+    assert again.status_code == 200
+    assert again.json()["duplicados"] == 1
+
+
+def test_a_refused_xml_answers_422_with_the_reason_in_portuguese(
+    api: TestClient, client: tuple[int, str]
+) -> None:
+    _, key = client
+
+    response = api.post("/api/v1/documentos", content=b"%PDF-1.4 danfe", headers=auth(key, XML))
+
+    assert response.status_code == 422
+    assert "PDF" in response.json()["detail"]
+    assert response.json()["codigo"] == "xml_invalido"
+
+
+def test_a_zip_answers_a_summary_per_document(api: TestClient, client: tuple[int, str]) -> None:
+    _, key = client
+    data = zip_of(
+        {
+            "1.xml": nfe_proc(Ide(nnf="1")),
+            "2.xml": nfe_proc(Ide(nnf="2")),
+            "c.xml": proc_evento(Ide(nnf="2").chave()),
+            "ruim.xml": b"<x",
+        }
+    )
+
+    response = api.post("/api/v1/documentos", content=data, headers=auth(key, ZIP))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["carregados"], body["cancelamentos"], body["recusados"]) == (2, 1, 1)
+    assert {d["arquivo"]: d["status"] for d in body["documentos"]} == {
+        "1.xml": "carregado",
+        "2.xml": "carregado",
+        "c.xml": "cancelamento",
+        "ruim.xml": "recusado",
+    }
+    assert "gravados juntos" in body["gravacao"]
+
+
+def test_a_zip_bomb_answers_413(api: TestClient, client: tuple[int, str]) -> None:
+    _, key = client
+    bomb = zip_of({"bomba.xml": b"<a>" + b" " * 4_000_000 + b"</a>"})
+
+    response = api.post("/api/v1/documentos", content=bomb, headers=auth(key, ZIP))
+
+    assert response.status_code == 413
+    assert "ZIP bomb" in response.json()["detail"]
+
+
+def test_an_empty_zip_answers_422(api: TestClient, client: tuple[int, str]) -> None:
+    _, key = client
+
+    response = api.post("/api/v1/documentos", content=zip_of({}), headers=auth(key, ZIP))
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("O ZIP está vazio")
+
+
+def test_an_xml_above_the_size_cap_answers_413(api: TestClient, client: tuple[int, str]) -> None:
+    _, key = client
+
+    response = api.post(
+        "/api/v1/documentos", content=b"<a>" + b" " * 6_000_000, headers=auth(key, XML)
+    )
+
+    assert response.status_code == 413
+
+
+def test_an_unknown_content_type_answers_415(api: TestClient, client: tuple[int, str]) -> None:
+    _, key = client
+
+    response = api.post(
+        "/api/v1/documentos", content=b"{}", headers=auth(key, {"Content-Type": "text/json"})
+    )
+
+    assert response.status_code == 415
+    assert "application/xml" in response.json()["detail"]
+
+
+def test_a_chave_of_another_client_answers_404(
+    app: App, api: TestClient, client: tuple[int, str]
+) -> None:
+    _, key = client
+    api.post("/api/v1/documentos", content=nfe_proc(), headers=auth(key, XML))
+    other_office = make_office(app.uow_factory, 2)
+    other = client_with_documento(app.uow_factory, other_office.gestor, "11444777000161", "Outra")
+    assert other.integration_key is not None
+
+    response = api.get(f"/api/v1/documentos/{Ide().chave()}", headers=auth(other.integration_key))
+
+    assert response.status_code == 404
+    assert "não está guardada" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"competencia": "10/2026", "modelo": "55"}, "AAAA-MM"),
+        ({"competencia": "2026-10", "modelo": "57"}, "55 (NF-e) ou 65"),
+        ({"competencia": "2026-10", "modelo": "55", "tipo": "x"}, "emitida ou fornecedor"),
+    ],
+)
+def test_bad_list_parameters_answer_422_in_portuguese(
+    api: TestClient, client: tuple[int, str], params: dict[str, str], words: str
+) -> None:
+    _, key = client
+
+    response = api.get("/api/v1/documentos", params=params, headers=auth(key))
+
+    assert response.status_code == 422
+    assert words in response.json()["detail"]
+
+
+def test_a_revoked_key_answers_401(app: App, api: TestClient, client: tuple[int, str]) -> None:
+    client_id, key = client
+    integration_keys.issue(app.uow_factory(), client_id, "test")  # replaces the key
+
+    response = api.post("/api/v1/documentos", content=nfe_proc(), headers=auth(key, XML))
+
+    assert response.status_code == 401
+    assert "chave de integração" in response.json()["detail"].lower()
+
+
+def test_a_blocked_client_answers_403(app: App, api: TestClient, client: tuple[int, str]) -> None:
+    client_id, key = client
+    uow = app.uow_factory()
+    with uow:
+        uow.session.execute(
+            update(Client).where(Client.id == client_id).values(status=ContractStatus.BLOQUEADO)
+        )
+        uow.commit()
+
+    response = api.get(
+        "/api/v1/documentos", params={"competencia": "2026-10", "modelo": "55"}, headers=auth(key)
+    )
+
+    assert response.status_code == 403
+    assert "bloqueado ou cancelado" in response.json()["detail"]
+
+
+def test_the_openapi_document_shows_the_document_routes(api: TestClient) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
+
+    assert {"post", "get"} <= set(paths["/api/v1/documentos"])
+    assert "get" in paths["/api/v1/documentos/{chave}"]
+    upload = paths["/api/v1/documentos"]["post"]["requestBody"]["content"]
+    assert {"application/xml", "application/zip"} <= set(upload)
+
+
+def test_an_oversized_xml_sent_as_octet_stream_also_answers_413(
+    api: TestClient, client: tuple[int, str]
+) -> None:
+    _, key = client
+    body = b"<nfeProc>" + b" " * 6_000_000 + b"</nfeProc>"
+
+    response = api.post(
+        "/api/v1/documentos",
+        content=body,
+        headers=auth(key, {"Content-Type": "application/octet-stream"}),
+    )
+
+    assert response.status_code == 413
+    assert "limite" in response.json()["detail"]

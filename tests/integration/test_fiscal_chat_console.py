@@ -1,0 +1,91 @@
+"""The fiscal flows through the console channel (scripted): the month's ZIP is built while the
+line is answered, written to the downloads folder and announced as `[documento] NAME (N bytes)`;
+and with the serve runner the job runs on a worker thread and wakes the sender when done."""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from bot.app import App
+from bot.channels.console import ConsoleChannel
+from bot.jobs import BackgroundJobs
+from handlers import texts
+from services.clients import ClientCard
+from services.messages import Document
+from services.types import UnitOfWorkFactory
+from tests.support import Chat, Office, add_client, make_office
+from tests.unit.fiscal_chat.chat_support import NOW, open_gerenciar, store_emitted, unzip
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[None]:
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+def test_a_console_script_receives_the_month_zip_in_the_downloads_folder(
+    app: App, uow_factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    office = make_office(uow_factory, 1, identity_key="console:ana")
+    acme = add_client(uow_factory, office.gestor, 1, name="ACME Comércio Ltda")
+    specs = store_emitted(uow_factory, acme, 3)
+    out = io.StringIO()
+    console = ConsoleChannel("ana", app.conversation.handle, uow_factory, tmp_path, out=out)
+    script = [
+        "/menu",
+        texts.CLIENTES,
+        "ACME Comércio Ltda",
+        texts.GERENCIAR,
+        texts.XMLS_EMITIDOS,
+        texts.MES_ANTERIOR,
+        texts.NFE,
+    ]
+
+    console.run(script, interactive=False)
+
+    transcript = out.getvalue()
+    path = tmp_path / "ACME-Comercio-Ltda_2026-10_NFe.zip"
+    assert (
+        "⏳ Gerando o ZIP com 3 NF-e de 10/2026… Envio aqui assim que ficar pronto.\n"
+    ) in transcript
+    assert f"[documento] {path.name} ({path.stat().st_size} bytes)\n" in transcript
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == sorted(f"{s.chave()}-nfe.xml" for s in specs)
+
+
+@pytest.fixture
+def acme(uow_factory: UnitOfWorkFactory, chat: Chat) -> ClientCard:
+    office: Office = make_office(uow_factory, 1, identity_key=chat.identity_key)
+    return add_client(uow_factory, office.gestor, 1, name="ACME Comércio Ltda")
+
+
+def test_with_the_serve_runner_the_zip_is_built_on_a_worker_and_wakes_the_sender(
+    app: App, chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    specs = store_emitted(uow_factory, acme, 4)
+    jobs = BackgroundJobs()
+    app.conversation.run_job = jobs
+    threads: list[str] = []
+    woken = threading.Event()
+    app.wake_listeners.append(lambda: threads.append(threading.current_thread().name))
+    app.wake_listeners.append(woken.set)
+    open_gerenciar(chat, "ACME Comércio Ltda")
+    chat.press(texts.XMLS_EMITIDOS)
+    chat.press(texts.MES_ANTERIOR)
+    threads.clear()
+
+    chat.press(texts.NFE)
+    jobs.close()
+    chat.drain()
+
+    assert any(name.startswith("job") for name in threads)
+    assert woken.is_set()
+    [document] = [m for m in chat.received if isinstance(m, Document)]
+    assert len(unzip(document)) == len(specs)

@@ -1,0 +1,152 @@
+"""Enviar certificado over Telegram (Bot API fake): the file is fetched into memory, the
+password message is deleted right after it is read, and the password is never logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+from telegram import Update
+
+from bot.app import App
+from bot.channels.telegram import TelegramChannel, from_settings, to_inbound
+from bot.sender import OutboxSender
+from handlers import texts
+from services.types import UnitOfWorkFactory
+from tests.integration.fake_telegram import (
+    TOKEN,
+    FakeBotApi,
+    callback_update,
+    document_update,
+    message_update,
+)
+from tests.support import Office, add_client, make_office
+from tests.unit.certificates.pfx_factory import PASSWORD
+from tests.unit.configuracoes.helpers import pfx_for, stored_certificate
+
+USER = 222
+
+
+@pytest.fixture
+def api() -> FakeBotApi:
+    return FakeBotApi()
+
+
+@pytest.fixture
+async def channel(app: App, api: FakeBotApi) -> AsyncIterator[TelegramChannel]:
+    settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
+    channel = from_settings(settings, app.conversation.handle, app.uow_factory, request=api)
+    await channel.start()
+    yield channel
+    await channel.stop()
+
+
+@pytest.fixture
+def office(uow_factory: UnitOfWorkFactory) -> Office:
+    return make_office(uow_factory, 1, identity_key=f"tg:{USER}")
+
+
+async def walk_to_password(
+    app: App, channel: TelegramChannel, api: FakeBotApi, office: Office, pfx: bytes
+) -> int:
+    client = add_client(app.uow_factory, office.gestor, 1)
+    update_id = iter(range(1, 100))
+    await channel.process(
+        Update.de_json(message_update(next(update_id), USER, "/menu"), channel.bot)
+    )
+    for data in ("m:clientes", f"c:{client.id}", "g:open", "a:config", "cfg:cert", "cert:send"):
+        payload = callback_update(next(update_id), USER, data, message_id=500)
+        await channel.process(Update.de_json(payload, channel.bot))
+    api.files["FILE-abc"] = pfx
+    payload = document_update(
+        next(update_id), USER, name="empresa.pfx", mime="application/x-pkcs12", size=len(pfx)
+    )
+    await channel.process(Update.de_json(payload, channel.bot))
+    await OutboxSender(app.uow_factory, [channel]).send_due()
+    return client.id
+
+
+async def test_the_password_message_is_deleted_right_after_it_is_read_and_never_logged(
+    app: App,
+    api: FakeBotApi,
+    channel: TelegramChannel,
+    office: Office,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client_id = await walk_to_password(app, channel, api, office, pfx_for(1))
+    prompt = api.called("sendMessage")[-1].params["text"]
+    assert prompt == texts.CERT_PROMPT_DELETES.format(name="empresa.pfx")
+    assert not api.called("deleteMessage")
+
+    typed = message_update(90, USER, PASSWORD, message_id=4321)
+    await channel.process(Update.de_json(typed, channel.bot))
+    await OutboxSender(app.uow_factory, [channel]).send_due()
+
+    (deleted,) = api.called("deleteMessage")
+    assert deleted.params == {"chat_id": USER, "message_id": 4321}
+    assert api.calls.index(deleted) < api.calls.index(api.called("sendMessage")[-1])
+    assert stored_certificate(app.uow_factory, client_id) is not None
+    assert PASSWORD not in caplog.text
+    assert all(PASSWORD not in str(call.params) for call in api.calls if call.method != "getFile")
+
+
+async def test_a_wrong_password_message_is_deleted_too(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    await walk_to_password(app, channel, api, office, pfx_for(1))
+
+    typed = message_update(91, USER, "senha-errada", message_id=4400)
+    await channel.process(Update.de_json(typed, channel.bot))
+    await OutboxSender(app.uow_factory, [channel]).send_due()
+
+    assert [c.params["message_id"] for c in api.called("deleteMessage")] == [4400]
+    assert api.called("sendMessage")[-1].params["text"].endswith("Tentativa 2 de 3.")
+
+
+async def test_a_typed_text_carries_its_own_message_id(channel: TelegramChannel) -> None:
+    event = to_inbound(Update.de_json(message_update(5, USER, "oi", message_id=77), channel.bot))
+
+    assert event is not None
+    assert event.message_ref == "77"
+
+
+async def test_a_file_over_the_download_cap_reaches_the_dialogue_without_bytes(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    client_id = add_client(app.uow_factory, office.gestor, 1).id
+    await channel.process(Update.de_json(message_update(1, USER, "/menu"), channel.bot))
+    for n, data in enumerate(
+        ("m:clientes", f"c:{client_id}", "g:open", "a:config", "cfg:cert", "cert:send"), start=2
+    ):
+        await channel.process(
+            Update.de_json(callback_update(n, USER, data, message_id=500), channel.bot)
+        )
+    payload = document_update(
+        20, USER, name="grande.pfx", mime="application/x-pkcs12", size=50 * 1024 * 1024
+    )
+
+    await channel.process(Update.de_json(payload, channel.bot))
+    await OutboxSender(app.uow_factory, [channel]).send_due()
+
+    assert not api.called("getFile")
+    warning = texts.CERT_TOO_BIG_TO_FETCH.format(name="grande.pfx")
+    assert api.called("sendMessage")[-1].params["text"].startswith(f"⚠️ {warning}")
+
+
+def test_debug_logging_never_lets_the_telegram_library_log_updates_or_call_parameters() -> None:
+    from bot.app import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.level, logging.getLogger("telegram").level)
+    try:
+        root.setLevel(logging.DEBUG)  # basicConfig is a no-op under pytest's handlers
+        configure_logging("DEBUG")
+        assert root.isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("telegram.Bot").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("telegram.Bot").isEnabledFor(logging.INFO)
+    finally:
+        root.setLevel(saved[0])
+        logging.getLogger("telegram").setLevel(saved[1])

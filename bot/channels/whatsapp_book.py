@@ -1,0 +1,117 @@
+"""The WhatsApp channel's bookkeeping in the database (sync: called in worker threads).
+
+Who a person is (BSUID ↔ phone number), when they last wrote (the 24-hour window), the phone
+number kept on their identity, message statuses, and the next page of a long list. Small
+in-process caches spare a transaction per message when nothing changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from bot.channels.whatsapp_parse import MessageEvent, StatusEvent, Unreadable
+from services.messages import Inbound
+from services.types import UnitOfWorkFactory
+from storage.whatsapp import StatusRow
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+WINDOW_TOUCH = timedelta(minutes=1)
+
+
+def identity_key(user: str) -> str:
+    return f"wa:{user}"
+
+
+class WhatsAppBook:
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self.uow_factory = uow_factory
+        self._known_wa_ids: dict[str, str] = {}
+        self._known_users: dict[str, tuple[str | None, str | None]] = {}
+        self._windows: dict[str, datetime] = {}
+
+    def record_status(self, event: StatusEvent) -> None:
+        """Store a delivery status (once per wamid and status)."""
+        if event.status == "failed":
+            log.warning("WhatsApp message %s failed: %s", event.wamid, event.error)
+        uow = self.uow_factory()
+        with uow:
+            row = StatusRow(event.wamid, event.status, event.recipient, event.at, event.error)
+            uow.whatsapp.record_statuses([row], datetime.now(UTC))
+            uow.commit()
+
+    def who(self, event: MessageEvent) -> tuple[str, str]:
+        """(identity key, address): the BSUID keys the person; an older payload without it
+        reaches the BSUID seen with the same phone number, or is keyed by the number."""
+        person = event.person
+        bsuid = person.bsuid
+        seen = (person.wa_id, person.username)
+        if bsuid and self._known_users.get(bsuid) != seen:
+            uow = self.uow_factory()
+            with uow:
+                uow.whatsapp.remember_user(bsuid, person.wa_id, person.username, event.at)
+                uow.commit()
+            self._known_users[bsuid] = seen
+        elif not bsuid and person.wa_id:
+            uow = self.uow_factory()
+            with uow:
+                bsuid = uow.whatsapp.bsuid_of(person.wa_id)
+        user = bsuid or person.wa_id
+        if user is None:
+            raise Unreadable("a message without a sender")
+        return identity_key(user), person.wa_id or user
+
+    def touch_window(self, key: str, at: datetime) -> None:
+        """Keep the person's last message time (at most once a minute per person here)."""
+        touched = self._windows.get(key)
+        if touched is not None and timedelta(0) <= at - touched < WINDOW_TOUCH:
+            return
+        uow = self.uow_factory()
+        with uow:
+            uow.whatsapp.touch_window(key, at)
+            uow.commit()
+        self._windows[key] = at
+
+    def keep_wa_id(self, key: str, wa_id: str) -> None:
+        """Keep the phone number on the identity (once bound: the identity may not exist)."""
+        if self._known_wa_ids.get(key) == wa_id:
+            return
+        uow = self.uow_factory()
+        with uow:
+            if uow.whatsapp.keep_wa_id(key, wa_id):
+                uow.commit()
+                self._known_wa_ids[key] = wa_id
+
+    def enqueue_page(self, inbound: Inbound, message_id: int, page: int) -> bool:
+        """Put page `page` of this person's outbox message in the outbox again; False when
+        there is no such message of theirs."""
+        now = datetime.now(UTC)
+        uow = self.uow_factory()
+        with uow:
+            payload = uow.whatsapp.outbox_payload(message_id, inbound.identity_key)
+            if payload is None or payload.get("type") != "text":
+                return False
+            lock = f"identity:{inbound.identity_key}"
+            if not uow.conversations.claim_event(CHANNEL, inbound.event_id, now, lock=lock):
+                return True  # a redelivery of a press already answered
+            page_payload = {k: v for k, v in payload.items() if k != "edit_ref"}
+            page_payload["wa_page"] = page
+            uow.outbox.enqueue(
+                [
+                    {
+                        "channel": CHANNEL,
+                        "identity_key": inbound.identity_key,
+                        "address": inbound.address,
+                        "payload": page_payload,
+                        "blob": None,
+                        "status": "pending",
+                        "attempts": 0,
+                        "not_before": now,
+                        "created_at": now,
+                    }
+                ]
+            )
+            uow.commit()
+            return True

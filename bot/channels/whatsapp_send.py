@@ -1,0 +1,154 @@
+"""Delivering outbox messages through the Graph API (the WhatsApp channel's outbound half).
+
+Inside the 24-hour customer-service window (the identity's last inbound time is recent) the
+message is rendered by whatsapp_render.py and sent free-form; outside it, and when Meta answers
+131047 (re-engagement required), the approved template goes instead, the text as its body
+parameter. A document cannot go as a template: the person is told by the template and the
+document is marked failed. Graph API errors become fates: rate limits (pair rate 131056,
+throughput, 429), server and token trouble are retried later; the rest fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from pywa_async import WhatsApp
+from pywa_async import errors as wa_errors
+from pywa_async import types as wa_types
+from pywa_async.types.templates import TemplateLanguage
+
+from bot.channels.whatsapp_render import (
+    DocumentPart,
+    Part,
+    PlainText,
+    ReplyButtons,
+    RowList,
+    render,
+    template_text,
+)
+from services.messages import DeleteMessage, Document, Outbound, from_payload
+from services.outbox import Deferred, Delivered, Failed, Fate
+from services.types import UnitOfWorkFactory
+from storage.repositories import ClaimedMessage
+
+log = logging.getLogger(__name__)
+
+WINDOW = timedelta(hours=24)
+MAX_UPLOAD = 100 * 1024 * 1024  # Cloud API limit for documents
+PAIR_RATE_DELAY = timedelta(seconds=6)  # ≈ 1 message per 6 s per person
+MAX_BACKOFF = timedelta(minutes=5)
+TRANSIENT_CODES = {1, 2, 131000, 131016, 131057}
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** max(attempts, 1)), MAX_BACKOFF)
+
+
+class GraphSender:
+    def __init__(
+        self,
+        wa: WhatsApp,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        template_name: str,
+        template_language: str,
+    ) -> None:
+        self.wa = wa
+        self.uow_factory = uow_factory
+        self.template_name = template_name
+        self.template_language = TemplateLanguage(template_language)
+
+    async def deliver(self, message: ClaimedMessage) -> Fate:
+        """Send one outbox message: free-form inside the 24-hour window, a template outside."""
+        outbound, _ = from_payload(message.payload, message.blob)
+        if isinstance(outbound, DeleteMessage):
+            return Delivered(message.id, None)  # WhatsApp cannot delete: nothing to do
+        if isinstance(outbound, Document) and len(outbound.data) > MAX_UPLOAD:
+            return Failed(message.id, f"documento de {len(outbound.data)} bytes: acima de 100 MB")
+        try:
+            if await asyncio.to_thread(self.window_open, message.identity_key):
+                try:
+                    page = int(message.payload.get("wa_page", 0))
+                    parts = render(outbound, message_id=message.id, page=page)
+                    return Delivered(message.id, await self._send_parts(message.address, parts))
+                except wa_errors.ReEngagementMessage:
+                    log.info("window closed for %s: sending the template", message.identity_key)
+            ref = await self._send_template(message.address, outbound)
+        except wa_errors.WhatsAppError as exc:
+            return self._fate(message, exc)
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: rede"
+            return Deferred(message.id, message.attempts, backoff(message.attempts), error)
+        if isinstance(outbound, Document):
+            return Failed(message.id, "fora da janela de 24 horas: avisado pelo modelo aprovado")
+        return Delivered(message.id, ref)
+
+    def window_open(self, key: str, now: datetime | None = None) -> bool:
+        """Whether the person wrote within the last 24 hours (free-form messages allowed)."""
+        uow = self.uow_factory()
+        with uow:
+            last = uow.whatsapp.last_inbound_at(key)
+        return last is not None and (now or datetime.now(UTC)) - last < WINDOW
+
+    async def _send_parts(self, to: str, parts: list[Part]) -> str | None:
+        ref = None
+        for part in parts:
+            ref = await self._send_part(to, part)
+        return ref
+
+    async def _send_part(self, to: str, part: Part) -> str:
+        if isinstance(part, PlainText):
+            sent = await self.wa.send_message(to, part.body)
+        elif isinstance(part, ReplyButtons):
+            buttons = [wa_types.Button(title, callback_data=id_) for id_, title in part.buttons]
+            sent = await self.wa.send_message(to, part.body, buttons=buttons)
+        elif isinstance(part, RowList):
+            rows = [
+                wa_types.SectionRow(r.title, callback_data=r.id, description=r.description)
+                for r in part.rows
+            ]
+            section = wa_types.Section(part.section, rows=rows)
+            listing = wa_types.SectionList(part.button, sections=[section])
+            sent = await self.wa.send_message(to, part.body, buttons=listing)
+        else:
+            sent = await self._send_document(to, part)
+        return str(sent.id)
+
+    async def _send_document(self, to: str, part: DocumentPart) -> Any:
+        media = await self.wa.upload_media(part.data, mime_type=part.mime, filename=part.name)
+        return await self.wa.send_document(to, media.id, filename=part.name, caption=part.caption)
+
+    async def _send_template(self, to: str, outbound: Outbound) -> str | None:
+        text = template_text(outbound)
+        if text is None:
+            return None
+        parameters = [{"type": "text", "text": text}]
+        sent = await self.wa.send_template(
+            to,
+            name=self.template_name,
+            language=self.template_language,
+            params=[{"type": "body", "parameters": parameters}],
+        )
+        return str(sent.id)
+
+    def _fate(self, message: ClaimedMessage, exc: wa_errors.WhatsAppError) -> Fate:
+        error = f"whatsapp {exc.code}: {exc.message}"[:500]
+        if isinstance(exc, wa_errors.TooManyMessages):
+            delay = max(PAIR_RATE_DELAY, backoff(message.attempts))
+            return Deferred(message.id, message.attempts, delay, error)
+        status = exc.status_code or 0
+        if (
+            isinstance(exc, wa_errors.ThrottlingError | wa_errors.AuthorizationError)
+            or exc.is_transient
+            or exc.code in TRANSIENT_CODES
+            or status == 429
+            or status >= 500
+        ):
+            if isinstance(exc, wa_errors.AuthorizationError):
+                log.error("WhatsApp refused our token or permissions: %s", error)
+            return Deferred(message.id, message.attempts, backoff(message.attempts), error)
+        return Failed(message.id, error)

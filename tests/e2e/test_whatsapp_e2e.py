@@ -1,0 +1,339 @@
+"""RevendaBot on WhatsApp, end to end: `serve` against a local stand-in for the Graph API.
+
+Two HTTP servers on 127.0.0.1 in the test's event loop: the bot (`bot.serve.serve`: uvicorn,
+outbox sender, WhatsApp channel) and the stand-in (tests/integration/whatsapp_graph.py behind
+FastAPI), which records what the bot sends and plays the person by POSTing signed webhooks to
+the bot's /webhooks/whatsapp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from pydantic import SecretStr
+
+from bot.app import App
+from bot.serve import serve
+from domain.clients import Role
+from handlers import texts
+from services import access
+from tests.integration.whatsapp_graph import (
+    API_VERSION,
+    APP_SECRET,
+    BSUID,
+    PHONE_ID,
+    TOKEN,
+    VERIFY_TOKEN,
+    WA_ID,
+    GraphStandIn,
+    sign,
+)
+from tests.support import add_client, cnpj
+
+pytestmark = pytest.mark.e2e
+
+OFFICE_CNPJ = cnpj(4343)
+NEW_CLIENT_CNPJ = cnpj(778)
+WAIT = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Phone:
+    """The stand-in served over HTTP, and the person on the other side of it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.graph = GraphStandIn(f"http://127.0.0.1:{port}")
+        self.bot_url = ""
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+        self._seen = 0
+        web = FastAPI()
+
+        @web.api_route("/{path:path}", methods=["GET", "POST"])
+        async def graph_api(request: Request) -> Response:
+            body = await request.body()
+            status, answer, content_type = self.graph.answer(
+                request.method, request.url.path, dict(request.headers), body
+            )
+            async with self._changed:
+                self._changed.notify_all()
+            if isinstance(answer, bytes):
+                return Response(answer, status, media_type=content_type)
+            return Response(json.dumps(answer), status, media_type="application/json")
+
+        self.server = uvicorn.Server(
+            uvicorn.Config(web, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        )
+
+    # -- what the person does ---------------------------------------------------------------------
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """POST a signed webhook carrying one message from the person."""
+        wamid = f"wamid.IN{next(self._ids)}"
+        payload = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "551140028922",
+                                    "phone_number_id": PHONE_ID,
+                                },
+                                "contacts": [
+                                    {
+                                        "profile": {"name": "Marta Gestora"},
+                                        "wa_id": WA_ID,
+                                        "user_id": BSUID,
+                                    }
+                                ],
+                                "messages": [
+                                    {
+                                        "from": WA_ID,
+                                        "from_user_id": BSUID,
+                                        "id": wamid,
+                                        "timestamp": "1795800000",
+                                        **message,
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        body = json.dumps(payload).encode()
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                f"{self.bot_url}/webhooks/whatsapp",
+                content=body,
+                headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)},
+            )
+        assert answer.status_code == 200
+
+    async def say(self, text: str) -> None:
+        await self.send({"type": "text", "text": {"body": text}})
+
+    async def press(self, label: str, sent: dict[str, Any]) -> None:
+        """Press the reply button or pick the list row titled `label` in a message we got."""
+        choice_id, kind = option(sent, label)
+        reply = {"id": choice_id, "title": label[:24]}
+        await self.send({"type": "interactive", "interactive": {"type": kind, kind: reply}})
+
+    # -- what the person sees ---------------------------------------------------------------------
+
+    async def shown(self, text: str) -> dict[str, Any]:
+        """The next message the bot sent (after those already seen) that contains `text`."""
+        return await self.next_sent(lambda message: text in body_of(message), repr(text))
+
+    async def offered(self, label: str) -> dict[str, Any]:
+        """The next message the bot sent that offers the option `label`."""
+
+        def offers(message: dict[str, Any]) -> bool:
+            return message["type"] == "interactive" and label in labels(message)
+
+        return await self.next_sent(offers, f"an option {label!r}")
+
+    async def next_sent(
+        self, matches: Callable[[dict[str, Any]], bool], what: str
+    ) -> dict[str, Any]:
+        def find() -> dict[str, Any] | None:
+            sent = self.graph.sent()
+            for index in range(self._seen, len(sent)):
+                if matches(sent[index]):
+                    self._seen = index + 1
+                    return sent[index]
+            return None
+
+        try:
+            async with self._changed:
+                found = await asyncio.wait_for(self._changed.wait_for(find), WAIT)
+                assert found is not None
+                return found
+        except TimeoutError:
+            bodies = [body_of(m)[:80] for m in self.graph.sent()[self._seen :]]
+            raise AssertionError(f"the bot sent no message with {what}; got {bodies}") from None
+
+
+def body_of(message: dict[str, Any]) -> str:
+    kind = message["type"]
+    if kind == "text":
+        return str(message["text"]["body"])
+    if kind == "interactive":
+        return str(message["interactive"]["body"]["text"])
+    if kind == "document":
+        return str(message["document"].get("caption") or "")
+    return json.dumps(message, ensure_ascii=False)
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    interactive = message["interactive"]
+    if interactive["type"] == "button":
+        return [b["reply"]["title"] for b in interactive["action"]["buttons"]]
+    rows = interactive["action"]["sections"][0]["rows"]
+    return [r.get("description") or r["title"] for r in rows]
+
+
+def option(message: dict[str, Any], label: str) -> tuple[str, str]:
+    interactive = message["interactive"]
+    if interactive["type"] == "button":
+        for button in interactive["action"]["buttons"]:
+            if button["reply"]["title"] == label:
+                return button["reply"]["id"], "button_reply"
+    else:
+        for row in interactive["action"]["sections"][0]["rows"]:
+            if label in (row["title"], row.get("description")):
+                return row["id"], "list_reply"
+    raise AssertionError(f"no option {label!r} in {labels(message)}")
+
+
+def invite_code(app: App) -> str:
+    issued = access.create_gestor(
+        app.uow_factory(),
+        cnpj=OFFICE_CNPJ,
+        razao_social="Escritório Zap Ltda",
+        email="gestor@escritoriozap.com.br",
+    )
+    access.bind_identity(
+        app.uow_factory(),
+        gestor_cnpj=OFFICE_CNPJ,
+        identity_key="console:operador",
+        channel="console",
+        address="operador",
+        role=Role.GESTOR,
+    )
+    operator = access.resolve_principal(app.uow_factory(), "console:operador")
+    assert operator is not None
+    add_client(app.uow_factory, operator, 11, name="Padaria Estrela Ltda")
+    return issued.code
+
+
+@pytest.fixture
+async def phone(app: App) -> AsyncIterator[Phone]:
+    # Listening before uvicorn starts: the bot's first requests wait in the backlog.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    stand_in = Phone(int(listener.getsockname()[1]))
+    serving = asyncio.create_task(stand_in.server.serve(sockets=[listener]))
+    bot_port = free_port()
+    stand_in.bot_url = f"http://127.0.0.1:{bot_port}"
+    app.settings = app.settings.model_copy(
+        update={
+            "whatsapp_phone_number_id": PHONE_ID,
+            "whatsapp_token": SecretStr(TOKEN),
+            "whatsapp_app_secret": SecretStr(APP_SECRET),
+            "whatsapp_verify_token": SecretStr(VERIFY_TOKEN),
+            "whatsapp_graph_base_url": f"http://127.0.0.1:{stand_in.port}",
+            "whatsapp_api_version": API_VERSION,
+        }
+    )
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(
+        serve(app, host="127.0.0.1", port=bot_port, stop=stop, ready=ready, handle_signals=False)
+    )
+    waiting = asyncio.ensure_future(ready.wait())
+    try:
+        await asyncio.wait({task, waiting}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()
+        assert ready.is_set(), "serve did not get ready"
+        yield stand_in
+    finally:
+        waiting.cancel()
+        stop.set()
+        await asyncio.wait_for(task, timeout=WAIT)
+        stand_in.server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(serving, timeout=WAIT)
+        listener.close()
+
+
+async def test_meta_verifies_the_webhook_of_the_running_bot(phone: Phone) -> None:
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "4242"}
+    async with httpx.AsyncClient() as client:
+        good = await client.get(f"{phone.bot_url}/webhooks/whatsapp", params=params)
+        bad = await client.get(
+            f"{phone.bot_url}/webhooks/whatsapp", params={**params, "hub.verify_token": "x"}
+        )
+    assert (good.status_code, good.text, bad.status_code) == (200, "4242", 403)
+
+
+async def test_a_gestor_binds_by_invite_code_and_registers_a_client_on_whatsapp(
+    app: App, phone: Phone
+) -> None:
+    await phone.say(invite_code(app))
+    await phone.shown("Acesso liberado para Escritório Zap Ltda")
+    menu = await phone.shown("O que você quer fazer?")
+    assert menu["interactive"]["type"] == "list"
+    assert labels(menu) == ["Clientes", "Novo cliente", "Meus dados", "Ajuda"]
+    assert menu["to"] == WA_ID
+
+    await phone.press("Novo cliente", menu)
+    await phone.press("Novo cadastro", await phone.shown("Como você quer adicionar o cliente?"))
+    await phone.press("Gestor", await phone.shown("Novo cadastro — 1/10"))
+    software = await phone.shown("Novo cadastro — 2/10")
+    await phone.press(labels(software)[0], software)
+    plans = await phone.shown("Novo cadastro — 3/10")
+    await phone.press(labels(plans)[0], plans)
+    await phone.shown("Novo cadastro — 4/10")
+    await phone.say(NEW_CLIENT_CNPJ)
+    await phone.shown("Novo cadastro — 5/10")
+    await phone.say("Mercado Bom Preço Ltda")
+    await phone.press("Pular", await phone.shown("Novo cadastro — 6/10"))
+    await phone.shown("Novo cadastro — 7/10")
+    await phone.say("compras@mercadobompreco.com.br")
+    await phone.shown("Novo cadastro — 8/10")
+    await phone.say("(11) 98765-4321")
+    await phone.shown("Novo cadastro — 9/10")
+    await phone.say("01310-100")
+    await phone.shown("Novo cadastro — 10/10")
+    await phone.say("Av. Paulista, 1000 - Bela Vista - São Paulo/SP")
+    await phone.press("Cadastrar", await phone.shown("Confira o cadastro:"))
+    await phone.shown("✅ Cliente Mercado Bom Preço Ltda cadastrado com status Teste.")
+    card = await phone.shown("🏢 Mercado Bom Preço Ltda")
+
+    uow = app.uow_factory()
+    with uow:
+        stored = uow.clients.by_documento(NEW_CLIENT_CNPJ)
+        assert stored is not None
+        assert (stored.razao_social, stored.telefone) == (
+            "Mercado Bom Preço Ltda",
+            "+5511987654321",
+        )
+        identity = uow.identities.by_key(f"wa:{BSUID}")
+        assert identity is not None
+        assert identity.attributes == {"wa_id": WA_ID}
+
+    # XMLs emitidos, from the new client's card
+    await phone.press(texts.GERENCIAR, card)
+    manage = await phone.shown(texts.GERENCIAR_TEXT.format(name="Mercado Bom Preço Ltda"))
+    await phone.press(texts.XMLS_EMITIDOS, manage)
+    asked = await phone.shown(texts.XMLS_EMITIDOS)
+    if "Em breve" in body_of(asked):
+        return  # the feature is not built in this version: its announcement arrived
+    assert labels(asked)[:2] == [texts.MES_ANTERIOR, texts.MES_ATUAL]
+    await phone.press(texts.MES_ATUAL, asked)
+    await phone.press(texts.NFE, await phone.offered(texts.NFE))
+    await phone.shown("Nenhuma NF-e emitida por Mercado Bom Preço Ltda")
+    assert all(c.authorization == f"Bearer {TOKEN}" for c in phone.graph.calls)

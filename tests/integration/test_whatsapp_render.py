@@ -1,0 +1,71 @@
+"""WhatsApp rendering rules (pure): limits, cuts that keep the meaning, pages, templates."""
+
+from __future__ import annotations
+
+from bot.channels.whatsapp_render import (
+    CHOOSE,
+    PlainText,
+    ReplyButtons,
+    Row,
+    RowList,
+    cut,
+    parse_more_id,
+    render,
+    template_text,
+)
+from services.messages import Choice, DeleteMessage, Document, Text
+
+
+def test_a_label_within_the_limit_is_kept_as_is() -> None:
+    assert cut("XMLs emitidos", 20) == "XMLs emitidos"
+
+
+def test_a_long_label_is_cut_to_the_limit_with_an_ellipsis() -> None:
+    assert cut("Responsável pelo pagamento da mensalidade", 24) == "Responsável pelo pagame…"
+    assert len(cut("Responsável pelo pagamento da mensalidade", 24)) == 24
+
+
+def test_a_text_over_4096_characters_goes_in_pieces_cut_at_line_breaks() -> None:
+    lines = [f"Cliente {i:04d} Ltda — CNPJ 00.000.000/0001-00" for i in range(200)]
+    parts = render(Text("\n".join(lines)))
+    assert all(isinstance(p, PlainText) and len(p.body) <= 4096 for p in parts)
+    assert len(parts) == 3
+    assert "\n".join(p.body for p in parts if isinstance(p, PlainText)) == "\n".join(lines)
+
+
+def test_a_long_text_with_choices_goes_first_and_the_buttons_follow() -> None:
+    long = "x" * 1500
+    parts = render(Text(long, ((Choice("nav:menu", "Menu"),),)))
+    assert parts == [PlainText(long), ReplyButtons(CHOOSE, (("nav:menu", "Menu"),))]
+
+
+def test_the_second_page_of_a_long_list_has_no_more_row_when_it_is_the_last() -> None:
+    message = Text("Escolha", tuple((Choice(f"c:{i}", f"Opção {i}"),) for i in range(20)))
+    first, second, third = (render(message, message_id=5, page=p) for p in (0, 1, 2))
+    assert isinstance(first[0], RowList)
+    assert first[0].rows[-1].id == "~mais:5:1"
+    assert isinstance(second[0], RowList)
+    assert second[0].rows[-1] == Row("~mais:5:2", "Mais opções", "Página 3 de 3")
+    assert isinstance(third[0], RowList)
+    assert [r.id for r in third[0].rows] == ["c:18", "c:19"]
+
+
+def test_only_our_more_ids_are_recognised() -> None:
+    assert parse_more_id("~mais:12:3") == (12, 3)
+    assert parse_more_id("m:clientes") is None
+    assert parse_more_id("~mais:12:x") is None
+
+
+def test_a_deletion_renders_nothing() -> None:
+    assert render(DeleteMessage("wamid.1")) == []
+
+
+def test_template_text_is_one_line_without_tabs_or_runs_of_spaces() -> None:
+    text = template_text(Text("Fatura de outubro\n\n  Total:\tR$ 1.234,56     vence 10/11"))
+    assert text == "Fatura de outubro · Total: R$ 1.234,56 vence 10/11"
+
+
+def test_template_text_for_a_document_tells_how_to_get_it() -> None:
+    text = template_text(Document("xmls.zip", "application/zip", b"", "XMLs de outubro"))
+    assert text is not None
+    assert text.startswith("XMLs de outubro — o arquivo xmls.zip está pronto")

@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi import APIRouter
+from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from bot.crypto import link_signer, secret_box
+from bot.gateways.payments import billing_from_settings
 from bot.settings import Settings
+from bot.signup import link_options, signup_router_from
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services.conversation import ConversationEngine
@@ -18,6 +22,8 @@ from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
 from storage.migrations import upgrade
 from web.api import api_router
+from web.payments import payments_router  # issue 6
+from web.software_access import software_access_router
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,9 @@ class App:
         """The feature routers of the web app, built with their dependencies (one line each)."""
         routers: list[APIRouter] = [
             api_router(self.uow_factory),
+            software_access_router(self.uow_factory, link_signer(self.settings)),
+            payments_router(self.uow_factory, _secret(self.settings.payments_callback_secret)),
+            signup_router_from(self.settings, self.uow_factory, notify=self.wake),  # issue 5
         ]
         return routers
 
@@ -67,7 +76,16 @@ def build_app(
     holder: list[App] = []
     conversation = ConversationEngine(
         uow_factory,
-        dialogue or Dialogue(DialogueConfig(support_contact=settings.support_contact)),  # type: ignore[arg-type]
+        dialogue  # type: ignore[arg-type]
+        or Dialogue(
+            DialogueConfig(
+                support_contact=settings.support_contact,
+                secret_box=secret_box(settings),
+                link_signer=link_signer(settings),
+                billing=billing_from_settings(settings),  # issue 6
+                links=link_options(settings),  # issue 5
+            )
+        ),
         on_enqueued=lambda: holder[0].wake(),
         run_job=run_job,
     )
@@ -85,3 +103,11 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # Alembic narrates every migration at INFO on each start; only its problems matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # At DEBUG python-telegram-bot logs every update it fetches and every call's parameters,
+    # typed certificate passwords included (issue 4): never below INFO.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    """A secret's text, or None when unset or empty (issue 6: the payments callback)."""
+    return value.get_secret_value() or None if value is not None else None

@@ -175,3 +175,120 @@ def demo() -> None:
         click.echo(f"A demonstração já existe: {DEMO_NAME}.")
     click.echo(f"Entre como gestor:   revendabot console --as {CONSOLE_GESTOR.split(':')[1]}")
     click.echo(f"Entre como contador: revendabot console --as {CONSOLE_CONTADOR.split(':')[1]}")
+
+
+# --- Issue 4: encryption key rotation ---
+
+
+@main.group()
+def keys() -> None:
+    """Chaves de criptografia dos certificados (ENCRYPTION_KEYS)."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Recriptografar todos os certificados (PFX e senha) com a primeira chave de ENCRYPTION_KEYS.
+
+    Para trocar de chave: coloque a nova na frente (NOVA,ANTIGA), rode este comando e só então
+    retire a antiga.
+    """
+    from bot.crypto import secret_box
+    from services.certificates import rotate_keys
+    from services.crypto import BadKeys
+
+    try:
+        app = _app()
+        count = rotate_keys(app.uow_factory(), secret_box(app.settings))
+    except BadKeys as exc:
+        raise CommandError(str(exc)) from None
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{count} certificado(s) recriptografado(s) com a chave mais nova.")
+
+
+# --- Issue 3: bulk XML import ---
+from bot.import_xml import import_xml  # noqa: E402
+
+main.add_command(import_xml)
+
+
+# --- Issue 6: billing (faturas) ---
+@main.group()
+def billing() -> None:
+    """Faturas dos gestores: fechamento do mês e baixa de pagamento."""
+
+
+@billing.command("close")
+@click.option(
+    "--competencia",
+    default=None,
+    help="Mês a fechar, AAAA-MM (padrão: o mês anterior, horário de São Paulo).",
+)
+def billing_close(competencia: str | None) -> None:
+    """Criar a fatura de cada gestor (idempotente: rodar de novo não duplica)."""
+    from datetime import UTC, datetime
+
+    from domain.money import format_brl
+    from services import billing as billing_service
+
+    app = _app()
+    now = datetime.now(UTC)
+    try:
+        month = (
+            billing_service.check_competencia(competencia, now)
+            if competencia
+            else billing_service.previous_competencia(now)
+        )
+        result = billing_service.close_month(
+            app.uow_factory, month, due_day=app.settings.billing_due_day, now=now
+        )
+    except (DomainError, ServiceError) as exc:
+        _fail(exc)
+        return
+    click.echo(
+        f"Competência {result.competencia}: {result.created} fatura(s) criada(s) "
+        f"({format_brl(result.total)}), {result.already_closed} já existia(m), "
+        f"{result.nothing_to_bill} gestor(es) sem nada a cobrar."
+    )
+
+
+@billing.command("paid")
+@click.argument("fatura_id", type=int)
+def billing_paid(fatura_id: int) -> None:
+    """Dar baixa (marcar como paga) na fatura FATURA_ID."""
+    from domain.money import format_brl
+    from services import billing as billing_service
+
+    app = _app()
+    try:
+        payment = billing_service.mark_paid(app.uow_factory(), fatura_id=fatura_id, via="operador")
+    except (DomainError, ServiceError) as exc:
+        _fail(exc)
+        return
+    what = "marcada como paga" if payment.newly_paid else "já estava paga; nada mudou"
+    click.echo(
+        f"Fatura {payment.fatura_id} ({payment.competencia}, {format_brl(payment.total)}): {what}."
+    )
+
+
+@admin.command("signups")
+def admin_signups() -> None:
+    """Listar os cadastros de /cadastro que não chegaram a nenhum gestor."""
+    from domain.contacts import format_phone
+    from domain.documents import format_tax_id
+    from services import signups
+
+    app = _app()
+    found = signups.list_sign_ups(app.uow_factory())
+    if not found:
+        click.echo("Nenhum cadastro sem gestor.")
+        return
+    click.echo(f"{len(found)} cadastro(s) sem gestor:")
+    for item in found:
+        when = item.created_at.strftime("%d/%m/%Y %H:%M UTC")
+        contador = item.email_contador or "(não informado)"
+        click.echo(
+            f"#{item.id} {when} · {format_tax_id(item.documento)} · {item.razao_social} · "
+            f"{item.email} · {format_phone(item.telefone)} · {item.plan} · contador: {contador}"
+        )

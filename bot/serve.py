@@ -19,17 +19,21 @@ from collections.abc import Coroutine, Generator
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
 import uvicorn
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
 from bot.app import App
 from bot.channels import telegram as telegram_channel
+from bot.channels import whatsapp as whatsapp_channel
 from bot.channels.console import ConsoleChannel
 from bot.demo import CONSOLE_GESTOR, DEMO_NAME, seed_demo
+from bot.jobs import BackgroundJobs
 from bot.notices import NoticeLoop
 from bot.sender import OutboxSender
 from web.app import create_app
+from web.whatsapp import whatsapp_router
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +87,15 @@ async def serve(
     stdin: TextIO | None = None,
     stop: asyncio.Event | None = None,
     telegram_request: BaseRequest | None = None,
+    whatsapp_session: httpx.AsyncClient | None = None,
     handle_signals: bool = True,
     ready: asyncio.Event | None = None,
 ) -> None:
     """The whole process as a coroutine; tests pass `stop`, a fake request, no signals, and
     `ready` (set once the web server listens and Telegram is set up)."""
     settings = app.settings
+    jobs = BackgroundJobs()  # issue 3: ZIPs and reports run off the event's path
+    app.conversation.run_job = jobs
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     if handle_signals:
@@ -100,15 +107,26 @@ async def serve(
             settings, app.conversation.handle, app.uow_factory, request=telegram_request
         )
     webhook = telegram if telegram is not None and telegram.webhook_mode else None
+    whatsapp = None
+    if settings.whatsapp_enabled:  # issue 8: webhook at /webhooks/whatsapp
+        whatsapp = whatsapp_channel.from_settings(
+            settings,
+            app.conversation.handle,
+            app.uow_factory,
+            session=whatsapp_session,
+            on_enqueued=app.wake,
+        )
     web = create_app(
         app.uow_factory,
         telegram=webhook,
         telegram_secret=webhook.webhook_secret if webhook else None,
-        routers=app.web_routers(),
+        routers=[*app.web_routers(), *([whatsapp_router(whatsapp)] if whatsapp else [])],
     )
     server = _Server(uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False))
     sender = OutboxSender(
-        app.uow_factory, [telegram] if telegram else [], batch=settings.sender_batch
+        app.uow_factory,
+        [c for c in (telegram, whatsapp) if c is not None],
+        batch=settings.sender_batch,
     )
     sender.listen(app.wake_listeners)
     notice_loop = NoticeLoop(app)
@@ -134,11 +152,14 @@ async def serve(
     finally:
         stop.set()
         server.should_exit = True
+        await asyncio.to_thread(jobs.close)  # issue 3: running jobs finish (sender still on)
         sender.stop()
         notice_loop.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         if telegram is not None:
             await telegram.stop()
+        if whatsapp is not None:
+            await whatsapp.stop()
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)

@@ -33,6 +33,47 @@ class Settings(BaseSettings):
     invite_ttl_hours: int = Field(default=168, ge=1)
     sender_batch: int = Field(default=100, ge=1, le=1000)
 
+    # -- WhatsApp Cloud API (issue 8) --
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_graph_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "23.0"
+    whatsapp_template_name: str = "revendabot_aviso"
+    whatsapp_template_language: str = "pt_BR"
+
+    # -- Configurações and Acessar software do cliente (issue 4) --
+    link_signing_key: SecretStr = SecretStr(PLACEHOLDER)
+
+    # -- Contracting links, sign-up page and e-mail (issue 5) --
+    link_ttl_days: int = Field(default=7, ge=1, le=90)
+    signup_secret: SecretStr = SecretStr(PLACEHOLDER)
+    signup_rate_per_ip: int = Field(default=30, ge=1)
+    signup_rate_per_token: int = Field(default=10, ge=1)
+    signup_rate_window_seconds: int = Field(default=600, ge=1)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "RevendaBot <nao-responda@revendabot.com.br>"
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_signup_placeholder(self) -> Settings:
+        if self.environment == "production" and self.signup_secret.get_secret_value() in (
+            "",
+            PLACEHOLDER,
+        ):
+            raise ValueError("defina valores reais em produção para: SIGNUP_SECRET")
+        return self
+
+    @property
+    def web_base_url(self) -> str:
+        """Where people reach the web app: PUBLIC_BASE_URL, else this machine's HOST:PORT."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
         if self.environment != "production":
@@ -47,12 +88,64 @@ class Settings(BaseSettings):
             PLACEHOLDER,
         ):
             problems.append("TELEGRAM_WEBHOOK_SECRET")
+        problems += self.whatsapp_problems()
+        if self.link_signing_key.get_secret_value() in ("", PLACEHOLDER):
+            problems.append("LINK_SIGNING_KEY")
         if problems:
             raise ValueError("defina valores reais em produção para: " + ", ".join(problems))
         return self
+
+    def whatsapp_problems(self) -> list[str]:
+        """The WHATSAPP_* secrets still empty or placeholders (when WhatsApp is on)."""
+        if not self.whatsapp_enabled:
+            return []
+        secrets = {
+            "WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+        }
+        return [
+            name
+            for name, value in secrets.items()
+            if value is None or value.get_secret_value() in ("", PLACEHOLDER)
+        ]
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """WhatsApp runs when the phone number id and the token are both set."""
+        return bool(self.whatsapp_phone_number_id) and bool(
+            self.whatsapp_token and self.whatsapp_token.get_secret_value()
+        )
 
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_bot_token is not None and bool(
             self.telegram_bot_token.get_secret_value()
         )
+
+    # -- Meus dados and billing (issue 6) --
+    # Faturas are due on this day of the month after the competência.
+    billing_due_day: int = Field(default=10, ge=1, le=28)
+    # Who receives the faturas (printed on the boleto). Itaú, carteira 109 or 175.
+    boleto_beneficiario_nome: str = "RevendaBot Tecnologia Ltda"
+    boleto_beneficiario_cnpj: str = "11222333000181"
+    boleto_beneficiario_endereco: str = "Av. Paulista, 1000 - Bela Vista - São Paulo/SP"
+    boleto_agencia: str = Field(default="0057", pattern=r"^\d{4}$")
+    boleto_conta: str = Field(default="12345", pattern=r"^\d{5}$")
+    boleto_carteira: Literal["109", "175"] = "109"
+    pix_chave: str = "11222333000181"
+    pix_nome: str = "RevendaBot Tecnologia"
+    pix_cidade: str = "Sao Paulo"
+    # HMAC-SHA256 key of the payment gateway's callback (POST /payments/callback). Empty: the
+    # route refuses every call.
+    payments_callback_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _refuse_billing_placeholders(self) -> Settings:
+        secret = self.payments_callback_secret
+        if (
+            self.environment == "production"
+            and secret is not None
+            and secret.get_secret_value() in ("", PLACEHOLDER)
+        ):
+            raise ValueError("defina valores reais em produção para: PAYMENTS_CALLBACK_SECRET")
+        return self

@@ -161,12 +161,16 @@ def parse_address(text: str) -> Address:
 
 
 def parse_company_name(
-    text: str, *, field: str = "razao_social", label: str = "razão social"
+    text: str, *, field: str = "razao_social", label: str = "a razão social"
 ) -> str:
-    """Validate a company name: 2–120 characters with at least one letter."""
+    """Validate a company name: 2–120 characters with at least one letter.
+
+    `label` names the field with its article ("a razão social", "o nome fantasia").
+    """
     name = clean_text(text)
+    subject = label[:1].upper() + label[1:]
     if len(name) < 2 or not any(ch.isalpha() for ch in name):
-        raise InvalidValue(field, f"A {label} precisa ter pelo menos 2 letras. Digite de novo.")
+        raise InvalidValue(field, f"{subject} precisa ter pelo menos 2 letras. Digite de novo.")
     if len(name) > 120:
-        raise InvalidValue(field, f"A {label} pode ter no máximo 120 caracteres. Digite de novo.")
+        raise InvalidValue(field, f"{subject} pode ter no máximo 120 caracteres. Digite de novo.")
     return name

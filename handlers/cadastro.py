@@ -166,7 +166,7 @@ def answer_fantasia(ctx: Ctx, data: Data, body: Body) -> Answer:
     if isinstance(body, ChoiceBody):
         return Goto("email", {"fantasia": None})
     text = typed(body)
-    name = parse_company_name(text, field="nome_fantasia", label="nome fantasia")
+    name = parse_company_name(text, field="nome_fantasia", label="o nome fantasia")
     return Goto("email", {"fantasia": name})
 
 

@@ -20,6 +20,7 @@ from handlers.core import (
     screen,
 )
 from handlers.formatting import client_card_text, status_label
+from handlers.historico import HISTORICO, open_history
 from services import clients
 from services.errors import NotFound
 from services.messages import Body, Choice, Text, TextBody
@@ -101,7 +102,7 @@ def answer_list(ctx: Ctx, data: Data, body: Body) -> Answer:
 def ask_card(ctx: Ctx, data: Data) -> Text:
     """Show the client card; Gerenciar only for the gestor role."""
     card = clients.get_client(ctx.uow, ctx.principal, int(data["cid"]))
-    manage = [MANAGE] if ctx.principal.can_manage else []
+    manage = [MANAGE, HISTORICO] if ctx.principal.can_manage else []
     return screen(client_card_text(card), manage, nav(cancel=False, menu=True))
 
 
@@ -111,6 +112,8 @@ def answer_card(ctx: Ctx, data: Data, body: Body) -> Answer:
     if choice == MANAGE.id:
         clients.open_management(ctx.uow, ctx.principal, int(data["cid"]))
         return Goto("gerenciar")
+    if choice == HISTORICO.id:
+        return open_history(data, back_to=("clientes", "card"))
     return Retry(texts.USE_BUTTONS)
 
 

@@ -13,8 +13,12 @@ from typing import Any
 
 from handlers import texts
 from handlers.entries import ENTRY_FLOWS
+from services.crypto import SecretBox
+from services.links import LinkOptions
 from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
+from services.payment_gateway import BillingSetup
 from services.principal import Principal
+from services.software_access import LinkSigner
 from services.types import UnitOfWork
 
 Data = dict[str, Any]
@@ -36,6 +40,13 @@ MENU = Choice("nav:menu", texts.MENU)
 class DialogueConfig:
     support_contact: str = "suporte@revendabot.com.br"
     page_size: int = 8
+    # Issue 4 (Configurações): seals the certificate upload; signs software access links.
+    secret_box: SecretBox | None = None
+    link_signer: LinkSigner | None = None
+    # Issue 6 (Pagamento): the payment gateway and the boleto's beneficiary.
+    billing: BillingSetup | None = None
+    # Issue 5 (Enviar link de contratação): link address, validity, e-mail and SMS gateways.
+    links: LinkOptions = field(default_factory=LinkOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,8 @@ class Goto:
     data: Mapping[str, Any] = field(default_factory=dict)
     flow: str | None = None
     before: Sequence[Outbound] = ()
+    # Long work (a month's ZIP, a report) run after commit; it delivers its own messages.
+    jobs: Sequence[Callable[[], None]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +94,9 @@ class Step:
     answer: Callable[[Ctx, Data, Body], Answer]
     accepts_text: bool = False
     accepts_file: bool = False
+    # The text typed here may be a password: an unknown /command is taken as the answer,
+    # never echoed back (issue 4).
+    secret_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 ENTRY_FLOWS: dict[str, str | None] = {
     # Main menu
-    "m:dados": None,
+    "m:dados": "dados",
     # Novo cliente
-    "n:link": None,
+    "n:link": "link",
     # Gerenciar (client-scoped)
-    "a:software": None,
-    "a:relatorios": None,
-    "a:fornecedores": None,
-    "a:emitidos": None,
-    "a:config": None,
+    "a:software": "acesso",
+    "a:relatorios": "relatorios",
+    "a:fornecedores": "fornecedores",
+    "a:emitidos": "emitidos",
+    "a:config": "config",
 }

@@ -10,12 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from handlers import (
+    billing_notices,  # issue 6
+    links,  # issue 5
+)
 from handlers.core import Ctx
 from services.messages import Outbound
 
 Renderer = Callable[[Ctx, dict[str, Any]], Sequence[Outbound]]
 
-NOTICE_RENDERERS: Mapping[str, Renderer] = {}
+NOTICE_RENDERERS: Mapping[str, Renderer] = {
+    "link.completed": links.render_link_completed,  # issue 5
+    "signup.linked": links.render_signup_linked,  # issue 5
+    "login.locked": billing_notices.render_login_locked,  # issue 6
+    "login.new_chat": billing_notices.render_login_new_chat,  # issue 6
+    "fatura.paga": billing_notices.render_fatura_paga,  # issue 6
+    "fatura.nova": billing_notices.render_fatura_nova,  # issue 6
+}
 
 
 def go_card(client_id: int) -> str:

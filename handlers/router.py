@@ -12,8 +12,10 @@ from typing import Any
 from domain.errors import InvalidValue
 from handlers import texts
 from handlers.access import invite_code_in, no_access, redeem
+from handlers.acesso import ACESSO_FLOW
 from handlers.cadastro import CADASTRO_FLOW, NOVO_FLOW
 from handlers.clients import CLIENTES_FLOW
+from handlers.configuracoes import CONFIG_FLOWS
 from handlers.core import (
     BACK,
     CANCEL,
@@ -30,7 +32,14 @@ from handlers.core import (
     UnexpectedInput,
     int_arg,
 )
+from handlers.fiscal_emitidos import EMITIDOS_FLOW  # issue 3
+from handlers.fiscal_fornecedores import FORNECEDORES_FLOW  # issue 3
+from handlers.fiscal_relatorios import RELATORIOS_FLOW  # issue 3
+from handlers.historico import HISTORICO_FLOW
+from handlers.links import LINK_FLOW
+from handlers.login import login_turn, wants_login  # issue 6
 from handlers.menu import MENU_FLOW, help_text
+from handlers.meus_dados import MEUS_DADOS_FLOW  # issue 6
 from handlers.notices import NOTICE_RENDERERS
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
@@ -46,6 +55,14 @@ FLOWS: Mapping[str, Flow] = {
         CLIENTES_FLOW,
         NOVO_FLOW,
         CADASTRO_FLOW,
+        MEUS_DADOS_FLOW,  # issue 6
+        LINK_FLOW,  # issue 5
+        *CONFIG_FLOWS,
+        HISTORICO_FLOW,
+        ACESSO_FLOW,  # issue 4
+        EMITIDOS_FLOW,
+        FORNECEDORES_FLOW,
+        RELATORIOS_FLOW,  # issue 3
     )
 }
 HOME = ("menu", "inicio")
@@ -89,6 +106,12 @@ class Dialogue:
     # -- the pieces ---------------------------------------------------------------------------
 
     def _stranger(self, turn: Turn) -> Outcome:
+        if wants_login(turn):  # issue 6: /entrar with e-mail and password
+            outcome, bound = login_turn(turn)
+            if bound is None:
+                return outcome
+            ctx = Ctx(turn.uow, bound, turn.event, self.config)
+            return self._home(ctx, before=outcome.replies, greet=True)
         code = invite_code_in(turn.event)
         if code is None:
             return Outcome([no_access(self.config)], None)
@@ -107,6 +130,9 @@ class Dialogue:
             return self._home(ctx, greet=True)
         if command == "/menu":
             return self._home(ctx)
+        if command == "/entrar":  # issue 6: this chat already has access
+            already = texts.ENTRAR_ALREADY.format(gestor=ctx.principal.gestor_name)
+            return self._home(ctx, before=[Text(already)])
         if command == "/cancelar":
             busy = state is not None and state.flow != HOME[0]
             return self._home(
@@ -115,6 +141,9 @@ class Dialogue:
         if command == "/ajuda":
             return self._home(ctx, before=[Text(help_text(ctx))])
         if state is not None and state.flow in FLOWS:
+            step = FLOWS[state.flow].steps.get(state.step)
+            if step is not None and step.secret_text:
+                return self._answer(ctx, state)  # a password starting with "/" (issue 4)
             return self._reask(ctx, state, texts.UNKNOWN_COMMAND.format(command=command))
         return self._home(ctx, before=[Text(texts.UNKNOWN_COMMAND.format(command=command))])
 
@@ -177,7 +206,9 @@ class Dialogue:
             return self._reask(ctx, state, texts.INVALID_PREFIX.format(message=answer.message))
         if isinstance(answer, Stay):
             return self._reask(ctx, state, answer.message)
-        return self._goto(ctx, state, data, answer)
+        outcome = self._goto(ctx, state, data, answer)
+        outcome.jobs = answer.jobs
+        return outcome
 
     def _goto(self, ctx: Ctx, state: State, data: dict[str, Any], goto: Goto) -> Outcome:
         if goto.flow is not None and goto.flow != state.flow:

@@ -60,7 +60,8 @@ HELP = (
 NO_ACCESS = (
     "Olá! Este é o RevendaBot, o painel de gestores e revendas do FazNota.\n\n"
     "Este chat ainda não tem acesso. Para entrar, peça um código de convite ao gestor da sua "
-    "empresa (ou ao suporte) e envie aqui: /start SEU-CODIGO.\n\n"
+    "empresa (ou ao suporte) e envie aqui: /start SEU-CODIGO.\n"
+    "Se você é o gestor e já definiu uma senha em Meus dados, envie /entrar.\n\n"
     "Suporte: {support}"
 )
 ALREADY_BOUND = "Este chat já tem acesso; o convite não foi usado."
@@ -149,3 +150,444 @@ NEW_KEY = (
     "cliente):\n{key}"
 )
 ABRIR_CARTAO = "Abrir cliente"
+
+
+# --- Issue 4: Configurações, Acessar software do cliente, Histórico ---
+CERTIFICADO_DIGITAL = "Certificado digital"
+CHAVE_INTEGRACAO = "Chave de integração"
+CONTRATO = "Contrato"
+SOFTWARE = "Software"
+ENVIAR_CERTIFICADO = "Enviar certificado"
+GERAR_NOVA_CHAVE = "Gerar nova chave"
+CONFIRMAR = "Confirmar"
+SALVAR = "Salvar"
+PLANO = "Plano"
+SALVAR_SOFTWARE = "Salvar software"
+TROCAR_SOFTWARE = "Trocar software"
+HISTORICO = "Histórico"
+STATUS_LABELS = {
+    "efetivado": "Efetivado",
+    "teste": "Teste",
+    "bloqueado": "Bloqueado",
+    "cancelado": "Cancelado",
+}
+CONFIG_TEXT = "⚙️ Configurações de {name}: escolha o que ver ou mudar."
+CERT_VALID = (
+    "✅ Parabéns! O certificado digital está válido até {until}.\n"
+    "Titular: {holder}\nCNPJ: {doc}\nEnviado em {uploaded}."
+)
+CERT_EXPIRING = (
+    "⚠️ O certificado digital vence em {days} (em {until}). Peça o certificado novo ao cliente "
+    "e envie aqui antes disso, para as notas não pararem.\nTitular: {holder}\nCNPJ: {doc}"
+)
+CERT_EXPIRING_DAYS = {0: "hoje", 1: "1 dia"}
+CERT_EXPIRING_N = "{n} dias"
+CERT_EXPIRED = (
+    "❌ O certificado digital venceu em {until}. Sem certificado válido o cliente não emite "
+    "notas. Peça o certificado renovado ao cliente e toque em Enviar certificado.\n"
+    "Titular: {holder}\nCNPJ: {doc}"
+)
+CERT_MISSING = (
+    "Este cliente ainda não tem certificado digital. Ele é necessário para emitir NF-e e "
+    "NFC-e: é o arquivo A1 (.pfx ou .p12) com a senha. Toque em Enviar certificado."
+)
+ASK_CERT_FILE = (
+    "Envie o arquivo do certificado A1 (.pfx ou .p12, até {limit} KB) como documento, "
+    "aqui no chat. Depois eu peço a senha."
+)
+CERT_FILE_EXPECTED = "Envie o arquivo .pfx (ou .p12) como documento, não como texto."
+CERT_TOO_BIG_TO_FETCH = (
+    "O arquivo {name} é grande demais para ser um certificado A1. Envie o arquivo .pfx "
+    "(ou .p12) do certificado, que costuma ter poucos KB."
+)
+CERT_PROMPT_DELETES = (
+    "🔒 Arquivo {name} recebido. Agora digite a senha do certificado.\n"
+    "Assim que eu ler, apago a sua mensagem com a senha deste chat."
+)
+CERT_PROMPT_WARNS = (
+    "🔒 Arquivo {name} recebido. Agora digite a senha do certificado.\n"
+    "Atenção: neste canal não consigo apagar mensagens, então a senha ficará visível na "
+    "conversa. Se preferir, apague-a você mesmo depois de enviar."
+)
+CERT_TRIES = "Tentativa {n} de {max}."
+CERT_TOO_MANY_TRIES = (
+    "⚠️ A senha não abriu o certificado em {max} tentativas. Confira a senha com o cliente e "
+    "envie o certificado de novo."
+)
+CERT_SAVED = "✅ Certificado salvo: {holder}, válido até {until}."
+CHAVE_TEXT = (
+    "🔑 Chave de integração de {name}\n"
+    "Chave atual: {prefix}… (criada em {created})\n\n"
+    "Por segurança, a chave inteira só aparece quando é gerada."
+)
+CHAVE_NONE = "🔑 {name} ainda não tem chave de integração ativa. Toque em Gerar nova chave."
+CHAVE_CONFIRM = (
+    "⚠️ Ao gerar uma nova chave, a atual para de funcionar na hora: a integração do cliente "
+    "fica parada até o software dele ser configurado com a nova chave.\n\n"
+    "Quer mesmo gerar uma nova chave para {name}?"
+)
+CHAVE_NEW = (
+    "🔑 Nova chave de integração de {name} (aparece só agora: copie e configure no software "
+    "do cliente; a anterior já não funciona):\n{key}"
+)
+CONTRATO_TEXT = (
+    "📄 Contrato de {name}\n"
+    "Status: {status}\n"
+    "Responsável pelo pagamento da mensalidade: {payer}\n\n"
+    "Escolha o novo status ou quem paga. Nada muda até você tocar em Salvar."
+)
+CONTRATO_PENDING = "\n\nMudanças ainda não salvas:\n{changes}"
+CONTRATO_CHANGE = "• {field}: {before} → {after}"
+CONTRATO_STATUS_FIELD = "Status"
+CONTRATO_PAYER_FIELD = "Responsável pelo pagamento da mensalidade"
+CONTRATO_CUT_WARNING = (
+    "\n⚠️ Com o status {status}, a chave de integração do cliente passa a ser recusada e o "
+    "acesso ao software fica suspenso até voltar a Efetivado."
+)
+CONTRATO_SAVED = "✅ Contrato salvo.\n{changes}"
+CONTRATO_NO_CHANGE = "Nada mudou: escolha um status ou um responsável diferente antes de salvar."
+SOFTWARE_TEXT = "💻 Software de {name}\nSoftware: {software}\nPlano: {plan} — {price}"
+SOFTWARE_GESTOR_NOTE = " (tabela {list_price}, 50% para o gestor)"
+SOFTWARE_PENDING = (
+    "\n\nNovo plano escolhido (ainda não salvo): {software} — {plan} — {price}/mês.\n"
+    "Toque em Salvar software para confirmar; a próxima fatura já usa o novo plano."
+)
+SOFTWARE_HINT = "\n\nToque em Plano para ver os planos disponíveis."
+ASK_SOFTWARE_PLAN = "Planos do {software} (pagamento: {payer}):"
+ASK_OTHER_SOFTWARE = "Para qual software o cliente vai mudar?"
+SOFTWARE_SAVED = (
+    "✅ Software salvo: {software} — {plan} — {price}/mês. A próxima fatura usa este plano."
+)
+ACESSO_TEXT = (
+    "🔗 Link de acesso ao {software} como {name}.\n"
+    "Vale por 5 minutos (até {until}) e entra uma vez só. Para entrar de novo, toque outra vez "
+    "em Acessar software do cliente."
+)
+ACESSO_ABRIR = "Abrir o {software}"
+HISTORICO_TEXT = "🕓 Histórico de {name} — página {page} de {pages}"
+HISTORICO_EMPTY = "🕓 Histórico de {name}: nenhuma alteração registrada ainda."
+HISTORICO_LINE = "{when} — {who}\n{what}{details}"
+HISTORICO_ACTIONS = {
+    "client.register": "Cliente cadastrado",
+    "contract.update": "Contrato alterado",
+    "software.update": "Software/plano alterado",
+    "certificate.upload": "Certificado digital enviado",
+    "integration_key.regenerate": "Nova chave de integração gerada",
+    "software.access": "Acesso ao software do cliente",
+}
+HISTORICO_FIELDS = {
+    "status": "Status",
+    "pagador": "Pagador",
+    "software": "Software",
+    "plano": "Plano",
+    "prefix": "Chave",
+    "validade": "Validade",
+    "titular": "Titular",
+    "documento": "CNPJ",
+}
+
+
+# --- Issue 6: Meus dados (Básicos, E-mails, Senha, Pagamento), faturas, boletos, /entrar ---
+BASICOS = "Básicos"
+EMAILS = "E-mails"
+SENHA = "Senha"
+PAGAMENTO = "Pagamento"
+DADOS_SALVAR = "Salvar"
+DADOS_DESCARTAR = "Descartar alterações"
+ADICIONAR = "Adicionar"
+REMOVER = "Remover"
+REMOVER_EMAIL = "Remover {email}"
+CONFIRMAR_ALTERACAO = "Confirmar alteração"
+BOLETO_BANCARIO = "Boleto bancário"
+CARTAO_CREDITO = "Cartão de crédito"
+MINHAS_FATURAS = "Minhas faturas"
+GERAR_BOLETO = "Gerar boleto"
+VER_ITENS = "Ver itens"
+BASIC_LABELS = {
+    "razao_social": "Razão social",
+    "nome_fantasia": "Nome fantasia",
+    "cnpj": "CNPJ",
+    "telefone": "Telefone",
+    "endereco": "Endereço",
+}
+DADOS_TEXT = "👤 Meus dados — {name}\nEscolha o que ver ou alterar."
+DADOS_TEXT_CONTADOR = (
+    "👤 Meus dados — {name}\nVocê pode ver os dados da empresa e os e-mails. Senha, pagamento e "
+    "alterações são só para o gestor."
+)
+BASICOS_TEXT = (
+    "🏢 Dados da empresa\n\n"
+    "Razão social: {razao_social}\n"
+    "Nome fantasia: {nome_fantasia}\n"
+    "CNPJ: {cnpj}\n"
+    "Telefone: {telefone}\n"
+    "Endereço: {endereco}"
+)
+BASICOS_HINT = "Toque no dado que quer alterar. Nada muda até você tocar em Salvar."
+BASICOS_PENDING = "\n\n✏️ Alterações ainda não salvas:\n{changes}\n\nToque em Salvar para gravar."
+BASICOS_PENDING_LINE = "• {label}: {before} → {after}"
+BASICOS_READ_ONLY = "Somente o gestor pode alterar estes dados."
+ASK_BASIC = {
+    "razao_social": "Digite a nova razão social.",
+    "nome_fantasia": "Digite o novo nome fantasia.",
+    "cnpj": "Digite o novo CNPJ (com ou sem pontuação).",
+    "telefone": "Digite o novo telefone com DDD, por exemplo (11) 98765-4321.",
+    "endereco": (
+        "Digite o novo endereço em uma linha, terminando com cidade/UF:\n"
+        "Rua das Flores, 123 - Centro - São Paulo/SP"
+    ),
+}
+ASK_BASIC_CURRENT = "{question}\n(Atual: {current})"
+BASICOS_SAVED = "✅ Dados da empresa salvos."
+BASICOS_NOTHING = "Nada foi alterado."
+BASICOS_DISCARDED = "Alterações descartadas. Nada foi salvo."
+EMAILS_TEXT = (
+    "📧 E-mails vinculados ({count})\n{lines}\n\n"
+    "Estes e-mails entram no /entrar e vinculam clientes: quem digitar um deles como e-mail do "
+    "contador fica ligado a você."
+)
+EMAILS_HINT = "Toque em Adicionar, ou em um e-mail para removê-lo."
+EMAIL_LINE = "• {email}"
+ASK_NEW_EMAIL = "Digite o e-mail que quer vincular, por exemplo contato@escritorio.com.br."
+EMAIL_ADDED = "✅ {email} vinculado."
+CONFIRM_REMOVE_EMAIL = (
+    "Remover {email}? Clientes que digitarem este e-mail como o do contador deixam de ser "
+    "ligados a você, e ele não servirá mais no /entrar."
+)
+EMAIL_REMOVED = "🗑️ {email} removido."
+SENHA_TEXT = (
+    "🔒 Senha\nA senha permite vincular um novo chat ou aparelho sem convite: envie /entrar nele, "
+    "depois o seu e-mail e a senha.\nSituação: {status}.\n\n"
+    "Regras: pelo menos 10 caracteres, com letras e números, sem o CNPJ e sem os seus e-mails."
+)
+SENHA_SET = "senha definida"
+SENHA_UNSET = "nenhuma senha definida ainda"
+ASK_NOVA_SENHA = "Digite a nova senha."
+ASK_REPETIR_SENHA = "Digite a nova senha mais uma vez, para conferir."
+SENHA_APAGADA_NOTE = "(Apago a sua mensagem do chat logo depois de ler.)"
+SENHA_FICA_NO_CHAT = (
+    "⚠️ Neste canal eu não consigo apagar mensagens: a senha digitada ficará no histórico do "
+    "chat. Se preferir, defina a senha pelo Telegram, ou apague a mensagem você mesmo depois."
+)
+CONFIRMAR_SENHA_TEXT = (
+    "As duas senhas conferem. Toque em Confirmar alteração para gravar a nova senha."
+)
+SENHA_ALTERADA = "✅ Senha alterada. Use-a com /entrar para vincular um novo chat."
+PAGAMENTO_TEXT = (
+    "💳 Pagamento\nForma de pagamento das faturas: {method}.\n\n"
+    "Escolha a forma de pagamento ou veja as suas faturas."
+)
+PAYMENT_METHODS = {"boleto": "Boleto bancário", "cartao": "Cartão de crédito"}
+PAYMENT_SET = "✅ Forma de pagamento: {method}."
+CARD_NOT_CONFIGURED = (
+    "💳 O pagamento por cartão de crédito ainda não está configurado neste RevendaBot. "
+    "Continue pagando por boleto; fale com o suporte ({support}) se precisar do cartão."
+)
+CARD_CHECKOUT = "Cadastre o seu cartão na página segura do provedor de pagamento:"
+CARD_CHECKOUT_BUTTON = "Cadastrar cartão"
+BILLING_NOT_CONFIGURED = "A cobrança não está configurada neste RevendaBot. Fale com o suporte."
+FATURAS_TEXT = "🧾 Minhas faturas\n\n{lines}\n\nToque em uma fatura para ver os detalhes."
+FATURAS_EMPTY = (
+    "🧾 Você ainda não tem faturas. A fatura do mês fecha no início do mês seguinte, com os "
+    "clientes Efetivados cuja mensalidade você paga."
+)
+FATURA_LINE = "• {competencia} — {total} — vence {due} — {status}"
+FATURA_BUTTON = "{competencia} — {total}"
+FATURA_STATUS = {"pendente": "pendente", "paga": "paga", "vencida": "vencida"}
+FATURA_TEXT = (
+    "🧾 Fatura {competencia}\n"
+    "Situação: {status}\n"
+    "Total: {total}\n"
+    "Vencimento: {due}\n"
+    "Clientes cobrados: {lines}"
+)
+FATURA_PAID_ON = "\nPaga em {paid}."
+FATURA_NOSSO_NUMERO = "\nNosso número: {nosso}"
+FATURA_ITEMS = "🧾 Itens da fatura {competencia} ({count})\n\n{lines}\n\nTotal: {total}"
+FATURA_ITEM_LINE = "• {name} ({doc}) — {software} {plano}: {amount} (50% de {list_price})"
+FATURA_ITEMS_MORE = "… e mais {count} itens."
+BOLETO_CAPTION = "Boleto da fatura {competencia} — {total}, vence em {due}."
+BOLETO_CAPTION_UNREGISTERED = (
+    "⚠️ Boleto NÃO REGISTRADO em banco: o banco pode recusar o código de barras. Prefira o PIX."
+)
+BOLETO_CODES = "Linha digitável:\n{linha}\n\nPIX copia e cola:\n{pix}"
+# /entrar (a chat without access binds itself with the gestor's e-mail and password)
+ENTRAR_ASK_EMAIL = (
+    "🔑 Entrar com e-mail e senha.\nDigite o e-mail do gestor (um dos e-mails vinculados em "
+    "Meus dados). Para desistir, envie /cancelar."
+)
+ENTRAR_ASK_SENHA = "Agora digite a senha."
+ENTRAR_OK = "✅ Este chat agora tem acesso a {gestor} como gestor."
+ENTRAR_ALREADY = "Este chat já tem acesso a {gestor}. Use /menu para começar."
+ENTRAR_CANCELLED = "Entrada cancelada."
+ENTRAR_PAUSED = "Muitas tentativas com senha errada neste chat. Tente de novo depois das {time}."
+LOGIN_LOCKED_NOTICE = (
+    "🚨 Alguém errou a senha de acesso da sua conta 5 vezes (pelo canal {channel}). O acesso por "
+    "senha ficou bloqueado por 15 minutos. Se não foi você, troque a senha em Meus dados › Senha."
+)
+LOGIN_NEW_CHAT_NOTICE = (
+    "🔔 Um novo chat ({channel}{name}) entrou na sua conta com e-mail e senha. Se não foi você, "
+    "troque a senha em Meus dados › Senha e fale com o suporte."
+)
+FATURA_PAID_NOTICE = "✅ Recebemos o pagamento da fatura {competencia} ({total}). Obrigado!"
+FATURA_CREATED_NOTICE = (
+    "🧾 A fatura {competencia} fechou: {total}, vence em {due}. Veja em Meus dados › Pagamento › "
+    "Minhas faturas."
+)
+
+# --- Issue 5: Enviar link de contratação, Links enviados, sign-up notices ---
+LINKS_ENVIADOS = "Links enviados"
+LINK_ASK_PAYER = (
+    "🔗 Link de contratação — 1/3\nO cliente abre o link, preenche o cadastro e já entra na sua "
+    "lista com status Teste.\n\nQuem paga a mensalidade deste cliente? Quando o gestor paga, o "
+    "preço é 50% do valor do plano. Na dúvida, escolha Cliente."
+)
+LINK_ASK_SOFTWARE = "🔗 Link de contratação — 2/3\nQual software o cliente vai contratar?"
+LINK_ASK_PLAN = "🔗 Link de contratação — 3/3\nEscolha o plano do {software} (pagamento: {payer}):"
+LINK_CREATED = (
+    "✅ Link de contratação criado: {software}, plano {plan} — {price}/mês "
+    "(pagamento: {payer}).\nVale para um único cadastro, até {expires}.\n\n{url}"
+)
+LINK_FORWARD = (
+    "Olá! {gestor} convida você a contratar o {software} ({offer}). Faça o seu cadastro por "
+    "este link, válido até {expires}:\n{url}"
+)
+LINK_OFFER_CLIENTE = "plano {plan}, {price}/mês"
+LINK_OFFER_GESTOR = "plano {plan}, mensalidade paga por {gestor}"
+LINK_SEND_HOW = (
+    "Encaminhe a mensagem acima ao cliente, ou envie o link por um dos botões. Acompanhe em "
+    "Links enviados: você recebe um aviso aqui quando o cliente concluir o cadastro."
+)
+LINK_SHARE_TELEGRAM = "Compartilhar no Telegram"
+LINK_SHARE_WHATSAPP = "Enviar pelo WhatsApp"
+LINK_SEND_EMAIL = "Enviar por e-mail"
+LINK_SEND_SMS = "Enviar por SMS"
+LINK_EMAIL_NOT_CONFIGURED = (
+    "O envio por e-mail não está configurado neste RevendaBot (falta o servidor SMTP). "
+    "Encaminhe a mensagem acima ou use o WhatsApp ou o Telegram."
+)
+LINK_SMS_NOT_CONFIGURED = (
+    "O envio por SMS não está configurado neste RevendaBot. "
+    "Encaminhe a mensagem acima ou use o WhatsApp ou o Telegram."
+)
+LINK_ASK_EMAIL = "Digite o e-mail do cliente para onde envio o link."
+LINK_ASK_SMS = "Digite o celular do cliente com DDD, por exemplo (11) 98765-4321."
+LINK_EMAIL_SUBJECT = "Seu link de cadastro no {software}"
+LINK_EMAIL_BODY = (
+    "{forward}\n\nO e-mail que você informar no cadastro será o seu login no software.\n"
+    "Se você não esperava esta mensagem, pode ignorá-la."
+)
+LINK_SMS_TEXT = "{gestor}: faça seu cadastro no {software} por este link: {url}"
+LINK_EMAIL_SENT = "📧 Link enviado por e-mail para {email}."
+LINK_SMS_SENT = "📱 Link enviado por SMS para {phone}."
+LINKS_HEADER = "🔗 Seus links de contratação mais recentes ({count}):"
+LINKS_LINE = "{n}. {software} {plan} — {state} — criado em {created}{extra}"
+LINKS_LINE_PENDING = ", vence em {expires}"
+LINKS_LINE_CLIENT = ": {client}"
+LINKS_HINT = "Toque em um link para ver os detalhes ou cancelar."
+LINKS_EMPTY = "Você ainda não enviou links de contratação."
+LINK_BUTTON = "{n}. {software} {plan} — {state}"
+LINK_DETAIL = (
+    "🔗 Link de contratação\n"
+    "Software: {software}\n"
+    "Plano: {plan} — {price}/mês\n"
+    "Pagamento: {payer}\n"
+    "Situação: {state}\n"
+    "Criado em: {created}\n"
+    "Validade: {expires}{client}"
+)
+LINK_DETAIL_CLIENT = "\nCliente: {client}"
+LINK_CANCEL = "Cancelar link"
+LINK_CANCELLED = "🚫 Link cancelado. Quem abrir esse link verá que ele foi cancelado."
+LINK_COMPLETED_NOTICE = "🎉 Novo cliente pelo link de contratação!\n\n{card}"
+SIGNUP_LINKED_NOTICE = (
+    "🎉 Novo cliente pelo cadastro do site: ele informou o seu e-mail como e-mail do "
+    "contador.\n\n{card}"
+)
+
+
+# --- Issue 3: XMLs emitidos, XMLs de fornecedores, Relatórios e documentos ---
+MES_ANTERIOR = "Mês anterior"
+MES_ATUAL = "Mês atual"
+NFE = "NF-e"
+NFCE = "NFC-e"
+PENDENTES = "Pendentes"
+RECONHECIDAS = "Reconhecidas"
+BUSCAR_MAIS_NOTAS = "Buscar mais notas"
+RECONHECER = "Reconhecer"
+BAIXAR_XML = "Baixar XML"
+BAIXAR_ZIP = "Baixar ZIP das notas"
+RELATORIO_CSV = "Relatório PDF + CSV"
+RELATORIO_XLSX = "Relatório PDF + XLSX"
+DANFES_DO_MES = "DANFEs do mês"
+MESES = (
+    "Janeiro", "Fevereiro", "Março", "Abril", "Maio", "Junho",
+    "Julho", "Agosto", "Setembro", "Outubro", "Novembro", "Dezembro",
+)  # fmt: skip
+MES_ANO = "{mes:02d}/{ano}"
+ASK_MONTH = (
+    "{icon} {feature} de {name}\nDe qual mês?\n• Mês anterior: {anterior}\n• Mês atual: {atual}"
+)
+ASK_MODEL = "{icon} {feature} de {name} — {mes}\nQual tipo de nota?"
+EMITIDOS_EMPTY = "Nenhuma {modelo} emitida por {name} em {mes}. Escolha o outro tipo ou volte."
+GENERATING_ZIP = (
+    "⏳ Gerando o ZIP com {notas} {modelo} de {mes}… Envio aqui assim que ficar pronto."
+)
+ZIP_TITLE_EMITIDOS = "XMLs emitidos de {name} — {modelo} {mes}"
+ZIP_CAPTION = "📦 {titulo}: {notas} notas e {eventos} eventos de cancelamento."
+ZIP_PART = "Parte {n} de {total}: o arquivo passou do limite de envio deste canal."
+EXPORT_EMPTY = "Nenhuma nota encontrada para {titulo}."
+EXPORT_FAILED = (
+    "⚠️ Não consegui gerar o arquivo. Tente de novo; se persistir, informe ao suporte a "
+    "referência {ref}."
+)
+REPORT_CAPTION = (
+    "📊 Relatório — {titulo}. O valor total é a soma do vNF (valor total da nota) das notas "
+    "autorizadas."
+)
+TABLE_CAPTION = "📋 As mesmas notas em planilha — {titulo}."
+DANFE_CAPTION = "🧾 DANFEs — {titulo}: {notas} PDFs (as canceladas levam a marca CANCELADA)."
+DANFE_SKIPPED = (
+    "⚠️ {n} nota(s) não puderam ser impressas (o XML não tem os campos que a impressão "
+    "exige):\n{notas}"
+)
+FORNECEDORES_TEXT = (
+    "📥 XMLs de fornecedores de {name}\nPendentes: {pendentes}\nReconhecidas: {reconhecidas}\n\n"
+    "Pendentes são as notas que o cliente ainda não reconheceu. Toque para ver a lista, ou em "
+    "Buscar mais notas para escolher um mês."
+)
+FORN_TITLE = {
+    "p": "notas pendentes",
+    "r": "notas reconhecidas",
+    "m": "notas de {mes}",
+}
+FORN_LIST_HEADER = "📥 {name}: {what} ({total}) — página {page} de {pages}"
+FORN_LIST_EMPTY = "📥 {name}: nenhuma nota de fornecedor ({what})."
+FORN_LINE = "{n}. {emitente} — nº {numero} — {data} — {valor}"
+FORN_BUTTON = "nº {numero} — {emitente}"
+FORN_LIST_HINT = "Toque em uma nota para ver, reconhecer ou baixar o XML."
+FORN_NOTE = (
+    "📄 Nota de fornecedor\nEmitente: {emitente} ({doc})\nNúmero: {numero} (série {serie})\n"
+    "Emissão: {data}\nValor (vNF): {valor}\nSituação: {situacao}\nChave: {chave}\n{status}"
+)
+FORN_PENDENTE = "Status: Pendente (ainda não reconhecida)."
+FORN_RECONHECIDA = "Status: Reconhecida em {quando} por {quem}."
+FORN_VOCE = "você"
+RECONHECIDA_OK = "✅ Nota nº {numero} de {emitente} reconhecida."
+ASK_YEAR = "🔎 Buscar mais notas de {name}: de qual ano?"
+ASK_MONTH_OF_YEAR = "🔎 Buscar mais notas de {name} em {ano}: de qual mês?"
+FORN_ZIP_TITLE = "XMLs de fornecedores de {name} — {what}"
+GENERATING_FORN_ZIP = "⏳ Gerando o ZIP com {total} notas… Envio aqui assim que ficar pronto."
+RELATORIOS_FEATURE = "Relatórios e documentos"
+ASK_REPORT_KIND = (
+    "📊 {name} — {modelo} {mes}: {total} notas ({detalhe}).\n"
+    "Valor total das autorizadas (soma do vNF): {valor}\n\nO que você quer receber?"
+)
+REPORT_DETAIL = "{situacao}: {n}"
+REPORT_EMPTY = "Nenhuma {modelo} de {name} em {mes}. Escolha o outro tipo ou volte."
+REPORT_TITLE = "{name} — {modelo} {mes}"
+GENERATING_REPORT = "⏳ Gerando o relatório de {mes}… Envio aqui assim que ficar pronto."
+GENERATING_DANFES = (
+    "⏳ Gerando {notas} DANFEs de {mes}… Pode levar alguns minutos; envio aqui quando "
+    "ficar pronto."
+)

@@ -19,7 +19,7 @@ from domain.documents import DocumentType, normalize, parse_tax_id
 from domain.money import monthly_price
 from domain.text import fold
 from services import integration_keys
-from services.catalog import get_plan
+from services.catalog import PlanView, SoftwareView, get_plan
 from services.errors import Conflict, NotFound
 from services.principal import Principal
 from storage.models import AuditEntry, Client
@@ -85,7 +85,8 @@ class NewClient:
     endereco: str
 
 
-def _card(client: Client) -> ClientCard:
+def _card(client: Client, software: SoftwareView, plan: PlanView) -> ClientCard:
+    # software and plan come from the catalog read of this transaction: no lazy loads
     payer = Payer(client.payer)
     return ClientCard(
         id=client.id,
@@ -98,9 +99,9 @@ def _card(client: Client) -> ClientCard:
         endereco=client.endereco,
         cidade=client.cidade,
         uf=client.uf,
-        software=client.software.name,
-        plano=client.plan.name,
-        price=monthly_price(client.plan.monthly_price, gestor_pays=payer is Payer.GESTOR),
+        software=software.name,
+        plano=plan.name,
+        price=plan.price_for(gestor_pays=payer is Payer.GESTOR),
         status=ContractStatus(client.status),
         payer=payer,
         created_via=client.created_via,
@@ -230,7 +231,7 @@ def create_client(
     tax_id = parse_tax_id(new.documento)
     razao_social = parse_company_name(new.razao_social)
     nome_fantasia = (
-        parse_company_name(new.nome_fantasia, field="nome_fantasia", label="nome fantasia")
+        parse_company_name(new.nome_fantasia, field="nome_fantasia", label="o nome fantasia")
         if new.nome_fantasia
         else None
     )
@@ -266,7 +267,7 @@ def create_client(
                 updated_at=now,
             )
         )
-        card = _card(client)
+        card = _card(client, software, plan)
         after = asdict(card)
         after.pop("integration_key", None)
         after.update(

@@ -104,8 +104,22 @@ class ConversationEngine:
             return Result.DUPLICATE
         self._notify()
         for job in outcome.jobs:
-            self.run_job(job)
+            self.run_job(self._then_notify(job))
         return Result.DONE
+
+    def _then_notify(self, job: Callable[[], None]) -> Callable[[], None]:
+        """A job enqueues its own messages later (in its own transaction): wake the sender
+        when it ends. A job answers its own failures; one escaping here is only logged."""
+
+        def run() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("background job failed")
+            finally:
+                self._notify()
+
+        return run
 
     def _process(self, event: Inbound) -> Outcome | None:
         now = datetime.now(UTC)

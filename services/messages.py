@@ -31,6 +31,8 @@ class FileBody:
     name: str
     mime: str
     size: int
+    # The bytes, fetched by the channel before the dialogue runs (None when over its cap).
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

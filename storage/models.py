@@ -46,6 +46,15 @@ class Gestor(Base):
     telefone: Mapped[str | None] = mapped_column(String(20))
     endereco: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Issue 6 (migration 0007): the password that binds a new chat (/entrar), its lockout, and
+    # how the gestor pays its faturas.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payment_method: Mapped[str] = mapped_column(
+        String(16), default="boleto", server_default="boleto"
+    )
 
     emails: Mapped[list[GestorEmail]] = relationship(
         back_populates="gestor", order_by="GestorEmail.id"
@@ -252,3 +261,8 @@ class Notice(Base):
 
 # Feature model modules register their tables on Base.metadata when imported: one line each,
 # so that Alembic, the tests (which truncate every table) and the app see the whole schema.
+import storage.models_billing  # noqa: E402  (issue 6: fatura, fatura_item)
+import storage.models_config  # noqa: E402  (issue 4: certificate, access_link)
+import storage.models_fiscal  # noqa: E402  (issue 3: fiscal_document)
+import storage.models_links  # noqa: E402  (issue 5: contracting_link, sign_up)
+import storage.models_whatsapp  # noqa: E402, F401  (issue 8: whatsapp_status, whatsapp_user, …)

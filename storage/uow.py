@@ -11,8 +11,12 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.billing_repos import FaturaRepository, GestorEmailRepository
+from storage.config_repos import AccessLinkRepository, CertificateRepository, HistoryRepository
 from storage.db import advisory_xact_lock
+from storage.fiscal import FiscalDocumentRepository
 from storage.integration import IntegrationKeyRepository, NoticeRepository
+from storage.links import LinkRepository, SignUpRepository  # issue 5
 from storage.repositories import (
     AuditRepository,
     CatalogRepository,
@@ -23,6 +27,7 @@ from storage.repositories import (
     InviteRepository,
     OutboxRepository,
 )
+from storage.whatsapp import WhatsAppRepository  # issue 8
 
 
 class UnitOfWork:
@@ -37,6 +42,15 @@ class UnitOfWork:
     outbox: OutboxRepository
     integration_keys: IntegrationKeyRepository
     notices: NoticeRepository
+    faturas: FaturaRepository  # issue 6
+    gestor_emails: GestorEmailRepository  # issue 6
+    links: LinkRepository  # issue 5
+    sign_ups: SignUpRepository  # issue 5
+    certificates: CertificateRepository  # issue 4
+    access_links: AccessLinkRepository  # issue 4
+    history: HistoryRepository  # issue 4
+    fiscal: FiscalDocumentRepository  # issue 3
+    whatsapp: WhatsAppRepository  # issue 8
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -57,6 +71,19 @@ class UnitOfWork:
             self.outbox = OutboxRepository(self.session)
             self.integration_keys = IntegrationKeyRepository(self.session)
             self.notices = NoticeRepository(self.session)
+            self.fiscal = FiscalDocumentRepository(self.session)  # issue 3
+            self.faturas, self.gestor_emails = (  # issue 6
+                FaturaRepository(self.session),
+                GestorEmailRepository(self.session),
+            )
+            self.links = LinkRepository(self.session)  # issue 5
+            self.whatsapp = WhatsAppRepository(self.session)  # issue 8
+            self.sign_ups = SignUpRepository(self.session)  # issue 5
+            self.certificates, self.access_links, self.history = (  # issue 4
+                CertificateRepository(self.session),
+                AccessLinkRepository(self.session),
+                HistoryRepository(self.session),
+            )
         self._depth += 1
         return self
 

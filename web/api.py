@@ -16,6 +16,7 @@ from domain.documents import format_tax_id
 from services import integration_keys
 from services.integration_keys import AccessCut, ApiClient, KeyRefused
 from services.types import UnitOfWorkFactory
+from web.api_documentos import documentos_router  # issue 3
 
 MISSING_KEY = "Envie a chave de integração do cliente no cabeçalho Authorization: Bearer <chave>."
 
@@ -49,7 +50,9 @@ def client_dependency(uow_factory: UnitOfWorkFactory) -> Callable[..., ApiClient
 
 def api_router(uow_factory: UnitOfWorkFactory) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["integração"])
-    Client = Annotated[ApiClient, Depends(client_dependency(uow_factory))]
+    current_client = client_dependency(uow_factory)
+    Client = Annotated[ApiClient, Depends(current_client)]
+    router.include_router(documentos_router(uow_factory, current_client))  # issue 3
 
     @router.get("/cliente", response_model=ClienteOut, summary="O cliente desta chave")
     def who_am_i(client: Client) -> ClienteOut:

@@ -35,6 +35,7 @@ from services.types import UnitOfWorkFactory
 
 CHANNEL = "console"
 FILE_PREFIX = "console-file:"
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 def identity_key(name: str) -> str:
@@ -72,9 +73,11 @@ class ConsoleChannel:
                 self._print(f"(arquivo não encontrado: {path})")
                 return None
             mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            body = FileBody(
-                FILE_PREFIX + str(path.resolve()), path.name, mime, path.stat().st_size
-            )
+            size = path.stat().st_size
+            # Read into memory here (a .pfx never leaves memory unencrypted); over the cap the
+            # dialogue gets no bytes and says the file is too big.
+            data = path.read_bytes() if size <= MAX_FILE_BYTES else None
+            body = FileBody(FILE_PREFIX + str(path.resolve()), path.name, mime, size, data)
         else:
             body = TextBody(stripped)
         return Inbound(

@@ -22,6 +22,7 @@ import secrets
 import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,6 +70,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ("message", "callback_query")
 MAX_CALLBACK_DATA = 64  # bytes, Bot API limit
+# Files in are read into memory up to this size (the cloud Bot API's getFile limit).
+MAX_DOWNLOAD = 20 * 1024 * 1024
 MAX_BACKOFF = timedelta(minutes=5)
 COMMANDS = (
     BotCommand("menu", "Mostrar o menu principal"),
@@ -144,6 +147,8 @@ def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None
         body=body,
         received_at=received,
         display_name=message.from_user.full_name,
+        # the typed message itself (a certificate password is deleted after reading)
+        message_ref=str(message.message_id),
     )
 
 
@@ -274,6 +279,7 @@ class TelegramChannel:
             log.debug("ignoring update %s: nothing we act on", update.update_id)
             return
         async with self._locks.hold(inbound.identity_key):
+            inbound = await self._with_file_bytes(inbound)
             await asyncio.to_thread(self.handle, inbound)
 
     async def poll(self, stop: asyncio.Event) -> None:
@@ -305,6 +311,20 @@ class TelegramChannel:
             # Confirm the last batch, so a restart does not fetch it again (dedupe would cope).
             with contextlib.suppress(TelegramError):
                 await self.bot.get_updates(offset=offset, timeout=0)
+
+    async def _with_file_bytes(self, inbound: Inbound) -> Inbound:
+        """Fetch a sent file into memory (up to MAX_DOWNLOAD; bigger ones arrive without bytes)."""
+        body = inbound.body
+        if not isinstance(body, FileBody) or body.data is not None or body.size > MAX_DOWNLOAD:
+            return inbound
+        try:
+            data = await self.download(body.ref)
+        except TelegramError as exc:
+            log.warning("could not download a file: %s", self.scrub(exc))
+            return inbound
+        if len(data) > MAX_DOWNLOAD:
+            return inbound
+        return replace(inbound, body=replace(body, size=len(data), data=data))
 
     async def download(self, ref: str) -> bytes:
         """The bytes of a file the person sent (FileBody.ref), kept in memory."""

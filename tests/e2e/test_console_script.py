@@ -31,6 +31,8 @@ SCRIPTS = Path(__file__).parent / "scripts"
 REVENDABOT = Path(sys.executable).parent / "revendabot"
 # "Cliente desde" is the day the demo ran.
 DATE = re.compile(r"\b\d{2}/\d{2}/\d{4}\b")
+# Month pickers show the current and the previous month.
+MONTH = re.compile(r"\b\d{2}/\d{4}\b")
 # A new client's integration key is random: shown once, different on every run.
 KEY = re.compile(r"rvb_[A-Za-z0-9_-]{20,}")
 NOTA = "<nfeProc versao='4.00'/>\n"
@@ -67,7 +69,8 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def normalized(transcript: str) -> str:
-    return KEY.sub("rvb_<chave>", DATE.sub("DD/MM/AAAA", transcript))
+    dated = MONTH.sub("MM/AAAA", DATE.sub("DD/MM/AAAA", transcript))
+    return KEY.sub("rvb_<chave>", dated)
 
 
 def run_script(workdir: Path, name: str, identity: str) -> str:

@@ -132,7 +132,8 @@ async def converse(emu: Emulator, app: App, errors: list[object]) -> None:
     assert app.bot_data["chat_instance"]
     # Dates reach the bot in seconds.
     now = dtm.datetime.now(dtm.UTC)
-    sent_message = app.bot_data["sent"]
+    # The user can see the document before send_document has returned to the bot.
+    sent_message = await user.wait_for_async(lambda: app.bot_data.get("sent"))
     assert isinstance(sent_message, Message)
     assert abs(sent_message.date - now) < dtm.timedelta(minutes=1)
     with pytest.raises(EmulatorError, match="no button"):

@@ -199,8 +199,8 @@ def test_a_company_name_over_120_characters_is_refused() -> None:
 
 
 def test_the_nome_fantasia_is_named_in_its_own_message() -> None:
-    with pytest.raises(InvalidValue, match="A nome fantasia") as caught:
-        parse_company_name("x", field="nome_fantasia", label="nome fantasia")
+    with pytest.raises(InvalidValue, match="O nome fantasia") as caught:
+        parse_company_name("x", field="nome_fantasia", label="o nome fantasia")
 
     assert caught.value.field == "nome_fantasia"
 

@@ -45,15 +45,13 @@ def test_novo_cliente_offers_the_link_and_novo_cadastro(chat: Chat) -> None:
     assert chat.labels() == [texts.ENVIAR_LINK, texts.NOVO_CADASTRO, texts.MENU]
 
 
-def test_the_contracting_link_says_it_is_coming_soon_and_stays(chat: Chat) -> None:
+def test_enviar_link_de_contratacao_opens_the_link_flow(chat: Chat) -> None:
     chat.say("/menu")
     chat.press(texts.NOVO_CLIENTE)
     chat.press(texts.ENVIAR_LINK)
 
-    assert chat.last_text().text == (
-        f"{texts.COMING_SOON.format(feature=texts.ENVIAR_LINK)}\n\n{texts.NOVO_TEXT}"
-    )
-    assert step_of(chat) == ("novo", "escolha")
+    assert chat.last_text().text == texts.LINK_ASK_PAYER
+    assert step_of(chat) == ("link", "pagador")
 
 
 # -- payer, software, plan ------------------------------------------------------------------

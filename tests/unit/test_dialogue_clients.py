@@ -253,7 +253,7 @@ def test_the_card_shows_the_clients_data(
     assert "E-mail (login): cliente1@empresa1.com.br\n" in shown
     assert "Telefone: (11) 98765-4321\n" in shown
     assert "Endereço: Av. Paulista, 1000 - Bela Vista - São Paulo/SP — CEP 01310-100\n" in shown
-    assert chat.labels() == [texts.GERENCIAR, texts.VOLTAR, texts.MENU]
+    assert chat.labels() == [texts.GERENCIAR, texts.HISTORICO, texts.VOLTAR, texts.MENU]
 
 
 def test_gerenciar_offers_the_five_actions(
@@ -275,21 +275,6 @@ def test_gerenciar_offers_the_five_actions(
         texts.VOLTAR,
         texts.MENU,
     ]
-
-
-@pytest.mark.parametrize("action", [texts.ACESSAR_SOFTWARE, texts.CONFIGURACOES])
-def test_a_gerenciar_action_not_yet_built_says_so(
-    chat: Chat, office: Office, uow_factory: UnitOfWorkFactory, action: str
-) -> None:
-    add_client(uow_factory, office.gestor, 1)
-    open_list(chat)
-    chat.press("Cliente 001 Ltda")
-    chat.press(texts.GERENCIAR)
-
-    chat.press(action)
-
-    assert chat.last_text().text.startswith(texts.COMING_SOON.format(feature=action))
-    assert step_of(chat) == ("clientes", "gerenciar")
 
 
 # -- tenancy --------------------------------------------------------------------------------

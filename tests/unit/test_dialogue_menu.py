@@ -34,14 +34,13 @@ def test_the_first_message_greets_by_office_and_shows_the_menu_with_the_hint(
     assert step_of(chat) == ("menu", "inicio")
 
 
-def test_meus_dados_says_it_is_coming_soon(chat: Chat) -> None:
+def test_meus_dados_opens_its_screen_and_voltar_returns_to_the_menu(chat: Chat) -> None:
     chat.say("/menu")
 
     chat.press(texts.MEUS_DADOS)
 
-    assert chat.last_text().text == (
-        f"{texts.COMING_SOON.format(feature=texts.MEUS_DADOS)}\n\n{texts.MENU_TEXT}"
-    )
+    assert chat.last_text().text == texts.DADOS_TEXT.format(name="Escritório 1 Ltda")
+    chat.press(texts.VOLTAR)
     assert chat.labels() == MENU_LABELS
 
 

@@ -33,14 +33,20 @@ from handlers.core import (
     typed,
 )
 from handlers.formatting import doc_label, payer_label
+from handlers.plan_picker import (
+    PAY_CLIENTE,
+    PAY_GESTOR,
+    gestor_pays,
+    payer_of,
+    plan_question,
+    software_answer,
+    software_question,
+)
 from services import catalog, clients
-from services.errors import NotFound
 from services.messages import Body, Choice, ChoiceBody, Text
 
 LINK = Choice("n:link", texts.ENVIAR_LINK)
 CADASTRO = Choice("n:cadastro", texts.NOVO_CADASTRO)
-PAY_GESTOR = Choice("pay:gestor", texts.GESTOR)
-PAY_CLIENTE = Choice("pay:cliente", texts.CLIENTE)
 SKIP = Choice("skip", texts.PULAR)
 CONFIRM = Choice("ok", texts.CADASTRAR)
 
@@ -62,10 +68,6 @@ def answer_novo(ctx: Ctx, data: Data, body: Body) -> Answer:
 NOVO_FLOW = Flow("novo", {"escolha": Step(ask_novo, answer_novo)})
 
 
-def _gestor_pays(data: Data) -> bool:
-    return data.get("payer") == Payer.GESTOR.value
-
-
 def ask_payer(ctx: Ctx, data: Data) -> Text:
     """Ask who pays the monthly fee."""
     return screen(texts.ASK_PAYER, [PAY_GESTOR, PAY_CLIENTE], nav(back=False))
@@ -73,53 +75,22 @@ def ask_payer(ctx: Ctx, data: Data) -> Text:
 
 def answer_payer(ctx: Ctx, data: Data, body: Body) -> Answer:
     """Keep the payer."""
-    choice = chosen(body)
-    payer = Payer.GESTOR if choice == PAY_GESTOR.id else Payer.CLIENTE
-    return Goto("software", {"payer": payer.value})
+    return Goto("software", {"payer": payer_of(chosen(body)).value})
 
 
 def ask_software(ctx: Ctx, data: Data) -> Text:
     """List the catalog's softwares."""
-    rows = [[Choice(f"sw:{s.id}", s.name)] for s in catalog.list_softwares(ctx.uow)]
-    return screen(texts.ASK_SOFTWARE, *rows, nav())
+    return software_question(ctx, texts.ASK_SOFTWARE)
 
 
 def answer_software(ctx: Ctx, data: Data, body: Body) -> Answer:
     """Keep the chosen software."""
-    choice = chosen(body)
-    software_id = int_arg(choice, "sw")
-    if software_id is None or not any(
-        s.id == software_id for s in catalog.list_softwares(ctx.uow)
-    ):
-        return Retry(texts.PLAN_GONE)
-    return Goto("plano", {"software_id": software_id})
+    return software_answer(ctx, body)
 
 
 def ask_plan(ctx: Ctx, data: Data) -> Text:
     """List the software's plans with the price for this payer (50% when the gestor pays)."""
-    gestor_pays = _gestor_pays(data)
-    software = next(
-        (s for s in catalog.list_softwares(ctx.uow) if s.id == data["software_id"]), None
-    )
-    if software is None:
-        raise NotFound(texts.PLAN_GONE)
-    lines = []
-    rows = []
-    for plan in software.plans:
-        price = format_brl(plan.price_for(gestor_pays=gestor_pays))
-        if gestor_pays:
-            lines.append(
-                texts.PLAN_LINE_GESTOR.format(
-                    plan=plan.name, price=price, list_price=format_brl(plan.list_price)
-                )
-            )
-        else:
-            lines.append(texts.PLAN_LINE.format(plan=plan.name, price=price))
-        rows.append(
-            [Choice(f"pl:{plan.id}", texts.PLAN_BUTTON.format(plan=plan.name, price=price))]
-        )
-    header = texts.ASK_PLAN.format(software=software.name, payer=payer_label(Payer(data["payer"])))
-    return screen("\n".join([header, *lines]), *rows, nav())
+    return plan_question(ctx, data, texts.ASK_PLAN)
 
 
 def answer_plan(ctx: Ctx, data: Data, body: Body) -> Answer:
@@ -224,7 +195,7 @@ def ask_summary(ctx: Ctx, data: Data) -> Text:
         payer=payer_label(Payer(data["payer"])),
         software=software.name,
         plano=plan.name,
-        price=format_brl(plan.price_for(gestor_pays=_gestor_pays(data))),
+        price=format_brl(plan.price_for(gestor_pays=gestor_pays(data))),
         doc_label=doc_label(data["documento"]),
         doc=format_tax_id(data["documento"]),
         razao=data["razao"],

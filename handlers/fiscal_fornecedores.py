@@ -30,7 +30,7 @@ from handlers.core import (
 )
 from handlers.fiscal_emitidos import WORDS, client_card, client_name, file_base, month_label
 from handlers.formatting import SAO_PAULO, date_br
-from services import fiscal_documents, fiscal_exports, fiscal_views
+from services import fiscal_documents, fiscal_exports
 from services.fiscal_documents import DocumentSummary
 from services.fiscal_exports import Export, Recipient
 from services.fiscal_prepare import TipoNota
@@ -145,7 +145,7 @@ def answer_list(ctx: Ctx, data: Data, body: Body) -> Answer:
     if chave is None:
         return Retry(texts.USE_BUTTONS)
     # The chave came from a button: checked against the client's notes now.
-    fiscal_views.supplier_note(ctx.uow, ctx.principal, int(data["cid"]), chave)
+    fiscal_documents.supplier_note(ctx.uow, ctx.principal, int(data["cid"]), chave)
     return Goto("nota", {"ch": chave})
 
 
@@ -186,7 +186,7 @@ def _slug(data: Data) -> str:
 
 def ask_note(ctx: Ctx, data: Data) -> Text:
     """Show one supplier note; Reconhecer while it is pending."""
-    note = fiscal_views.supplier_note(ctx.uow, ctx.principal, int(data["cid"]), data["ch"])
+    note = fiscal_documents.supplier_note(ctx.uow, ctx.principal, int(data["cid"]), data["ch"])
     if note.reconhecida_em is None:
         status = texts.FORN_PENDENTE
     else:

@@ -14,7 +14,6 @@ from typing import Any
 from domain.clients import Payer
 from domain.money import format_brl
 from handlers import texts
-from handlers.cadastro import PAY_CLIENTE, PAY_GESTOR
 from handlers.core import (
     MENU,
     Answer,
@@ -32,7 +31,15 @@ from handlers.core import (
     typed,
 )
 from handlers.formatting import SAO_PAULO, client_card_text, date_br, payer_label
-from services import catalog, clients, links
+from handlers.plan_picker import (
+    PAY_CLIENTE,
+    PAY_GESTOR,
+    payer_of,
+    plan_question,
+    software_answer,
+    software_question,
+)
+from services import clients, links
 from services.errors import NotFound
 from services.messages import Body, Choice, Outbound, Text, UrlButton
 
@@ -46,10 +53,6 @@ def _when(moment: datetime) -> str:
     return f"{date_br(moment)} às {moment.astimezone(SAO_PAULO).strftime('%H:%M')}"
 
 
-def _gestor_pays(data: Data) -> bool:
-    return data.get("payer") == Payer.GESTOR.value
-
-
 def ask_payer(ctx: Ctx, data: Data) -> Text:
     """Ask who pays the monthly fee; Links enviados is one tap away."""
     return screen(texts.LINK_ASK_PAYER, [PAY_CLIENTE, PAY_GESTOR], [LISTA], nav())
@@ -61,51 +64,22 @@ def answer_payer(ctx: Ctx, data: Data, body: Body) -> Answer:
     ctx.principal.require_manage()
     if choice == LISTA.id:
         return Goto("lista")
-    payer = Payer.GESTOR if choice == PAY_GESTOR.id else Payer.CLIENTE
-    return Goto("software", {"payer": payer.value})
+    return Goto("software", {"payer": payer_of(choice).value})
 
 
 def ask_software(ctx: Ctx, data: Data) -> Text:
     """List the catalog's softwares."""
-    rows = [[Choice(f"sw:{s.id}", s.name)] for s in catalog.list_softwares(ctx.uow)]
-    return screen(texts.LINK_ASK_SOFTWARE, *rows, nav())
+    return software_question(ctx, texts.LINK_ASK_SOFTWARE)
 
 
 def answer_software(ctx: Ctx, data: Data, body: Body) -> Answer:
     """Keep the chosen software (re-checked against the catalog)."""
-    software_id = int_arg(chosen(body), "sw")
-    if software_id is None or not any(
-        s.id == software_id for s in catalog.list_softwares(ctx.uow)
-    ):
-        return Retry(texts.PLAN_GONE)
-    return Goto("plano", {"software_id": software_id})
+    return software_answer(ctx, body)
 
 
 def ask_plan(ctx: Ctx, data: Data) -> Text:
     """The software's plans with the price for this payer, as in Novo cadastro."""
-    gestor_pays = _gestor_pays(data)
-    software = next(
-        (s for s in catalog.list_softwares(ctx.uow) if s.id == data["software_id"]), None
-    )
-    if software is None:
-        raise NotFound(texts.PLAN_GONE)
-    lines, rows = [], []
-    for plan in software.plans:
-        price = format_brl(plan.price_for(gestor_pays=gestor_pays))
-        if gestor_pays:
-            line = texts.PLAN_LINE_GESTOR.format(
-                plan=plan.name, price=price, list_price=format_brl(plan.list_price)
-            )
-        else:
-            line = texts.PLAN_LINE.format(plan=plan.name, price=price)
-        lines.append(line)
-        rows.append(
-            [Choice(f"pl:{plan.id}", texts.PLAN_BUTTON.format(plan=plan.name, price=price))]
-        )
-    header = texts.LINK_ASK_PLAN.format(
-        software=software.name, payer=payer_label(Payer(data["payer"]))
-    )
-    return screen("\n".join([header, *lines]), *rows, nav())
+    return plan_question(ctx, data, texts.LINK_ASK_PLAN)
 
 
 def answer_plan(ctx: Ctx, data: Data, body: Body) -> Answer:

@@ -383,3 +383,15 @@ def _summary(row: Any) -> DocumentSummary:
         reconhecida_em=row.reconhecida_em,
         reconhecida_por=row.reconhecida_por,
     )
+
+
+def supplier_note(
+    uow: UnitOfWork, principal: Principal, client_id: int, chave: str
+) -> DocumentSummary:
+    """One supplier note of the principal's client (Reconhecer / Baixar XML screen)."""
+    with uow:
+        _own_client(uow, principal, client_id)
+        row = uow.fiscal.by_chave(client_id, chave, TipoNota.FORNECEDOR.value)
+        if row is None:
+            raise DocumentNotFound()
+        return _summary(row)

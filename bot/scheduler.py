@@ -1,0 +1,143 @@
+"""The scheduler inside `revendabot serve`: APScheduler fires the reminder sweeps daily.
+
+Every instance runs one; the database lease (services/scheduler.py) lets only one of them run
+each firing. A sweep whose time passed while no instance was up runs at start-up (once the
+lease shows nobody ran it since). Sweeps run in a thread (they are database work) and wake
+the notice loop and the sender when done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, time
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+
+from bot.settings import Settings
+from services import scheduler as scheduler_service
+from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
+from services.types import UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE = 3600  # seconds: a firing the loop missed (busy, suspended) still runs
+
+
+def holder_name() -> str:
+    """This process, as the lease table shows it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def parse_time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+class ReminderScheduler:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        times: Mapping[str, time],
+        options: ReminderOptions,
+        *,
+        holder: str | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.times = dict(times)
+        self.options = options
+        self.holder = holder or holder_name()
+        self.on_done = on_done
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def start(self, now: datetime | None = None) -> None:
+        """Schedule each job daily at its São Paulo time; catch up on today's missed ones."""
+        now = now or datetime.now(UTC)
+        scheduler = AsyncIOScheduler(timezone=SAO_PAULO)
+        for job, at in self.times.items():
+            scheduler.add_job(
+                self.fire,
+                CronTrigger(hour=at.hour, minute=at.minute, timezone=SAO_PAULO),
+                args=[job],
+                id=job,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=MISFIRE_GRACE,
+            )
+            if self.missed_today(job, now):
+                scheduler.add_job(self.fire, args=[job], id=f"{job}:catch-up")
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def missed_today(self, job: str, now: datetime) -> bool:
+        """True when today's time for `job` has passed and no instance has run it since."""
+        local = now.astimezone(SAO_PAULO)
+        due = datetime.combine(local.date(), self.times[job], tzinfo=SAO_PAULO)
+        if local < due:
+            return False
+        last = scheduler_service.last_run(self.uow_factory, job)
+        return last is None or last < due
+
+    async def fire(self, job: str) -> SweepResult | None:
+        """Run `job` now if this instance takes its lease."""
+        try:
+            result = await asyncio.to_thread(
+                scheduler_service.run_job,
+                self.uow_factory,
+                job,
+                now=datetime.now(UTC),
+                options=self.options,
+                holder=self.holder,
+            )
+        except Exception:
+            log.exception("scheduled job %s failed; it runs again at its next time", job)
+            return None
+        if result is None:
+            log.info("job %s skipped: another instance holds it", job)
+            return None
+        log.info(
+            "job %s: %d lembrete(s), %d aviso(s), %d e-mail(s)",
+            job,
+            result.reminders,
+            result.notices,
+            result.emails,
+        )
+        if self.on_done is not None and (result.notices or result.emails):
+            self.on_done()
+        return result
+
+    def jobs(self) -> list[str]:
+        return [job.id for job in self._scheduler.get_jobs()] if self._scheduler else []
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+
+
+def from_settings(
+    settings: Settings, uow_factory: UnitOfWorkFactory, *, on_done: Callable[[], None]
+) -> ReminderScheduler:
+    notice_time = parse_time(settings.notice_sweep_time)
+    return ReminderScheduler(
+        uow_factory,
+        {
+            "certificados": parse_time(settings.cert_sweep_time),
+            "faturas": notice_time,
+            "links": notice_time,
+        },
+        options_from(settings),
+        on_done=on_done,
+    )
+
+
+def options_from(settings: Settings) -> ReminderOptions:
+    return ReminderOptions(
+        digest_threshold=settings.reminder_digest_threshold, email=bool(settings.smtp_host)
+    )

@@ -14,7 +14,7 @@ from handlers import texts
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Stay, Step, chosen, nav, screen
 from services import clients, fiscal_documents, fiscal_exports
 from services.clients import ClientCard
-from services.fiscal_exports import Export, Recipient, Words
+from services.fiscal_exports import Export, Notice, Recipient, Words
 from services.fiscal_prepare import TipoNota
 from services.messages import Body, Choice, Text
 
@@ -35,6 +35,8 @@ WORDS = Words(
     table_caption=texts.TABLE_CAPTION,
     danfe_caption=texts.DANFE_CAPTION,
     danfe_skipped=texts.DANFE_SKIPPED,
+    progress=texts.EXPORT_PROGRESS,
+    finished=texts.EXPORT_FINISHED,
 )
 
 
@@ -130,11 +132,19 @@ def answer_model(ctx: Ctx, data: Data, body: Body) -> Answer:
         titulo=texts.ZIP_TITLE_EMITIDOS.format(name=name, modelo=model_label(modelo), mes=mes),
         base=file_base(card, competencia, fiscal_exports.model_tag(modelo)),
     )
+    text = texts.GENERATING_ZIP.format(notas=counts.total, modelo=model_label(modelo), mes=mes)
+    # The job's factory puts the notice (and "enviando documento…") in the outbox first, to
+    # edit it with the progress later.
     job = fiscal_exports.xml_zip_job(
-        ctx.uow, ctx.principal, export, Recipient.of(ctx.event), WORDS
+        ctx.uow,
+        ctx.principal,
+        export,
+        Recipient.of(ctx.event),
+        WORDS,
+        notice=Notice(text, counts.total),
+        options=ctx.config.exports,
     )
-    notice = texts.GENERATING_ZIP.format(notas=counts.total, modelo=model_label(modelo), mes=mes)
-    return Goto("modelo", before=[Text(notice)], jobs=[job])
+    return Goto("modelo", jobs=[job])
 
 
 EMITIDOS_FLOW = Flow(

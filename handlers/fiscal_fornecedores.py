@@ -173,11 +173,17 @@ def _zip(ctx: Ctx, data: Data) -> Answer:
         reconhecida=export.reconhecida,
         page_size=1,
     ).total
+    # The job's factory puts the notice (and "enviando documento…") in the outbox first.
     job = fiscal_exports.xml_zip_job(
-        ctx.uow, ctx.principal, export, Recipient.of(ctx.event), WORDS
+        ctx.uow,
+        ctx.principal,
+        export,
+        Recipient.of(ctx.event),
+        WORDS,
+        notice=fiscal_exports.Notice(texts.GENERATING_FORN_ZIP.format(total=total), total),
+        options=ctx.config.exports,
     )
-    notice = texts.GENERATING_FORN_ZIP.format(total=total)
-    return Goto("lista", before=[Text(notice)], jobs=[job])
+    return Goto("lista", jobs=[job])
 
 
 def _slug(data: Data) -> str:

@@ -23,7 +23,7 @@ from handlers.fiscal_emitidos import (
     picked_model,
 )
 from services import clients, fiscal_documents, fiscal_exports
-from services.fiscal_exports import Export, Recipient
+from services.fiscal_exports import Export, Notice, Recipient
 from services.fiscal_prepare import TipoNota
 from services.messages import Body, Choice, Text
 
@@ -105,9 +105,13 @@ def answer_kind(ctx: Ctx, data: Data, body: Body) -> Answer:
             titulo,
             file_base(card, competencia, "DANFEs", tag),
         )
-        job = fiscal_exports.danfe_zip_job(ctx.uow, ctx.principal, export, to, WORDS)
-        notice = texts.GENERATING_DANFES.format(notas=_counts(ctx, data).total, mes=mes)
-        return Goto("tipo", before=[Text(notice)], jobs=[job])
+        total = _counts(ctx, data).total
+        # The job's factory puts the notice (and "enviando documento…") in the outbox first.
+        notice = Notice(texts.GENERATING_DANFES.format(notas=total, mes=mes), total)
+        job = fiscal_exports.danfe_zip_job(
+            ctx.uow, ctx.principal, export, to, WORDS, notice=notice, options=ctx.config.exports
+        )
+        return Goto("tipo", jobs=[job])
     export = Export(
         card.id,
         TipoNota.EMITIDA,
@@ -125,8 +129,9 @@ def answer_kind(ctx: Ctx, data: Data, body: Body) -> Answer:
         formato,
         to,
         WORDS,
+        notice=Notice(texts.GENERATING_REPORT.format(mes=mes)),
     )
-    return Goto("tipo", before=[Text(texts.GENERATING_REPORT.format(mes=mes))], jobs=[job])
+    return Goto("tipo", jobs=[job])
 
 
 RELATORIOS_FLOW = Flow(

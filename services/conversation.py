@@ -187,6 +187,32 @@ def enqueue_to(
     now: datetime,
     edit_ref: str | None = None,
 ) -> None:
+    uow.outbox.enqueue(_outbox_rows(channel, identity_key, address, messages, now, edit_ref))
+
+
+def enqueue_to_returning(
+    uow: UnitOfWork,
+    channel: str,
+    identity_key: str,
+    address: str,
+    messages: Sequence[Outbound],
+    now: datetime,
+    edit_ref: str | None = None,
+) -> list[int]:
+    """Like `enqueue_to`, and the outbox ids of the messages, in order: a long job keeps its
+    notice's id, to edit that message with progress once it is delivered."""
+    rows = _outbox_rows(channel, identity_key, address, messages, now, edit_ref)
+    return uow.outbox.enqueue_returning(rows)
+
+
+def _outbox_rows(
+    channel: str,
+    identity_key: str,
+    address: str,
+    messages: Sequence[Outbound],
+    now: datetime,
+    edit_ref: str | None,
+) -> list[dict[str, Any]]:
     rows = []
     for message in messages:
         payload, blob = to_payload(message, edit_ref=edit_ref)
@@ -205,4 +231,4 @@ def enqueue_to(
                 "created_at": now,
             }
         )
-    uow.outbox.enqueue(rows)
+    return rows

@@ -7,6 +7,14 @@ worker thread in `serve`. The job reads the notes in short transactions, writes 
 stream into temporary files split at the channel's upload limit, and enqueues each part as a
 document in its own transaction; a failure is answered with a reference, never half-sent.
 
+The step answers at once: given a `Notice`, the factory puts the "Gerando…" text and a chat
+action ("enviando documento…") in the outbox within the step's transaction (they commit with
+the step and go before its other replies) and keeps the notice's outbox id. A big job
+(`ExportOptions.progress_from` notes or more) edits that notice with its progress once the
+notice is delivered (its platform id is known), at most every `progress_interval` seconds and
+every 10% of the notes, and finally with "Pronto". WhatsApp can do neither: no chat action, and
+only the final "Pronto", as a new message.
+
 The words are the dialogue's (handlers/texts.py): the handler hands them over in `Words`.
 """
 
@@ -16,11 +24,13 @@ import logging
 import re
 import secrets
 import tempfile
+import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Literal
+from urllib.parse import urlsplit
 
 from domain.fiscal import Item, Modelo, Participante, Situacao
 from domain.fiscal.danfe import DanfeError, danfe_name, render_danfe
@@ -29,11 +39,11 @@ from domain.fiscal.report_pdf import render_report_pdf
 from domain.fiscal.report_tables import render_csv, render_xlsx
 from domain.fiscal.zipstream import ZipEntry, deflate_entry, split_zip
 from services import fiscal_documents
-from services.conversation import enqueue_to
+from services.conversation import enqueue_to, enqueue_to_returning
 from services.errors import ServiceError
 from services.fiscal_documents import CompressedXml
 from services.fiscal_prepare import TipoNota, inflate
-from services.messages import Document, Inbound, Outbound, Text
+from services.messages import ChatAction, Document, Inbound, Outbound, Text
 from services.principal import Principal
 from storage.uow import UnitOfWork
 
@@ -46,6 +56,16 @@ MB = 1024 * 1024
 # Largest document each channel takes (DESIGN.md "Files in and out"); parts stay below it.
 UPLOAD_LIMITS: dict[str, int] = {"telegram": 50 * MB, "whatsapp": 100 * MB}
 DEFAULT_UPLOAD_LIMIT = 50 * MB
+# A local Bot API server (DESIGN.md: its URL is configurable) takes files up to 2000 MB.
+TELEGRAM_CLOUD_HOST = "api.telegram.org"
+LOCAL_BOT_API_LIMIT = 2000 * MB
+# A job of this many notes or more edits its notice with progress (at most every 2 s and 10%).
+PROGRESS_FROM = 2_000
+PROGRESS_INTERVAL = 2.0
+PROGRESS_STEP = 0.10
+# Channels that can neither edit a sent message nor show "enviando documento…": only the final
+# "Pronto" goes there, and no chat action (the pacer would space it like a message).
+NO_LIVE_UPDATES = frozenset({"whatsapp"})
 ZIP_MIME = "application/zip"
 PDF_MIME = "application/pdf"
 CSV_MIME = "text/csv"
@@ -55,6 +75,31 @@ MODEL_TAGS = {Modelo.NFE: "NFe", Modelo.NFCE: "NFCe"}
 
 def upload_limit(channel: str) -> int:
     return UPLOAD_LIMITS.get(channel, DEFAULT_UPLOAD_LIMIT)
+
+
+def deployment_upload_limits(telegram_base_url: str) -> dict[str, int]:
+    """The limits of this deployment that differ from UPLOAD_LIMITS: with a local Bot API
+    server (a base URL other than api.telegram.org) Telegram takes 2000 MB."""
+    if urlsplit(telegram_base_url).hostname == TELEGRAM_CLOUD_HOST:
+        return {}
+    return {"telegram": LOCAL_BOT_API_LIMIT}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """How the jobs run in this deployment (set by the composition root, bot/app.py)."""
+
+    # Limits over the UPLOAD_LIMITS table (e.g. `deployment_upload_limits(...)`).
+    upload_limits: Mapping[str, int] = field(default_factory=dict)
+    progress_from: int = PROGRESS_FROM
+    progress_interval: float = PROGRESS_INTERVAL  # seconds
+    monotonic: Callable[[], float] = time.monotonic
+
+    def upload_limit(self, channel: str) -> int:
+        return self.upload_limits.get(channel) or upload_limit(channel)
+
+
+DEFAULT_OPTIONS = ExportOptions()
 
 
 def _now() -> datetime:
@@ -86,6 +131,8 @@ class Words:
     table_caption: str  # {titulo}
     danfe_caption: str  # {titulo} {notas}
     danfe_skipped: str  # {n} {notas}
+    progress: str  # {feito} {total}
+    finished: str  # {partes}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,19 +161,54 @@ def model_tag(modelo: Modelo) -> str:
     return MODEL_TAGS[modelo]
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """The step's "Gerando…" answer, and how many notes the job goes through."""
+
+    text: str
+    total: int = 0
+
+
+def _announce(uow: UnitOfWork, to: Recipient, notice: Notice | None) -> _Announced | None:
+    """Put the notice and a chat action in the outbox, in the step's transaction; the job
+    edits the notice later through the returned `_Announced`."""
+    if notice is None:
+        return None
+    messages: list[Outbound] = [Text(notice.text)]
+    if to.channel not in NO_LIVE_UPDATES:
+        messages.append(ChatAction())
+    ids = enqueue_to_returning(uow, to.channel, to.identity_key, to.address, messages, _now())
+    return _Announced(ids[0], notice.total)
+
+
 # --- job factories (called inside the step) -------------------------------------------------
 
 
 def xml_zip_job(
-    uow: UnitOfWork, principal: Principal, export: Export, to: Recipient, words: Words
+    uow: UnitOfWork,
+    principal: Principal,
+    export: Export,
+    to: Recipient,
+    words: Words,
+    *,
+    notice: Notice | None = None,
+    options: ExportOptions = DEFAULT_OPTIONS,
 ) -> Job:
     """The ZIP of the notes' XMLs (nfeProc + cancellation events), split at the limit."""
     members = _xmls(uow, principal, export, with_cancellations=True)
+    announced = _announce(uow, to, notice)
 
     def build() -> None:
         counter = _Counter()
-        entries = (counter.see(member) for member in members)
-        documents = _zip_documents(entries, export.base, upload_limit(to.channel))
+        progress = _Tracker(uow, to, announced, words, options)
+
+        def entries() -> Iterator[ZipEntry]:
+            for member in members:
+                entry = counter.see(member)
+                progress.see(counter.notas)
+                yield entry
+
+        documents = _zip_documents(entries(), export.base, options.upload_limit(to.channel))
         if counter.notas == 0:
             _discard(documents)
             _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
@@ -135,6 +217,7 @@ def xml_zip_job(
             titulo=export.titulo, notas=counter.notas, eventos=counter.eventos
         )
         _send_parts(uow, to, documents, caption, words)
+        progress.finish(len(documents))
 
     return _guarded(uow, to, words, build)
 
@@ -148,9 +231,12 @@ def report_job(
     to: Recipient,
     words: Words,
     clock: Clock = _now,
+    *,
+    notice: Notice | None = None,
 ) -> Job:
     """The month report as PDF plus the same rows as CSV or XLSX."""
     members = _xmls(uow, principal, export, with_cancellations=False)
+    _announce(uow, to, notice)  # no progress: the report takes seconds, not minutes
 
     def build() -> None:
         itens = {member.chave: itens_do_xml(inflate(member.deflated)) for member in members}
@@ -188,33 +274,41 @@ def danfe_zip_job(
     to: Recipient,
     words: Words,
     clock: Clock = _now,
+    *,
+    notice: Notice | None = None,
+    options: ExportOptions = DEFAULT_OPTIONS,
 ) -> Job:
     """The ZIP of the month's DANFE/DANFCE PDFs; cancelled notes carry the watermark."""
     members = _xmls(uow, principal, export, with_cancellations=False)
+    announced = _announce(uow, to, notice)
 
     def build() -> None:
         skipped: list[str] = []
         printed = _Counter()
         gerado_em = clock()
+        progress = _Tracker(uow, to, announced, words, options)
 
         def pdfs() -> Iterator[ZipEntry]:
-            for member in members:
+            for done, member in enumerate(members, start=1):
                 try:
                     entry = _danfe_entry(member, gerado_em)
                 except DanfeError:
                     log.warning("DANFE not printed for %s", member.chave, exc_info=True)
                     skipped.append(member.chave)
                     continue
+                finally:
+                    progress.see(done)
                 printed.notas += 1
                 yield entry
 
-        documents = _zip_documents(pdfs(), export.base, upload_limit(to.channel))
+        documents = _zip_documents(pdfs(), export.base, options.upload_limit(to.channel))
         if printed.notas == 0 and not skipped:
             _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
             return
         caption = words.danfe_caption.format(titulo=export.titulo, notas=printed.notas)
         if printed.notas:
             _send_parts(uow, to, documents, caption, words)
+            progress.finish(len(documents))
         else:
             _discard(documents)
         if skipped:
@@ -225,6 +319,78 @@ def danfe_zip_job(
 
 
 # --- the pieces ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Announced:
+    notice_id: int  # the outbox row of the step's notice
+    total: int  # notes the job goes through
+
+
+class _Tracker:
+    """Edits the job's notice as the notes go by; nothing for a small job or without one."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        to: Recipient,
+        notice: _Announced | None,
+        words: Words,
+        options: ExportOptions,
+    ) -> None:
+        self.uow, self.to, self.words, self.options = uow, to, words, options
+        self.notice_id = notice.notice_id if notice is not None else 0
+        self.total = notice.total if notice is not None else 0
+        self.big = notice is not None and self.total >= options.progress_from
+        self.live = self.big and to.channel not in NO_LIVE_UPDATES
+        self.last_at = options.monotonic()
+        self.shown = 0
+
+    def see(self, done: int) -> None:
+        """`done` notes of `total` went by: edit the notice when it is time (and delivered)."""
+        if not self.live:
+            return
+        now = self.options.monotonic()
+        if now - self.last_at < self.options.progress_interval:
+            return
+        if done - self.shown < self.total * PROGRESS_STEP or done >= self.total:
+            return
+        self.last_at = now  # a notice not delivered yet is tried again after the interval
+        text = self.words.progress.format(feito=_milhar(done), total=_milhar(self.total))
+        if self._edit([Text(text, edit=True), ChatAction()], required=True):
+            self.shown = done
+
+    def finish(self, parts: int) -> None:
+        """The documents are in the outbox: say so on the notice (a new message if it cannot
+        be edited: on WhatsApp, or when the notice is not delivered yet)."""
+        if self.big:
+            self._edit([Text(self.words.finished.format(partes=parts), edit=True)])
+
+    def _edit(self, messages: Sequence[Outbound], *, required: bool = False) -> bool:
+        ref = self._notice_ref() if self.to.channel not in NO_LIVE_UPDATES else None
+        if ref is None and required:
+            return False
+        to = self.to
+        with self.uow:
+            enqueue_to(self.uow, to.channel, to.identity_key, to.address, messages, _now(), ref)
+            self.uow.commit()
+        return True
+
+    def _notice_ref(self) -> str | None:
+        """The notice's platform id; None while it is not delivered (or cannot be read:
+        progress is a courtesy, the documents must still go)."""
+        try:
+            with self.uow:
+                return self.uow.outbox.external_ref(self.notice_id)
+        except Exception:
+            log.warning("job progress not shown: no more tries", exc_info=True)
+            self.live = False
+            return None
+
+
+def _milhar(n: int) -> str:
+    """10000 → "10.000" (pt-BR thousands)."""
+    return f"{n:,}".replace(",", ".")
 
 
 def _xmls(

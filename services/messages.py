@@ -102,7 +102,15 @@ class DeleteMessage:
     message_ref: str
 
 
-Outbound = Text | Document | DeleteMessage
+@dataclass(frozen=True, slots=True)
+class ChatAction:
+    """Show the person that the bot is busy (Telegram: "enviando documento…" for a few
+    seconds, until the next message); channels that cannot, deliver it as nothing."""
+
+    kind: str = "upload_document"
+
+
+Outbound = Text | Document | DeleteMessage | ChatAction
 
 
 def to_payload(
@@ -133,6 +141,8 @@ def to_payload(
             },
             message.data,
         )
+    if isinstance(message, ChatAction):
+        return {"type": "chat_action", "kind": message.kind}, None
     return {"type": "delete", "ref": message.message_ref}, None
 
 
@@ -153,4 +163,6 @@ def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound,
         return Document(
             payload["name"], payload["mime"], blob or b"", payload.get("caption")
         ), None
+    if kind == "chat_action":
+        return ChatAction(payload["kind"]), None
     return DeleteMessage(payload["ref"]), None

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from services import notices, outbox
 from services.messages import (
+    ChatAction,
     ChoiceBody,
     DeleteMessage,
     Document,
@@ -147,8 +148,8 @@ class ConsoleChannel:
             if message.caption:
                 self._print(message.caption)
             self._print("")
-        elif isinstance(message, DeleteMessage):
-            pass  # nothing to remove from a terminal
+        elif isinstance(message, DeleteMessage | ChatAction):
+            pass  # nothing to remove from a terminal, and no "enviando documento…" in it
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)

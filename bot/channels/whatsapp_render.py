@@ -103,7 +103,9 @@ def render(message: Outbound, *, message_id: int = 0, page: int = 0) -> list[Par
             parts.extend(PlainText(chunk) for chunk in chunks(caption, TEXT_BODY))
             return parts
         return [DocumentPart(message.name, message.mime, message.data, caption)]
-    return []  # DeleteMessage: the Cloud API cannot delete what it sent to a person
+    # DeleteMessage: the Cloud API cannot delete what it sent to a person; ChatAction: no
+    # "enviando documento…" for business messages.
+    return []
 
 
 def render_text(message: Text, *, message_id: int = 0, page: int = 0) -> list[Part]:

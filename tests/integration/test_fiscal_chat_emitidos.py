@@ -11,7 +11,7 @@ from domain.clients import Payer, Role
 from handlers import texts
 from services import catalog, clients, fiscal_exports
 from services.clients import ClientCard
-from services.messages import Document, Text
+from services.messages import ChatAction, Document, Text
 from services.types import UnitOfWorkFactory
 from storage.models import ConversationState
 from storage.repositories import StoredState
@@ -68,8 +68,9 @@ def test_the_zip_of_the_month_holds_each_note_and_the_cancellation_events(
     assert replies[0] == Text(
         "⏳ Gerando o ZIP com 5 NF-e de 10/2026… Envio aqui assim que ficar pronto."
     )
-    assert isinstance(replies[1], Text)
-    assert replies[1].text.startswith("📦 XMLs emitidos de ACME")
+    assert replies[1] == ChatAction("upload_document")
+    assert isinstance(replies[2], Text)
+    assert replies[2].text.startswith("📦 XMLs emitidos de ACME")
     [document] = chat.documents()
     assert document.name == "ACME-Comercio-Ltda_2026-10_NFe.zip"
     assert document.mime == "application/zip"

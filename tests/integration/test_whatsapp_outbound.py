@@ -21,6 +21,7 @@ from handlers import texts
 from services import outbox
 from services.conversation import enqueue_to
 from services.messages import (
+    ChatAction,
     Choice,
     DeleteMessage,
     Document,
@@ -204,6 +205,11 @@ async def test_a_document_is_uploaded_then_sent_with_filename_and_caption(sender
 
 async def test_deleting_a_message_is_skipped_as_delivered(sender: Sender) -> None:
     assert await sender.deliver(DeleteMessage("wamid.X")) == Delivered(41, None)
+    assert sender.graph.calls == []
+
+
+async def test_a_chat_action_is_skipped_as_delivered(sender: Sender) -> None:
+    assert await sender.deliver(ChatAction("upload_document")) == Delivered(41, None)
     assert sender.graph.calls == []
 
 

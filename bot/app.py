@@ -18,6 +18,7 @@ from bot.signup import link_options, signup_router_from
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services.conversation import ConversationEngine
+from services.fiscal_exports import ExportOptions, deployment_upload_limits
 from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
 from storage.migrations import upgrade
@@ -84,6 +85,8 @@ def build_app(
                 link_signer=link_signer(settings),
                 billing=billing_from_settings(settings),  # issue 6
                 links=link_options(settings),  # issue 5
+                # issue 3: a local Bot API server takes 2000 MB instead of 50 MB
+                exports=ExportOptions(deployment_upload_limits(settings.telegram_base_url)),
             )
         ),
         on_enqueued=lambda: holder[0].wake(),

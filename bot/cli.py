@@ -292,3 +292,49 @@ def admin_signups() -> None:
             f"#{item.id} {when} · {format_tax_id(item.documento)} · {item.razao_social} · "
             f"{item.email} · {format_phone(item.telefone)} · {item.plan} · contador: {contador}"
         )
+
+
+# --- Issue 7: reminders and the scheduler ---
+@main.group()
+def scheduler() -> None:
+    """Lembretes automáticos (certificados, faturas, links)."""
+
+
+@scheduler.command("run-once")
+@click.argument("job", type=click.Choice(["certificados", "faturas", "links"]))
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="Rodar como se fosse este momento (ISO 8601; sem fuso = horário de São Paulo).",
+)
+def scheduler_run_once(job: str, now_text: str | None) -> None:
+    """Rodar a tarefa JOB agora (idempotente: o que já foi avisado não se repete)."""
+    from datetime import UTC, datetime
+
+    from bot.scheduler import options_from
+    from services import scheduler as scheduler_service
+    from services.reminders import SAO_PAULO
+
+    app = _app()
+    if now_text is None:
+        now = datetime.now(UTC)
+    else:
+        try:
+            parsed = datetime.fromisoformat(now_text)
+        except ValueError:
+            raise CommandError(f"--now inválido: {now_text} (use AAAA-MM-DDTHH:MM)") from None
+        now = parsed if parsed.tzinfo else parsed.replace(tzinfo=SAO_PAULO)
+    try:
+        result = scheduler_service.run_job(
+            app.uow_factory, job, now=now, options=options_from(app.settings)
+        )
+    except (DomainError, ServiceError) as exc:
+        _fail(exc)
+        return
+    if result is None:  # only with a lease holder; run-once has none
+        return
+    click.echo(
+        f"{job}: {result.reminders} lembrete(s) novo(s), {result.notices} aviso(s) publicado(s)"
+        f" ({result.digests} resumo(s)), {result.emails} e-mail(s) na fila."
+    )

@@ -8,7 +8,9 @@ of an identity's messages is deferred, its newer messages are deferred behind it
 process; across processes the claim order alone keeps them roughly in line).
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
-`Pacer`, awaited before each send; none is installed yet.
+`Pacer` (bot/pacing.py), awaited before each send. A paced identity may take longer than the
+claim lease; its messages still waiting when half the lease has gone are handed back (not
+counted as attempts) so no other instance reclaims, and sends again, what is in flight.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ IDLE_INTERVAL = 1.0  # seconds between looks at the outbox when nobody wakes us
 CRASH_DELAY = timedelta(seconds=5)
 HOLD_MARGIN = timedelta(seconds=1)
 MAX_ERROR = 500
+# Issue 7: stop sending a claimed batch well before its lease runs out.
+LEASE_BUDGET = outbox.CLAIM_LEASE / 2
 
 
 class ChannelSender(Protocol):
@@ -128,13 +132,16 @@ class OutboxSender:
                 return handled
             if not claimed:
                 return handled
-            await asyncio.gather(*(self._send_group(g) for g in _by_identity(claimed)))
+            claimed_at = datetime.now(UTC)
+            await asyncio.gather(*(self._send_group(g, claimed_at) for g in _by_identity(claimed)))
             handled += len(claimed)
             if len(claimed) < self.batch:
                 return handled
         return handled
 
-    async def _send_group(self, messages: list[ClaimedMessage]) -> None:
+    async def _send_group(
+        self, messages: list[ClaimedMessage], claimed_at: datetime | None = None
+    ) -> None:
         """Send one identity's messages in order; after a deferral, the rest wait behind it."""
         identity = messages[0].identity_key
         fates: list[Fate] = []
@@ -147,7 +154,7 @@ class OutboxSender:
                     delay = wait + HOLD_MARGIN if wait is not None else timedelta(0)
                     fates.append(Deferred(message.id, 0, delay, "aguardando a mensagem anterior"))
                     continue
-                fate = await self._deliver(message)
+                fate = await self._deliver(message, claimed_at)
                 fates.append(fate)
                 if isinstance(fate, Deferred):
                     self._held[identity] = datetime.now(UTC) + fate.delay
@@ -168,11 +175,15 @@ class OutboxSender:
             return None
         return left
 
-    async def _deliver(self, message: ClaimedMessage) -> Fate:
+    async def _deliver(self, message: ClaimedMessage, claimed_at: datetime | None = None) -> Fate:
         sender = self.senders[message.channel]
         try:
             if self.pacer is not None:
                 await self.pacer.wait(message)
+            if claimed_at is not None and datetime.now(UTC) - claimed_at > LEASE_BUDGET:
+                # Paced past half the lease: hand it back (not an attempt) rather than risk
+                # another instance reclaiming it while it is sent here.
+                return Deferred(message.id, 0, timedelta(0), "devolvida pelo ritmo de envio")
             return await sender.deliver(message)
         except Exception as exc:
             log.exception("sender %s crashed on outbox message %s", message.channel, message.id)

@@ -24,13 +24,16 @@ import uvicorn
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
+from bot import scheduler as reminder_scheduler  # issue 7
 from bot.app import App
+from bot.channels import email_send  # issue 7
 from bot.channels import telegram as telegram_channel
 from bot.channels import whatsapp as whatsapp_channel
 from bot.channels.console import ConsoleChannel
 from bot.demo import CONSOLE_GESTOR, DEMO_NAME, seed_demo
 from bot.jobs import BackgroundJobs
 from bot.notices import NoticeLoop
+from bot.pacing import pacer_from_settings  # issue 7
 from bot.sender import OutboxSender
 from web.app import create_app
 from web.whatsapp import whatsapp_router
@@ -123,10 +126,18 @@ async def serve(
         routers=[*app.web_routers(), *([whatsapp_router(whatsapp)] if whatsapp else [])],
     )
     server = _Server(uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False))
+    email = email_send.from_settings(settings)  # issue 7: reminders e-mailed to clients
     sender = OutboxSender(
         app.uow_factory,
-        [c for c in (telegram, whatsapp) if c is not None],
+        [c for c in (telegram, whatsapp, email) if c is not None],
         batch=settings.sender_batch,
+        concurrency=settings.sender_concurrency,  # issue 7
+        pacer=pacer_from_settings(settings),  # issue 7
+    )
+    scheduler = (  # issue 7: daily reminder sweeps, one instance per firing (database lease)
+        reminder_scheduler.from_settings(settings, app.uow_factory, on_done=app.wake)
+        if settings.scheduler_enabled
+        else None
     )
     sender.listen(app.wake_listeners)
     notice_loop = NoticeLoop(app)
@@ -140,6 +151,8 @@ async def serve(
                 tasks.append(_task(telegram.poll(stop), "telegram-polling"))
         tasks.append(_task(sender.run(), "sender"))
         tasks.append(_task(notice_loop.run(), "notices"))
+        if scheduler is not None:  # issue 7
+            scheduler.start()
         console = not settings.telegram_enabled and stdin is not None and stdin.isatty()
         _log_summary(app, host, port, telegram, console)
         if console and stdin is not None:
@@ -152,6 +165,8 @@ async def serve(
     finally:
         stop.set()
         server.should_exit = True
+        if scheduler is not None:  # issue 7
+            scheduler.shutdown()
         await asyncio.to_thread(jobs.close)  # issue 3: running jobs finish (sender still on)
         sender.stop()
         notice_loop.stop()

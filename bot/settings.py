@@ -149,3 +149,19 @@ class Settings(BaseSettings):
         ):
             raise ValueError("defina valores reais em produção para: PAYMENTS_CALLBACK_SECRET")
         return self
+
+    # -- Reminders, scheduler and delivery pacing (issue 7) --
+    # Daily certificate sweep, São Paulo time (HH:MM); faturas and links run at NOTICE_SWEEP_TIME.
+    cert_sweep_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    notice_sweep_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    scheduler_enabled: bool = True
+    # More certificate reminders than this for one gestor in one day: one digest message.
+    reminder_digest_threshold: int = Field(default=5, ge=1)
+    telegram_rate_per_chat: float = Field(default=1.0, gt=0)  # messages/s to one chat
+    telegram_rate_global: float = Field(default=30.0, gt=0)  # messages/s overall
+    whatsapp_seconds_per_user: float = Field(default=6.0, ge=0)
+    whatsapp_rate_global: float = Field(default=80.0, gt=0)  # messages/s per phone number
+    # Messages a quiet chat may get at once before the spacing applies (a reply + the menu).
+    telegram_burst_per_chat: int = Field(default=3, ge=1, le=20)
+    whatsapp_burst_per_user: int = Field(default=45, ge=1, le=45)
+    sender_concurrency: int = Field(default=64, ge=1, le=1000)

@@ -14,6 +14,7 @@ from typing import Any
 from handlers import texts
 from handlers.entries import ENTRY_FLOWS
 from services.crypto import SecretBox
+from services.fiscal_exports import ExportOptions
 from services.links import LinkOptions
 from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
 from services.payment_gateway import BillingSetup
@@ -47,6 +48,8 @@ class DialogueConfig:
     billing: BillingSetup | None = None
     # Issue 5 (Enviar link de contratação): link address, validity, e-mail and SMS gateways.
     links: LinkOptions = field(default_factory=LinkOptions)
+    # Issue 3 (long work): upload limits of this deployment, progress of big jobs.
+    exports: ExportOptions = field(default_factory=ExportOptions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 from domain.contacts import format_phone
 from domain.documents import format_tax_id
 from handlers import texts
+from handlers.avisos import AVISOS_STEPS  # issue 7
 from handlers.core import (
     HISTORY,
     Answer,
@@ -39,6 +40,7 @@ BASICOS = Choice("d:bas", texts.BASICOS)
 EMAILS = Choice("d:em", texts.EMAILS)
 SENHA = Choice("d:senha", texts.SENHA)
 PAGAMENTO = Choice("d:pag", texts.PAGAMENTO)
+AVISOS = Choice("d:avisos", texts.AVISOS)  # issue 7
 SAVE = Choice("bas:save", texts.DADOS_SALVAR)
 DISCARD = Choice("bas:discard", texts.DADOS_DESCARTAR)
 ADD = Choice("em:add", texts.ADICIONAR)
@@ -63,9 +65,11 @@ def ask_inicio(ctx: Ctx, data: Data) -> Text:
     profile = gestor_profile.get_profile(ctx.uow, ctx.principal)
     if not ctx.principal.can_manage:
         text = texts.DADOS_TEXT_CONTADOR.format(name=profile.razao_social)
-        return screen(text, [BASICOS, EMAILS], nav(cancel=False, menu=True))
+        return screen(text, [BASICOS, EMAILS], [AVISOS], nav(cancel=False, menu=True))
     text = texts.DADOS_TEXT.format(name=profile.razao_social)
-    return screen(text, [BASICOS, EMAILS], [SENHA, PAGAMENTO], nav(cancel=False, menu=True))
+    return screen(
+        text, [BASICOS, EMAILS], [SENHA, PAGAMENTO], [AVISOS], nav(cancel=False, menu=True)
+    )
 
 
 def answer_inicio(ctx: Ctx, data: Data, body: Body) -> Answer:
@@ -75,6 +79,8 @@ def answer_inicio(ctx: Ctx, data: Data, body: Body) -> Answer:
         return Goto("basicos", {PENDING: {}})
     if choice == EMAILS.id:
         return Goto("emails")
+    if choice == AVISOS.id:  # issue 7
+        return Goto("avisos")
     ctx.principal.require_manage()
     if choice == SENHA.id:
         return Goto("senha")
@@ -241,5 +247,6 @@ MEUS_DADOS_FLOW = Flow(
         "email_remover": Step(ask_email_remover, answer_email_remover),
         **SENHA_STEPS,
         **PAGAMENTO_STEPS,
+        **AVISOS_STEPS,  # issue 7
     },
 )

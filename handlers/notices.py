@@ -13,6 +13,7 @@ from typing import Any
 from handlers import (
     billing_notices,  # issue 6
     links,  # issue 5
+    reminder_notices,  # issue 7
 )
 from handlers.core import Ctx
 from services.messages import Outbound
@@ -26,6 +27,11 @@ NOTICE_RENDERERS: Mapping[str, Renderer] = {
     "login.new_chat": billing_notices.render_login_new_chat,  # issue 6
     "fatura.paga": billing_notices.render_fatura_paga,  # issue 6
     "fatura.nova": billing_notices.render_fatura_nova,  # issue 6
+    "certificado.vencendo": reminder_notices.render_certificate,  # issue 7
+    "certificado.resumo": reminder_notices.render_certificate_digest,  # issue 7
+    "fatura.vencendo": reminder_notices.render_fatura_due,  # issue 7
+    "fatura.vencida": reminder_notices.render_fatura_overdue,  # issue 7
+    "link.parado": reminder_notices.render_link_idle,  # issue 7
 }
 
 

@@ -15,7 +15,8 @@ from handlers.access import invite_code_in, no_access, redeem
 from handlers.acesso import ACESSO_FLOW
 from handlers.cadastro import CADASTRO_FLOW, NOVO_FLOW
 from handlers.clients import CLIENTES_FLOW
-from handlers.configuracoes import CONFIG_FLOWS
+from handlers.config_upload import CERT_UPLOAD_FLOW  # issue 7
+from handlers.configuracoes import CONFIG_FLOW, CONFIG_FLOWS
 from handlers.core import (
     BACK,
     CANCEL,
@@ -41,6 +42,7 @@ from handlers.login import login_turn, wants_login  # issue 6
 from handlers.menu import MENU_FLOW, help_text
 from handlers.meus_dados import MEUS_DADOS_FLOW  # issue 6
 from handlers.notices import NOTICE_RENDERERS
+from services import clients  # issue 7: go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
 from services.messages import ChoiceBody, FileBody, NoticeBody, Outbound, Text, TextBody
@@ -162,11 +164,25 @@ class Dialogue:
 
     def _go(self, ctx: Ctx, state: State, choice_id: str) -> Outcome:
         """A shortcut from a notice: `go:card:<id>` opens that client (tenancy re-checked)."""
+        cert_client = int_arg(choice_id.removeprefix(GO), "cert")  # issue 7: reminders
+        if cert_client is not None:
+            return self._go_cert(ctx, cert_client)
         client_id = int_arg(choice_id.removeprefix(GO), "card")
         if client_id is None:
             return self._home(ctx, before=[Text(texts.EXPIRED)])
         data = {"cid": client_id, "q": None, "p": 1, HISTORY: ["lista"]}
         return self._show(ctx, State("clientes", "card", data), [])
+
+    def _go_cert(self, ctx: Ctx, client_id: int) -> Outcome:
+        """`go:cert:<id>` (a reminder): the certificate upload of that client, gestor role and
+        own clients only; when done or on Voltar it lands on the client's Certificado screen."""
+        try:
+            clients.open_management(ctx.uow, ctx.principal, client_id)
+        except ServiceError as exc:
+            return self._home(ctx, before=[Text(f"⚠️ {exc.message}")])
+        back = {"flow": CONFIG_FLOW.name, "step": "cert", "data": {"cid": client_id}}
+        data = {"cid": client_id, RETURN: back}
+        return self._show(ctx, State(CERT_UPLOAD_FLOW.name, CERT_UPLOAD_FLOW.first, data), [])
 
     def _home(self, ctx: Ctx, *, before: Sequence[Outbound] = (), greet: bool = False) -> Outcome:
         state = State(*HOME, {})

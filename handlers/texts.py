@@ -537,6 +537,8 @@ ZIP_TITLE_EMITIDOS = "XMLs emitidos de {name} — {modelo} {mes}"
 ZIP_CAPTION = "📦 {titulo}: {notas} notas e {eventos} eventos de cancelamento."
 ZIP_PART = "Parte {n} de {total}: o arquivo passou do limite de envio deste canal."
 EXPORT_EMPTY = "Nenhuma nota encontrada para {titulo}."
+EXPORT_PROGRESS = "⏳ Gerando… {feito} de {total} notas"
+EXPORT_FINISHED = "✅ Pronto: enviado em {partes} parte(s)."
 EXPORT_FAILED = (
     "⚠️ Não consegui gerar o arquivo. Tente de novo; se persistir, informe ao suporte a "
     "referência {ref}."
@@ -591,3 +593,40 @@ GENERATING_DANFES = (
     "⏳ Gerando {notas} DANFEs de {mes}… Pode levar alguns minutos; envio aqui quando "
     "ficar pronto."
 )
+
+# -- Reminders and Avisos (issue 7) ------------------------------------------------------------
+ENVIAR_CERTIFICADO_DE = "Enviar certificado: {name}"
+CERT_REMINDER = (
+    "🔐 O certificado digital de {name} {when} ({until}). Sem ele a emissão de NF-e/NFC-e para."
+)
+CERT_REMINDER_CONTADOR = "{text}\n\nO gestor do escritório pode enviar o novo certificado."
+CERT_DIGEST = "🔐 {count} certificados digitais pedem atenção:\n\n{lines}"
+CERT_DIGEST_LINE = "• {name}: {when} ({until})"
+CERT_DIGEST_HINT = "Envie cada novo certificado em Clientes › Gerenciar › Configurações."
+FATURA_DUE_NOTICE = "🧾 A fatura {competencia} ({total}) vence em {due}."
+FATURA_OVERDUE_NOTICE = (
+    "⚠️ A fatura {competencia} ({total}) venceu em {due} e ainda não consta como paga. Veja em "
+    "Meus dados › Pagamento › Minhas faturas."
+)
+LINK_IDLE_NOTICE = (
+    "🔗 Um link de contratação ({software}, {plan}) foi aberto em {opened}, mas o cadastro não "
+    "foi concluído. Vale falar com o cliente."
+)
+AVISOS = "Avisos"
+AVISOS_TEXT = (
+    "🔔 Avisos automáticos deste escritório (valem para todos os chats):\n\n{lines}\n\n"
+    "Toque num aviso para ligar ou desligar."
+)
+AVISOS_TEXT_CONTADOR = "🔔 Avisos automáticos deste escritório:\n\n{lines}"
+AVISO_LINE = "{mark} {label}"
+AVISO_ON = "🔔"
+AVISO_OFF = "🔕"
+AVISO_LABELS = {
+    "certificados": "Certificados vencendo",
+    "faturas": "Faturas a vencer e vencidas",
+    "links": "Links abertos e não concluídos",
+}
+AVISO_TOGGLE_OFF = "Desligar: {label}"
+AVISO_TOGGLE_ON = "Ligar: {label}"
+AVISO_MUTED = "🔕 {label}: desligado."
+AVISO_UNMUTED = "🔔 {label}: ligado."

@@ -92,6 +92,7 @@ _LOAD_STATE = select(
 ).where(_STATE.c.identity_key == bindparam("identity_key"))
 
 _ENQUEUE = insert(_OUTBOX)
+_ENQUEUE_RETURNING = insert(_OUTBOX).returning(_OUTBOX.c.id)
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("message_id"))
@@ -622,6 +623,18 @@ class OutboxRepository(_CoreRepository):
             self.connection.execute(_ENQUEUE, rows[0])
         elif rows:
             self.connection.execute(_ENQUEUE, list(rows))
+
+    def enqueue_returning(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Like `enqueue`, and the new rows' ids in order (a job edits one of them later)."""
+        return [int(self.connection.execute(_ENQUEUE_RETURNING, row).scalar_one()) for row in rows]
+
+    def external_ref(self, message_id: int) -> str | None:
+        """The platform id of an outbox message once delivered; None until then."""
+        return self.session.scalar(
+            select(OutboxMessage.external_ref).where(
+                OutboxMessage.id == message_id, OutboxMessage.status == "sent"
+            )
+        )
 
     def claim(
         self,

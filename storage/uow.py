@@ -17,6 +17,11 @@ from storage.db import advisory_xact_lock
 from storage.fiscal import FiscalDocumentRepository
 from storage.integration import IntegrationKeyRepository, NoticeRepository
 from storage.links import LinkRepository, SignUpRepository  # issue 5
+from storage.reminders import (  # issue 7
+    NoticeMuteRepository,
+    ReminderRepository,
+    SchedulerLeaseRepository,
+)
 from storage.repositories import (
     AuditRepository,
     CatalogRepository,
@@ -51,6 +56,9 @@ class UnitOfWork:
     history: HistoryRepository  # issue 4
     fiscal: FiscalDocumentRepository  # issue 3
     whatsapp: WhatsAppRepository  # issue 8
+    reminders: ReminderRepository  # issue 7
+    scheduler_leases: SchedulerLeaseRepository  # issue 7
+    notice_mutes: NoticeMuteRepository  # issue 7
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -78,6 +86,11 @@ class UnitOfWork:
             )
             self.links = LinkRepository(self.session)  # issue 5
             self.whatsapp = WhatsAppRepository(self.session)  # issue 8
+            self.reminders, self.scheduler_leases, self.notice_mutes = (  # issue 7
+                ReminderRepository(self.session),
+                SchedulerLeaseRepository(self.session),
+                NoticeMuteRepository(self.session),
+            )
             self.sign_ups = SignUpRepository(self.session)  # issue 5
             self.certificates, self.access_links, self.history = (  # issue 4
                 CertificateRepository(self.session),

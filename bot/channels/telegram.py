@@ -35,7 +35,7 @@ from telegram import (
     InputFile,
     Update,
 )
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction as TelegramChatAction
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -50,6 +50,7 @@ from bot.settings import Settings
 from services.access import deactivate_identity
 from services.messages import (
     Button,
+    ChatAction,
     ChoiceBody,
     DeleteMessage,
     Document,
@@ -375,13 +376,16 @@ class TelegramChannel:
             sent = await self.bot.send_message(chat_id, outbound.text, reply_markup=markup)
             return str(sent.message_id)
         if isinstance(outbound, Document):
-            await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+            await self.bot.send_chat_action(chat_id, TelegramChatAction.UPLOAD_DOCUMENT)
             sent = await self.bot.send_document(
                 chat_id,
                 InputFile(outbound.data, filename=outbound.name),
                 caption=outbound.caption,
             )
             return str(sent.message_id)
+        if isinstance(outbound, ChatAction):  # "enviando documento…" while a job runs
+            await self.bot.send_chat_action(chat_id, outbound.kind)
+            return None
         if isinstance(outbound, DeleteMessage):
             await self._delete(chat_id, int(outbound.message_ref))
         return None

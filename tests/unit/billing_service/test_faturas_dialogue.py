@@ -234,7 +234,7 @@ def test_a_contador_sees_no_pagamento_and_a_forged_press_is_refused(
     make_fatura(uow_factory, office.gestor)
     chat.say("/menu")
     chat.press(texts.MEUS_DADOS)
-    assert chat.labels() == [texts.BASICOS, texts.EMAILS, texts.VOLTAR, texts.MENU]
+    assert chat.labels() == [texts.BASICOS, texts.EMAILS, texts.AVISOS, texts.VOLTAR, texts.MENU]
     offer(chat, "d:pag")
 
     chat.press_id("d:pag")

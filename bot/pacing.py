@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.settings import Settings
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 
 # Float sums must never squeeze rate + 1 sends into one second, or two into one interval.
 SPACING_MARGIN = 1e-9

@@ -25,7 +25,7 @@ from typing import Protocol
 from services import outbox
 from services.outbox import Deferred, Fate
 from services.types import UnitOfWorkFactory
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from services.access import principal_of
 from services.messages import Inbound, Outbound, Text, to_payload
 from services.principal import Principal
-from storage.repositories import StoredState
+from storage.conversation import StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 from storage.uow import UnitOfWorkFactory
 
 CLAIM_LEASE = timedelta(seconds=60)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -14,160 +13,27 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
-    delete,
     func,
-    insert,
     or_,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, SessionTransaction, selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from storage.db import is_postgresql, lock_key
 from storage.models import (
     AuditEntry,
     Client,
-    ConversationState,
     Gestor,
     GestorEmail,
     Invite,
-    OutboxMessage,
     Plan,
-    ProcessedEvent,
     Software,
     UserIdentity,
 )
-from storage.types import UTCDateTime
 
 
-def _insert(session: Session, table: Any) -> Any:
-    return (postgresql.insert if is_postgresql(session) else sqlite.insert)(table)
-
-
-# The hot path (every inbound event, every outbox send) runs prebuilt Core statements on the
-# session's connection: building a statement and going through the ORM layer cost more than
-# the round trip itself. Built once per dialect; SQLAlchemy's compiled cache does the rest.
-_PROCESSED = cast(Table, ProcessedEvent.__table__)
-_STATE = cast(Table, ConversationState.__table__)
-_OUTBOX = cast(Table, OutboxMessage.__table__)
-_STATE_COLUMNS = ("flow", "step", "data", "version", "updated_at", "expires_at")
-
-
-def _dialect_insert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-@cache
-def _claim_event_statement(dialect: str) -> Any:
-    return (
-        _dialect_insert(dialect)(_PROCESSED)
-        .on_conflict_do_nothing()
-        .returning(_PROCESSED.c.event_id)
-    )
-
-
-@cache
-def _save_state_statement(dialect: str) -> Any:
-    statement = _dialect_insert(dialect)(_STATE)
-    return statement.on_conflict_do_update(
-        index_elements=["identity_key"],
-        set_={name: statement.excluded[name] for name in _STATE_COLUMNS},
-    )
-
-
-# PostgreSQL: take the identity's advisory lock and claim the event in one round trip. Only the
-# claim shares the statement's snapshot (ON CONFLICT looks at the latest rows anyway); whatever
-# is read after the lock is read by later statements, so it sees the previous holder's commit.
-_CLAIM_EVENT_LOCKED_PG = text(
-    "WITH lock AS (SELECT pg_advisory_xact_lock(:lock_key)) "
-    "INSERT INTO processed_event (channel, event_id, processed_at) "
-    "SELECT CAST(:channel AS VARCHAR), CAST(:event_id AS VARCHAR), :processed_at FROM lock "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-).bindparams(bindparam("processed_at", type_=UTCDateTime()))
-
-_LOAD_STATE = select(
-    _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
-).where(_STATE.c.identity_key == bindparam("identity_key"))
-
-_ENQUEUE = insert(_OUTBOX)
-_ENQUEUE_RETURNING = insert(_OUTBOX).returning(_OUTBOX.c.id)
-_MARK_SENT = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("message_id"))
-    .values(
-        status="sent",
-        sent_at=bindparam("at"),
-        external_ref=bindparam("ref"),
-        blob=None,
-        error=None,
-    )
-)
-
-
-@cache
-def _claim_statement(dialect: str, limit: int, by_channel: bool, by_identity: bool) -> Any:
-    table = _OUTBOX
-    due = or_(
-        (table.c.status == "pending") & (table.c.not_before <= bindparam("now")),
-        (table.c.status == "sending") & (table.c.claimed_at < bindparam("stale_before")),
-    )
-    candidates = select(table.c.id).where(due).order_by(table.c.id).limit(limit)
-    if by_channel:
-        candidates = candidates.where(table.c.channel.in_(bindparam("channels", expanding=True)))
-    if by_identity:
-        candidates = candidates.where(table.c.identity_key == bindparam("for_identity"))
-    if dialect == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    return (
-        update(table)
-        .where(table.c.id.in_(candidates.scalar_subquery()))
-        .values(status="sending", claimed_at=bindparam("now"), attempts=table.c.attempts + 1)
-        .returning(
-            table.c.id,
-            table.c.channel,
-            table.c.identity_key,
-            table.c.address,
-            table.c.payload,
-            table.c.blob,
-            table.c.attempts,
-        )
-    )
-
-
-class _CoreRepository:
-    """Runs Core statements straight on the session's connection (same transaction)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._dialect: str | None = None
-        self._transaction: SessionTransaction | None = None
-        self._connection: Connection | None = None
-
-    @property
-    def connection(self) -> Connection:
-        """The session's connection; remembered while the session's transaction lasts
-        (`Session.connection()` costs about as much as running a small statement)."""
-        transaction = self.session.get_transaction()
-        if (
-            transaction is None
-            or transaction is not self._transaction
-            or self._connection is None
-            or self._connection.closed
-        ):
-            self._connection = self.session.connection()
-            self._transaction = self.session.get_transaction()
-        return self._connection
-
-    @property
-    def dialect(self) -> str:
-        if self._dialect is None:
-            self._dialect = self.session.get_bind().dialect.name
-        return self._dialect
-
-
-def _flushed_connection(session: Session) -> Connection:
+def flushed_connection(session: Session) -> Connection:
     """The session's connection, after writing pending ORM changes (Core does not autoflush)."""
     if session.new or session.dirty or session.deleted:
         session.flush()
@@ -220,23 +86,23 @@ class ActingIdentity:
     gestor_name: str
 
 
-_IDENTITY = cast(Table, UserIdentity.__table__)
+IDENTITY = cast(Table, UserIdentity.__table__)
 _GESTOR = cast(Table, Gestor.__table__)
-_ACTING = select(
-    _IDENTITY.c.id,
-    _IDENTITY.c.key,
-    _IDENTITY.c.active,
-    _IDENTITY.c.address,
-    _IDENTITY.c.gestor_id,
-    _IDENTITY.c.role,
-    _IDENTITY.c.last_inbound_at,
+ACTING = select(
+    IDENTITY.c.id,
+    IDENTITY.c.key,
+    IDENTITY.c.active,
+    IDENTITY.c.address,
+    IDENTITY.c.gestor_id,
+    IDENTITY.c.role,
+    IDENTITY.c.last_inbound_at,
     _GESTOR.c.razao_social,
-).select_from(_IDENTITY.join(_GESTOR, _GESTOR.c.id == _IDENTITY.c.gestor_id))
-_ACTING_BY_KEY = _ACTING.where(_IDENTITY.c.key == bindparam("key"))
-_ACTING_WIDTH = len(_ACTING.selected_columns)
+).select_from(IDENTITY.join(_GESTOR, _GESTOR.c.id == IDENTITY.c.gestor_id))
+_ACTING_BY_KEY = ACTING.where(IDENTITY.c.key == bindparam("key"))
+ACTING_WIDTH = len(ACTING.selected_columns)
 _TOUCH_IDENTITY = (
-    update(_IDENTITY)
-    .where(_IDENTITY.c.id == bindparam("identity_id"))
+    update(IDENTITY)
+    .where(IDENTITY.c.id == bindparam("identity_id"))
     .values(last_inbound_at=bindparam("now"), address=bindparam("new_address"))
 )
 
@@ -250,7 +116,7 @@ class IdentityRepository:
 
     def acting(self, key: str) -> ActingIdentity | None:
         """The identity and its gestor's name (Core, one round trip; sees pending ORM changes)."""
-        row = _flushed_connection(self.session).execute(_ACTING_BY_KEY, {"key": key}).first()
+        row = flushed_connection(self.session).execute(_ACTING_BY_KEY, {"key": key}).first()
         return ActingIdentity(*row) if row else None
 
     def touch(self, identity_id: int, now: datetime, address: str) -> None:
@@ -325,7 +191,7 @@ class CatalogRepository:
         """Active softwares and their plans in one query, kept for the rest of the transaction
         (the catalog does not change under a conversation step; `add` forgets it)."""
         if self._rows is None:
-            result = _flushed_connection(self.session).execute(_CATALOG)
+            result = flushed_connection(self.session).execute(_CATALOG)
             self._rows = [CatalogRow(*row) for row in result]
         return self._rows
 
@@ -488,7 +354,7 @@ class ClientRepository:
             counting = _COUNT_CLIENTS.where(search)
         else:
             statement, counting = _SUMMARIES, _COUNT_CLIENTS
-        connection = _flushed_connection(self.session)
+        connection = flushed_connection(self.session)
         params = {"gestor": gestor_id, "offset": offset, "limit": limit}
         rows = connection.execute(statement, params).all()
         total = rows[0][-1] if rows else connection.execute(counting, params).scalar() or 0
@@ -497,7 +363,7 @@ class ClientRepository:
     def card(self, gestor_id: int, client_id: int) -> CardRow | None:
         """What the client card shows, with software and plan, in one round trip."""
         params = {"gestor": gestor_id, "client": client_id}
-        row: Any = _flushed_connection(self.session).execute(_CARD, params).first()
+        row: Any = flushed_connection(self.session).execute(_CARD, params).first()
         return CardRow(*row) if row else None
 
     def add(self, client: Client) -> Client:
@@ -521,182 +387,6 @@ class AuditRepository:
             .limit(limit)
         )
         return list(self.session.scalars(query))
-
-
-@dataclass(frozen=True, slots=True)
-class StoredState:
-    flow: str
-    step: str
-    data: dict[str, Any]
-    version: int
-    expires_at: datetime | None
-
-
-_ACTING_WITH_STATE = (
-    _ACTING.add_columns(
-        _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
-    )
-    .outerjoin(_STATE, _STATE.c.identity_key == _IDENTITY.c.key)
-    .where(_IDENTITY.c.key == bindparam("key"))
-)
-
-
-class ConversationRepository(_CoreRepository):
-    """The hot path of every inbound event, written in SQL Core: a handful of round trips."""
-
-    def claim_event(
-        self, channel: str, event_id: str, now: datetime, *, lock: str | None = None
-    ) -> bool:
-        """Record (channel, event id); False when it had already been processed.
-
-        With `lock`, first serialize on that name until the transaction ends, like
-        `UnitOfWork.lock` (PostgreSQL: in the same round trip; SQLite's BEGIN already did it).
-        """
-        params: dict[str, Any] = {"channel": channel, "event_id": event_id, "processed_at": now}
-        dialect = self.dialect
-        if lock is not None and dialect == "postgresql":
-            params["lock_key"] = lock_key(lock)
-            result = self.connection.execute(_CLAIM_EVENT_LOCKED_PG, params)
-        else:
-            result = self.connection.execute(_claim_event_statement(dialect), params)
-        return result.first() is not None
-
-    def load_with_identity(
-        self, identity_key: str
-    ) -> tuple[ActingIdentity | None, StoredState | None]:
-        """The identity (with its gestor's name) and its state, in one round trip."""
-        row = (
-            _flushed_connection(self.session)
-            .execute(_ACTING_WITH_STATE, {"key": identity_key})
-            .first()
-        )
-        if row is None:  # a stranger: no identity, but a state may still be there
-            return None, self.load(identity_key)
-        identity = ActingIdentity(*row[:_ACTING_WIDTH])
-        state = row[_ACTING_WIDTH:]
-        return identity, (StoredState(*state) if state[0] is not None else None)
-
-    def load(self, identity_key: str) -> StoredState | None:
-        row = self.connection.execute(_LOAD_STATE, {"identity_key": identity_key}).first()
-        return StoredState(*row) if row else None
-
-    def save(
-        self,
-        identity_key: str,
-        state: StoredState,
-        now: datetime,
-    ) -> None:
-        self.connection.execute(
-            _save_state_statement(self.dialect),
-            {
-                "identity_key": identity_key,
-                "flow": state.flow,
-                "step": state.step,
-                "data": state.data,
-                "version": state.version,
-                "updated_at": now,
-                "expires_at": state.expires_at,
-            },
-        )
-
-    def forget_events_before(self, cutoff: datetime) -> int:
-        result: Any = self.session.execute(
-            delete(ProcessedEvent).where(ProcessedEvent.processed_at < cutoff)
-        )
-        return int(result.rowcount)
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedMessage:
-    id: int
-    channel: str
-    identity_key: str
-    address: str
-    payload: dict[str, Any]
-    blob: bytes | None
-    attempts: int
-
-
-class OutboxRepository(_CoreRepository):
-    def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
-        if len(rows) == 1:  # the usual case: plain execute, no executemany batching
-            self.connection.execute(_ENQUEUE, rows[0])
-        elif rows:
-            self.connection.execute(_ENQUEUE, list(rows))
-
-    def enqueue_returning(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Like `enqueue`, and the new rows' ids in order (a job edits one of them later)."""
-        return [int(self.connection.execute(_ENQUEUE_RETURNING, row).scalar_one()) for row in rows]
-
-    def external_ref(self, message_id: int) -> str | None:
-        """The platform id of an outbox message once delivered; None until then."""
-        return self.session.scalar(
-            select(OutboxMessage.external_ref).where(
-                OutboxMessage.id == message_id, OutboxMessage.status == "sent"
-            )
-        )
-
-    def claim(
-        self,
-        now: datetime,
-        *,
-        limit: int,
-        lease: timedelta,
-        channels: Sequence[str] | None = None,
-        identity_key: str | None = None,
-    ) -> list[ClaimedMessage]:
-        """Take up to `limit` due messages (and ones whose sender died) for this sender."""
-        statement = _claim_statement(
-            self.dialect, limit, channels is not None, identity_key is not None
-        )
-        params: dict[str, Any] = {"now": now, "stale_before": now - lease}
-        if channels is not None:
-            params["channels"] = list(channels)
-        if identity_key is not None:
-            params["for_identity"] = identity_key
-        rows = self.connection.execute(statement, params).all()
-        return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.id)
-
-    def mark_sent(self, message_id: int, now: datetime, external_ref: str | None) -> None:
-        self.mark_sent_many([(message_id, external_ref)], now)
-
-    def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
-        """Record several deliveries (message id, platform ref) in one executemany."""
-        params = [{"message_id": id_, "at": now, "ref": ref} for id_, ref in sent]
-        if params:
-            self.connection.execute(_MARK_SENT, params[0] if len(params) == 1 else params)
-
-    def retry_later(self, message_id: int, not_before: datetime, error: str) -> None:
-        self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="pending", not_before=not_before, claimed_at=None, error=error)
-        )
-
-    def mark_failed(self, message_id: int, error: str) -> None:
-        self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="failed", error=error, blob=None)
-        )
-
-    def pending_count(self, identity_key: str | None = None) -> int:
-        query = (
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.status.in_(("pending", "sending")))
-        )
-        if identity_key is not None:
-            query = query.where(OutboxMessage.identity_key == identity_key)
-        return self.session.scalar(query) or 0
-
-    def last_external_ref(self, identity_key: str) -> str | None:
-        return self.session.scalar(
-            select(OutboxMessage.external_ref)
-            .where(OutboxMessage.identity_key == identity_key, OutboxMessage.status == "sent")
-            .order_by(OutboxMessage.id.desc())
-            .limit(1)
-        )
 
 
 def ping(session: Session) -> None:

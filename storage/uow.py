@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.billing_repos import FaturaRepository, GestorEmailRepository
 from storage.config_repos import AccessLinkRepository, CertificateRepository, HistoryRepository
+from storage.conversation import ConversationRepository, OutboxRepository
 from storage.db import advisory_xact_lock
 from storage.fiscal import FiscalDocumentRepository
 from storage.integration import IntegrationKeyRepository, NoticeRepository
@@ -26,11 +27,9 @@ from storage.repositories import (
     AuditRepository,
     CatalogRepository,
     ClientRepository,
-    ConversationRepository,
     GestorRepository,
     IdentityRepository,
     InviteRepository,
-    OutboxRepository,
 )
 from storage.whatsapp import WhatsAppRepository  # issue 8
 

@@ -13,7 +13,7 @@ from bot.settings import Settings
 from bot.signup import email_gateway
 from services.email import DeliveryFailed, EmailGateway, EmailMessage
 from services.outbox import Deferred, Delivered, Failed, Fate
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 
 CHANNEL = "email"
 RETRY = timedelta(minutes=5)

@@ -63,7 +63,7 @@ from services.messages import (
 )
 from services.outbox import Deferred, Delivered, Failed, Fate
 from services.types import UnitOfWorkFactory
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 from web.app import TELEGRAM_WEBHOOK_PATH
 
 log = logging.getLogger(__name__)

@@ -48,7 +48,7 @@ from bot.settings import Settings
 from services.messages import ChoiceBody, FileBody, Inbound, TextBody
 from services.outbox import Fate
 from services.types import UnitOfWorkFactory
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from bot.channels.whatsapp_render import (
 from services.messages import ChatAction, DeleteMessage, Document, Outbound, from_payload
 from services.outbox import Deferred, Delivered, Failed, Fate
 from services.types import UnitOfWorkFactory
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 
 log = logging.getLogger(__name__)
 

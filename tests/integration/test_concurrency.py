@@ -25,8 +25,8 @@ from services import access
 from services.conversation import Outcome, Result, Turn
 from services.errors import InviteRefused
 from services.messages import ChoiceBody, Inbound, Text, TextBody
+from storage.conversation import StoredState
 from storage.models import Client, OutboxMessage
-from storage.repositories import StoredState
 from tests.support import Chat, add_client, cnpj, make_office
 
 HOLD_SECONDS = 0.15

@@ -13,8 +13,8 @@ from services import catalog, clients, fiscal_exports
 from services.clients import ClientCard
 from services.messages import ChatAction, Document, Text
 from services.types import UnitOfWorkFactory
+from storage.conversation import StoredState
 from storage.models import ConversationState
-from storage.repositories import StoredState
 from tests.support import Chat, Office, add_client, add_member, cnpj, make_office
 from tests.unit.fiscal_chat.chat_support import NOW, open_gerenciar, store_emitted, unzip
 from tests.unit.helpers import step_of

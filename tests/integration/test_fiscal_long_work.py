@@ -34,8 +34,8 @@ from services.fiscal_exports import (
 )
 from services.messages import ChatAction, Text, from_payload, to_payload
 from services.types import UnitOfWorkFactory
+from storage.conversation import OutboxRepository
 from storage.models import OutboxMessage
-from storage.repositories import OutboxRepository
 from tests.integration.fake_telegram import TOKEN, FakeBotApi, callback_update
 from tests.support import Chat, add_client, make_office
 from tests.unit.fiscal_chat.chat_support import NOW, open_gerenciar, store_emitted

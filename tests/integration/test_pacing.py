@@ -20,7 +20,7 @@ from services.conversation import enqueue_to
 from services.messages import Text
 from services.outbox import Deferred, Delivered, Fate
 from services.types import UnitOfWorkFactory
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 
 
 class SimulatedClock:

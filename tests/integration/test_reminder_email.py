@@ -8,7 +8,7 @@ from typing import Any
 from bot.channels.email_send import RETRY, EmailSender
 from services.email import DeliveryFailed, EmailMessage
 from services.outbox import Deferred, Delivered, Failed
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 
 
 class FakeGateway:

@@ -17,8 +17,8 @@ from services.conversation import enqueue_to
 from services.messages import Text
 from services.outbox import Delivered, Fate
 from services.types import UnitOfWorkFactory
+from storage.conversation import ClaimedMessage
 from storage.models import OutboxMessage
-from storage.repositories import ClaimedMessage
 
 
 class FakeChannel:

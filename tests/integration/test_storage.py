@@ -26,10 +26,10 @@ from services.conversation import enqueue_to
 from services.messages import Text
 from services.outbox import MAX_ATTEMPTS, Deferred, Delivered, Failed
 from services.types import UnitOfWorkFactory
+from storage.conversation import StoredState
 from storage.db import make_engine, make_session_factory
 from storage.migrations import alembic_config, current_heads, upgrade
 from storage.models import Gestor, OutboxMessage, Software
-from storage.repositories import StoredState
 from tests.conftest import BACKENDS, PG_URL
 from tests.support import cnpj
 

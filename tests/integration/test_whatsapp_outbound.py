@@ -31,7 +31,7 @@ from services.messages import (
     to_payload,
 )
 from services.outbox import Deferred, Delivered, Failed
-from storage.repositories import ClaimedMessage
+from storage.conversation import ClaimedMessage
 from tests.integration.test_whatsapp_webhook import Harness, wa_settings
 from tests.integration.whatsapp_graph import (
     API_VERSION,

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from handlers import texts
 from services.messages import Outbound, Text
 from services.types import UnitOfWorkFactory
+from storage.conversation import StoredState
 from storage.models import AuditEntry, Client, ConversationState
-from storage.repositories import StoredState
 from tests.support import Chat
 
 # Good answers for Novo cadastro, step by step (typed text; payer/software/plan are buttons).

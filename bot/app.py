@@ -106,6 +106,8 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # Alembic narrates every migration at INFO on each start; only its problems matter here.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler narrates adding and scheduling each job; it would bury the console's dialogue.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # At DEBUG python-telegram-bot logs every update it fetches and every call's parameters,
     # typed certificate passwords included (issue 4): never below INFO.
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))

@@ -18,7 +18,7 @@ from domain.links import LinkState
 from domain.money import format_brl, monthly_price
 from services import catalog, notices
 from services.clients import NewClient, create_client
-from services.errors import ServiceError
+from services.errors import Conflict, ServiceError
 from services.links import hash_token, view
 from services.signup_form import (
     DOC_TAKEN,
@@ -183,7 +183,9 @@ def _create(
             email_contador=valid.email_contador,
         )
         uow.session.flush()
-    except IntegrityError as exc:  # the same CPF/CNPJ registered at this very moment
+    except (Conflict, IntegrityError) as exc:
+        # Taken by a client committed a moment ago (Conflict), or registered at this very
+        # moment by a concurrent submit (the unique constraint): the same answer either way.
         raise FormInvalid({"documento": DOC_TAKEN}) from exc
     return card.id
 

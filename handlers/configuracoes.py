@@ -15,7 +15,7 @@ from handlers.config_choices import CHAVE_FLOW, PLANO_FLOW
 from handlers.config_nav import open_sub
 from handlers.config_upload import CERT_UPLOAD_FLOW
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Step, chosen, nav, screen
-from handlers.formatting import SAO_PAULO
+from handlers.formatting import SAO_PAULO, datetime_br
 from services import certificates, clients, contracts, integration_keys
 from services.certificates import CertificateView
 from services.messages import Body, Choice, Text
@@ -105,7 +105,7 @@ def ask_key(ctx: Ctx, data: Data) -> Text:
     if key is None:
         text = texts.CHAVE_NONE.format(name=name)
     else:
-        created = key.created_at.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
+        created = datetime_br(key.created_at)
         text = texts.CHAVE_TEXT.format(name=name, prefix=key.prefix, created=created)
     return screen(text, [NEW_KEY], HOME_NAV)
 

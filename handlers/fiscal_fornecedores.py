@@ -29,7 +29,7 @@ from handlers.core import (
     screen,
 )
 from handlers.fiscal_emitidos import WORDS, client_card, client_name, file_base, month_label
-from handlers.formatting import SAO_PAULO, date_br
+from handlers.formatting import SAO_PAULO, date_br, datetime_br
 from services import fiscal_documents, fiscal_exports
 from services.fiscal_documents import DocumentSummary
 from services.fiscal_exports import Export, Recipient
@@ -198,7 +198,7 @@ def ask_note(ctx: Ctx, data: Data) -> Text:
     else:
         who = note.reconhecida_por or ""
         status = texts.FORN_RECONHECIDA.format(
-            quando=note.reconhecida_em.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M"),
+            quando=datetime_br(note.reconhecida_em),
             quem=texts.FORN_VOCE if who == ctx.principal.identity_key else who,
         )
     text = texts.FORN_NOTE.format(

@@ -31,6 +31,11 @@ def date_br(moment: datetime) -> str:
     return moment.astimezone(SAO_PAULO).strftime("%d/%m/%Y")
 
 
+def datetime_br(moment: datetime) -> str:
+    """`27/11/2026 21:08`, in São Paulo time."""
+    return moment.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
+
+
 def client_card_text(card: ClientCard) -> str:
     return texts.CARD.format(
         razao_social=card.razao_social,

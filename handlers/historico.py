@@ -23,7 +23,7 @@ from handlers.core import (
     nav,
     screen,
 )
-from handlers.formatting import SAO_PAULO
+from handlers.formatting import datetime_br
 from services import history
 from services.history import HistoryItem
 from services.messages import Body, Choice, Text
@@ -76,7 +76,7 @@ def _details(item: HistoryItem) -> str:
 
 def _line(item: HistoryItem) -> str:
     who = item.actor_name or item.actor
-    when = item.at.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
+    when = datetime_br(item.at)
     what = texts.HISTORICO_ACTIONS.get(item.action, item.action)
     return texts.HISTORICO_LINE.format(when=when, who=who, what=what, details=_details(item))
 

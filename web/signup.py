@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -108,32 +108,39 @@ FIELDS = (
     ),
 )
 
-Text = Annotated[str, Form()]
+TYPED_FIELDS = (
+    "documento",
+    "razao_social",
+    "nome_fantasia",
+    "email",
+    "telefone",
+    "cep",
+    "endereco",
+    "email_contador",
+    "plano",
+)
 
 
-def _form(
-    documento: str,
-    razao_social: str,
-    nome_fantasia: str,
-    email: str,
-    telefone: str,
-    cep: str,
-    endereco: str,
-    email_contador: str,
-    plano: str,
-    termos: str,
-) -> signup_form.SignUpForm:
-    return signup_form.SignUpForm(
-        documento=documento[:MAX_TYPED],
-        razao_social=razao_social[:MAX_TYPED],
-        nome_fantasia=nome_fantasia[:MAX_TYPED],
-        email=email[:MAX_TYPED],
-        telefone=telefone[:MAX_TYPED],
-        cep=cep[:MAX_TYPED],
-        endereco=endereco[:MAX_TYPED],
-        email_contador=email_contador[:MAX_TYPED],
-        plano=plano[:MAX_TYPED],
-        termos=termos == "sim",
+@dataclass(frozen=True)
+class Posted:
+    """What a sign-up form POST carried: the typed values (capped) and the CSRF token."""
+
+    form: signup_form.SignUpForm
+    csrf_token: str
+
+
+async def posted_form(request: Request) -> Posted:
+    """Read the form once for both sign-up routes; anything missing is an empty field."""
+    data = await request.form()
+
+    def field(name: str) -> str:
+        value = data.get(name, "")
+        return value[:MAX_TYPED] if isinstance(value, str) else ""
+
+    values = {name: field(name) for name in TYPED_FIELDS}
+    return Posted(
+        signup_form.SignUpForm(**values, termos=field("termos") == "sim"),
+        field(CSRF_FIELD),
     )
 
 
@@ -243,35 +250,13 @@ def signup_router(
 
     @router.post("/c/{token}")
     def link_submit(
-        token: str,
-        request: Request,
-        documento: Text = "",
-        razao_social: Text = "",
-        nome_fantasia: Text = "",
-        email: Text = "",
-        telefone: Text = "",
-        cep: Text = "",
-        endereco: Text = "",
-        email_contador: Text = "",
-        termos: Text = "",
-        csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+        token: str, request: Request, posted: Annotated[Posted, Depends(posted_form)]
     ) -> Response:
         scope = _scope(token)
         refused = limited(request, scope)
         if refused is not None:
             return refused
-        form = _form(
-            documento,
-            razao_social,
-            nome_fantasia,
-            email,
-            telefone,
-            cep,
-            endereco,
-            email_contador,
-            "",
-            termos,
-        )
+        form, csrf_token = posted.form, posted.csrf_token
         try:
             if not csrf.valid(csrf_token, request.cookies.get(COOKIE), scope):
                 offer = signups.open_link(uow_factory(), token)
@@ -313,35 +298,11 @@ def signup_router(
         return form_page(request, "cadastro", "/cadastro", plans=plans)
 
     @router.post("/cadastro")
-    def open_submit(
-        request: Request,
-        documento: Text = "",
-        razao_social: Text = "",
-        nome_fantasia: Text = "",
-        email: Text = "",
-        telefone: Text = "",
-        cep: Text = "",
-        endereco: Text = "",
-        email_contador: Text = "",
-        plano: Text = "",
-        termos: Text = "",
-        csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
-    ) -> Response:
+    def open_submit(request: Request, posted: Annotated[Posted, Depends(posted_form)]) -> Response:
         refused = limited(request)
         if refused is not None:
             return refused
-        form = _form(
-            documento,
-            razao_social,
-            nome_fantasia,
-            email,
-            telefone,
-            cep,
-            endereco,
-            email_contador,
-            plano,
-            termos,
-        )
+        form, csrf_token = posted.form, posted.csrf_token
         try:
             plans = signups.plan_options(uow_factory())
             if not csrf.valid(csrf_token, request.cookies.get(COOKIE), "cadastro"):

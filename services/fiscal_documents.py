@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -48,7 +48,7 @@ class DocumentSummary:
     modelo: Modelo
     serie: int
     numero: int
-    emitida_em: datetime
+    emitida_em: datetime  # aware, in the note's own offset
     competencia: str
     emitente_documento: str
     emitente_nome: str | None
@@ -334,7 +334,7 @@ def _iter_blobs(
         if not rows:
             return
         for row in rows:
-            modified = row.emitida_em.astimezone(SAO_PAULO).replace(tzinfo=None)
+            modified = local_time(row.emitida_em, row.emitida_offset_min).replace(tzinfo=None)
             situacao = Situacao(row.situacao)
             yield CompressedXml(
                 _member_name(row.chave, False),
@@ -360,6 +360,13 @@ def _iter_blobs(
         after = rows[-1].id
 
 
+def local_time(moment: datetime, offset_min: int | None) -> datetime:
+    """A stored dhEmi back in the note's own offset (São Paulo when it was not recorded)."""
+    if offset_min is None:
+        return moment.astimezone(SAO_PAULO)
+    return moment.astimezone(timezone(timedelta(minutes=offset_min)))
+
+
 def _member_name(chave: str, cancelamento: bool) -> str:
     return f"{chave}-cancelamento.xml" if cancelamento else f"{chave}-nfe.xml"
 
@@ -371,7 +378,7 @@ def _summary(row: Any) -> DocumentSummary:
         modelo=Modelo(row.modelo),
         serie=row.serie,
         numero=row.numero,
-        emitida_em=row.emitida_em,
+        emitida_em=local_time(row.emitida_em, row.emitida_offset_min),
         competencia=row.competencia,
         emitente_documento=row.emitente_documento,
         emitente_nome=row.emitente_nome,

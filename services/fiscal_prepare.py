@@ -125,6 +125,7 @@ class PreparedNote:
             "serie": nota.serie,
             "numero": nota.numero,
             "emitida_em": nota.dh_emi,
+            "emitida_offset_min": offset_minutes(nota.dh_emi),
             "competencia": competencia_of(nota.dh_emi),
             "emitente_documento": nota.emitente.documento or "",
             "emitente_nome": _cut(nota.emitente.x_nome),
@@ -185,8 +186,17 @@ Prepared = PreparedNote | PreparedEvent | Outcome
 
 
 def competencia_of(moment: datetime) -> str:
-    """'AAAA-MM' of the São Paulo month (a note of 31/10 23:30 -03:00 belongs to October)."""
-    return moment.astimezone(SAO_PAULO).strftime("%Y-%m")
+    """'AAAA-MM' of the note's own dhEmi, in its own offset: the month the note says, which is
+    also the AAMM of its key (30/11 23:30 -04:00 in Manaus is November, whatever São Paulo's
+    clock says)."""
+    return moment.strftime("%Y-%m")
+
+
+def offset_minutes(moment: datetime) -> int:
+    """The UTC offset of dhEmi in minutes (-180 for Brasília), kept to show the note's own
+    local time and day."""
+    offset = moment.utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
 def prepare(
@@ -225,6 +235,10 @@ def _prepare_note(
             "não o XML completo. Baixe o XML completo da nota (nfeProc) e envie-o.",
             chave,
         )
+    if nota.protocolo is not None and nota.assinatura is not None:
+        problema = nota.assinatura.problema
+        if problema is not None:
+            return refused(nome, nota.assinatura.codigo, f"A {numero} foi recusada porque {problema}", chave)
     tipo = _place(nota, client)
     if tipo is None:
         dest = nota.destinatario.documento if nota.destinatario else None
@@ -272,14 +286,6 @@ def _prepare_note(
             + "). Só notas autorizadas, canceladas ou denegadas são guardadas.",
             chave,
         )
-    if not nota.assinado:
-        return refused(
-            nome,
-            "sem_assinatura",
-            f"O XML da {numero} não traz a assinatura digital: ele foi alterado depois de "
-            "emitido e não vale como documento fiscal. Baixe de novo o XML original no emissor.",
-            chave,
-        )
     cancelamento = next((evento for evento in nota.eventos if evento.cancela), None)
     cancelada_em = (cancelamento.dh_reg_evento or cancelamento.dh_evento) if cancelamento else None
     return PreparedNote(nome, tipo, nota, Compressed.of(data), avisos, cancelada_em)
@@ -296,6 +302,15 @@ def _prepare_event(
             "resumo",
             f"O arquivo é só o resumo (resEvento) de um evento da nota {chave}. Envie o XML "
             "completo do evento (procEventoNFe).",
+            chave,
+        )
+    assinatura = evento_fiscal.assinatura
+    if assinatura is not None and assinatura.problema is not None:
+        return refused(
+            nome,
+            assinatura.codigo,
+            f"O evento {evento.descricao or evento.tp_evento} da nota {chave} foi recusado "
+            f"porque {assinatura.problema}",
             chave,
         )
     if evento.tp_evento not in ("110111", "110112"):

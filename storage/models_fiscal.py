@@ -44,7 +44,9 @@ class FiscalDocument(Base):
     serie: Mapped[int] = mapped_column(Integer)
     numero: Mapped[int] = mapped_column(Integer)
     emitida_em: Mapped[datetime] = mapped_column(UTCDateTime)
-    # 'AAAA-MM' of dhEmi in São Paulo time: the month the gestor picks ("Mês atual").
+    # dhEmi's own UTC offset in minutes (-240 in Manaus): the note's local time and day.
+    emitida_offset_min: Mapped[int | None] = mapped_column(Integer)
+    # 'AAAA-MM' of dhEmi in its own offset (= the AAMM of the key): the month the note says.
     competencia: Mapped[str] = mapped_column(String(7))
     emitente_documento: Mapped[str] = mapped_column(String(14))
     emitente_nome: Mapped[str | None] = mapped_column(String(120))

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import IntEnum, StrEnum
 
 from domain.fiscal.chave import ChaveAcesso
+from domain.fiscal.signature import Assinatura
 
 TP_EVENTO_CANCELAMENTO = "110111"
 TP_EVENTO_CANCELAMENTO_SUBSTITUICAO = "110112"
@@ -108,6 +109,7 @@ class Protocolo:
     dh_recbto: datetime | None
     x_motivo: str | None = None
     tp_amb: Ambiente | None = None
+    dig_val: str | None = None  # the DigestValue SEFAZ saw: binds the protocol to this note
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,8 @@ class NotaFiscal:
     c_sit_nfe: int | None = None
     versao: str | None = None
     avisos: tuple[str, ...] = ()
+    # the signature checked against the bytes (None for a resNFe, which carries none)
+    assinatura: Assinatura | None = None
 
     @property
     def situacao(self) -> Situacao:
@@ -202,6 +206,7 @@ class EventoFiscal:
     evento: Evento
     assinado: bool = False
     avisos: tuple[str, ...] = ()
+    assinatura: Assinatura | None = None
 
     @property
     def chave(self) -> ChaveAcesso:

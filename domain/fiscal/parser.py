@@ -50,6 +50,7 @@ from domain.fiscal.model import (
     TipoDocumento,
 )
 from domain.fiscal.safe_xml import MAX_XML_BYTES, load_xml
+from domain.fiscal.signature import Assinatura, problema_do_signatario, recusada, verificar
 
 __all__ = ["MAX_XML_BYTES", "NFE_NS", "parse_document"]
 
@@ -137,7 +138,15 @@ def _read_nfe(nfe: etree._Element, proc: etree._Element | None) -> NotaFiscal:
     if inf_prot is not None:
         _check_matches(chave, [("chNFe do protocolo", text(inf_prot, "chNFe"), chave.valor)])
         protocolo = _protocolo(inf_prot)
-    eventos = tuple(_embedded_events(proc, chave)) if proc is not None else ()
+    embedded = list(_embedded_events(proc, chave)) if proc is not None else []
+    eventos = tuple(evento for evento, _ in embedded)
+    assinatura = _note_signature(nfe, inf, emitente, dh_emi, protocolo)
+    for _, assinatura_evento in embedded:
+        if assinatura.valida and assinatura_evento is not None and not assinatura_evento.valida:
+            assinatura = recusada(
+                assinatura_evento.codigo,
+                f"{assinatura_evento.problema} (no evento anexado ao nfeProc)",
+            )
     dest = inf.find(ns_path("dest"))
     # SEFAZ's answer says where the note was really authorized (edited copies disagree).
     tp_amb_ide = ambiente(ide)
@@ -160,18 +169,54 @@ def _read_nfe(nfe: etree._Element, proc: etree._Element | None) -> NotaFiscal:
         assinado=signed,
         versao=inf.get("versao"),
         avisos=_avisos(emitente, tp_amb, tp_amb_ide, protocolo, signed),
+        assinatura=assinatura,
     )
 
 
-def _embedded_events(proc: etree._Element, chave: ChaveAcesso) -> Iterator[Evento]:
-    """Events some ERPs write inside nfeProc (non-standard): retEvento or a whole procEventoNFe."""
+def _note_signature(
+    nfe: etree._Element,
+    inf: etree._Element,
+    emitente: Participante,
+    dh_emi: datetime,
+    protocolo: Protocolo | None,
+) -> Assinatura:
+    """The note's signature, its signer (the emitter, valid at dhEmi) and the protocol's digVal."""
+    assinatura = problema_do_signatario(
+        verificar(nfe, inf), documento=emitente.documento, quando=dh_emi, papel="a nota"
+    )
+    if not assinatura.valida or protocolo is None:
+        return assinatura
+    if protocolo.dig_val is None:
+        return recusada(
+            "protocolo_sem_digval",
+            "o protocolo de autorização não traz o digVal, que liga o protocolo a esta versão "
+            "da nota. Baixe de novo o XML autorizado (nfeProc) no emissor.",
+        )
+    if protocolo.dig_val != assinatura.digest_value:
+        return recusada(
+            "protocolo_de_outra_versao",
+            "o protocolo de autorização é de outra versão da nota: o digVal do protocolo não "
+            "confere com a assinatura do XML. Baixe de novo o XML autorizado (nfeProc) no "
+            "emissor.",
+        )
+    return assinatura
+
+
+def _embedded_events(
+    proc: etree._Element, chave: ChaveAcesso
+) -> Iterator[tuple[Evento, Assinatura | None]]:
+    """Events some ERPs write inside nfeProc (non-standard): retEvento or a whole procEventoNFe.
+
+    A bare retEvento is SEFAZ's answer and carries no signature of the emitter; an embedded
+    procEventoNFe does, and it is checked like one sent on its own.
+    """
     for ret in proc.iterfind(ns_path("retEvento/infEvento")):
         _check_matches(chave, [("chNFe do evento anexado", text(ret, "chNFe"), chave.valor)])
-        yield _evento_from_ret(ret, chave)
+        yield _evento_from_ret(ret, chave), None
     for inner in proc.iterfind(ns_path("procEventoNFe")):
-        evento = _read_proc_evento(inner).evento
-        _check_matches(chave, [("chNFe do evento anexado", evento.chave.valor, chave.valor)])
-        yield evento
+        lido = _read_proc_evento(inner)
+        _check_matches(chave, [("chNFe do evento anexado", lido.evento.chave.valor, chave.valor)])
+        yield lido.evento, lido.assinatura
 
 
 def _read_res_nfe(root: etree._Element) -> NotaFiscal:
@@ -240,7 +285,32 @@ def _read_proc_evento(root: etree._Element) -> EventoFiscal:
         tipo=TipoDocumento.PROC_EVENTO_NFE,
         evento=evento,
         assinado=evento_el.find(SIGNATURE) is not None,
+        assinatura=_event_signature(evento_el, inf, evento),
     )
+
+
+def _event_signature(evento_el: etree._Element, inf: etree._Element, evento: Evento) -> Assinatura:
+    """The event's signature, made by its author; a cancellation only by the note's emitter."""
+    autor = evento.autor.documento if evento.autor else None
+    if evento.cancela and autor is not None and autor[:8] != evento.chave.emitente[:8]:
+        return recusada(
+            "cancelamento_de_outro_cnpj",
+            f"o cancelamento foi pedido por outro CNPJ/CPF ({autor}), e só quem emitiu a nota "
+            "pode cancelá-la.",
+        )
+    quando = evento.dh_evento or evento.dh_reg_evento
+    assinatura = verificar(evento_el, inf)
+    if quando is None:
+        return problema_do_signatario(
+            assinatura, documento=autor, quando=_validity_neutral(assinatura), papel="o evento"
+        )
+    return problema_do_signatario(assinatura, documento=autor, quando=quando, papel="o evento")
+
+
+def _validity_neutral(assinatura: Assinatura) -> datetime:
+    """A moment inside the certificate's validity, for an event without a date to check."""
+    info = assinatura.certificado
+    return info.not_before if info is not None else datetime.min.replace(tzinfo=BRASILIA)
 
 
 def _evento_from_ret(ret: etree._Element, chave: ChaveAcesso) -> Evento:
@@ -312,6 +382,7 @@ def _protocolo(inf_prot: etree._Element) -> Protocolo:
         dh_recbto=optional_datetime(inf_prot, "dhRecbto"),
         x_motivo=text(inf_prot, "xMotivo"),
         tp_amb=ambiente(inf_prot),
+        dig_val=text(inf_prot, "digVal"),
     )
 
 

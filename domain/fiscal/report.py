@@ -59,8 +59,8 @@ class LinhaRelatorio:
 
     @property
     def dia(self) -> date:
-        """The emission day in São Paulo (the business calendar)."""
-        return self.dh_emi.astimezone(SAO_PAULO).date()
+        """The emission day the note says (its dhEmi in its own offset, as the month is)."""
+        return self.dh_emi.date()
 
     @property
     def cfops(self) -> str:

@@ -41,7 +41,7 @@ def _cells(linha: LinhaRelatorio) -> tuple[object, ...]:
         linha.modelo.label,
         linha.serie,
         linha.numero,
-        linha.dh_emi.astimezone(SAO_PAULO).replace(tzinfo=None),
+        linha.dh_emi.replace(tzinfo=None),
         linha.emitente.documento or "",
         linha.emitente.x_nome or "",
         (destinatario.documento or "") if destinatario else "",
@@ -59,7 +59,7 @@ def render_csv(linhas: Iterable[LinhaRelatorio]) -> bytes:
     writer.writerow(COLUMNS)
     for linha in linhas:
         cells = list(_cells(linha))
-        cells[4] = linha.dh_emi.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M:%S")
+        cells[4] = linha.dh_emi.strftime("%d/%m/%Y %H:%M:%S")
         cells[10] = _decimal_br(linha.v_nf)
         writer.writerow(cells)
     return out.getvalue().encode("utf-8-sig")

@@ -1,10 +1,16 @@
-"""Synthetic NF-e/NFC-e XMLs for the tests: a consistent key, one field changed at a time."""
+"""Synthetic NF-e/NFC-e XMLs for the tests: a consistent key, one field changed at a time.
+
+Notes and events are really signed with the emitter's test certificate (see the fiscal_chat
+factory), and the protocol carries the signature's digest as digVal.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from domain.fiscal import NFE_NS, digito_verificador
+from tests.unit.fiscal_chat.factory import signed as sign
 
 EMITENTE_CNPJ = "11222333000181"
 DEST_CNPJ = "45723174000110"
@@ -57,13 +63,8 @@ def nfe(
         f"<CFOP>{cfop}</CFOP><vProd>{v_prod}</vProd></prod></det>"
         for n, (cfop, v_prod) in enumerate(itens, start=1)
     )
-    signature = (
-        '<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo/></Signature>'
-        if signed
-        else ""
-    )
     ns = f' xmlns="{NFE_NS}"' if xmlns else ""
-    return (
+    xml = (
         f'<NFe{ns}><infNFe Id="NFe{chave}" versao="{versao}"><ide>'
         f"<cUF>{ide.cuf}</cUF><cNF>{ide.cnf}</cNF><natOp>Venda</natOp><mod>{ide.mod}</mod>"
         f"<serie>{ide.serie}</serie><nNF>{ide.nnf}</nNF><{date_tag}>{emitted}</{date_tag}>"
@@ -71,15 +72,27 @@ def nfe(
         f"<tpAmb>1</tpAmb></ide>"
         f"<emit>{emit_doc}<xNome>EMPRESA EMITENTE LTDA</xNome></emit>{dest or ''}{dets}"
         f"<total><ICMSTot><vProd>150.00</vProd><vNF>{v_nf}</vNF></ICMSTot></total>"
-        f"</infNFe>{signature}</NFe>"
+        f"</infNFe></NFe>"
     )
+    if not signed:
+        return xml
+    if not xmlns:  # outside the namespace nothing gets as far as the signature check
+        return xml.replace("</NFe>", f'<Signature xmlns="{DSIG_NS}"/></NFe>')
+    signer = _EMITENTE_DOC.search(emit_doc)
+    return sign(xml, signer.group(1) if signer else ide.cnpj)[0]
 
 
-def prot(chave: str, c_stat: int = 100) -> str:
+DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+_DIGEST = re.compile(r"<DigestValue>([^<]+)</DigestValue>")
+_EMITENTE_DOC = re.compile(r"<(?:CNPJ|CPF)>([0-9A-Z]+)</")
+
+
+def prot(chave: str, c_stat: int = 100, dig_val: str | None = None) -> str:
+    digest = f"<digVal>{dig_val}</digVal>" if dig_val else ""
     return (
         f'<protNFe versao="4.00"><infProt><tpAmb>1</tpAmb><chNFe>{chave}</chNFe>'
         f"<dhRecbto>2026-10-15T10:31:00-03:00</dhRecbto><nProt>135260000000001</nProt>"
-        f"<cStat>{c_stat}</cStat><xMotivo>Motivo</xMotivo></infProt></protNFe>"
+        f"{digest}<cStat>{c_stat}</cStat><xMotivo>Motivo</xMotivo></infProt></protNFe>"
     )
 
 
@@ -103,8 +116,10 @@ def nfe_proc(
 ) -> bytes:
     """An nfeProc: `body` (default `nfe(ide)`), its protocol (unless `c_stat` is None), `extra`."""
     chave = ide.chave()
-    protocol = prot(prot_chave or chave, c_stat) if c_stat is not None else ""
     body = body if body is not None else nfe(ide)
+    digest = _DIGEST.search(body)
+    dig_val = digest.group(1) if digest else None
+    protocol = prot(prot_chave or chave, c_stat, dig_val) if c_stat is not None else ""
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="{NFE_NS}" versao="4.00">'
         f"{body}{protocol}{extra}</nfeProc>"
@@ -114,15 +129,17 @@ def nfe_proc(
 def proc_evento(
     chave: str, tp_evento: str = "110111", c_stat: int = 135, ret_chave: str | None = None
 ) -> bytes:
-    return (
-        f'<procEventoNFe xmlns="{NFE_NS}" versao="1.00"><evento versao="1.00">'
+    evento = (
+        f'<evento xmlns="{NFE_NS}" versao="1.00">'
         f'<infEvento Id="ID{tp_evento}{chave}01"><cOrgao>35</cOrgao><tpAmb>1</tpAmb>'
         f"<CNPJ>{EMITENTE_CNPJ}</CNPJ><chNFe>{chave}</chNFe>"
         f"<dhEvento>2026-10-16T08:59:00-03:00</dhEvento><tpEvento>{tp_evento}</tpEvento>"
         f'<nSeqEvento>1</nSeqEvento><verEvento>1.00</verEvento><detEvento versao="1.00">'
         f"<descEvento>Cancelamento</descEvento><nProt>135260000000001</nProt>"
-        f"<xJust>Erro na digitacao do pedido</xJust></detEvento></infEvento>"
-        f'<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"/></evento>'
+        f"<xJust>Erro na digitacao do pedido</xJust></detEvento></infEvento></evento>"
+    )
+    return (
+        f'<procEventoNFe xmlns="{NFE_NS}" versao="1.00">{sign(evento, EMITENTE_CNPJ)[0]}'
         f"{ret_evento(ret_chave or chave, tp_evento, c_stat)}</procEventoNFe>"
     ).encode()
 

@@ -1,15 +1,26 @@
 """Realistic NF-e/NFC-e XMLs for the chat-side tests and the ZIP benchmark: full nfeProc files
 (addresses, items with taxes, payment, protocol) that a DANFE library can print, plus the
-cancellation event of a note. Keys are consistent and their check digits valid."""
+cancellation event of a note. Keys are consistent and their check digits valid.
+
+Notes and events are really signed (XMLDSig, as the MOC prescribes) with an e-CNPJ certificate
+of the emitter issued by the tests' CA, and the protocol's digVal is the signature's digest, so
+they pass the ingest's integrity checks; `NotaSpec` can ask for each kind of defect.
+"""
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from cryptography.hazmat.primitives import serialization
+from lxml import etree
+
 from domain.fiscal import NFE_NS, digito_verificador
+from domain.fiscal.signature import Assinante
+from tests.unit.certificates.pfx_factory import Ecpf, holder_key, make_certificate
 
 EMITENTE_CNPJ = "11222333000181"
 DEST_CNPJ = "45723174000110"
@@ -42,11 +53,16 @@ class NotaSpec:
     frete: Decimal = Decimal("0.00")
     tp_amb: int = 1
     cnf: int = 12345678
+    c_uf: int = 35
+    # defects on demand: unsigned, signed by another company, a protocol of another version
+    assinada: bool = True
+    assinante_cnpj: str | None = None
+    dig_val: str | None = None
 
     def chave(self) -> str:
         aamm = self.dh_emi.strftime("%y%m")
         corpo = (
-            f"35{aamm}{self.emitente_cnpj.zfill(14)}{self.modelo}{self.serie:03d}"
+            f"{self.c_uf}{aamm}{self.emitente_cnpj.zfill(14)}{self.modelo}{self.serie:03d}"
             f"{self.numero:09d}1{self.cnf:08d}"
         )
         return corpo + digito_verificador(corpo)
@@ -106,7 +122,7 @@ def nfe_proc_xml(spec: NotaSpec) -> bytes:
         )
     recibo = (spec.dh_emi + timedelta(seconds=40)).isoformat(timespec="seconds")
     nfe = (
-        f'<NFe xmlns="{NFE_NS}"><infNFe Id="NFe{chave}" versao="4.00"><ide><cUF>35</cUF>'
+        f'<NFe xmlns="{NFE_NS}"><infNFe Id="NFe{chave}" versao="4.00"><ide><cUF>{spec.c_uf}</cUF>'
         f"<cNF>{spec.cnf:08d}</cNF><natOp>VENDA DE MERCADORIA</natOp><mod>{spec.modelo}</mod>"
         f"<serie>{spec.serie}</serie><nNF>{spec.numero}</nNF><dhEmi>{dh}</dhEmi>"
         f"<tpNF>1</tpNF><idDest>1</idDest><cMunFG>3550308</cMunFG>"
@@ -125,16 +141,15 @@ def nfe_proc_xml(spec: NotaSpec) -> bytes:
         f"<transp><modFrete>{0 if spec.frete else 9}</modFrete></transp>"
         f"<pag><detPag><tPag>01</tPag><vPag>{v_nf:.2f}</vPag></detPag></pag>"
         f"<infAdic><infCpl>Documento emitido por ME ou EPP optante pelo Simples Nacional."
-        f"</infCpl></infAdic></infNFe>{supl}"
-        f'<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo/>'
-        f"<SignatureValue>AAAA</SignatureValue></Signature></NFe>"
+        f"</infCpl></infAdic></infNFe>{supl}</NFe>"
     )
+    nfe, digest = signed(nfe, spec.assinante_cnpj or spec.emitente_cnpj, spec.assinada)
     prot = (
         f'<protNFe versao="4.00"><infProt><tpAmb>{spec.tp_amb}</tpAmb>'
         f"<verAplic>SP_NFE_PL009_V4</verAplic><chNFe>{chave}</chNFe>"
         f"<dhRecbto>{recibo}</dhRecbto><nProt>1352600{spec.numero:08d}</nProt>"
-        f"<digVal>AAAA</digVal><cStat>100</cStat><xMotivo>Autorizado o uso da NF-e</xMotivo>"
-        f"</infProt></protNFe>"
+        f"<digVal>{spec.dig_val or digest}</digVal><cStat>100</cStat>"
+        f"<xMotivo>Autorizado o uso da NF-e</xMotivo></infProt></protNFe>"
     )
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="{NFE_NS}" versao="4.00">'
@@ -142,19 +157,60 @@ def nfe_proc_xml(spec: NotaSpec) -> bytes:
     ).encode()
 
 
+@functools.cache
+def assinante(documento: str) -> Assinante:
+    """A signer holding an e-CNPJ of `documento` (an e-CPF for 11 digits), valid 2015–2040 so
+    that any test date is inside."""
+    validity = {
+        "not_before": datetime(2015, 1, 1, tzinfo=UTC),
+        "not_after": datetime(2040, 1, 1, tzinfo=UTC),
+    }
+    if len(documento) == 11:
+        certificate = make_certificate(
+            cnpj=None,
+            common_name=f"PRODUTOR DE TESTE:{documento}",
+            ecpf=Ecpf(date(1970, 1, 1), documento),
+            **validity,
+        )
+    else:
+        certificate = make_certificate(
+            cnpj=documento, common_name=f"EMPRESA DE TESTE LTDA:{documento}", **validity
+        )
+    key_pem = holder_key().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return Assinante(key_pem, certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def signed(xml: str, documento: str, assinar: bool = True) -> tuple[str, str]:
+    """`xml` (an NFe or evento) with its enveloped signature, and the signature's digest."""
+    if not assinar:
+        return xml, "AAAA"
+    container = etree.fromstring(xml.encode())  # NFe / evento; its first child is signed
+    digest = assinante(documento).assinar(container, container[0])
+    return etree.tostring(container, encoding="unicode"), digest
+
+
 def cancelamento_xml(spec: NotaSpec, when: datetime | None = None) -> bytes:
     """The registered cancellation event (procEventoNFe 110111, cStat 135) of `spec`."""
     chave = spec.chave()
     moment = (when or spec.dh_emi + timedelta(hours=2)).isoformat(timespec="seconds")
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><procEventoNFe xmlns="{NFE_NS}" versao="1.00">'
-        f'<evento versao="1.00"><infEvento Id="ID110111{chave}01"><cOrgao>35</cOrgao>'
+    evento = (
+        f'<evento xmlns="{NFE_NS}" versao="1.00"><infEvento Id="ID110111{chave}01">'
+        f"<cOrgao>{spec.c_uf}</cOrgao>"
         f"<tpAmb>{spec.tp_amb}</tpAmb><CNPJ>{spec.emitente_cnpj}</CNPJ><chNFe>{chave}</chNFe>"
         f"<dhEvento>{moment}</dhEvento><tpEvento>110111</tpEvento><nSeqEvento>1</nSeqEvento>"
         f'<verEvento>1.00</verEvento><detEvento versao="1.00"><descEvento>Cancelamento'
         f"</descEvento><nProt>1352600{spec.numero:08d}</nProt>"
         f"<xJust>Erro na digitacao do pedido do cliente</xJust></detEvento></infEvento>"
-        f'<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"/></evento>'
+        f"</evento>"
+    )
+    evento, _ = signed(evento, spec.assinante_cnpj or spec.emitente_cnpj, spec.assinada)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><procEventoNFe xmlns="{NFE_NS}" versao="1.00">'
+        f"{evento}"
         f'<retEvento versao="1.00"><infEvento><tpAmb>{spec.tp_amb}</tpAmb>'
         f"<verAplic>SP_EVENTOS_PL_100</verAplic><cOrgao>35</cOrgao><cStat>135</cStat>"
         f"<xMotivo>Evento registrado e vinculado a NF-e</xMotivo><chNFe>{chave}</chNFe>"

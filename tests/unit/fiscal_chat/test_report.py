@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,13 +45,13 @@ def linha(spec: NotaSpec, situacao: Situacao = Situacao.AUTORIZADA) -> LinhaRela
 
 def fixed_rows() -> list[LinhaRelatorio]:
     """Three notes with known values: the second cancelled, the third with freight."""
-    base = datetime(2026, 10, 5, 10, 0, tzinfo=UTC)
+    base = datetime(2026, 10, 5, 10, 0, tzinfo=timezone(timedelta(hours=-3)))
     specs = [
         NotaSpec(1, base, itens=(("5102", Decimal("100.00")), ("5405", Decimal("50.00")))),
         NotaSpec(2, base.replace(day=6), itens=(("5102", Decimal("999.99")),), cnf=22222222),
         NotaSpec(
             3,
-            base.replace(day=31, hour=23),  # 20:00 in São Paulo: still October
+            base.replace(day=31, hour=20),  # shown in the note's own offset
             itens=(("6102", Decimal("1000.00")),),
             frete=Decimal("15.00"),
             cnf=33333333,

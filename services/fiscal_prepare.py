@@ -238,7 +238,8 @@ def _prepare_note(
     if nota.protocolo is not None and nota.assinatura is not None:
         problema = nota.assinatura.problema
         if problema is not None:
-            return refused(nome, nota.assinatura.codigo, f"A {numero} foi recusada porque {problema}", chave)
+            motivo = f"A {numero} foi recusada porque {problema}"
+            return refused(nome, nota.assinatura.codigo, motivo, chave)
     tipo = _place(nota, client)
     if tipo is None:
         dest = nota.destinatario.documento if nota.destinatario else None

@@ -145,7 +145,7 @@ def _read_nfe(nfe: etree._Element, proc: etree._Element | None) -> NotaFiscal:
         if assinatura.valida and assinatura_evento is not None and not assinatura_evento.valida:
             assinatura = recusada(
                 assinatura_evento.codigo,
-                f"{assinatura_evento.problema} (no evento anexado ao nfeProc)",
+                f"no evento anexado ao nfeProc, {assinatura_evento.problema}",
             )
     dest = inf.find(ns_path("dest"))
     # SEFAZ's answer says where the note was really authorized (edited copies disagree).

@@ -102,7 +102,7 @@ def verificar(container: etree._Element, assinado: etree._Element) -> Assinatura
         context.verify(signature)
     except xmlsec.Error:
         return recusada("assinatura_invalida", NAO_CONFERE)
-    digest = (signature.findtext("ds:SignedInfo/ds:Reference/ds:DigestValue", None, _DS) or "")
+    digest = signature.findtext("ds:SignedInfo/ds:Reference/ds:DigestValue", None, _DS) or ""
     return Assinatura("ok", None, digest.strip(), info)
 
 
@@ -224,7 +224,6 @@ _KEYS = _KeyCache()
 
 def _key_for(cert_der: bytes) -> tuple[xmlsec.Key | None, CertificateInfo | None]:
     return _KEYS.get(cert_der)
-
 
 
 class Assinante:

@@ -20,14 +20,24 @@ from storage.models_fiscal import FiscalDocument
 from tests.integration.fiscal_support import (
     NFELIB_DESTINATARIO,
     NFELIB_EMITENTE,
-    NFELIB_TO_DESTINATARIO,
     client_with_documento,
-    fixture_bytes,
     nfelib_notes,
     zip_of,
 )
 from tests.support import Office, make_office
-from tests.unit.fiscal.samples import DEST_CNPJ, EMITENTE_CNPJ, Ide, nfe, nfe_proc, proc_evento
+from tests.unit.fiscal.samples import (
+    DEST_CNPJ,
+    EMITENTE_CNPJ,
+    Ide,
+    nfe,
+    nfe_proc,
+    proc_evento,
+    ret_evento,
+)
+from tests.unit.fiscal_chat.factory import month_specs, nfe_proc_xml
+
+# A second emitter (valid CNPJ) for the factory's full notes.
+SIGNED_EMITENTE = "34128745000152"
 
 EMITENTE_CARD_NAME = "Empresa Emitente Ltda"
 
@@ -74,7 +84,36 @@ def stored(uow_factory: UnitOfWorkFactory, client_id: int) -> list[FiscalDocumen
         return rows
 
 
-def test_real_nfelib_notes_load_as_emitted_notes_of_the_emitting_client(
+def test_signed_notes_load_as_emitted_notes_of_the_emitting_client(
+    uow_factory: UnitOfWorkFactory, office: Office
+) -> None:
+    specs = month_specs(10, year=2026, month=8, emitente_cnpj=SIGNED_EMITENTE)
+    files = [(f"{spec.chave()}-nfe.xml", nfe_proc_xml(spec)) for spec in specs]
+    client = client_with_documento(uow_factory, office.gestor, SIGNED_EMITENTE, "Emitente Ltda")
+
+    report = run(uow_factory, client.id, SIGNED_EMITENTE, *files)
+
+    assert [o.status for o in report.outcomes] == [Status.CARREGADO] * 10
+    rows = stored(uow_factory, client.id)
+    assert {(r.tipo, r.modelo, r.competencia, r.situacao) for r in rows} == {
+        ("emitida", "55", "2026-08", "autorizada")
+    }
+    # vNF read from the files by a plain regular expression, independent of the parser
+    v_nfs = [re.search(rb"<vNF>([0-9.]+)</vNF>", data) for _, data in files]
+    expected = sum(Decimal(m.group(1).decode()) for m in v_nfs if m)
+    assert expected == sum(spec.v_nf for spec in specs)
+    assert sum(r.valor for r in rows) == expected
+    counts = fiscal_documents.month_counts(
+        uow_factory(), office.gestor, client.id,
+        tipo=TipoNota.EMITIDA, modelo=None, competencia="2026-08",
+    )  # fmt: skip
+    assert counts.quantidade[Situacao.AUTORIZADA] == 10
+    assert counts.valor_autorizadas == expected
+    xml = fiscal_documents.get_xml(uow_factory(), office.gestor, client.id, rows[0].chave)
+    assert xml.data == dict(files)[f"{rows[0].chave}-nfe.xml"]
+
+
+def test_real_notes_reindented_after_signing_are_refused_with_the_signature_reason(
     uow_factory: UnitOfWorkFactory, office: Office
 ) -> None:
     paths = nfelib_notes()
@@ -85,49 +124,34 @@ def test_real_nfelib_notes_load_as_emitted_notes_of_the_emitting_client(
     )
 
     assert len(paths) == 10
-    assert [o.status for o in report.outcomes] == [Status.CARREGADO] * 10
-    rows = stored(uow_factory, client.id)
-    assert {(r.tipo, r.modelo, r.competencia, r.situacao) for r in rows} == {
-        ("emitida", "55", "2018-08", "autorizada")
-    }
-    # vNF read from the files by a plain regular expression, independent of the parser
-    v_nfs = [re.search(rb"<vNF>([0-9.]+)</vNF>", p.read_bytes()) for p in paths]
-    expected = sum(Decimal(m.group(1).decode()) for m in v_nfs if m)
-    assert expected == Decimal("5959.60")
-    assert sum(r.valor for r in rows) == expected
-    counts = fiscal_documents.month_counts(
-        uow_factory(), office.gestor, client.id,
-        tipo=TipoNota.EMITIDA, modelo=None, competencia="2018-08",
-    )  # fmt: skip
-    assert counts.quantidade[Situacao.AUTORIZADA] == 10
-    assert counts.valor_autorizadas == expected
-    xml = fiscal_documents.get_xml(uow_factory(), office.gestor, client.id, rows[0].chave)
-    assert xml.data == next(p.read_bytes() for p in paths if p.name.startswith(rows[0].chave))
+    assert {o.codigo for o in report.outcomes} == {"assinatura_invalida"}
+    assert all("a assinatura digital não confere" in (o.motivo or "") for o in report.outcomes)
+    assert stored(uow_factory, client.id) == []
 
 
-def test_a_real_note_addressed_to_the_client_is_a_supplier_note(
+def test_a_note_addressed_to_the_client_is_a_supplier_note(
     uow_factory: UnitOfWorkFactory, office: Office
 ) -> None:
-    path = next(p for p in nfelib_notes() if p.name.startswith(NFELIB_TO_DESTINATARIO))
+    [spec] = month_specs(1, emitente_cnpj=SIGNED_EMITENTE, dest_cnpj=NFELIB_DESTINATARIO)
     client = client_with_documento(uow_factory, office.gestor, NFELIB_DESTINATARIO, "Compradora")
 
-    report = run(uow_factory, client.id, NFELIB_DESTINATARIO, (path.name, path.read_bytes()))
+    report = run(uow_factory, client.id, NFELIB_DESTINATARIO, ("nota.xml", nfe_proc_xml(spec)))
 
     assert report.outcomes[0].status is Status.CARREGADO
     assert report.outcomes[0].tipo is TipoNota.FORNECEDOR
     assert fiscal_documents.supplier_counts(uow_factory(), office.gestor, client.id) == (1, 0)
 
 
-def test_a_real_note_with_its_cancellation_attached_is_stored_cancelled(
-    uow_factory: UnitOfWorkFactory, office: Office
+def test_a_note_with_its_cancellation_attached_is_stored_cancelled(
+    uow_factory: UnitOfWorkFactory, emitente: int
 ) -> None:
-    data = fixture_bytes("sped-da/examples/nfe/fixtures/cancelada_55_new.xml")
-    client = client_with_documento(uow_factory, office.gestor, "58716523000119", "Emitente SA")
+    ide = Ide(nnf="57366")
+    data = nfe_proc(ide, extra=ret_evento(ide.chave()))  # non-standard, written by some ERPs
 
-    report = run(uow_factory, client.id, "58716523000119", ("cancelada.xml", data))
+    report = run(uow_factory, emitente, EMITENTE_CNPJ, ("cancelada.xml", data))
 
     assert report.outcomes[0].status is Status.CARREGADO
-    [row] = stored(uow_factory, client.id)
+    [row] = stored(uow_factory, emitente)
     assert row.situacao == "cancelada"
     assert row.cancelada_em is not None
 
@@ -225,11 +249,13 @@ def test_the_same_chave_twice_in_one_batch_is_stored_once(
     ("dh_emi", "competencia"),
     [
         ("2026-10-31T23:30:00-03:00", "2026-10"),  # already 1 November in UTC
-        ("2026-11-01T01:30:00+00:00", "2026-10"),  # 22:30 of 31 October in São Paulo
+        ("2026-11-30T23:30:00-04:00", "2026-11"),  # Manaus: already December in São Paulo
+        ("2026-11-30T23:30:00-05:00", "2026-11"),  # Rio Branco
+        ("2026-11-01T01:30:00+00:00", "2026-11"),  # the offset the note says, not São Paulo's
         ("2026-11-01T00:00:00-03:00", "2026-11"),
     ],
 )
-def test_the_competencia_is_the_sao_paulo_month_of_the_emission(
+def test_the_competencia_is_the_month_the_note_itself_says(
     uow_factory: UnitOfWorkFactory, emitente: int, dh_emi: str, competencia: str
 ) -> None:
     ide = Ide(dh_emi=dh_emi)
@@ -283,15 +309,16 @@ def _wrong_check_digit() -> bytes:
         (nfe(signed=False).encode(), "nao_autorizada", "nem assinada"),
         (nfe_proc(c_stat=204), "nao_autorizada", "cStat 204"),
         (nfe_proc(body=nfe(signed=False)), "sem_assinatura", "assinatura digital"),
+        (nfe_proc().replace(b"<vNF>150.00</vNF>", b"<vNF>950.00</vNF>"), "assinatura_invalida",
+         "alterado depois de assinado"),
         (_nfce_to_client(), "nfce_fornecedor", "NFC-e"),
-        (nfe_proc().replace(b"<tpAmb>1</tpAmb>", b"<tpAmb>2</tpAmb>"), "homologacao",
-         "homologação"),
+        (nfe_proc(Ide(tp_amb="2")), "homologacao", "homologação"),
     ],
     ids=[
         "malformed", "entity-expansion", "external-entity", "wrong-namespace", "pdf-as-xml",
         "wrong-check-digit", "other-cnpj", "signed-not-authorized", "unsigned-not-authorized",
-        "rejected-by-sefaz", "authorized-without-signature", "nfce-as-supplier-note",
-        "homologacao",
+        "rejected-by-sefaz", "authorized-without-signature", "tampered-vnf",
+        "nfce-as-supplier-note", "homologacao",
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_with_a_clear_reason_and_nothing_is_stored(

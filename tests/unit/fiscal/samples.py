@@ -28,6 +28,7 @@ class Ide:
     nnf: str = "1234"
     tp_emis: str = "1"
     cnf: str = "12345678"
+    tp_amb: str = "1"  # not part of the key
 
     def chave(self) -> str:
         corpo = (
@@ -69,7 +70,7 @@ def nfe(
         f"<cUF>{ide.cuf}</cUF><cNF>{ide.cnf}</cNF><natOp>Venda</natOp><mod>{ide.mod}</mod>"
         f"<serie>{ide.serie}</serie><nNF>{ide.nnf}</nNF><{date_tag}>{emitted}</{date_tag}>"
         f"<tpNF>1</tpNF><tpEmis>{ide.tp_emis}</tpEmis><cDV>{cdv or chave[-1]}</cDV>"
-        f"<tpAmb>1</tpAmb></ide>"
+        f"<tpAmb>{ide.tp_amb}</tpAmb></ide>"
         f"<emit>{emit_doc}<xNome>EMPRESA EMITENTE LTDA</xNome></emit>{dest or ''}{dets}"
         f"<total><ICMSTot><vProd>150.00</vProd><vNF>{v_nf}</vNF></ICMSTot></total>"
         f"</infNFe></NFe>"
@@ -87,10 +88,10 @@ _DIGEST = re.compile(r"<DigestValue>([^<]+)</DigestValue>")
 _EMITENTE_DOC = re.compile(r"<(?:CNPJ|CPF)>([0-9A-Z]+)</")
 
 
-def prot(chave: str, c_stat: int = 100, dig_val: str | None = None) -> str:
+def prot(chave: str, c_stat: int = 100, dig_val: str | None = None, tp_amb: str = "1") -> str:
     digest = f"<digVal>{dig_val}</digVal>" if dig_val else ""
     return (
-        f'<protNFe versao="4.00"><infProt><tpAmb>1</tpAmb><chNFe>{chave}</chNFe>'
+        f'<protNFe versao="4.00"><infProt><tpAmb>{tp_amb}</tpAmb><chNFe>{chave}</chNFe>'
         f"<dhRecbto>2026-10-15T10:31:00-03:00</dhRecbto><nProt>135260000000001</nProt>"
         f"{digest}<cStat>{c_stat}</cStat><xMotivo>Motivo</xMotivo></infProt></protNFe>"
     )
@@ -119,7 +120,7 @@ def nfe_proc(
     body = body if body is not None else nfe(ide)
     digest = _DIGEST.search(body)
     dig_val = digest.group(1) if digest else None
-    protocol = prot(prot_chave or chave, c_stat, dig_val) if c_stat is not None else ""
+    protocol = prot(prot_chave or chave, c_stat, dig_val, ide.tp_amb) if c_stat is not None else ""
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="{NFE_NS}" versao="4.00">'
         f"{body}{protocol}{extra}</nfeProc>"

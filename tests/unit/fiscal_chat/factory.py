@@ -161,20 +161,21 @@ def nfe_proc_xml(spec: NotaSpec) -> bytes:
 def assinante(documento: str) -> Assinante:
     """A signer holding an e-CNPJ of `documento` (an e-CPF for 11 digits), valid 2015–2040 so
     that any test date is inside."""
-    validity = {
-        "not_before": datetime(2015, 1, 1, tzinfo=UTC),
-        "not_after": datetime(2040, 1, 1, tzinfo=UTC),
-    }
+    start, end = datetime(2015, 1, 1, tzinfo=UTC), datetime(2040, 1, 1, tzinfo=UTC)
     if len(documento) == 11:
         certificate = make_certificate(
             cnpj=None,
             common_name=f"PRODUTOR DE TESTE:{documento}",
             ecpf=Ecpf(date(1970, 1, 1), documento),
-            **validity,
+            not_before=start,
+            not_after=end,
         )
     else:
         certificate = make_certificate(
-            cnpj=documento, common_name=f"EMPRESA DE TESTE LTDA:{documento}", **validity
+            cnpj=documento,
+            common_name=f"EMPRESA DE TESTE LTDA:{documento}",
+            not_before=start,
+            not_after=end,
         )
     key_pem = holder_key().private_bytes(
         serialization.Encoding.PEM,

@@ -3,16 +3,24 @@ to nothing and up again (every revision's downgrade works)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
+from services.fiscal_ingest import IncomingFile, ingest
+from services.types import UnitOfWorkFactory
 from storage.db import make_engine
 from storage.migrations import alembic_config
 from storage.models import Base
+from tests.integration.fiscal_support import client_with_documento
+from tests.support import make_office
+from tests.unit.fiscal_chat.factory import EMITENTE_CNPJ, NotaSpec, nfe_proc_xml
+
+MANAUS = timezone(timedelta(hours=-4))
 
 
 def test_the_migrated_schema_equals_the_models(db_engine: Engine) -> None:
@@ -33,3 +41,39 @@ def test_every_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
     command.upgrade(config, "head")
     assert set(inspect(engine).get_table_names()) >= expected
     engine.dispose()
+
+
+def test_the_competencia_migration_files_each_note_under_the_month_it_says(
+    db_engine: Engine, uow_factory: UnitOfWorkFactory
+) -> None:
+    """Rows stored under the São Paulo month are moved to the note's own month, and the
+    offset of their dhEmi is read back from the stored XML."""
+    office = make_office(uow_factory, 1)
+    client = client_with_documento(uow_factory, office.gestor, EMITENTE_CNPJ, "Manaus Ltda")
+    manaus = NotaSpec(numero=1, dh_emi=datetime(2026, 11, 30, 23, 30, tzinfo=MANAUS), c_uf=13)
+    ingest(
+        uow_factory(),
+        _Target(client.id, EMITENTE_CNPJ),
+        [IncomingFile("am.xml", nfe_proc_xml(manaus))],
+        via="test",
+    )
+    with db_engine.begin() as connection:  # as the previous version stored it
+        connection.execute(
+            text("UPDATE fiscal_document SET competencia = '2026-12', emitida_offset_min = NULL")
+        )
+    config = alembic_config(db_engine)
+
+    command.downgrade(config, "0009")
+    command.upgrade(config, "head")
+
+    with db_engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT competencia, emitida_offset_min FROM fiscal_document")
+        ).one()
+    assert tuple(row) == ("2026-11", -240)
+
+
+class _Target:
+    def __init__(self, client_id: int, documento: str) -> None:
+        self.client_id = client_id
+        self.documento = documento

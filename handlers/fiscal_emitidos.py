@@ -1,25 +1,23 @@
-"""XMLs emitidos: Mês anterior / Mês atual → NF-e / NFC-e → the month's ZIP, sent when ready.
+"""XMLs emitidos: a month → NF-e / NFC-e → the month's ZIP, sent when ready.
 
     mes ──► modelo ──(ZIP job)──► modelo
+     └──► ano ──► mes_do_ano ──► modelo      (Outro mês; see handlers/fiscal_meses.py)
 
 The month and model pickers are shared with Relatórios e documentos.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from domain.fiscal import Modelo
 from handlers import texts
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Stay, Step, chosen, nav, screen
+from handlers.fiscal_meses import ask_month_for, month_label, other_month_steps
 from services import clients, fiscal_documents, fiscal_exports
 from services.clients import ClientCard
 from services.fiscal_exports import Export, Notice, Recipient, Words
 from services.fiscal_prepare import TipoNota
 from services.messages import Body, Choice, Text
 
-PREVIOUS_MONTH = Choice("mes:ant", texts.MES_ANTERIOR)
-CURRENT_MONTH = Choice("mes:atual", texts.MES_ATUAL)
 MODELS = {
     "mod:55": (Choice("mod:55", texts.NFE), Modelo.NFE),
     "mod:65": (Choice("mod:65", texts.NFCE), Modelo.NFCE),
@@ -40,12 +38,6 @@ WORDS = Words(
 )
 
 
-def month_label(competencia: str) -> str:
-    """'2026-10' → '10/2026'."""
-    year, month = competencia.split("-")
-    return texts.MES_ANO.format(mes=int(month), ano=year)
-
-
 def model_label(modelo: Modelo) -> str:
     return texts.NFE if modelo is Modelo.NFE else texts.NFCE
 
@@ -62,34 +54,6 @@ def client_name(ctx: Ctx, data: Data) -> str:
 def file_base(card: ClientCard, *parts: str) -> str:
     """Files are named after the short name people use (nome fantasia) when there is one."""
     return fiscal_exports.file_base(card.nome_fantasia or card.razao_social, *parts)
-
-
-def ask_month_for(icon: str, feature: str) -> Step:
-    """A step asking Mês anterior / Mês atual (São Paulo months)."""
-
-    def ask(ctx: Ctx, data: Data) -> Text:
-        """Offer the previous and the current month."""
-        now = datetime.now(UTC)
-        text = texts.ASK_MONTH.format(
-            icon=icon,
-            feature=feature,
-            name=client_name(ctx, data),
-            anterior=month_label(fiscal_documents.competencia_anterior(now)),
-            atual=month_label(fiscal_documents.competencia_atual(now)),
-        )
-        return screen(text, [PREVIOUS_MONTH, CURRENT_MONTH], nav(cancel=False, menu=True))
-
-    def answer(ctx: Ctx, data: Data, body: Body) -> Answer:
-        """Keep the chosen month (as AAAA-MM, fixed now) and ask the model."""
-        choice = chosen(body)
-        now = datetime.now(UTC)
-        if choice == PREVIOUS_MONTH.id:
-            return Goto("modelo", {"comp": fiscal_documents.competencia_anterior(now)})
-        if choice == CURRENT_MONTH.id:
-            return Goto("modelo", {"comp": fiscal_documents.competencia_atual(now)})
-        return Retry(texts.USE_BUTTONS)
-
-    return Step(ask, answer)
 
 
 def model_question(ctx: Ctx, data: Data, icon: str, feature: str) -> Text:
@@ -151,6 +115,7 @@ EMITIDOS_FLOW = Flow(
     "emitidos",
     {
         "mes": ask_month_for(ICON, texts.XMLS_EMITIDOS),
+        **other_month_steps(ICON, texts.XMLS_EMITIDOS),
         "modelo": Step(ask_model, answer_model),
     },
 )

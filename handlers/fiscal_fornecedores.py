@@ -28,7 +28,8 @@ from handlers.core import (
     nav,
     screen,
 )
-from handlers.fiscal_emitidos import WORDS, client_card, client_name, file_base, month_label
+from handlers.fiscal_emitidos import WORDS, client_card, client_name, file_base
+from handlers.fiscal_meses import month_label
 from handlers.formatting import SAO_PAULO, date_br, datetime_br
 from services import fiscal_documents, fiscal_exports
 from services.fiscal_documents import DocumentSummary

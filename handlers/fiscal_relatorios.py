@@ -2,6 +2,7 @@
 same notes, or DANFEs do mês (a ZIP of DANFE/DANFCE PDFs); each sent when ready.
 
     mes ──► modelo ──► tipo ──(report or DANFE job)──► tipo
+     └──► ano ──► mes_do_ano ──► modelo      (Outro mês; see handlers/fiscal_meses.py)
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from handlers import texts
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Stay, Step, chosen, nav, screen
 from handlers.fiscal_emitidos import (
     WORDS,
-    ask_month_for,
     client_name,
     file_base,
     model_label,
     model_question,
-    month_label,
     picked_model,
 )
+from handlers.fiscal_meses import ask_month_for, month_label, other_month_steps
 from services import clients, fiscal_documents, fiscal_exports
 from services.fiscal_exports import Export, Notice, Recipient
 from services.fiscal_prepare import TipoNota
@@ -138,6 +138,7 @@ RELATORIOS_FLOW = Flow(
     "relatorios",
     {
         "mes": ask_month_for(ICON, texts.RELATORIOS_FEATURE),
+        **other_month_steps(ICON, texts.RELATORIOS_FEATURE),
         "modelo": Step(ask_model, answer_model),
         "tipo": Step(ask_kind, answer_kind),
     },

@@ -526,7 +526,23 @@ MESES = (
 )  # fmt: skip
 MES_ANO = "{mes:02d}/{ano}"
 ASK_MONTH = (
-    "{icon} {feature} de {name}\nDe qual mês?\n• Mês anterior: {anterior}\n• Mês atual: {atual}"
+    "{icon} {feature} de {name}\nDe qual mês?\n• Mês anterior: {anterior}\n• Mês atual: {atual}\n"
+    "Para outro mês, toque em Outro mês ou digite o mês (ex.: {exemplo})."
+)
+# Outro mês: the years, then the months, in which the client has emitted notes.
+OUTRO_MES = "Outro mês"
+MESES_CURTOS = ("Jan", "Fev", "Mar", "Abr", "Mai", "Jun", "Jul", "Ago", "Set", "Out", "Nov", "Dez")
+MES_CONTAGEM = "{mes} ({notas})"
+ASK_OTHER_YEAR = "{icon} {feature} de {name}\nDe qual ano? (só os anos com notas emitidas)"
+ASK_OTHER_MONTH = (
+    "{icon} {feature} de {name} — {ano}\nDe qual mês? Entre parênteses, quantas notas "
+    "emitidas (NF-e e NFC-e) o mês tem."
+)
+NO_EMITTED_NOTES = "{name} ainda não tem notas emitidas guardadas aqui."
+MONTH_NOT_UNDERSTOOD = "Não entendi o mês. Toque em um botão ou digite assim: {exemplo} ou {nome}."
+MONTH_IN_FUTURE = (
+    "{mes} ainda não chegou. Toque em um botão ou digite um mês até {atual}, assim: {exemplo} "
+    "ou {nome}."
 )
 ASK_MODEL = "{icon} {feature} de {name} — {mes}\nQual tipo de nota?"
 EMITIDOS_EMPTY = "Nenhuma {modelo} emitida por {name} em {mes}. Escolha o outro tipo ou volte."

@@ -90,6 +90,22 @@ class MonthCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class MonthTotal:
+    """A month with notes ('AAAA-MM') and how many: the buttons of `Outro mês`."""
+
+    competencia: str
+    notas: int
+
+    @property
+    def ano(self) -> int:
+        return int(self.competencia[:4])
+
+    @property
+    def mes(self) -> int:
+        return int(self.competencia[5:])
+
+
+@dataclass(frozen=True, slots=True)
 class XmlFile:
     nome: str
     data: bytes
@@ -167,6 +183,21 @@ def month_counts(
     with uow:
         _own_client(uow, principal, client_id)
         return _counts(uow, _filter(client_id, tipo, modelo, competencia, None))
+
+
+def months_with_notes(
+    uow: UnitOfWork,
+    principal: Principal,
+    client_id: int,
+    *,
+    tipo: TipoNota,
+    modelo: Modelo | None = None,
+) -> tuple[MonthTotal, ...]:
+    """Every month in which the client has notes of that kind, newest first, with the count."""
+    with uow:
+        _own_client(uow, principal, client_id)
+        where = _filter(client_id, tipo, modelo, None, None)
+        return tuple(MonthTotal(c, n) for c, n in uow.fiscal.month_totals(where))
 
 
 def supplier_counts(

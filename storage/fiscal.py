@@ -166,6 +166,19 @@ class FiscalDocumentRepository:
         ).group_by(FiscalDocument.situacao)
         return [(row[0], int(row[1]), Decimal(row[2])) for row in self.session.execute(statement)]
 
+    def month_totals(self, where: MonthFilter) -> list[tuple[str, int]]:
+        """(competência, how many) of every month with notes, newest first.
+
+        One grouped query; with the client and kind (and model, when given) fixed it is read
+        from the (client, tipo, modelo, competência) index, never from the notes themselves.
+        """
+        statement = (
+            _filtered(select(FiscalDocument.competencia, func.count()), where)
+            .group_by(FiscalDocument.competencia)
+            .order_by(FiscalDocument.competencia.desc())
+        )
+        return [(row[0], int(row[1])) for row in self.session.execute(statement)]
+
     def acknowledgement_counts(self, where: MonthFilter) -> tuple[int, int]:
         """(pendentes, reconhecidas) among the filter's notes."""
         statement = _filtered(

@@ -48,9 +48,10 @@ def test_the_month_question_names_the_previous_and_the_current_sao_paulo_months(
 
     assert chat.last_text().text == (
         "📦 XMLs emitidos de ACME Comércio Ltda\nDe qual mês?\n"
-        "• Mês anterior: 10/2026\n• Mês atual: 11/2026"
+        "• Mês anterior: 10/2026\n• Mês atual: 11/2026\n"
+        "Para outro mês, toque em Outro mês ou digite o mês (ex.: 10/2026)."
     )
-    assert chat.labels() == ["Mês anterior", "Mês atual", "Voltar", "Menu"]
+    assert chat.labels() == ["Mês anterior", "Mês atual", "Outro mês", "Voltar", "Menu"]
     assert step_of(chat) == ("emitidos", "mes")
 
 

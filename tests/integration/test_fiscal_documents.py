@@ -160,6 +160,9 @@ ACTIONS: dict[str, Callable[..., Any]] = {
         uow, p, c, tipo=TipoNota.EMITIDA, modelo=None, competencia="2026-10"
     ),
     "supplier_counts": lambda uow, p, c: fiscal_documents.supplier_counts(uow, p, c),
+    "months": lambda uow, p, c: fiscal_documents.months_with_notes(
+        uow, p, c, tipo=TipoNota.EMITIDA
+    ),
     "xml": lambda uow, p, c: fiscal_documents.get_xml(uow, p, c, Ide(nnf="1").chave()),
     "recognize": lambda uow, p, c: fiscal_documents.recognize(
         uow, p, c, Ide(cnpj=DEST_CNPJ, nnf="1").chave()

@@ -55,9 +55,12 @@ def store_emitted(
     month: int = 10,
     cancel: Iterable[int] = (),
     seed: int = 7,
+    year: int = 2026,
 ) -> list[NotaSpec]:
-    """`count` notes issued by the client in `month`/2026; the numbers in `cancel` cancelled."""
-    specs = month_specs(count, month=month, modelo=modelo, emitente_cnpj=card.documento, seed=seed)
+    """`count` notes issued by the client in `month`/`year`; the numbers in `cancel` cancelled."""
+    specs = month_specs(
+        count, year=year, month=month, modelo=modelo, emitente_cnpj=card.documento, seed=seed
+    )
     files = [(f"{s.chave()}.xml", nfe_proc_xml(s)) for s in specs]
     files += [
         (f"{s.chave()}-can.xml", cancelamento_xml(s)) for s in specs if s.numero in set(cancel)

@@ -1,5 +1,10 @@
 """`revendabot import-xml --client CNPJ PATH…`: bulk-load a client's XMLs from files, folders
-and ZIPs, with a progress bar and a final summary. The operator acts as the system."""
+and ZIPs, with a progress bar and a final summary. The operator acts as the system.
+
+The exit code tells a script whether the folder really went in: 1 when any file was refused
+(unless `--allow-refused`) and always 1 when no XML was accepted at all (a wrong folder, client
+or encoding must not look like success). A file already stored counts as accepted: running the
+same import again is not a failure."""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from pathlib import Path
 import click
 
 from domain.documents import format_tax_id
-from domain.fiscal import MAX_XML_BYTES
+from domain.fiscal import MAX_XML_BYTES, DocumentTooLargeError
 from domain.fiscal.zipsafe import ZipLimits, ZipRefusedError, iter_members, open_zip
+from domain.text import format_number, quantity
 from services import fiscal_ingest
 from services.errors import NotFound
 from services.fiscal_ingest import CHUNK_SIZE, IncomingFile, IngestReport
@@ -30,9 +36,23 @@ _WANTED = (".xml", ".zip")
     default=None,
     help="Processos que leem os XMLs em paralelo (padrão: os núcleos da máquina, até 4).",
 )
+@click.option(
+    "--allow-refused",
+    is_flag=True,
+    help="Terminar com código 0 mesmo com arquivos recusados, desde que algum XML tenha sido "
+    "aceito (para pastas mistas). Sem nenhum XML aceito o código é sempre 1.",
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def import_xml(client_doc: str, workers: int | None, paths: tuple[Path, ...]) -> None:
-    """Importar XMLs de NF-e/NFC-e (arquivos, pastas e ZIPs) para um cliente."""
+def import_xml(
+    client_doc: str, workers: int | None, allow_refused: bool, paths: tuple[Path, ...]
+) -> None:
+    """Importar XMLs de NF-e/NFC-e (arquivos, pastas e ZIPs) para um cliente.
+
+    O resumo final lista cada arquivo recusado com o motivo. Código de saída: 0 quando tudo foi
+    aceito (um XML já guardado conta como aceito); 1 quando algum arquivo foi recusado ou quando
+    nenhum XML foi aceito. Com --allow-refused, recusas não mudam o código se algum XML foi
+    aceito.
+    """
     from bot.cli import CommandError, _app
 
     app = _app()
@@ -56,6 +76,9 @@ def import_xml(client_doc: str, workers: int | None, paths: tuple[Path, ...]) ->
             on_file=lambda _outcome: bar.update(1),
         )
     _print_summary(report)
+    failure = _failure(report, allow_refused=allow_refused)
+    if failure is not None:
+        raise CommandError(failure)
 
 
 def _expand(paths: tuple[Path, ...]) -> Iterator[Path]:
@@ -91,8 +114,8 @@ def _files(sources: list[Path]) -> Iterator[IncomingFile]:
     for path in sources:
         if _is_zip(path):
             yield from _zip_files(path)
-        elif path.stat().st_size > MAX_XML_BYTES:
-            yield IncomingFile(str(path), None, f"O arquivo passa de {MAX_XML_BYTES} bytes.")
+        elif (size := path.stat().st_size) > MAX_XML_BYTES:
+            yield IncomingFile(str(path), None, DocumentTooLargeError(size, MAX_XML_BYTES).message)
         else:
             yield IncomingFile(str(path), path.read_bytes())
 
@@ -107,11 +130,32 @@ def _zip_files(path: Path) -> Iterator[IncomingFile]:
 
 
 def _print_summary(report: IngestReport) -> None:
-    click.echo(f"Carregados: {report.carregados}")
-    click.echo(f"Duplicados: {report.duplicados}")
-    click.echo(f"Cancelamentos registrados: {report.cancelamentos}")
+    click.echo(f"Carregados: {format_number(report.carregados)}")
+    click.echo(f"Duplicados: {format_number(report.duplicados)}")
+    click.echo(f"Cancelamentos registrados: {format_number(report.cancelamentos)}")
     if report.ignorados:
-        click.echo(f"Ignorados (não são XML): {report.ignorados}")
-    click.echo(f"Recusados: {report.recusados}")
+        click.echo(f"Ignorados (não são XML): {format_number(report.ignorados)}")
+    click.echo(f"Recusados: {format_number(report.recusados)}")
     for outcome in report.refusals:
         click.echo(f"  - {outcome.nome}: {outcome.motivo}")
+
+
+def _accepted(report: IngestReport) -> int:
+    """XMLs that are now stored: loaded, already there, or a cancellation applied."""
+    return report.carregados + report.duplicados + report.cancelamentos
+
+
+def _failure(report: IngestReport, *, allow_refused: bool) -> str | None:
+    """Why the import must end with a non-zero code, or `None` when it succeeded."""
+    recusados = quantity(report.recusados, "arquivo recusado", "arquivos recusados")
+    if not _accepted(report):
+        if report.recusados:
+            return f"nenhum XML foi carregado: {recusados} (os motivos estão acima)."
+        return "nenhum XML foi carregado: nenhum dos arquivos é um XML de NF-e/NFC-e."
+    if report.recusados and not allow_refused:
+        return (
+            f"{recusados} (os motivos estão acima). Os demais foram carregados; corrija os "
+            "recusados e rode de novo (o que já está guardado não se repete), ou use "
+            "--allow-refused para aceitar uma pasta mista."
+        )
+    return None

@@ -9,6 +9,7 @@ The month and model pickers are shared with Relatórios e documentos.
 from __future__ import annotations
 
 from domain.fiscal import Modelo
+from domain.text import fill
 from handlers import texts
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Stay, Step, chosen, nav, screen
 from handlers.fiscal_meses import ask_month_for, month_label, other_month_steps
@@ -96,7 +97,7 @@ def answer_model(ctx: Ctx, data: Data, body: Body) -> Answer:
         titulo=texts.ZIP_TITLE_EMITIDOS.format(name=name, modelo=model_label(modelo), mes=mes),
         base=file_base(card, competencia, fiscal_exports.model_tag(modelo)),
     )
-    text = texts.GENERATING_ZIP.format(notas=counts.total, modelo=model_label(modelo), mes=mes)
+    text = fill(texts.GENERATING_ZIP, notas=counts.total, modelo=model_label(modelo), mes=mes)
     # The job's factory puts the notice (and "enviando documento…") in the outbox first, to
     # edit it with the progress later.
     job = fiscal_exports.xml_zip_job(

@@ -5,6 +5,9 @@ Reconhecer and Baixar XML, Buscar mais notas (year, then month), a ZIP of the li
        └──► ano ──► mes ──► lista
 
 The list's filter is `f`: "p" pendentes, "r" reconhecidas, "m" one month (`comp`).
+
+A note its issuer cancelled is listed with a ❌ mark and never counted as pending (nothing is
+left to acknowledge); Reconhecer is not offered on it, and the service refuses it anyway.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from domain.documents import format_tax_id
+from domain.fiscal import Situacao
 from domain.money import format_brl
+from domain.text import fill
 from handlers import texts
 from handlers.core import (
     Answer,
@@ -52,11 +57,13 @@ XML_MIME = "application/xml"
 def ask_overview(ctx: Ctx, data: Data) -> Text:
     """Show how many supplier notes are pending and acknowledged."""
     name = client_name(ctx, data)
-    pendentes, reconhecidas = fiscal_documents.supplier_counts(
-        ctx.uow, ctx.principal, int(data["cid"])
-    )
-    text = texts.FORNECEDORES_TEXT.format(
-        name=name, pendentes=pendentes, reconhecidas=reconhecidas
+    counts = fiscal_documents.supplier_counts(ctx.uow, ctx.principal, int(data["cid"]))
+    text = fill(
+        texts.FORNECEDORES_TEXT,
+        name=name,
+        pendentes=counts.pendentes,
+        reconhecidas=counts.reconhecidas,
+        canceladas=fill(texts.FORN_CANCELADAS, n=counts.canceladas) if counts.canceladas else "",
     )
     return screen(text, [PENDING, ACKNOWLEDGED], [SEARCH], nav(cancel=False, menu=True))
 
@@ -85,6 +92,10 @@ def _emitente(note: DocumentSummary) -> str:
     return note.emitente_nome or format_tax_id(note.emitente_documento)
 
 
+def _cancelada(note: DocumentSummary) -> bool:
+    return note.situacao is Situacao.CANCELADA
+
+
 def ask_list(ctx: Ctx, data: Data) -> Text:
     """Show one page of the filtered notes, a button per note, paging and the ZIP."""
     name = client_name(ctx, data)
@@ -105,8 +116,17 @@ def ask_list(ctx: Ctx, data: Data) -> Text:
     if page.page > page.pages:  # notes acknowledged meanwhile: show the last page
         data["pg"] = page.pages
         return ask_list(ctx, data)
-    header = texts.FORN_LIST_HEADER.format(
-        name=name, what=_what(data), total=page.total, page=page.page, pages=page.pages
+    # The count is of the notes the title names; cancelled ones are listed but counted apart.
+    header = fill(
+        texts.FORN_LIST_HEADER,
+        name=name,
+        what=_what(data),
+        total=page.total - page.canceladas,
+        canceladas=(
+            fill(texts.FORN_LIST_CANCELADAS, n=page.canceladas) if page.canceladas else ""
+        ),
+        page=page.page,
+        pages=page.pages,
     )
     first = (page.page - 1) * ctx.config.page_size
     lines = [
@@ -117,13 +137,16 @@ def ask_list(ctx: Ctx, data: Data) -> Text:
             data=date_br(note.emitida_em),
             valor=format_brl(note.valor),
         )
+        + (texts.FORN_LINE_CANCELADA if _cancelada(note) else "")
         for i, note in enumerate(page.items)
     ]
     rows = [
         [
             Choice(
                 f"n:{note.chave}",
-                texts.FORN_BUTTON.format(numero=note.numero, emitente=_emitente(note)),
+                (texts.FORN_BUTTON_CANCELADA if _cancelada(note) else texts.FORN_BUTTON).format(
+                    numero=note.numero, emitente=_emitente(note)
+                ),
             )
         ]
         for note in page.items
@@ -181,7 +204,7 @@ def _zip(ctx: Ctx, data: Data) -> Answer:
         export,
         Recipient.of(ctx.event),
         WORDS,
-        notice=fiscal_exports.Notice(texts.GENERATING_FORN_ZIP.format(total=total), total),
+        notice=fiscal_exports.Notice(fill(texts.GENERATING_FORN_ZIP, total=total), total),
         options=ctx.config.exports,
     )
     return Goto("lista", jobs=[job])
@@ -192,16 +215,27 @@ def _slug(data: Data) -> str:
 
 
 def ask_note(ctx: Ctx, data: Data) -> Text:
-    """Show one supplier note; Reconhecer while it is pending."""
+    """Show one supplier note; Reconhecer while it is pending (never once it is cancelled)."""
     note = fiscal_documents.supplier_note(ctx.uow, ctx.principal, int(data["cid"]), data["ch"])
+    cancelada_em = (
+        texts.FORN_CANCELADA_EM.format(data=date_br(note.cancelada_em))
+        if note.cancelada_em is not None
+        else ""
+    )
     if note.reconhecida_em is None:
-        status = texts.FORN_PENDENTE
+        status = (
+            texts.FORN_CANCELADA.format(quando=cancelada_em)
+            if _cancelada(note)
+            else texts.FORN_PENDENTE
+        )
     else:
         who = note.reconhecida_por or ""
         status = texts.FORN_RECONHECIDA.format(
             quando=datetime_br(note.reconhecida_em),
             quem=texts.FORN_VOCE if who == ctx.principal.identity_key else who,
         )
+        if _cancelada(note):
+            status += texts.FORN_CANCELADA_DEPOIS.format(quando=cancelada_em)
     text = texts.FORN_NOTE.format(
         emitente=note.emitente_nome or "",
         doc=format_tax_id(note.emitente_documento),
@@ -213,7 +247,8 @@ def ask_note(ctx: Ctx, data: Data) -> Text:
         chave=note.chave,
         status=status,
     )
-    actions = [ACKNOWLEDGE, DOWNLOAD] if note.reconhecida_em is None else [DOWNLOAD]
+    pending = note.reconhecida_em is None and not _cancelada(note)
+    actions = [ACKNOWLEDGE, DOWNLOAD] if pending else [DOWNLOAD]
     return screen(text, actions, nav(cancel=False, menu=True))
 
 

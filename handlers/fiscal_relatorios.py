@@ -11,6 +11,7 @@ from typing import Literal
 
 from domain.fiscal import Modelo, Situacao
 from domain.money import format_brl
+from domain.text import fill
 from handlers import texts
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Stay, Step, chosen, nav, screen
 from handlers.fiscal_emitidos import (
@@ -70,11 +71,12 @@ def ask_kind(ctx: Ctx, data: Data) -> Text:
     """Summarize the month and offer the report (with CSV or XLSX) or the DANFEs."""
     counts = _counts(ctx, data)
     detalhe = ", ".join(
-        texts.REPORT_DETAIL.format(n=n, situacao=situacao.label)
+        fill(texts.REPORT_DETAIL, n=n, situacao=situacao.label)
         for situacao, n in counts.quantidade.items()
         if n
     )
-    text = texts.ASK_REPORT_KIND.format(
+    text = fill(
+        texts.ASK_REPORT_KIND,
         name=client_name(ctx, data),
         modelo=model_label(Modelo(data["mod"])),
         mes=month_label(data["comp"]),
@@ -107,7 +109,7 @@ def answer_kind(ctx: Ctx, data: Data, body: Body) -> Answer:
         )
         total = _counts(ctx, data).total
         # The job's factory puts the notice (and "enviando documento…") in the outbox first.
-        notice = Notice(texts.GENERATING_DANFES.format(notas=total, mes=mes), total)
+        notice = Notice(fill(texts.GENERATING_DANFES, notas=total, mes=mes), total)
         job = fiscal_exports.danfe_zip_job(
             ctx.uow, ctx.principal, export, to, WORDS, notice=notice, options=ctx.config.exports
         )

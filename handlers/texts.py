@@ -546,15 +546,17 @@ MONTH_IN_FUTURE = (
 )
 ASK_MODEL = "{icon} {feature} de {name} — {mes}\nQual tipo de nota?"
 EMITIDOS_EMPTY = "Nenhuma {modelo} emitida por {name} em {mes}. Escolha o outro tipo ou volte."
+# Templates with counts are rendered with `domain.text.fill`: `{n:nota|notas}` writes "1 nota",
+# "2 notas", "5.000 notas"; `{n:n}` writes the number alone ("5.000").
 GENERATING_ZIP = (
-    "⏳ Gerando o ZIP com {notas} {modelo} de {mes}… Envio aqui assim que ficar pronto."
+    "⏳ Gerando o ZIP com {notas:n} {modelo} de {mes}… Envio aqui assim que ficar pronto."
 )
 ZIP_TITLE_EMITIDOS = "XMLs emitidos de {name} — {modelo} {mes}"
-ZIP_CAPTION = "📦 {titulo}: {notas} notas e {eventos} eventos de cancelamento."
-ZIP_PART = "Parte {n} de {total}: o arquivo passou do limite de envio deste canal."
+ZIP_CAPTION = "📦 {titulo}: {notas:nota|notas} e {eventos:evento|eventos} de cancelamento."
+ZIP_PART = "Parte {n:n} de {total:n}: o arquivo passou do limite de envio deste canal."
 EXPORT_EMPTY = "Nenhuma nota encontrada para {titulo}."
-EXPORT_PROGRESS = "⏳ Gerando… {feito} de {total} notas"
-EXPORT_FINISHED = "✅ Pronto: enviado em {partes} parte(s)."
+EXPORT_PROGRESS = "⏳ Gerando… {feito:n} de {total:nota|notas}"
+EXPORT_FINISHED = "✅ Pronto: enviado em {partes:parte|partes}."
 EXPORT_FAILED = (
     "⚠️ Não consegui gerar o arquivo. Tente de novo; se persistir, informe ao suporte a "
     "referência {ref}."
@@ -564,25 +566,31 @@ REPORT_CAPTION = (
     "autorizadas."
 )
 TABLE_CAPTION = "📋 As mesmas notas em planilha — {titulo}."
-DANFE_CAPTION = "🧾 DANFEs — {titulo}: {notas} PDFs (as canceladas levam a marca CANCELADA)."
+DANFE_CAPTION = "🧾 DANFEs — {titulo}: {notas:PDF|PDFs} (as canceladas levam a marca CANCELADA)."
 DANFE_SKIPPED = (
-    "⚠️ {n} nota(s) não puderam ser impressas (o XML não tem os campos que a impressão "
-    "exige):\n{notas}"
+    "⚠️ {n:nota não pôde ser impressa|notas não puderam ser impressas} (o XML não tem os "
+    "campos que a impressão exige):\n{notas}"
 )
 FORNECEDORES_TEXT = (
-    "📥 XMLs de fornecedores de {name}\nPendentes: {pendentes}\nReconhecidas: {reconhecidas}\n\n"
+    "📥 XMLs de fornecedores de {name}\nPendentes: {pendentes:n}\nReconhecidas: {reconhecidas:n}"
+    "{canceladas}\n\n"
     "Pendentes são as notas que o cliente ainda não reconheceu. Toque para ver a lista, ou em "
     "Buscar mais notas para escolher um mês."
 )
+# A note the issuer cancelled is no longer pending: listed with its mark, never counted as such.
+FORN_CANCELADAS = "\n❌ Canceladas pelo emitente (nada a reconhecer): {n:n}"
 FORN_TITLE = {
     "p": "notas pendentes",
     "r": "notas reconhecidas",
     "m": "notas de {mes}",
 }
-FORN_LIST_HEADER = "📥 {name}: {what} ({total}) — página {page} de {pages}"
+FORN_LIST_HEADER = "📥 {name}: {what} ({total:n}{canceladas}) — página {page:n} de {pages:n}"
+FORN_LIST_CANCELADAS = ", mais {n:cancelada|canceladas}"
 FORN_LIST_EMPTY = "📥 {name}: nenhuma nota de fornecedor ({what})."
 FORN_LINE = "{n}. {emitente} — nº {numero} — {data} — {valor}"
+FORN_LINE_CANCELADA = " — ❌ cancelada"
 FORN_BUTTON = "nº {numero} — {emitente}"
+FORN_BUTTON_CANCELADA = "❌ nº {numero} — {emitente}"
 FORN_LIST_HINT = "Toque em uma nota para ver, reconhecer ou baixar o XML."
 FORN_NOTE = (
     "📄 Nota de fornecedor\nEmitente: {emitente} ({doc})\nNúmero: {numero} (série {serie})\n"
@@ -590,23 +598,26 @@ FORN_NOTE = (
 )
 FORN_PENDENTE = "Status: Pendente (ainda não reconhecida)."
 FORN_RECONHECIDA = "Status: Reconhecida em {quando} por {quem}."
+FORN_CANCELADA = "Status: ❌ cancelada pelo emitente{quando}: não há o que reconhecer."
+FORN_CANCELADA_EM = " em {data}"
+FORN_CANCELADA_DEPOIS = "\n❌ cancelada pelo emitente{quando}."
 FORN_VOCE = "você"
 RECONHECIDA_OK = "✅ Nota nº {numero} de {emitente} reconhecida."
 ASK_YEAR = "🔎 Buscar mais notas de {name}: de qual ano?"
 ASK_MONTH_OF_YEAR = "🔎 Buscar mais notas de {name} em {ano}: de qual mês?"
 FORN_ZIP_TITLE = "XMLs de fornecedores de {name} — {what}"
-GENERATING_FORN_ZIP = "⏳ Gerando o ZIP com {total} notas… Envio aqui assim que ficar pronto."
+GENERATING_FORN_ZIP = "⏳ Gerando o ZIP com {total:nota|notas}… Envio aqui assim que ficar pronto."
 RELATORIOS_FEATURE = "Relatórios e documentos"
 ASK_REPORT_KIND = (
-    "📊 {name} — {modelo} {mes}: {total} notas ({detalhe}).\n"
+    "📊 {name} — {modelo} {mes}: {total:nota|notas} ({detalhe}).\n"
     "Valor total das autorizadas (soma do vNF): {valor}\n\nO que você quer receber?"
 )
-REPORT_DETAIL = "{situacao}: {n}"
+REPORT_DETAIL = "{situacao}: {n:n}"
 REPORT_EMPTY = "Nenhuma {modelo} de {name} em {mes}. Escolha o outro tipo ou volte."
 REPORT_TITLE = "{name} — {modelo} {mes}"
 GENERATING_REPORT = "⏳ Gerando o relatório de {mes}… Envio aqui assim que ficar pronto."
 GENERATING_DANFES = (
-    "⏳ Gerando {notas} DANFEs de {mes}… Pode levar alguns minutos; envio aqui quando "
+    "⏳ Gerando {notas:DANFE|DANFEs} de {mes}… Pode levar alguns minutos; envio aqui quando "
     "ficar pronto."
 )
 

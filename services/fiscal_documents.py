@@ -39,6 +39,12 @@ class DocumentNotFound(NotFound):
     message = "Nota não encontrada para este cliente."
 
 
+class NoteCancelled(ServiceError):
+    """`Reconhecer` on a supplier note its issuer cancelled: there is nothing to acknowledge."""
+
+    message = "A nota foi cancelada pelo emitente: uma nota cancelada não é reconhecida."
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentSummary:
     """A stored note as listed: no XML. `valor` is vNF (the note total)."""
@@ -63,10 +69,27 @@ class DocumentSummary:
 
 @dataclass(frozen=True, slots=True)
 class DocumentPage:
+    """One page of a listing; `canceladas` is how many of the `total` notes are cancelled."""
+
     items: tuple[DocumentSummary, ...]
     total: int
     page: int
     pages: int
+    canceladas: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierCounts:
+    """The supplier notes by what is left to do with them.
+
+    `pendentes`: not acknowledged and not cancelled (the client's to-do); `reconhecidas`:
+    acknowledged (even if cancelled afterwards); `canceladas`: cancelled before anyone
+    acknowledged them, so not pending: there is nothing to acknowledge.
+    """
+
+    pendentes: int
+    reconhecidas: int
+    canceladas: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +190,9 @@ def list_documents(
     with uow:
         _own_client(uow, principal, client_id)
         where = _filter(client_id, tipo, modelo, competencia, reconhecida)
-        return _page(uow, where, page, page_size)
+        found = _page(uow, where, page, page_size)
+        canceladas = _counts(uow, where).quantidade[Situacao.CANCELADA] if found.total else 0
+        return replace(found, canceladas=canceladas)
 
 
 def month_counts(
@@ -202,12 +227,12 @@ def months_with_notes(
 
 def supplier_counts(
     uow: UnitOfWork, principal: Principal, client_id: int, *, competencia: str | None = None
-) -> tuple[int, int]:
-    """(Pendentes, Reconhecidas) among the client's supplier notes (optionally one month)."""
+) -> SupplierCounts:
+    """Pendentes, Reconhecidas and cancelled ones among the client's supplier notes."""
     with uow:
         _own_client(uow, principal, client_id)
         where = _filter(client_id, TipoNota.FORNECEDOR, None, competencia, None)
-        return uow.fiscal.acknowledgement_counts(where)
+        return SupplierCounts(*uow.fiscal.acknowledgement_counts(where))
 
 
 def get_xml(
@@ -228,13 +253,23 @@ def get_xml(
 def recognize(
     uow: UnitOfWork, principal: Principal, client_id: int, chave: str
 ) -> DocumentSummary:
-    """`Reconhecer` a pending supplier note: records who and when (audited); idempotent."""
+    """`Reconhecer` a pending supplier note: records who and when (audited); idempotent.
+
+    A note cancelled by its issuer is refused (`NoteCancelled`) unless it was acknowledged
+    before the cancellation arrived (then this is the idempotent answer).
+    """
     now = datetime.now(UTC)
     with uow:
         _own_client(uow, principal, client_id)
         document = uow.fiscal.by_chave(client_id, chave, TipoNota.FORNECEDOR.value)
         if document is None:
             raise DocumentNotFound()
+        if document.reconhecida_em is None and document.situacao == Situacao.CANCELADA.value:
+            emitente = document.emitente_nome or document.emitente_documento
+            raise NoteCancelled(
+                f"A nota nº {document.numero} de {emitente} foi cancelada pelo emitente: "
+                "uma nota cancelada não tem o que reconhecer (ela não conta como pendente)."
+            )
         if document.reconhecida_em is None:
             uow.fiscal.acknowledge(document.id, now, principal.identity_key)
             uow.audit.add(

@@ -38,6 +38,7 @@ from domain.fiscal.report import Cabecalho, LinhaRelatorio, itens_do_xml, partic
 from domain.fiscal.report_pdf import render_report_pdf
 from domain.fiscal.report_tables import render_csv, render_xlsx
 from domain.fiscal.zipstream import ZipEntry, deflate_entry, split_zip
+from domain.text import fill
 from services import fiscal_documents
 from services.conversation import enqueue_to, enqueue_to_returning
 from services.errors import ServiceError
@@ -121,7 +122,8 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class Words:
-    """The pt-BR texts a job fills in (placeholders in braces)."""
+    """The pt-BR texts a job fills in (placeholders in braces, rendered by `domain.text.fill`
+    so counts can carry their word: `{notas:nota|notas}`)."""
 
     zip_caption: str  # {titulo} {notas} {eventos}
     part: str  # {n} {total}
@@ -213,8 +215,8 @@ def xml_zip_job(
             _discard(documents)
             _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
             return
-        caption = words.zip_caption.format(
-            titulo=export.titulo, notas=counter.notas, eventos=counter.eventos
+        caption = fill(
+            words.zip_caption, titulo=export.titulo, notas=counter.notas, eventos=counter.eventos
         )
         _send_parts(uow, to, documents, caption, words)
         progress.finish(len(documents))
@@ -305,7 +307,7 @@ def danfe_zip_job(
         if printed.notas == 0 and not skipped:
             _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
             return
-        caption = words.danfe_caption.format(titulo=export.titulo, notas=printed.notas)
+        caption = fill(words.danfe_caption, titulo=export.titulo, notas=printed.notas)
         if printed.notas:
             _send_parts(uow, to, documents, caption, words)
             progress.finish(len(documents))
@@ -313,7 +315,7 @@ def danfe_zip_job(
             _discard(documents)
         if skipped:
             notas = "\n".join(skipped[:20]) + ("\n…" if len(skipped) > 20 else "")
-            _send(uow, to, [Text(words.danfe_skipped.format(n=len(skipped), notas=notas))])
+            _send(uow, to, [Text(fill(words.danfe_skipped, n=len(skipped), notas=notas))])
 
     return _guarded(uow, to, words, build)
 
@@ -356,7 +358,7 @@ class _Tracker:
         if done - self.shown < self.total * PROGRESS_STEP or done >= self.total:
             return
         self.last_at = now  # a notice not delivered yet is tried again after the interval
-        text = self.words.progress.format(feito=_milhar(done), total=_milhar(self.total))
+        text = fill(self.words.progress, feito=done, total=self.total)
         if self._edit([Text(text, edit=True), ChatAction()], required=True):
             self.shown = done
 
@@ -364,7 +366,7 @@ class _Tracker:
         """The documents are in the outbox: say so on the notice (a new message if it cannot
         be edited: on WhatsApp, or when the notice is not delivered yet)."""
         if self.big:
-            self._edit([Text(self.words.finished.format(partes=parts), edit=True)])
+            self._edit([Text(fill(self.words.finished, partes=parts), edit=True)])
 
     def _edit(self, messages: Sequence[Outbound], *, required: bool = False) -> bool:
         ref = self._notice_ref() if self.to.channel not in NO_LIVE_UPDATES else None
@@ -386,11 +388,6 @@ class _Tracker:
             log.warning("job progress not shown: no more tries", exc_info=True)
             self.live = False
             return None
-
-
-def _milhar(n: int) -> str:
-    """10000 → "10.000" (pt-BR thousands)."""
-    return f"{n:,}".replace(",", ".")
 
 
 def _xmls(
@@ -504,7 +501,7 @@ def _send_parts(
             part.file.close()
             text = caption
             if len(parts) > 1:
-                text = f"{caption}\n{words.part.format(n=number, total=len(parts))}"
+                text = f"{caption}\n{fill(words.part, n=number, total=len(parts))}"
             _send(uow, to, [Document(part.name, ZIP_MIME, data, text)])
     finally:
         _discard(parts)

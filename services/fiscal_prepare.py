@@ -40,7 +40,7 @@ from domain.fiscal import (
     parse_document,
     xsd_warnings,
 )
-from domain.fiscal.errors import DangerousXmlError, DocumentTooLargeError
+from domain.fiscal.errors import DangerousXmlError, DocumentTooLargeError, XmlEncodingError
 from domain.fiscal.safe_xml import MAX_XML_BYTES
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -353,6 +353,7 @@ def _place(nota: NotaFiscal, client: str) -> TipoNota | None:
 _ERROR_CODES: tuple[tuple[type[FiscalDocumentError], str], ...] = (
     (DocumentTooLargeError, "muito_grande"),
     (DangerousXmlError, "xml_perigoso"),
+    (XmlEncodingError, "codificacao"),
     (MalformedXmlError, "xml_invalido"),
     (InvalidKeyError, "chave_invalida"),
     (KeyMismatchError, "chave_divergente"),

@@ -22,6 +22,7 @@ from storage.models import Client
 from storage.models_fiscal import FiscalDocument
 
 _TABLE = cast(Table, FiscalDocument.__table__)
+CANCELADA = "cancelada"  # `situacao` of a note with a registered cancellation
 _Columns = TypeVarTuple("_Columns")
 AnyRow = Row[*tuple[Any, ...]]
 _LISTED = (
@@ -179,17 +180,24 @@ class FiscalDocumentRepository:
         )
         return [(row[0], int(row[1])) for row in self.session.execute(statement)]
 
-    def acknowledgement_counts(self, where: MonthFilter) -> tuple[int, int]:
-        """(pendentes, reconhecidas) among the filter's notes."""
+    def acknowledgement_counts(self, where: MonthFilter) -> tuple[int, int, int]:
+        """(pendentes, reconhecidas, canceladas sem reconhecimento) among the filter's notes.
+
+        A note cancelled before anyone acknowledged it is not pending (there is nothing to
+        acknowledge): it is counted apart. An acknowledged note stays reconhecida.
+        """
+        open_ = FiscalDocument.reconhecida_em.is_(None)
+        cancelled = FiscalDocument.situacao == CANCELADA
         statement = _filtered(
             select(
-                func.count().filter(FiscalDocument.reconhecida_em.is_(None)),
+                func.count().filter(open_, ~cancelled),
                 func.count().filter(FiscalDocument.reconhecida_em.is_not(None)),
+                func.count().filter(open_, cancelled),
             ),
             where,
         )
         row = self.session.execute(statement).one()
-        return int(row[0]), int(row[1])
+        return int(row[0]), int(row[1]), int(row[2])
 
     def by_chave(
         self, client_id: int, chave: str, tipo: str | None = None

@@ -11,6 +11,7 @@ from domain.fiscal.errors import (
     MalformedXmlError,
     UnsupportedDocumentError,
     WrongNamespaceError,
+    XmlEncodingError,
 )
 from domain.fiscal.fields import NFE_NS
 from domain.fiscal.model import (
@@ -55,6 +56,7 @@ __all__ = [
     "TipoDocumento",
     "UnsupportedDocumentError",
     "WrongNamespaceError",
+    "XmlEncodingError",
     "derive_situacao",
     "digito_verificador",
     "parse_chave",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.errors import DomainError
+from domain.text import format_number
 
 
 class FiscalDocumentError(DomainError):
@@ -27,6 +28,35 @@ class DocumentTooLargeError(FiscalDocumentError):
 
 class MalformedXmlError(FiscalDocumentError):
     """Not XML at all (empty, a PDF, a ZIP…) or XML that is not well-formed."""
+
+
+class XmlEncodingError(MalformedXmlError):
+    """Bytes that are not UTF-8 in a file read as UTF-8 (no declaration, or one saying UTF-8).
+
+    Usually a note re-saved by an editor or ERP as ISO-8859-1 (Latin-1): the accents are
+    single bytes that UTF-8 does not accept.
+    """
+
+    def __init__(self, line: int, *, declared: bool) -> None:
+        fix = (
+            'corrija a declaração da primeira linha para <?xml version="1.0" '
+            'encoding="ISO-8859-1"?>'
+            if declared
+            else 'declare a codificação na primeira linha: <?xml version="1.0" '
+            'encoding="ISO-8859-1"?>'
+        )
+        super().__init__(
+            (
+                "O arquivo declara a codificação UTF-8, mas não está em UTF-8"
+                if declared
+                else "O arquivo não está em UTF-8 e não declara a sua codificação"
+            )
+            + f": na linha {line} há caracteres (como acentos) gravados em outra codificação, "
+            "provavelmente ISO-8859-1 (Latin-1). Baixe de novo o XML original no emissor, "
+            f"salve o arquivo como UTF-8 ou {fix}."
+        )
+        self.line = line
+        self.declared = declared
 
 
 class DangerousXmlError(FiscalDocumentError):
@@ -106,4 +136,4 @@ class KeyMismatchError(FiscalDocumentError):
 
 
 def _kib(size: int) -> str:
-    return f"{size / 1024:,.0f}".replace(",", ".")
+    return format_number(size / 1024)

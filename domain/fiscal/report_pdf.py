@@ -19,6 +19,7 @@ from domain.fiscal.report import (
     summarize,
 )
 from domain.money import format_brl
+from domain.text import format_number
 
 FONT = "Helvetica"
 BAR = (41, 98, 155)
@@ -37,7 +38,7 @@ def _date_br(day: date) -> str:
 
 
 def _number(value: int) -> str:
-    return f"{value:,}".replace(",", ".")
+    return format_number(value)
 
 
 class _ReportPdf:

@@ -26,6 +26,19 @@ _SCHEMAS = {
     "resNFe": "nfe_dist_dfe/schemas/v1_0/resNFe_v1.01.xsd",
     "resEvento": "nfe_dist_dfe/schemas/v1_0/resEvento_v1.01.xsd",
 }
+# procEventoNFe: each event type has its own package in nfelib (its detEvento layout); any other
+# type (110112 cancelamento por substituição, …) is checked by the generic event schema, which
+# validates the envelope and leaves detEvento open.
+_EVENT_SCHEMAS = {
+    "110111": "nfe_evento_cancel/schemas/v1_0/procEventoCancNFe_v1.00.xsd",
+    "110110": "nfe_evento_cce/schemas/v1_0/procCCeNFe_v1.00.xsd",
+    **dict.fromkeys(
+        ("210200", "210210", "210220", "210240"),
+        "nfe_evento_mde/schemas/v1_0/procConfRecebtoNFe_v1.00.xsd",
+    ),
+}
+_GENERIC_EVENT_SCHEMA = "nfe_evento_generico/schemas/v1_0/procEventoNFe_v1.00.xsd"
+_TP_EVENTO = f"{{{NFE_NS}}}evento/{{{NFE_NS}}}infEvento/{{{NFE_NS}}}tpEvento"
 _MAX_WARNINGS = 5
 
 
@@ -38,9 +51,9 @@ def xsd_warnings(data: bytes) -> tuple[str, ...]:
         root = load_xml(data)
     except FiscalDocumentError as exc:
         return (f"XSD não verificado: {exc.message}",)
-    qname = etree.QName(root)
-    relative = _SCHEMAS.get(qname.localname) if qname.namespace == NFE_NS else None
+    relative = _schema_for(root)
     if relative is None:
+        qname = etree.QName(root)
         return (f"XSD não verificado: não há esquema para <{qname.localname}>.",)
     schema = _schema(str(folder / relative))
     if schema is None:
@@ -51,6 +64,17 @@ def xsd_warnings(data: bytes) -> tuple[str, ...]:
     return tuple(f"XSD (linha {error.line}): {error.message}" for error in errors)
 
 
+def _schema_for(root: etree._Element) -> str | None:
+    """The schema file of this document (by root element, and by event type for events)."""
+    qname = etree.QName(root)
+    if qname.namespace != NFE_NS:
+        return None
+    if qname.localname == "procEventoNFe":
+        tp_evento = root.findtext(_TP_EVENTO)
+        return _EVENT_SCHEMAS.get((tp_evento or "").strip(), _GENERIC_EVENT_SCHEMA)
+    return _SCHEMAS.get(qname.localname)
+
+
 def _nfelib_folder() -> Path | None:
     spec = importlib.util.find_spec("nfelib")
     if spec is None or not spec.submodule_search_locations:
@@ -58,7 +82,7 @@ def _nfelib_folder() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _schema(path: str) -> etree.XMLSchema | None:
     if not Path(path).is_file():
         return None

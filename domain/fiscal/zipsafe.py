@@ -15,6 +15,7 @@ from typing import IO
 
 from domain.fiscal.errors import FiscalDocumentError
 from domain.fiscal.safe_xml import MAX_XML_BYTES
+from domain.text import format_number, quantity
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -76,8 +77,8 @@ def check_directory(archive: zipfile.ZipFile, limits: ZipLimits) -> None:
         raise ZipRefusedError("O ZIP está vazio: não há nenhum arquivo dentro dele.")
     if len(files) > limits.max_members:
         raise ZipTooLargeError(
-            f"O ZIP tem {len(files):,} arquivos, acima do limite de {limits.max_members:,} por "
-            "envio. Divida o lote em ZIPs menores.".replace(",", ".")
+            f"O ZIP tem {quantity(len(files), 'arquivo')}, acima do limite de "
+            f"{format_number(limits.max_members)} por envio. Divida o lote em ZIPs menores."
         )
     total = sum(info.file_size for info in files)
     if total > limits.max_total_bytes:
@@ -154,4 +155,4 @@ def _bomb_message(name: str) -> str:
 
 
 def _mib(size: int) -> str:
-    return f"{size / (1024 * 1024):,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return format_number(size / (1024 * 1024), 1)

@@ -87,6 +87,22 @@ def test_a_refused_xml_answers_422_with_the_reason_in_portuguese(
     assert response.json()["codigo"] == "xml_invalido"
 
 
+def test_a_latin1_xml_answers_422_with_the_encoding_as_its_reason(
+    api: TestClient, client: tuple[int, str]
+) -> None:
+    _, key = client
+    latin1 = '<nfeProc xmlns="http://www.portalfiscal.inf.br/nfe"><xNome>AÇÚCAR</xNome>'
+
+    response = api.post(
+        "/api/v1/documentos", content=latin1.encode("latin-1"), headers=auth(key, XML)
+    )
+
+    assert response.status_code == 422
+    assert response.json()["codigo"] == "codificacao"
+    assert response.json()["detail"].startswith("O arquivo não está em UTF-8")
+    assert "cortado" not in response.json()["detail"]
+
+
 def test_a_zip_answers_a_summary_per_document(api: TestClient, client: tuple[int, str]) -> None:
     _, key = client
     data = zip_of(

@@ -76,7 +76,7 @@ def test_the_zip_of_the_month_holds_each_note_and_the_cancellation_events(
     assert document.name == "ACME-Comercio-Ltda_2026-10_NFe.zip"
     assert document.mime == "application/zip"
     assert document.caption == (
-        "📦 XMLs emitidos de ACME Comércio Ltda — NF-e 10/2026: 5 notas e 1 eventos de "
+        "📦 XMLs emitidos de ACME Comércio Ltda — NF-e 10/2026: 5 notas e 1 evento de "
         "cancelamento."
     )
     members = unzip(document)

@@ -1,5 +1,5 @@
 """XMLs de fornecedores in the chat: counts, lists, one note (Reconhecer, Baixar XML), Buscar
-mais notas (year → month) and the ZIP of the listed notes."""
+mais notas (year → month), the ZIP of the listed notes, and notes their issuer cancelled."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from tests.support import Chat, Office, add_client, make_office
 from tests.unit.fiscal_chat.chat_support import (
     NOW,
     open_gerenciar,
+    store,
     store_supplier_notes,
     unzip,
 )
+from tests.unit.fiscal_chat.factory import NotaSpec, cancelamento_xml
 from tests.unit.helpers import audit_entries, offer, step_of
 
 
@@ -222,3 +224,160 @@ def test_another_gestors_note_cannot_be_acknowledged_through_a_forged_state(
         assert stored is not None
         assert stored.reconhecida_em is None
     assert mine.chave() != note.chave()
+
+
+# --- notes cancelled by their issuer ------------------------------------------------------
+
+
+def cancel(uow_factory: UnitOfWorkFactory, card: ClientCard, spec: NotaSpec) -> None:
+    """The supplier cancelled the note at SEFAZ and its cancellation event arrived."""
+    store(uow_factory, card, [(f"{spec.chave()}-can.xml", cancelamento_xml(spec))])
+
+
+def in_order(specs: list[NotaSpec]) -> list[NotaSpec]:
+    return sorted(specs, key=lambda s: (s.dh_emi, s.numero))
+
+
+def test_a_cancelled_note_is_not_counted_as_pending(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    specs = in_order(store_supplier_notes(uow_factory, acme, 3))
+    cancel(uow_factory, acme, specs[1])
+
+    open_fornecedores(chat)
+
+    assert chat.last_text().text.startswith(
+        "📥 XMLs de fornecedores de ACME Comércio Ltda\nPendentes: 2\nReconhecidas: 0\n"
+        "❌ Canceladas pelo emitente (nada a reconhecer): 1\n\n"
+    )
+
+
+def test_the_pending_list_marks_the_cancelled_note_and_counts_it_apart(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    specs = in_order(store_supplier_notes(uow_factory, acme, 3))
+    cancelled = specs[1]
+    cancel(uow_factory, acme, cancelled)
+    open_fornecedores(chat)
+
+    chat.press(texts.PENDENTES)
+
+    text = chat.last_text().text
+    assert text.startswith(
+        "📥 ACME Comércio Ltda: notas pendentes (2, mais 1 cancelada) — página 1 de 1\n"
+    )
+    lines = text.split("\n")
+    assert lines[3].startswith(f"2. FORNECEDOR DE ACO LTDA — nº {cancelled.numero} — ")
+    assert lines[3].endswith(" — ❌ cancelada")
+    assert not lines[2].endswith("❌ cancelada")
+    assert not lines[4].endswith("❌ cancelada")
+    assert chat.labels()[:3] == [
+        f"nº {specs[0].numero} — FORNECEDOR DE ACO LTDA",
+        f"❌ nº {cancelled.numero} — FORNECEDOR DE ACO LTDA",
+        f"nº {specs[2].numero} — FORNECEDOR DE ACO LTDA",
+    ]
+
+
+def test_a_cancelled_note_does_not_offer_reconhecer(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    [spec] = store_supplier_notes(uow_factory, acme, 1)
+    cancel(uow_factory, acme, spec)
+    open_fornecedores(chat)
+    chat.press(texts.PENDENTES)
+
+    chat.press(f"❌ nº {spec.numero} — FORNECEDOR DE ACO LTDA")
+
+    text = chat.last_text().text
+    assert "Situação: Cancelada" in text
+    cancelled_on = spec.dh_emi.strftime("%d/%m/%Y")
+    assert text.endswith(
+        f"Status: ❌ cancelada pelo emitente em {cancelled_on}: não há o que reconhecer."
+    )
+    assert chat.labels() == ["Baixar XML", "Voltar", "Menu"]
+
+
+def test_a_forged_reconhecer_on_a_cancelled_note_is_refused_with_the_reason(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    [spec] = store_supplier_notes(uow_factory, acme, 1)
+    open_fornecedores(chat)
+    chat.press(texts.PENDENTES)
+    chat.press(chat.labels()[0])
+    assert texts.RECONHECER in chat.labels()
+    cancel(uow_factory, acme, spec)  # the cancellation arrives while the note is on screen
+
+    replies = chat.press(texts.RECONHECER)
+
+    assert not any(isinstance(r, Text) and r.text.startswith("✅") for r in replies)
+    assert chat.last_text().text.startswith(
+        f"⚠️ A nota nº {spec.numero} de FORNECEDOR DE ACO LTDA foi cancelada pelo emitente: "
+        "uma nota cancelada não tem o que reconhecer"
+    )
+    assert step_of(chat) == ("fornecedores", "nota")
+    assert chat.labels() == ["Baixar XML", "Voltar", "Menu"]
+    with uow_factory() as uow:
+        stored = uow.fiscal.by_chave(acme.id, spec.chave())
+        assert stored is not None
+        assert stored.reconhecida_em is None
+    assert not [e for e in audit_entries(uow_factory, acme.id) if e.action == "fiscal.reconhecer"]
+
+
+def test_a_forged_reconhecer_button_on_a_cancelled_note_is_refused(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    [spec] = store_supplier_notes(uow_factory, acme, 1)
+    cancel(uow_factory, acme, spec)
+    open_fornecedores(chat)
+    chat.press(texts.PENDENTES)
+    chat.press(chat.labels()[0])
+    offer(chat, "nota:rec")
+
+    chat.press_id("nota:rec")
+
+    assert "foi cancelada pelo emitente" in chat.last_text().text
+    with uow_factory() as uow:
+        stored = uow.fiscal.by_chave(acme.id, spec.chave())
+        assert stored is not None
+        assert stored.reconhecida_em is None
+
+
+def test_a_note_acknowledged_before_its_cancellation_stays_reconhecida_and_is_marked(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    specs = in_order(store_supplier_notes(uow_factory, acme, 2))
+    open_fornecedores(chat)
+    chat.press(texts.PENDENTES)
+    chat.press(chat.labels()[0])
+    chat.press(texts.RECONHECER)
+    cancel(uow_factory, acme, specs[0])
+
+    chat.press(texts.VOLTAR)
+    chat.press(texts.VOLTAR)
+    assert "Pendentes: 1\nReconhecidas: 1\n\n" in chat.last_text().text
+    chat.press(texts.RECONHECIDAS)
+
+    assert chat.last_text().text.startswith(
+        "📥 ACME Comércio Ltda: notas reconhecidas (0, mais 1 cancelada) — página 1 de 1\n"
+    )
+    assert chat.labels()[0] == f"❌ nº {specs[0].numero} — FORNECEDOR DE ACO LTDA"
+    chat.press(chat.labels()[0])
+    assert "Status: Reconhecida em 16/11/2026 12:00 por você.\n❌ cancelada pelo emitente em " in (
+        chat.last_text().text
+    )
+    assert chat.labels() == ["Baixar XML", "Voltar", "Menu"]
+
+
+def test_counts_are_pluralized_in_the_supplier_zip_notice(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    store_supplier_notes(uow_factory, acme, 1)
+    open_fornecedores(chat)
+    chat.press(texts.PENDENTES)
+
+    replies = chat.press(texts.BAIXAR_ZIP)
+
+    assert replies[0] == Text("⏳ Gerando o ZIP com 1 nota… Envio aqui assim que ficar pronto.")
+    [document] = chat.documents()
+    assert document.caption is not None
+    assert document.caption.endswith(": 1 nota e 0 eventos de cancelamento.")

@@ -17,8 +17,10 @@ from services.fiscal_ingest import IncomingFile, ingest
 from services.fiscal_prepare import TipoNota
 from services.types import UnitOfWorkFactory
 from tests.integration.fiscal_support import client_with_documento
-from tests.support import Office, add_member, make_office
+from tests.support import Office, add_client, add_member, make_office
 from tests.unit.fiscal.samples import DEST_CNPJ, EMITENTE_CNPJ, Ide, nfe, nfe_proc, proc_evento
+from tests.unit.fiscal_chat.chat_support import store, store_supplier_notes
+from tests.unit.fiscal_chat.factory import cancelamento_xml
 
 
 class Target:
@@ -128,7 +130,9 @@ def test_supplier_notes_are_pending_until_recognized(
     summary = fiscal_documents.recognize(uow_factory(), office.gestor, client_id, chave)
 
     assert summary.reconhecida_por == office.gestor.identity_key
-    assert fiscal_documents.supplier_counts(uow_factory(), office.gestor, client_id) == (1, 1)
+    assert fiscal_documents.supplier_counts(
+        uow_factory(), office.gestor, client_id
+    ) == fiscal_documents.SupplierCounts(pendentes=1, reconhecidas=1, canceladas=0)
     pending = fiscal_documents.list_documents(
         uow_factory(), office.gestor, client_id, tipo=TipoNota.FORNECEDOR, reconhecida=False
     )
@@ -198,3 +202,39 @@ def test_a_chave_the_client_does_not_have_is_not_found(
 ) -> None:
     with pytest.raises(NotFound, match="não está guardada"):
         fiscal_documents.get_xml(uow_factory(), office.gestor, client_id, Ide(nnf="99").chave())
+
+
+# --- supplier notes their issuer cancelled ------------------------------------------------
+
+
+def test_a_cancelled_supplier_note_is_neither_pending_nor_acknowledgeable(
+    uow_factory: UnitOfWorkFactory, office: Office
+) -> None:
+    card = add_client(uow_factory, office.gestor, 5, name="Compradora Ltda")
+    specs = store_supplier_notes(uow_factory, card, 3)
+    acknowledged, cancelled, _ = sorted(specs, key=lambda s: (s.dh_emi, s.numero))
+    fiscal_documents.recognize(uow_factory(), office.gestor, card.id, acknowledged.chave())
+    store(
+        uow_factory,
+        card,
+        [("a.xml", cancelamento_xml(acknowledged)), ("b.xml", cancelamento_xml(cancelled))],
+    )
+
+    counts = fiscal_documents.supplier_counts(uow_factory(), office.gestor, card.id)
+    with pytest.raises(fiscal_documents.NoteCancelled) as caught:
+        fiscal_documents.recognize(uow_factory(), office.gestor, card.id, cancelled.chave())
+    again = fiscal_documents.recognize(uow_factory(), office.gestor, card.id, acknowledged.chave())
+    pending = fiscal_documents.list_documents(
+        uow_factory(), office.gestor, card.id, tipo=TipoNota.FORNECEDOR, reconhecida=False
+    )
+
+    assert counts == fiscal_documents.SupplierCounts(pendentes=1, reconhecidas=1, canceladas=1)
+    assert caught.value.message.startswith(
+        f"A nota nº {cancelled.numero} de FORNECEDOR DE ACO LTDA foi cancelada pelo emitente"
+    )
+    assert again.reconhecida_por == office.gestor.identity_key  # idempotent, not refused
+    assert (pending.total, pending.canceladas) == (2, 1)
+    with uow_factory() as uow:
+        stored = uow.fiscal.by_chave(card.id, cancelled.chave())
+        assert stored is not None
+        assert stored.reconhecida_em is None

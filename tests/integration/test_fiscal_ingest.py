@@ -139,7 +139,9 @@ def test_a_note_addressed_to_the_client_is_a_supplier_note(
 
     assert report.outcomes[0].status is Status.CARREGADO
     assert report.outcomes[0].tipo is TipoNota.FORNECEDOR
-    assert fiscal_documents.supplier_counts(uow_factory(), office.gestor, client.id) == (1, 0)
+    assert fiscal_documents.supplier_counts(
+        uow_factory(), office.gestor, client.id
+    ) == fiscal_documents.SupplierCounts(pendentes=1, reconhecidas=0, canceladas=0)
 
 
 def test_a_note_with_its_cancellation_attached_is_stored_cancelled(

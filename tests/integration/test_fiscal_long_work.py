@@ -46,7 +46,7 @@ NOTES = 40
 # With the clock below (one second per reading) and 40 notes, the notice is edited every
 # 4 notes: 2 s have passed and another 10% of the notes went by.
 PROGRESS = [f"⏳ Gerando… {n} de 40 notas" for n in range(4, NOTES, 4)]
-FINISHED = "✅ Pronto: enviado em 1 parte(s)."
+FINISHED = "✅ Pronto: enviado em 1 parte."
 NOTICE = "⏳ Gerando o ZIP com 40 NF-e de 10/2026… Envio aqui assim que ficar pronto."
 
 

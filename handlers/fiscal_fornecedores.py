@@ -35,7 +35,7 @@ from handlers.core import (
 )
 from handlers.fiscal_emitidos import WORDS, client_card, client_name, file_base
 from handlers.fiscal_meses import month_label
-from handlers.formatting import SAO_PAULO, date_br, datetime_br
+from handlers.formatting import SAO_PAULO, date_br, datetime_br, note_date_br
 from services import fiscal_documents, fiscal_exports
 from services.fiscal_documents import DocumentSummary
 from services.fiscal_exports import Export, Recipient
@@ -134,7 +134,7 @@ def ask_list(ctx: Ctx, data: Data) -> Text:
             n=first + i + 1,
             emitente=_emitente(note),
             numero=note.numero,
-            data=date_br(note.emitida_em),
+            data=note_date_br(note.emitida_em),
             valor=format_brl(note.valor),
         )
         + (texts.FORN_LINE_CANCELADA if _cancelada(note) else "")
@@ -241,7 +241,7 @@ def ask_note(ctx: Ctx, data: Data) -> Text:
         doc=format_tax_id(note.emitente_documento),
         numero=note.numero,
         serie=note.serie,
-        data=date_br(note.emitida_em),
+        data=note_date_br(note.emitida_em),
         valor=format_brl(note.valor),
         situacao=note.situacao.label,
         chave=note.chave,

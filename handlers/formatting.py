@@ -31,6 +31,12 @@ def date_br(moment: datetime) -> str:
     return moment.astimezone(SAO_PAULO).strftime("%d/%m/%Y")
 
 
+def note_date_br(moment: datetime) -> str:
+    """The date a note says: its dhEmi in its own offset (a Manaus note of 31/10 23:30 is of
+    31/10, even though it is already 01/11 in São Paulo)."""
+    return moment.strftime("%d/%m/%Y")
+
+
 def datetime_br(moment: datetime) -> str:
     """`27/11/2026 21:08`, in São Paulo time."""
     return moment.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")

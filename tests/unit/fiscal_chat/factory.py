@@ -194,7 +194,9 @@ def signed(xml: str, documento: str, assinar: bool = True) -> tuple[str, str]:
     return etree.tostring(container, encoding="unicode"), digest
 
 
-def cancelamento_xml(spec: NotaSpec, when: datetime | None = None) -> bytes:
+def cancelamento_xml(
+    spec: NotaSpec, when: datetime | None = None, *, desc_evento: str = "Cancelamento"
+) -> bytes:
     """The registered cancellation event (procEventoNFe 110111, cStat 135) of `spec`."""
     chave = spec.chave()
     moment = (when or spec.dh_emi + timedelta(hours=2)).isoformat(timespec="seconds")
@@ -203,7 +205,7 @@ def cancelamento_xml(spec: NotaSpec, when: datetime | None = None) -> bytes:
         f"<cOrgao>{spec.c_uf}</cOrgao>"
         f"<tpAmb>{spec.tp_amb}</tpAmb><CNPJ>{spec.emitente_cnpj}</CNPJ><chNFe>{chave}</chNFe>"
         f"<dhEvento>{moment}</dhEvento><tpEvento>110111</tpEvento><nSeqEvento>1</nSeqEvento>"
-        f'<verEvento>1.00</verEvento><detEvento versao="1.00"><descEvento>Cancelamento'
+        f'<verEvento>1.00</verEvento><detEvento versao="1.00"><descEvento>{desc_evento}'
         f"</descEvento><nProt>1352600{spec.numero:08d}</nProt>"
         f"<xJust>Erro na digitacao do pedido do cliente</xJust></detEvento></infEvento>"
         f"</evento>"

@@ -50,14 +50,38 @@ CUIABA = NotaSpec(2, datetime(2026, 10, 31, 23, 30, tzinfo=tz(-4)), c_uf=51, cnf
 RIO_BRANCO = NotaSpec(3, datetime(2026, 10, 31, 23, 30, tzinfo=tz(-5)), c_uf=12, cnf=10000003)
 CANCELLED = NotaSpec(4, datetime(2026, 10, 15, 9, 0, tzinfo=tz(-3)), cnf=10000004)
 CANCELLED_ON = datetime(2026, 11, 3, 10, 0, tzinfo=tz(-3))  # the next month
-GENUINE = (MANAUS, CUIABA, RIO_BRANCO, CANCELLED)
-AUTHORIZED = (MANAUS, CUIABA, RIO_BRANCO)
+WITH_BOM = NotaSpec(5, datetime(2026, 10, 10, 8, 0, tzinfo=tz(-3)), cnf=10000005)
+BLANK_LINES = NotaSpec(6, datetime(2026, 10, 11, 8, 0, tzinfo=tz(-3)), cnf=10000006)
+GENUINE = (MANAUS, CUIABA, RIO_BRANCO, CANCELLED, WITH_BOM, BLANK_LINES)
+AUTHORIZED = (MANAUS, CUIABA, RIO_BRANCO, WITH_BOM, BLANK_LINES)
+SUPPLIER = "45723174000110"
+# a supplier's note to the client, cancelled by the supplier
+SUPPLIER_NOTE = NotaSpec(
+    20,
+    datetime(2026, 10, 12, 9, 0, tzinfo=tz(-3)),
+    emitente_cnpj=SUPPLIER,
+    emitente_nome="FORNECEDOR DE ACO LTDA",
+    dest_cnpj=EMITENTE,
+    cnf=10000020,
+)
 
 
 def good_files() -> list[tuple[str, bytes]]:
+    """The genuine notes, two of them as some ERPs save them (a BOM; blank lines first)."""
     files = [(f"{spec.chave()}.xml", nfe_proc_xml(spec)) for spec in GENUINE]
+    files[4] = (files[4][0], b"\xef\xbb\xbf" + files[4][1])
+    files[5] = (files[5][0], b"\r\n\n   " + files[5][1])
     files.append(("cancelamento.xml", cancelamento_xml(CANCELLED, when=CANCELLED_ON)))
+    files.append(("fornecedor.xml", nfe_proc_xml(SUPPLIER_NOTE)))
+    files.append(("fornecedor-cancelamento.xml", cancelamento_xml(SUPPLIER_NOTE)))
     return files
+
+
+def latin1_without_declaration() -> bytes:
+    """A note re-saved by an editor as ISO-8859-1, its declaration dropped."""
+    data = nfe_proc_xml(NotaSpec(13, datetime(2026, 10, 20, 10, 0, tzinfo=tz(-3)), cnf=10000013))
+    body = data.split(b"?>", 1)[1].decode()
+    return body.replace("Sao Paulo", "São Paulo").encode("latin-1")
 
 
 def bad_files() -> dict[str, tuple[bytes, str]]:
@@ -65,6 +89,7 @@ def bad_files() -> dict[str, tuple[bytes, str]]:
     base = datetime(2026, 10, 20, 10, 0, tzinfo=tz(-3))
     tampered = nfe_proc_xml(NotaSpec(10, base, cnf=10000010))
     return {
+        "latin1.xml": (latin1_without_declaration(), "não está em UTF-8"),
         "vnf-editado.xml": (
             tampered.replace(b"<vNF>150.00</vNF>", b"<vNF>15000.00</vNF>"),
             "a assinatura digital não confere: o XML foi alterado depois de assinado",
@@ -93,6 +118,9 @@ EXPECTED_MONTHS = {
     2: ("2026-10", "autorizada"),
     3: ("2026-10", "autorizada"),
     4: ("2026-10", "cancelada"),
+    5: ("2026-10", "autorizada"),
+    6: ("2026-10", "autorizada"),
+    20: ("2026-10", "cancelada"),
 }
 
 
@@ -112,6 +140,7 @@ def test_import_xml_stores_the_genuine_notes_in_their_own_month_and_names_each_r
 
     result = runner.invoke(main, ["import-xml", "--client", EMITENTE, str(folder)])
 
+    assert result.exit_code == 1  # some files were refused (--allow-refused would say 0)
     output = " ".join(result.output.split())
     for name, (_, words) in bad_files().items():
         assert name in output
@@ -134,7 +163,7 @@ def test_the_api_stores_the_genuine_notes_and_refuses_each_defect_in_portuguese(
     for name, data in good_files():
         sent = api.post("/api/v1/documentos", content=data, headers=headers)
         # a cancellation changes a stored note (200); a new note is created (201)
-        assert sent.status_code == (200 if name == "cancelamento.xml" else 201)
+        assert sent.status_code == (200 if name.endswith("cancelamento.xml") else 201)
     for data, words in bad_files().values():
         answer = api.post("/api/v1/documentos", content=data, headers=headers)
         assert answer.status_code == 422
@@ -198,7 +227,7 @@ def test_the_months_report_counts_them_on_their_own_day_and_the_cancelled_one_as
     _, table = chat.documents()
     rows = list(csv.reader(io.StringIO(table.data.decode("utf-8-sig")), delimiter=";"))[1:]
     by_number = {int(row[3]): row for row in rows}
-    assert set(by_number) == {1, 2, 3, 4}
+    assert set(by_number) == {1, 2, 3, 4, 5, 6}
     assert by_number[1][4] == "31/10/2026 23:30:00"  # the note's own clock, not São Paulo's
     assert by_number[3][4] == "31/10/2026 23:30:00"
     assert by_number[4][9] == "Cancelada"
@@ -206,3 +235,19 @@ def test_the_months_report_counts_them_on_their_own_day_and_the_cancelled_one_as
 
 def make_uows(engine: Engine) -> UnitOfWorkFactory:
     return SessionUnitOfWorkFactory(make_session_factory(engine))
+
+
+def test_the_cancelled_supplier_note_is_not_pending_and_cannot_be_acknowledged(
+    chat: Chat, acme: ClientCard
+) -> None:
+    open_gerenciar(chat, NAME)
+
+    chat.press(texts.XMLS_FORNECEDORES)
+
+    overview = chat.last_text().text
+    assert "Pendentes: 0" in overview
+    assert "❌ Canceladas pelo emitente (nada a reconhecer): 1" in overview
+    chat.press(texts.PENDENTES)
+    assert "❌ cancelada" in chat.last_text().text
+    chat.press(next(label for label in chat.labels() if label.startswith("❌")))
+    assert "Reconhecer" not in chat.labels()

@@ -1,8 +1,12 @@
 """The integration API's fiscal documents: send XML or ZIP, list a month, fetch one XML.
 
+Notes come from the chat-side factory, so they stay valid as it learns to sign them.
 Runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set (the `app` fixture)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,11 +18,22 @@ from services import integration_keys
 from storage.models import Client
 from tests.integration.fiscal_support import client_with_documento, zip_of
 from tests.support import make_office
-from tests.unit.fiscal.samples import EMITENTE_CNPJ, Ide, nfe_proc, proc_evento
+from tests.unit.fiscal_chat.factory import (
+    EMITENTE_CNPJ,
+    NotaSpec,
+    cancelamento_xml,
+    nfe_proc_xml,
+)
 from web.app import create_app
 
 XML = {"Content-Type": "application/xml"}
 ZIP = {"Content-Type": "application/zip"}
+OUTUBRO = datetime(2026, 10, 15, 10, 30, tzinfo=ZoneInfo("America/Sao_Paulo"))
+
+
+def nota(numero: int = 1234) -> NotaSpec:
+    """An authorized NF-e of the client's (the factory's emitente), October 2026."""
+    return NotaSpec(numero=numero, dh_emi=OUTUBRO)
 
 
 @pytest.fixture
@@ -41,13 +56,13 @@ def auth(key: str, headers: dict[str, str] | None = None) -> dict[str, str]:
 
 def test_an_xml_round_trip_send_list_and_fetch(api: TestClient, client: tuple[int, str]) -> None:
     _, key = client
-    data = nfe_proc()
+    data = nfe_proc_xml(nota())
 
     sent = api.post("/api/v1/documentos", content=data, headers=auth(key, XML))
     listed = api.get(
         "/api/v1/documentos", params={"competencia": "2026-10", "modelo": "55"}, headers=auth(key)
     )
-    fetched = api.get(f"/api/v1/documentos/{Ide().chave()}", headers=auth(key))
+    fetched = api.get(f"/api/v1/documentos/{nota().chave()}", headers=auth(key))
 
     assert sent.status_code == 201
     assert sent.json()["carregados"] == 1
@@ -55,7 +70,7 @@ def test_an_xml_round_trip_send_list_and_fetch(api: TestClient, client: tuple[in
     assert listed.status_code == 200
     body = listed.json()
     assert (body["total"], body["pagina"], body["paginas"]) == (1, 1, 1)
-    assert body["documentos"][0]["chave"] == Ide().chave()
+    assert body["documentos"][0]["chave"] == nota().chave()
     assert body["documentos"][0]["valor"] == "150.00"
     assert body["documentos"][0]["situacao"] == "autorizada"
     assert fetched.status_code == 200
@@ -67,9 +82,9 @@ def test_sending_the_same_xml_again_answers_200_duplicate(
     api: TestClient, client: tuple[int, str]
 ) -> None:
     _, key = client
-    api.post("/api/v1/documentos", content=nfe_proc(), headers=auth(key, XML))
+    api.post("/api/v1/documentos", content=nfe_proc_xml(nota()), headers=auth(key, XML))
 
-    again = api.post("/api/v1/documentos", content=nfe_proc(), headers=auth(key, XML))
+    again = api.post("/api/v1/documentos", content=nfe_proc_xml(nota()), headers=auth(key, XML))
 
     assert again.status_code == 200
     assert again.json()["duplicados"] == 1
@@ -91,9 +106,9 @@ def test_a_zip_answers_a_summary_per_document(api: TestClient, client: tuple[int
     _, key = client
     data = zip_of(
         {
-            "1.xml": nfe_proc(Ide(nnf="1")),
-            "2.xml": nfe_proc(Ide(nnf="2")),
-            "c.xml": proc_evento(Ide(nnf="2").chave()),
+            "1.xml": nfe_proc_xml(nota(1)),
+            "2.xml": nfe_proc_xml(nota(2)),
+            "c.xml": cancelamento_xml(nota(2)),
             "ruim.xml": b"<x",
         }
     )
@@ -156,12 +171,12 @@ def test_a_chave_of_another_client_answers_404(
     app: App, api: TestClient, client: tuple[int, str]
 ) -> None:
     _, key = client
-    api.post("/api/v1/documentos", content=nfe_proc(), headers=auth(key, XML))
+    api.post("/api/v1/documentos", content=nfe_proc_xml(nota()), headers=auth(key, XML))
     other_office = make_office(app.uow_factory, 2)
     other = client_with_documento(app.uow_factory, other_office.gestor, "11444777000161", "Outra")
     assert other.integration_key is not None
 
-    response = api.get(f"/api/v1/documentos/{Ide().chave()}", headers=auth(other.integration_key))
+    response = api.get(f"/api/v1/documentos/{nota().chave()}", headers=auth(other.integration_key))
 
     assert response.status_code == 404
     assert "não está guardada" in response.json()["detail"]
@@ -190,7 +205,7 @@ def test_a_revoked_key_answers_401(app: App, api: TestClient, client: tuple[int,
     client_id, key = client
     integration_keys.issue(app.uow_factory(), client_id, "test")  # replaces the key
 
-    response = api.post("/api/v1/documentos", content=nfe_proc(), headers=auth(key, XML))
+    response = api.post("/api/v1/documentos", content=nfe_proc_xml(nota()), headers=auth(key, XML))
 
     assert response.status_code == 401
     assert "chave de integração" in response.json()["detail"].lower()

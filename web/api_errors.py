@@ -112,7 +112,13 @@ def _error(status: int, detail: str, headers: Mapping[str, str] | None = None) -
 
 
 def _in_api(request: Request) -> bool:
-    return request.url.path.startswith(API_PREFIX)
+    return _route_path(request).startswith(API_PREFIX)
+
+
+def _route_path(request: Request) -> str:
+    """The path as the routes see it (without the prefix a proxy mounts the app under)."""
+    root = request.scope.get("root_path", "")
+    return request.url.path.removeprefix(root) if root else request.url.path
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -192,8 +198,7 @@ def _path_item(request: Request) -> dict[str, Any]:
 
     Templates are tried in the document's order, which is the routes' order, as routing does.
     """
-    root = request.scope.get("root_path", "")
-    path = request.url.path.removeprefix(root) if root else request.url.path
+    path = _route_path(request)
     paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
     for template, item in paths.items():
         pattern = "".join(

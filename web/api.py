@@ -1,7 +1,8 @@
 """The integration REST API used by the clients' own software (OpenAPI at /docs).
 
 Authentication: `Authorization: Bearer <chave de integração>`. Errors are JSON with a pt-BR
-`detail`. Feature routes are added to the router returned by `api_router` (one block each).
+`detail`, shaped in one place (web/api_errors.py). Feature routes are added to the router
+returned by `api_router` (one block each).
 
 No `from __future__ import annotations` here: FastAPI reads the route annotations at run time.
 """
@@ -9,16 +10,27 @@ No `from __future__ import annotations` here: FastAPI reads the route annotation
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from domain.documents import format_tax_id
 from services import integration_keys
-from services.integration_keys import AccessCut, ApiClient, KeyRefused
+from services.integration_keys import ApiClient
 from services.types import UnitOfWorkFactory
 from web.api_documentos import documentos_router  # issue 3
+from web.api_errors import error_responses
 
 MISSING_KEY = "Envie a chave de integração do cliente no cabeçalho Authorization: Bearer <chave>."
+
+# Declares the Bearer scheme in the OpenAPI document (the "Authorize" button at /docs); a missing
+# or malformed header comes through as None so the refusal below is ours, in pt-BR.
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="chave_de_integracao",
+    description="A chave de integração do cliente (gerada no painel: Configurações → "
+    "Chave de integração).",
+)
 
 
 class ClienteOut(BaseModel):
@@ -33,23 +45,19 @@ def client_dependency(uow_factory: UnitOfWorkFactory) -> Callable[..., ApiClient
     """A FastAPI dependency resolving the Bearer key to its client (401/403 otherwise)."""
 
     def current_client(
-        authorization: Annotated[str | None, Header()] = None,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> ApiClient:
-        scheme, _, key = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
+        if credentials is None or not credentials.credentials.strip():
             raise HTTPException(401, MISSING_KEY, headers={"WWW-Authenticate": "Bearer"})
-        try:
-            return integration_keys.authenticate(uow_factory(), key)
-        except KeyRefused as exc:
-            raise HTTPException(401, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
-        except AccessCut as exc:
-            raise HTTPException(403, exc.message) from exc
+        return integration_keys.authenticate(uow_factory(), credentials.credentials)
 
     return current_client
 
 
 def api_router(uow_factory: UnitOfWorkFactory) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["integração"])
+    router = APIRouter(
+        prefix="/api/v1", tags=["integração"], responses=error_responses(401, 403, 405)
+    )
     current_client = client_dependency(uow_factory)
     Client = Annotated[ApiClient, Depends(current_client)]
     router.include_router(documentos_router(uow_factory, current_client))  # issue 3

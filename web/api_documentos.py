@@ -1,5 +1,9 @@
 """Integration API, fiscal documents: send XMLs (one or a ZIP), list a month, fetch one XML.
 
+An upload comes as the raw body (its Content-Type says XML, ZIP or octet-stream) or as a
+multipart form with the file in the `arquivo` field; both are size-capped while being read and
+then processed the same way.
+
 Each document of a ZIP is accepted or refused on its own; the accepted ones are written in one
 transaction at the end of the request (an unexpected failure writes none). The summary lists
 every file with its status and, when refused, the reason in pt-BR.
@@ -7,29 +11,51 @@ every file with its status and, when refused, the reason in pt-BR.
 No `from __future__ import annotations` here: FastAPI reads the route annotations at run time.
 """
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartParser
 
 from domain.fiscal import MAX_XML_BYTES, Modelo
-from domain.fiscal.zipsafe import ZipLimits, ZipRefusedError, ZipTooLargeError
+from domain.fiscal.chave import parse_chave
+from domain.fiscal.errors import InvalidKeyError
+from domain.fiscal.zipsafe import ZipLimits, looks_like_zip
 from services import fiscal_documents, fiscal_ingest
-from services.errors import NotFound
-from services.fiscal_documents import DocumentSummary, InvalidQuery
+from services.fiscal_documents import MAX_PAGE_SIZE, DocumentSummary, InvalidQuery
 from services.fiscal_ingest import IngestReport
 from services.fiscal_prepare import Status, TipoNota
 from services.integration_keys import ApiClient
 from services.types import UnitOfWorkFactory
+from web.api_errors import FORM_FIELD, Erro, error_responses
 
 MAX_ZIP_BODY = 50 * 1024 * 1024
+# Room for the multipart boundaries and part headers around a file of MAX_ZIP_BODY.
+FORM_OVERHEAD = 64 * 1024
+MAX_PAGE = 1_000_000
 XML_TYPES = frozenset({"application/xml", "text/xml"})
 ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed"})
 ANY_TYPES = frozenset({"application/octet-stream"})
+FORM_TYPE = "multipart/form-data"
+WRONG_TYPE = (
+    "Envie o XML (application/xml), um ZIP de XMLs (application/zip) ou um formulário "
+    f"multipart com o arquivo no campo {FORM_FIELD} (curl -F {FORM_FIELD}=@nota.xml)."
+)
+EMPTY = "O envio está vazio: envie o XML ou o ZIP."
+NO_FILE = (
+    f"O formulário não tem o campo {FORM_FIELD} com um arquivo. Envie o XML ou o ZIP nele "
+    f"(ex. curl -F {FORM_FIELD}=@nota.xml)."
+)
+CHAVE_HINT = (
+    "A chave de acesso da nota: os 44 caracteres da tag chNFe do XML, sem espaços (letras "
+    "maiúsculas só nas posições 7 a 18, as do CNPJ alfanumérico)."
+)
+CHAVE_PATTERN = r"^[0-9]{6}[A-Z0-9]{12}[0-9]{26}$"
 ATOMICITY = (
     "Cada documento é aceito ou recusado sozinho; os aceitos foram gravados juntos ao fim "
     "do envio. Reenviar é seguro: uma chave já guardada volta como duplicado."
@@ -58,6 +84,13 @@ class ResumoEnvio(BaseModel):
     documentos: list[DocumentoResultado]
 
 
+class XmlRecusado(ResumoEnvio):
+    """A single XML refused: the reason in `detail`, its code, and the usual summary."""
+
+    detail: str
+    codigo: str
+
+
 class DocumentoOut(BaseModel):
     chave: str
     tipo: TipoNota
@@ -82,21 +115,38 @@ class PaginaDocumentos(BaseModel):
     documentos: list[DocumentoOut]
 
 
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "Um XML (nfeProc ou procEventoNFe de cancelamento) ou um ZIP de XMLs.",
+        "description": (
+            "Um XML (nfeProc ou procEventoNFe de cancelamento) ou um ZIP de XMLs: no corpo, "
+            f"com o Content-Type do arquivo, ou num formulário multipart no campo {FORM_FIELD} "
+            f"(curl -F {FORM_FIELD}=@nota.xml). Limites: 5 MB por XML, 50 MB por envio."
+        ),
         "content": {
             "application/xml": {"schema": {"type": "string"}},
             "text/xml": {"schema": {"type": "string"}},
-            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "application/zip": _BINARY,
+            "application/octet-stream": _BINARY,
+            FORM_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "required": [FORM_FIELD],
+                    "properties": {
+                        FORM_FIELD: {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "O XML ou o ZIP de XMLs",
+                        }
+                    },
+                }
+            },
         },
     }
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Chave de integração ausente, inválida ou substituída"},
-    403: {"description": "Contrato do cliente bloqueado ou cancelado"},
-}
+# A refused upload is a plain error, or (a single XML) the error plus the usual summary.
+_UPLOAD_REFUSED = Erro | XmlRecusado
 
 
 def documentos_router(
@@ -111,55 +161,60 @@ def documentos_router(
         response_model=ResumoEnvio,
         openapi_extra=_UPLOAD_BODY,
         responses={
+            200: {"description": "Um ZIP, ou um XML já guardado (duplicado)"},
             201: {"model": ResumoEnvio, "description": "Um XML, guardado"},
-            413: {"description": "Arquivo ou ZIP acima dos limites"},
-            415: {"description": "Tipo de conteúdo não aceito"},
-            422: {"description": "XML recusado (o motivo em `detail`) ou ZIP inválido"},
-            **_ERRORS,
+            **error_responses(415),
+            413: {"model": _UPLOAD_REFUSED, "description": "Arquivo ou ZIP acima dos limites"},
+            422: {
+                "model": _UPLOAD_REFUSED,
+                "description": "XML recusado (o motivo em `detail`), ZIP inválido ou envio vazio",
+            },
         },
     )
     async def enviar(request: Request, client: Client) -> JSONResponse:
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind not in XML_TYPES | ZIP_TYPES | ANY_TYPES:
-            raise HTTPException(
-                415, "Envie o XML (application/xml) ou um ZIP de XMLs (application/zip)."
-            )
-        limit = MAX_XML_BYTES if kind in XML_TYPES else MAX_ZIP_BODY
-        body = await _read_body(request, limit)
-        try:
-            report = await run_in_threadpool(_ingest, uow_factory, client, body)
-        except ZipTooLargeError as exc:
-            raise HTTPException(413, exc.message) from exc
-        except ZipRefusedError as exc:
-            raise HTTPException(422, exc.message) from exc
-        return _answer(report, single=not body.startswith(b"PK"))
+        data = await _upload(request)
+        report = await run_in_threadpool(_ingest, uow_factory, client, data)
+        return _answer(report, single=not looks_like_zip(data))
 
     @router.get(
         "/documentos",
         summary="Listar as notas de um mês",
         response_model=PaginaDocumentos,
-        responses={422: {"description": "Parâmetro inválido"}, **_ERRORS},
+        responses=error_responses(422, descriptions={422: "Parâmetro inválido ou ausente"}),
     )
     def listar(
         client: Client,
-        competencia: Annotated[str, Query(description="Mês, AAAA-MM (ex. 2026-10)")],
-        modelo: Annotated[str, Query(description="55 (NF-e) ou 65 (NFC-e)")],
-        tipo: Annotated[str, Query(description="emitida ou fornecedor")] = "emitida",
-        pagina: int = 1,
-        por_pagina: Annotated[int, Query(description="Até 500")] = 100,
+        competencia: Annotated[
+            str,
+            Query(
+                description="Mês das notas, no formato AAAA-MM (ex. 2026-10).",
+                pattern=r"^2[0-9]{3}-(0[1-9]|1[0-2])$",
+            ),
+        ],
+        modelo: Annotated[Modelo, Query(description="Modelo: 55 (NF-e) ou 65 (NFC-e).")],
+        tipo: Annotated[
+            TipoNota,
+            Query(description="Notas emitidas ou recebidas: emitida ou fornecedor."),
+        ] = TipoNota.EMITIDA,
+        pagina: Annotated[
+            int, Query(description=f"Página, de 1 a {MAX_PAGE}.", ge=1, le=MAX_PAGE)
+        ] = 1,
+        por_pagina: Annotated[
+            int,
+            Query(
+                description=f"Notas por página, de 1 a {MAX_PAGE_SIZE}.", ge=1, le=MAX_PAGE_SIZE
+            ),
+        ] = 100,
     ) -> PaginaDocumentos:
-        try:
-            page = fiscal_documents.api_list(
-                uow_factory(),
-                client,
-                competencia=competencia,
-                modelo=_modelo(modelo),
-                tipo=_tipo(tipo),
-                page=pagina,
-                page_size=por_pagina,
-            )
-        except InvalidQuery as exc:
-            raise HTTPException(422, exc.message) from exc
+        page = fiscal_documents.api_list(
+            uow_factory(),
+            client,
+            competencia=competencia,
+            modelo=modelo,
+            tipo=tipo,
+            page=pagina,
+            page_size=por_pagina,
+        )
         return PaginaDocumentos(
             total=page.total,
             pagina=page.page,
@@ -173,15 +228,14 @@ def documentos_router(
         response_class=Response,
         responses={
             200: {"content": {"application/xml": {}}, "description": "O XML guardado"},
-            404: {"description": "Nota não encontrada para este cliente"},
-            **_ERRORS,
+            **error_responses(404, 422, descriptions={404: "Nota não guardada para este cliente"}),
         },
     )
-    def baixar(chave: str, client: Client) -> Response:
-        try:
-            xml = fiscal_documents.api_xml(uow_factory(), client, chave)
-        except NotFound as exc:
-            raise HTTPException(404, exc.message) from exc
+    def baixar(
+        chave: Annotated[str, Path(description=CHAVE_HINT, pattern=CHAVE_PATTERN)],
+        client: Client,
+    ) -> Response:
+        xml = fiscal_documents.api_xml(uow_factory(), client, _chave(chave))
         return Response(
             xml.data,
             media_type="application/xml",
@@ -191,18 +245,50 @@ def documentos_router(
     return router
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _upload(request: Request) -> bytes:
+    """The file sent: the raw body, or the `arquivo` field of a multipart form; size-capped."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == FORM_TYPE:
+        data = await _form_file(request)
+    elif kind in XML_TYPES:
+        data = b"".join([chunk async for chunk in _capped(request, MAX_XML_BYTES)])
+    elif kind in ZIP_TYPES | ANY_TYPES:
+        data = b"".join([chunk async for chunk in _capped(request, MAX_ZIP_BODY)])
+    else:
+        raise HTTPException(415, WRONG_TYPE)
+    if not data.strip():
+        raise HTTPException(422, EMPTY)
+    return data
+
+
+async def _form_file(request: Request) -> bytes:
+    # The parser reads the capped stream and spools the file (to disk beyond 1 MB), so an
+    # oversized form stops at the cap instead of being held in memory.
+    stream = _capped(request, MAX_ZIP_BODY + FORM_OVERHEAD)
+    form = await MultiPartParser(request.headers, stream, max_files=1, max_fields=10).parse()
+    try:
+        upload = form.get(FORM_FIELD)
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, NO_FILE)
+        data = await upload.read(MAX_ZIP_BODY + 1)
+    finally:
+        await form.close()
+    if len(data) > MAX_ZIP_BODY:
+        raise HTTPException(413, _too_large(MAX_ZIP_BODY))
+    return data
+
+
+async def _capped(request: Request, limit: int) -> AsyncGenerator[bytes]:
+    """The request body in chunks, refused with 413 as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, _too_large(limit))
-    body = bytearray()
+    size = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+        size += len(chunk)
+        if size > limit:
             raise HTTPException(413, _too_large(limit))
-    if not body.strip():
-        raise HTTPException(400, "O corpo da requisição está vazio: envie o XML ou o ZIP.")
-    return bytes(body)
+        yield chunk
 
 
 def _ingest(uow_factory: UnitOfWorkFactory, client: ApiClient, body: bytes) -> IngestReport:
@@ -253,18 +339,25 @@ def _answer(report: IngestReport, *, single: bool) -> JSONResponse:
     return JSONResponse(content, 201 if single and report.carregados else 200)
 
 
-def _modelo(value: str) -> Modelo:
-    try:
-        return Modelo(value.strip())
-    except ValueError:
-        raise InvalidQuery(f"Modelo inválido: {value!r}. Use 55 (NF-e) ou 65 (NFC-e).") from None
+# What is wrong with a key that has the right layout (the path pattern checks size and layout).
+_CHAVE_PROBLEM = {
+    "uf": "o código de UF (posições 1-2) não existe",
+    "mes": "o mês (posições 5-6) não existe",
+    "modelo": "o modelo (posições 21-22) não é 55 nem 65",
+    "tp_emis": "o tipo de emissão (posição 35) é 0",
+    "dv": "o dígito verificador (posição 44) não confere",
+}
 
 
-def _tipo(value: str) -> TipoNota:
+def _chave(text: str) -> str:
     try:
-        return TipoNota(value.strip().lower())
-    except ValueError:
-        raise InvalidQuery(f"Tipo inválido: {value!r}. Use emitida ou fornecedor.") from None
+        return parse_chave(text).valor
+    except InvalidKeyError as exc:
+        problem = _CHAVE_PROBLEM.get(exc.reason, "ela não segue o formato")
+        raise InvalidQuery(
+            f"A chave de acesso {text} é inválida: {problem}. Copie de novo a chave da tag "
+            "chNFe do XML ou do DANFE."
+        ) from None
 
 
 def _out(item: DocumentSummary) -> DocumentoOut:

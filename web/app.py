@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from services.health import check_database
 from services.types import UnitOfWorkFactory
+from web import api_errors
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def create_app(
     composition root (bot/app.py `App.web_routers`) with their dependencies.
     """
     app = FastAPI(title="RevendaBot API", docs_url="/docs", redoc_url=None)
+    api_errors.install(app)  # pt-BR JSON errors under /api/, a full Allow header on every 405
     app.include_router(_health_router(uow_factory))
     for router in routers:
         app.include_router(router)

@@ -21,6 +21,7 @@ from services.software_access import (
     LinkUsed,
 )
 from services.types import UnitOfWorkFactory
+from web.api_errors import error_responses
 
 
 class VerifyIn(BaseModel):
@@ -87,6 +88,19 @@ def software_access_router(uow_factory: UnitOfWorkFactory, signer: LinkSigner) -
         "/api/v1/acesso/verificar",
         response_model=AccessOut,
         summary="Confere um link de acesso (uso único, 5 minutos) e diz quem entra",
+        responses=error_responses(
+            401,
+            403,
+            409,
+            410,
+            422,
+            descriptions={
+                401: "Link de acesso inválido",
+                403: "Contrato do cliente bloqueado ou cancelado",
+                409: "Link de acesso já usado",
+                410: "Link de acesso expirado",
+            },
+        ),
     )
     def verify(payload: VerifyIn) -> AccessOut:
         try:

@@ -53,6 +53,7 @@ def test_a_missing_or_unknown_key_gets_401_with_a_pt_br_detail(
     response = api.get("/api/v1/cliente", headers=headers)
 
     assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
     assert "chave de integração" in response.json()["detail"].lower()
 
 
@@ -76,3 +77,40 @@ def test_a_blocked_client_gets_403(app: App, api: TestClient) -> None:
 
 def test_the_openapi_document_lists_the_integration_routes(api: TestClient) -> None:
     assert "/api/v1/cliente" in api.get("/openapi.json").json()["paths"]
+
+
+def test_an_unknown_api_address_answers_404_in_portuguese(api: TestClient) -> None:
+    response = api.get("/api/v1/notas")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "Endereço não encontrado na API. Confira o caminho; as rotas estão em /docs."
+    }
+
+
+def test_a_wrong_method_on_the_api_answers_405_in_portuguese_with_allow(api: TestClient) -> None:
+    response = api.delete("/api/v1/cliente")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert "Allow" in response.json()["detail"]
+
+
+def test_pages_outside_the_api_keep_fastapis_answers(api: TestClient) -> None:
+    response = api.delete("/healthz")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.json() == {"detail": "Method Not Allowed"}
+
+
+def test_the_openapi_document_declares_the_bearer_key(api: TestClient) -> None:
+    document = api.get("/openapi.json").json()
+    operation = document["paths"]["/api/v1/cliente"]["get"]
+
+    schemes = document["components"]["securitySchemes"]
+    assert [scheme["scheme"] for scheme in schemes.values()] == ["bearer"]
+    assert operation["security"] == [{name: []} for name in schemes]
+    assert operation["responses"]["401"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Erro"
+    }

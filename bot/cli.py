@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from pydantic import ValidationError
 
 from bot.app import App, build_app, configure_logging
-from bot.settings import Settings
+from bot.settings import ProductionSettingsError, Settings
 from domain.clients import Role
 from domain.errors import DomainError
 from services import access
@@ -20,7 +21,7 @@ SEED_CATALOG = Path(__file__).resolve().parent.parent / "storage" / "seed" / "ca
 
 
 def _app(migrate: bool = True) -> App:
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     app = build_app(settings)
     context = click.get_current_context(silent=True)
@@ -41,6 +42,35 @@ class CommandError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"Erro: {self.format_message()}", file=file or sys.stderr)
+
+
+class SettingsRefused(CommandError):
+    """Settings that cannot run: every problem listed at once, no traceback, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), file=file or sys.stderr)
+
+
+def load_settings() -> Settings:
+    """The settings, or a `SettingsRefused` that says each problem in Portuguese."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsRefused(_describe_settings_errors(exc)) from None
+
+
+def _describe_settings_errors(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ProductionSettingsError):
+            lines.append(str(cause))
+            continue
+        name = "_".join(str(part) for part in error["loc"]).upper() or "configuração"
+        lines.append(f"Configuração inválida: {name}: {error['msg']}")
+    return "\n".join(lines)
 
 
 def _fail(exc: DomainError | ServiceError) -> None:

@@ -8,6 +8,20 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER = "change-me"
+# HMAC keys and shared secrets shorter than this are guessable in production.
+MIN_SECRET_LENGTH = 32
+_HOW_TO_GENERATE = "gere um com: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+class ProductionSettingsError(ValueError):
+    """Every reason the settings cannot run in production, in one pt-BR message."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "Configuração recusada para produção (ENVIRONMENT=production). Corrija no .env ou "
+            "no ambiente:\n" + "\n".join(f"- {problem}" for problem in problems)
+        )
 
 
 class Settings(BaseSettings):
@@ -60,40 +74,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    @model_validator(mode="after")
-    def _refuse_signup_placeholder(self) -> Settings:
-        if self.environment == "production" and self.signup_secret.get_secret_value() in (
-            "",
-            PLACEHOLDER,
-        ):
-            raise ValueError("defina valores reais em produção para: SIGNUP_SECRET")
-        return self
-
     @property
     def web_base_url(self) -> str:
         """Where people reach the web app: PUBLIC_BASE_URL, else this machine's HOST:PORT."""
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
-
-    @model_validator(mode="after")
-    def _refuse_placeholders(self) -> Settings:
-        if self.environment != "production":
-            return self
-        problems = []
-        if self.encryption_keys.get_secret_value() in ("", PLACEHOLDER):
-            problems.append("ENCRYPTION_KEYS")
-        if self.public_base_url and self.telegram_bot_token and not self.telegram_webhook_secret:
-            problems.append("TELEGRAM_WEBHOOK_SECRET (obrigatório com PUBLIC_BASE_URL)")
-        if self.telegram_webhook_secret and self.telegram_webhook_secret.get_secret_value() in (
-            "",
-            PLACEHOLDER,
-        ):
-            problems.append("TELEGRAM_WEBHOOK_SECRET")
-        problems += self.whatsapp_problems()
-        if self.link_signing_key.get_secret_value() in ("", PLACEHOLDER):
-            problems.append("LINK_SIGNING_KEY")
-        if problems:
-            raise ValueError("defina valores reais em produção para: " + ", ".join(problems))
-        return self
 
     def whatsapp_problems(self) -> list[str]:
         """The WHATSAPP_* secrets still empty or placeholders (when WhatsApp is on)."""
@@ -139,17 +123,6 @@ class Settings(BaseSettings):
     # route refuses every call.
     payments_callback_secret: SecretStr | None = None
 
-    @model_validator(mode="after")
-    def _refuse_billing_placeholders(self) -> Settings:
-        secret = self.payments_callback_secret
-        if (
-            self.environment == "production"
-            and secret is not None
-            and secret.get_secret_value() in ("", PLACEHOLDER)
-        ):
-            raise ValueError("defina valores reais em produção para: PAYMENTS_CALLBACK_SECRET")
-        return self
-
     # -- Reminders, scheduler and delivery pacing (issue 7) --
     # Daily certificate sweep, São Paulo time (HH:MM); faturas and links run at NOTICE_SWEEP_TIME.
     cert_sweep_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -165,3 +138,56 @@ class Settings(BaseSettings):
     telegram_burst_per_chat: int = Field(default=3, ge=1, le=20)
     whatsapp_burst_per_user: int = Field(default=45, ge=1, le=45)
     sender_concurrency: int = Field(default=64, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment == "production":
+            problems = self.production_problems()
+            if problems:
+                raise ProductionSettingsError(problems)
+        return self
+
+    def production_problems(self) -> list[str]:
+        """Everything production refuses: placeholders, short keys, a missing webhook secret."""
+        problems: list[str] = []
+        if _is_placeholder(self.encryption_keys):
+            problems.append("ENCRYPTION_KEYS: ainda é o valor de exemplo; gere uma chave Fernet.")
+        keys = {
+            "LINK_SIGNING_KEY": self.link_signing_key,
+            "SIGNUP_SECRET": self.signup_secret,
+            "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret,
+            "PAYMENTS_CALLBACK_SECRET": self.payments_callback_secret,
+        }
+        for name, value in keys.items():
+            problem = _weak_secret(name, value)
+            if problem:
+                problems.append(problem)
+        if self.public_base_url and self.telegram_enabled and self.telegram_webhook_secret is None:
+            problems.append(
+                "TELEGRAM_WEBHOOK_SECRET: obrigatório com PUBLIC_BASE_URL (webhook); todas as "
+                f"instâncias precisam do mesmo valor, senão só a última aceita o Telegram; "
+                f"{_HOW_TO_GENERATE}."
+            )
+        problems += [
+            f"{name}: ainda vazio ou com o valor de exemplo." for name in self.whatsapp_problems()
+        ]
+        return problems
+
+
+def _is_placeholder(value: SecretStr | None) -> bool:
+    return value is not None and value.get_secret_value().strip() in ("", PLACEHOLDER)
+
+
+def _weak_secret(name: str, value: SecretStr | None) -> str | None:
+    """Why `value` is not a production secret, or None (an unset optional one is fine)."""
+    if value is None:
+        return None
+    if _is_placeholder(value):
+        return f"{name}: ainda vazio ou com o valor de exemplo; {_HOW_TO_GENERATE}."
+    length = len(value.get_secret_value())
+    if length < MIN_SECRET_LENGTH:
+        return (
+            f"{name}: tem {length} caracteres; use pelo menos {MIN_SECRET_LENGTH}; "
+            f"{_HOW_TO_GENERATE}."
+        )
+    return None

@@ -226,7 +226,7 @@ def test_production_refuses_the_placeholder_link_signing_key() -> None:
 
     # every other secret real, so that only this one can be the complaint
     others: dict[str, Any] = {
-        name: "valor-real-de-teste"
+        name: "valor-real-de-teste-com-mais-de-32-caracteres"
         for name, info in Settings.model_fields.items()
         if info.annotation is SecretStr and name != "link_signing_key"
     }

@@ -28,6 +28,7 @@ from services.errors import Conflict, NotFound
 from services.principal import Principal
 from storage.models import AuditEntry
 from storage.models_billing import Fatura, FaturaItem
+from storage.types import fits_id
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -249,7 +250,7 @@ def mark_paid(
     moment = now or _now()
     with uow:
         if fatura_id is not None:
-            fatura = uow.faturas.get(fatura_id, for_update=True)
+            fatura = uow.faturas.get(fatura_id, for_update=True) if fits_id(fatura_id) else None
         elif nosso_numero is not None:
             fatura = uow.faturas.by_nosso_numero(nosso_numero)
         else:

@@ -10,6 +10,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+# Surrogate keys are INTEGER (int4 on PostgreSQL): an id from outside beyond this range names no
+# row, and must be answered as "not found" before the database refuses the parameter.
+MAX_ID = 2**31 - 1
+
+
+def fits_id(value: int) -> bool:
+    """Whether `value` can be a row id (1 … 2³¹−1)."""
+    return 0 < value <= MAX_ID
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored in UTC; naive values are refused."""

@@ -179,3 +179,23 @@ def test_without_a_configured_secret_every_callback_is_refused(app: App) -> None
 
     assert response.status_code == 401
     assert faturas_of(app.uow_factory, office.gestor.gestor_id)[0].status == "pendente"
+
+
+@pytest.mark.parametrize("fatura_id", [0, -1, 2**31, 2**63, 10**30])
+def test_a_signed_callback_with_an_id_out_of_range_is_404_not_500(
+    api: TestClient, app: App, fatura_id: int
+) -> None:
+    make_fatura(app.uow_factory, make_office(app.uow_factory, 1).gestor)
+
+    response = post(api, {"fatura_id": fatura_id})
+
+    assert response.status_code == 404  # type: ignore[attr-defined]
+    assert response.json() == {"detail": "Fatura não encontrada."}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", [str(2**31), str(2**63), "0"])
+def test_billing_paid_with_an_id_out_of_range_says_not_found(run: CliRunner, value: str) -> None:
+    result = invoke(run, "billing", "paid", value)
+
+    assert result.exit_code == 1
+    assert result.stderr == "Erro: Fatura não encontrada.\n"

@@ -142,9 +142,14 @@ class OutboxSender:
     async def _send_group(
         self, messages: list[ClaimedMessage], claimed_at: datetime | None = None
     ) -> None:
-        """Send one identity's messages in order; after a deferral, the rest wait behind it."""
+        """Send one identity's messages in order; after a deferral, the rest wait behind it.
+
+        Each message's fate is written right after its call, before the next call: a process
+        killed mid-batch leaves at most its calls in flight unrecorded (sent again after the
+        lease, so at most one duplicate per concurrent call), never the whole batch.
+        """
         identity = messages[0].identity_key
-        fates: list[Fate] = []
+        held_back: list[Fate] = []
         async with self._slots:
             for message in messages:
                 wait = self._held_for(identity)
@@ -152,12 +157,19 @@ class OutboxSender:
                     # attempts=0: being held back is not a failed attempt of this message;
                     # the margin makes the deferred one due first.
                     delay = wait + HOLD_MARGIN if wait is not None else timedelta(0)
-                    fates.append(Deferred(message.id, 0, delay, "aguardando a mensagem anterior"))
+                    held_back.append(
+                        Deferred(message.id, 0, delay, "aguardando a mensagem anterior")
+                    )
                     continue
                 fate = await self._deliver(message, claimed_at)
-                fates.append(fate)
+                await self._record([fate])
                 if isinstance(fate, Deferred):
                     self._held[identity] = datetime.now(UTC) + fate.delay
+        await self._record(held_back)  # never sent: recording them late risks nothing
+
+    async def _record(self, fates: list[Fate]) -> None:
+        if not fates:
+            return
         try:
             await asyncio.to_thread(outbox.record, self.uow_factory, fates)
         except Exception:

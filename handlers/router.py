@@ -45,7 +45,16 @@ from handlers.notices import NOTICE_RENDERERS
 from services import clients  # issue 7: go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
-from services.messages import ChoiceBody, FileBody, NoticeBody, Outbound, Text, TextBody
+from services.messages import (
+    ChoiceBody,
+    FileBody,
+    MediaBody,
+    MediaKind,
+    NoticeBody,
+    Outbound,
+    Text,
+    TextBody,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +88,11 @@ class Dialogue:
 
     def __call__(self, turn: Turn) -> Outcome:
         event = turn.event
+        if isinstance(event.body, MediaBody) and event.body.kind is MediaKind.REACTION:
+            # An emoji put on (or taken off) one of our messages is a nod, not a request:
+            # answering each one would flood the chat (and, on WhatsApp, the per-user pacing)
+            # for nothing. So no reply and no state change, wherever the person is.
+            return Outcome([], None)
         if turn.principal is None:
             return self._stranger(turn)
         ctx = Ctx(turn.uow, turn.principal, event, self.config)
@@ -87,6 +101,8 @@ class Dialogue:
             return self._command(ctx, turn.state, body.text)
         if isinstance(body, NoticeBody):
             return self._notice(ctx, turn.state, body)
+        if isinstance(body, MediaBody):
+            return self._media(ctx, turn.state, body)
         state = turn.state
         if state is None or state.flow not in FLOWS or state.step not in FLOWS[state.flow].steps:
             if isinstance(body, ChoiceBody) and body.choice_id != MENU.id:
@@ -161,6 +177,25 @@ class Dialogue:
             state = State(*HOME, {})
         data = {**state.data, OFFERED: [*state.data.get(OFFERED, ()), *offered]}
         return Outcome(replies, State(state.flow, state.step, data))
+
+    def _media(self, ctx: Ctx, state: State | None, body: MediaBody) -> Outcome:
+        """A photo, voice note, sticker...: no step takes one, so say so where the person is
+        and ask the same question again (in a flow: what the step needs; at the menu: what
+        to do instead). The state stays as it was."""
+        what = texts.MEDIA_NAMES.get(body.kind, texts.MEDIA_NAMES[MediaKind.OTHER])
+        step = None
+        if state is not None and state.flow in FLOWS:
+            step = FLOWS[state.flow].steps.get(state.step)
+        if state is None or step is None or (state.flow, state.step) == HOME:
+            # (Reading a note's QR code or access key from a photo would start here.)
+            note = texts.MEDIA_AT_MENU.get(body.kind, texts.MEDIA_AT_MENU[MediaKind.OTHER])
+            home = state if state is not None and step is not None else State(*HOME, {})
+            return self._reask(ctx, home, note)
+        if step.accepts_file:
+            return self._reask(ctx, state, texts.MEDIA_WANTS_FILE.format(what=what))
+        if step.accepts_text:
+            return self._reask(ctx, state, texts.MEDIA_WANTS_TEXT.format(what=what))
+        return self._reask(ctx, state, texts.MEDIA_WANTS_BUTTON.format(what=what))
 
     def _go(self, ctx: Ctx, state: State, choice_id: str) -> Outcome:
         """A shortcut from a notice: `go:card:<id>` opens that client (tenancy re-checked)."""

@@ -37,6 +37,39 @@ MENU_HINT = "Use os botões. A qualquer momento: /menu volta ao início e /cance
 EXPIRED = "Essa opção expirou (era de uma mensagem antiga). Aqui está o menu atual."
 USE_BUTTONS = "Para seguir, toque em um dos botões abaixo (ou envie /menu)."
 NO_FILE_HERE = "Não esperava um arquivo agora. Para seguir, use os botões abaixo."
+# A photo, voice note, sticker... (services.messages.MediaKind): no step takes one. In a
+# flow the question follows ("{what}" is MEDIA_NAMES); at the menu, MEDIA_AT_MENU.
+MEDIA_NAMES = {
+    "image": "uma foto",
+    "audio": "um áudio",
+    "video": "um vídeo",
+    "sticker": "uma figurinha",
+    "location": "uma localização",
+    "contact": "um contato",
+    "reaction": "uma reação",
+    "other": "uma mensagem desse tipo",
+}
+MEDIA_WANTS_TEXT = "Recebi {what}, mas aqui eu preciso do texto:"
+MEDIA_WANTS_FILE = "Recebi {what}, mas aqui eu preciso de um arquivo, enviado como documento:"
+MEDIA_WANTS_BUTTON = "Recebi {what}, mas aqui é só tocar em um dos botões abaixo."
+MEDIA_AT_MENU = {
+    "image": (
+        "📷 Recebi sua foto, mas ainda não leio imagens. Digite ou use o menu abaixo "
+        "(em Clientes você acha um cliente pelo nome ou pelo CNPJ)."
+    ),
+    "audio": "🎙️ Ainda não entendo áudio. Digite ou use os botões.",
+    "video": "🎬 Ainda não assisto vídeos. Digite ou use os botões.",
+    "sticker": "😄 Boa!",
+    "location": (
+        "📍 Recebi a localização, mas ela não é usada aqui. Para seguir, use o menu abaixo."
+    ),
+    "contact": (
+        "👤 Recebi o contato, mas contatos compartilhados não são usados aqui. "
+        "Para seguir, use o menu abaixo (em Clientes você acha um cliente pelo nome ou pelo CNPJ)."
+    ),
+    "other": "Recebi sua mensagem, mas não consigo ler esse tipo de conteúdo. "
+    "Digite ou use os botões.",
+}
 CANCELLED = "Cancelado. Nada foi salvo."
 NOTHING_TO_CANCEL = "Não havia nada em andamento."
 UNKNOWN_COMMAND = "Não conheço o comando {command}. Os comandos são /menu, /cancelar e /ajuda."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -35,6 +36,29 @@ class FileBody:
     data: bytes | None = field(default=None, repr=False, compare=False)
 
 
+class MediaKind(StrEnum):
+    """What a person sent that is neither text, a button nor a document."""
+
+    IMAGE = "image"
+    AUDIO = "audio"  # voice notes and audio files
+    VIDEO = "video"  # videos, round video notes, GIFs
+    STICKER = "sticker"
+    LOCATION = "location"  # a pin or a venue
+    CONTACT = "contact"  # a shared phone-book card
+    REACTION = "reaction"  # an emoji on one of the bot's messages
+    OTHER = "other"  # a poll, a dice, what the platform itself cannot show us...
+
+
+@dataclass(frozen=True, slots=True)
+class MediaBody:
+    """A photo, voice note, sticker...: only its kind reaches the dialogue, which answers it
+    where the person is. `ref` is the platform's media id when there is one; the bytes are
+    never fetched (no step uses them)."""
+
+    kind: MediaKind
+    ref: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeBody:
     """Not typed by anyone: a notice for this person (services/notices.py) to be worded."""
@@ -43,7 +67,7 @@ class NoticeBody:
     data: dict[str, Any]
 
 
-Body = TextBody | ChoiceBody | FileBody | NoticeBody
+Body = TextBody | ChoiceBody | FileBody | MediaBody | NoticeBody
 
 
 @dataclass(frozen=True, slots=True)

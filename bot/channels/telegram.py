@@ -5,9 +5,11 @@ worker thread; one asyncio lock per identity here, the database lock across proc
 Outbound: the outbox sender hands us claimed messages; we render them (inline keyboards, edits
 of the pressed message, documents, deletions) and map Telegram's answers to fates.
 
-Updates we cannot use are ignored (logged at DEBUG): edited messages, stickers, photos, voice
-notes, channel posts, inline queries, callback queries without data. The person keeps the
-menu's buttons and the commands, which always work, so nothing is lost by staying silent.
+Every message a person writes reaches the dialogue: text, a document, or any other content
+(photo, sticker, voice note, video, location, contact, poll...) as a `MediaBody` of its kind,
+which the dialogue answers where the person is; only documents are downloaded. Updates that
+are not someone writing are ignored (logged at DEBUG): edited messages, service messages (a pin,
+a timer change), channel posts, inline queries, callback queries without data.
 
 Never log the token: Bot API URLs carry it, so every error text is scrubbed before it is logged
 or stored in the outbox.
@@ -33,9 +35,11 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    Message,
     Update,
 )
 from telegram.constants import ChatAction as TelegramChatAction
+from telegram.constants import MessageAttachmentType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -56,6 +60,8 @@ from services.messages import (
     Document,
     FileBody,
     Inbound,
+    MediaBody,
+    MediaKind,
     Text,
     TextBody,
     UrlButton,
@@ -81,6 +87,22 @@ COMMANDS = (
 )
 
 Handle = Callable[[Inbound], object]
+
+# What a message's content (Message.<attachment>) is for the dialogue; a document is a file,
+# any other content (dice, poll, game, story, paid media...) is MediaKind.OTHER.
+MEDIA_KINDS = {
+    "photo": MediaKind.IMAGE,
+    "live_photo": MediaKind.IMAGE,
+    "voice": MediaKind.AUDIO,
+    "audio": MediaKind.AUDIO,
+    "video": MediaKind.VIDEO,
+    "video_note": MediaKind.VIDEO,
+    "animation": MediaKind.VIDEO,  # a GIF (it carries a `document` too: not a file for us)
+    "sticker": MediaKind.STICKER,
+    "location": MediaKind.LOCATION,
+    "venue": MediaKind.LOCATION,
+    "contact": MediaKind.CONTACT,
+}
 
 
 class CallbackDataTooLong(ValueError):
@@ -127,19 +149,24 @@ def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None
     message = update.message
     if message is None or message.from_user is None:
         return None
-    body: TextBody | FileBody
+    body: TextBody | FileBody | MediaBody
     if message.text is not None:
         body = TextBody(message.text)
-    elif message.document is not None:
-        document = message.document
-        body = FileBody(
-            ref=document.file_id,
-            name=document.file_name or "arquivo",
-            mime=document.mime_type or "application/octet-stream",
-            size=document.file_size or 0,
-        )
     else:
-        return None
+        found = _content(message)
+        if found is None:
+            return None  # a service message: nobody wrote anything
+        kind, content = found
+        document = message.document
+        if kind == MessageAttachmentType.DOCUMENT and document is not None:
+            body = FileBody(
+                ref=document.file_id,
+                name=document.file_name or "arquivo",
+                mime=document.mime_type or "application/octet-stream",
+                size=document.file_size or 0,
+            )
+        else:
+            body = MediaBody(MEDIA_KINDS.get(kind, MediaKind.OTHER), _file_id(content))
     return Inbound(
         channel=CHANNEL,
         identity_key=identity_key(message.from_user.id),
@@ -151,6 +178,28 @@ def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None
         # the typed message itself (a certificate password is deleted after reading)
         message_ref=str(message.message_id),
     )
+
+
+def _content(message: Message) -> tuple[str, Any] | None:
+    """The kind and object of what the person sent (PTB's attachment types, in its order:
+    an animation before the document it also carries, a location before its venue)."""
+    for kind in MessageAttachmentType:
+        # (not a payment receipt: PTB warns about it, and no one writes one)
+        if kind == MessageAttachmentType.SUCCESSFUL_PAYMENT:
+            continue
+        content = getattr(message, kind.value, None)
+        if content:
+            return str(kind.value), content
+    return None
+
+
+def _file_id(content: Any) -> str | None:
+    """The platform's id of sent media (the biggest size of a photo); None for a location,
+    a contact and the like."""
+    if isinstance(content, tuple | list):
+        content = content[-1] if content else None
+    file_id = getattr(content, "file_id", None)
+    return file_id if isinstance(file_id, str) else None
 
 
 # -- outbound rendering -------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from pywa_async import errors as wa_errors
 from bot.channels.telegram import _IdentityLocks
 from bot.channels.whatsapp_book import CHANNEL, WhatsAppBook
 from bot.channels.whatsapp_parse import (
+    MEDIA_KINDS,
     Event,
     MessageEvent,
     StatusEvent,
@@ -45,7 +46,7 @@ from bot.channels.whatsapp_parse import (
 from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
 from bot.settings import Settings
-from services.messages import ChoiceBody, FileBody, Inbound, TextBody
+from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, TextBody
 from services.outbox import Fate
 from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage
@@ -227,13 +228,16 @@ class WhatsAppChannel:
                 await asyncio.to_thread(self.book.keep_wa_id, key, event.person.wa_id)
 
     async def _inbound(self, event: MessageEvent, key: str, address: str) -> Inbound | None:
-        body: TextBody | ChoiceBody | FileBody
+        body: TextBody | ChoiceBody | FileBody | MediaBody
         if event.kind == "text" and event.text is not None:
             body = TextBody(event.text)
         elif event.kind == "choice" and event.choice is not None:
             body = ChoiceBody(event.choice)
         elif event.kind == "document" and event.document is not None:
             body = await self._file(event.document.id, event.document.name, event.document.mime)
+        elif event.kind in MEDIA_KINDS:
+            # Only the kind: the dialogue answers it without looking at the media.
+            body = MediaBody(MEDIA_KINDS[event.kind], event.media_id)
         else:
             return None
         return Inbound(

@@ -20,6 +20,8 @@ from typing import Any
 
 from pywa_async import types as wa_types
 
+from services.messages import MediaKind
+
 
 @dataclass(frozen=True, slots=True)
 class Person:
@@ -38,7 +40,8 @@ class MediaRef:
 
 @dataclass(frozen=True, slots=True)
 class MessageEvent:
-    """A message a person sent; `kind` is text, choice, document, or what we do not act on."""
+    """A message a person sent; `kind` is text, choice, document, or the Cloud API's type of
+    anything else (image, audio, reaction..., see MEDIA_KINDS)."""
 
     wamid: str
     person: Person
@@ -47,6 +50,26 @@ class MessageEvent:
     text: str | None = None
     choice: str | None = None
     document: MediaRef | None = None
+    # The media id of an image, audio, video or sticker (never fetched: nothing uses the bytes).
+    media_id: str | None = None
+
+
+# Cloud API message types that are someone writing something other than text, a button or a
+# document. "unsupported" (and "unknown", its older name) is content the Cloud API itself
+# cannot show us (a poll, a view-once photo...): the person still sent something. Types left
+# out are not someone writing (system, edit, revoke, request_welcome) and stay unanswered.
+MEDIA_KINDS = {
+    "image": MediaKind.IMAGE,
+    "audio": MediaKind.AUDIO,  # voice notes too (`audio.voice` is true)
+    "video": MediaKind.VIDEO,
+    "sticker": MediaKind.STICKER,
+    "location": MediaKind.LOCATION,
+    "contacts": MediaKind.CONTACT,
+    "reaction": MediaKind.REACTION,
+    "unsupported": MediaKind.OTHER,
+    "unknown": MediaKind.OTHER,
+}
+_WITH_MEDIA_ID = ("image", "audio", "video", "sticker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +185,10 @@ def from_pywa(update: Any) -> Event:
                 document.id, document.filename or "arquivo", document.mime_type or _OCTET
             )
             return MessageEvent(update.id, person, update.timestamp, "document", document=media)
-        return MessageEvent(update.id, person, update.timestamp, str(update.type))
+        sent = update.image or update.audio or update.video or update.sticker
+        media_id = str(sent.id) if sent is not None else None
+        kind = str(update.type)
+        return MessageEvent(update.id, person, update.timestamp, kind, media_id=media_id)
     raise Unreadable(f"unexpected update type {type(update).__name__}")
 
 
@@ -220,7 +246,10 @@ def _raw_message(message: dict[str, Any], contact: dict[str, Any]) -> MessageEve
             str(document.get("mime_type") or _OCTET),
         )
         return MessageEvent(wamid, person, at, "document", document=media)
-    return MessageEvent(wamid, person, at, kind)
+    media_id = None
+    if kind in _WITH_MEDIA_ID and isinstance(message.get(kind), dict):
+        media_id = str(message[kind].get("id") or "") or None
+    return MessageEvent(wamid, person, at, kind, media_id=media_id)
 
 
 def _at(timestamp: Any) -> datetime:

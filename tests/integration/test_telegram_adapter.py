@@ -240,19 +240,11 @@ async def test_a_callback_event_carries_the_pressed_message_as_its_reference(
 async def test_updates_without_anything_to_act_on_are_ignored(
     app: App, channel: TelegramChannel, office: Office
 ) -> None:
-    sticker = message_update(9, USER, "x")
-    del sticker["message"]["text"]
-    sticker["message"]["sticker"] = {
-        "file_id": "s",
-        "file_unique_id": "s",
-        "type": "regular",
-        "width": 1,
-        "height": 1,
-        "is_animated": False,
-        "is_video": False,
-    }
+    pinned = message_update(9, USER, "x")
+    del pinned["message"]["text"]
+    pinned["message"]["pinned_message"] = message_update(8, USER, "oi", message_id=3)["message"]
     edited = {"update_id": 10, "edited_message": message_update(10, USER, "oi")["message"]}
-    for payload in (sticker, edited):
+    for payload in (pinned, edited):
         update = parse(payload, channel)
         assert to_inbound(update) is None
         await channel.process(update)

@@ -331,7 +331,7 @@ def scheduler() -> None:
 
 
 @scheduler.command("run-once")
-@click.argument("job", type=click.Choice(["certificados", "faturas", "links"]))
+@click.argument("job", type=click.Choice(["certificados", "faturas", "links", "limpeza"]))
 @click.option(
     "--now",
     "now_text",
@@ -342,7 +342,7 @@ def scheduler_run_once(job: str, now_text: str | None) -> None:
     """Rodar a tarefa JOB agora (idempotente: o que já foi avisado não se repete)."""
     from datetime import UTC, datetime
 
-    from bot.scheduler import options_from
+    from bot.scheduler import options_from, retention_from
     from services import scheduler as scheduler_service
     from services.reminders import SAO_PAULO
 
@@ -357,12 +357,19 @@ def scheduler_run_once(job: str, now_text: str | None) -> None:
         now = parsed if parsed.tzinfo else parsed.replace(tzinfo=SAO_PAULO)
     try:
         result = scheduler_service.run_job(
-            app.uow_factory, job, now=now, options=options_from(app.settings)
+            app.uow_factory,
+            job,
+            now=now,
+            options=options_from(app.settings),
+            retention=retention_from(app.settings),
         )
     except (DomainError, ServiceError) as exc:
         _fail(exc)
         return
     if result is None:  # only with a lease holder; run-once has none
+        return
+    if job == scheduler_service.RETENTION_JOB:
+        click.echo(f"{job}: {result.removed} registro(s) antigo(s) apagado(s).")
         return
     click.echo(
         f"{job}: {result.reminders} lembrete(s) novo(s), {result.notices} aviso(s) publicado(s)"

@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from bot.settings import Settings
 from services import scheduler as scheduler_service
 from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
+from services.retention import RetentionPolicy
 from services.types import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,12 @@ class ReminderScheduler:
         *,
         holder: str | None = None,
         on_done: Callable[[], None] | None = None,
+        retention: RetentionPolicy | None = None,
     ) -> None:
         self.uow_factory = uow_factory
         self.times = dict(times)
         self.options = options
+        self.retention = retention
         self.holder = holder or holder_name()
         self.on_done = on_done
         self._scheduler: AsyncIOScheduler | None = None
@@ -94,6 +97,7 @@ class ReminderScheduler:
                 now=datetime.now(UTC),
                 options=self.options,
                 holder=self.holder,
+                retention=self.retention,
             )
         except Exception:
             log.exception("scheduled job %s failed; it runs again at its next time", job)
@@ -102,11 +106,12 @@ class ReminderScheduler:
             log.info("job %s skipped: another instance holds it", job)
             return None
         log.info(
-            "job %s: %d lembrete(s), %d aviso(s), %d e-mail(s)",
+            "job %s: %d lembrete(s), %d aviso(s), %d e-mail(s), %d registro(s) apagado(s)",
             job,
             result.reminders,
             result.notices,
             result.emails,
+            result.removed,
         )
         if self.on_done is not None and (result.notices or result.emails):
             self.on_done()
@@ -131,9 +136,19 @@ def from_settings(
             "certificados": parse_time(settings.cert_sweep_time),
             "faturas": notice_time,
             "links": notice_time,
+            "limpeza": parse_time(settings.retention_sweep_time),
         },
         options_from(settings),
         on_done=on_done,
+        retention=retention_from(settings),
+    )
+
+
+def retention_from(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        events_days=settings.event_retention_days,
+        outbox_days=settings.outbox_retention_days,
+        whatsapp_raw_days=settings.whatsapp_raw_retention_days,
     )
 
 

@@ -139,6 +139,12 @@ class Settings(BaseSettings):
     whatsapp_burst_per_user: int = Field(default=45, ge=1, le=45)
     sender_concurrency: int = Field(default=64, ge=1, le=1000)
 
+    # -- Retention: what is deleted after how many days (daily sweep, São Paulo time) --
+    retention_sweep_time: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    event_retention_days: int = Field(default=30, ge=1)
+    outbox_retention_days: int = Field(default=30, ge=1)
+    whatsapp_raw_retention_days: int = Field(default=7, ge=1)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":

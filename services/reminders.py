@@ -61,6 +61,7 @@ class SweepResult:
     notices: int  # published (muted ones are not)
     digests: int
     emails: int
+    removed: int = 0  # rows deleted (the retention sweep)
 
 
 def today_sp(now: datetime) -> date:

@@ -11,8 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.errors import ServiceError
-from services.reminders import JOBS, ReminderOptions, SweepResult
+from services.reminders import JOBS as REMINDER_JOBS
+from services.reminders import ReminderOptions, SweepResult
+from services.retention import RetentionPolicy, sweep_retention
 from services.types import UnitOfWorkFactory
+
+RETENTION_JOB = "limpeza"
+JOBS = (*REMINDER_JOBS, RETENTION_JOB)
 
 LEASE_TTL = timedelta(minutes=30)
 
@@ -45,14 +50,16 @@ def run_job(
     now: datetime,
     options: ReminderOptions,
     holder: str | None = None,
+    retention: RetentionPolicy | None = None,
 ) -> SweepResult | None:
     """Run `job` as of `now`; with a holder, only if it takes the lease (else None)."""
-    sweep = JOBS.get(job)
-    if sweep is None:
+    if job not in JOBS:
         raise UnknownJob(job)
     if holder is not None and not take_lease(uow_factory, job, holder, now=now):
         return None
-    return sweep(uow_factory, now=now, options=options)
+    if job == RETENTION_JOB:
+        return sweep_retention(uow_factory, now=now, policy=retention)
+    return REMINDER_JOBS[job](uow_factory, now=now, options=options)
 
 
 def last_run(uow_factory: UnitOfWorkFactory, job: str) -> datetime | None:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -232,9 +233,22 @@ class ConversationRepository(_CoreRepository):
             },
         )
 
-    def forget_events_before(self, cutoff: datetime) -> int:
-        result: Any = self.session.execute(
-            delete(ProcessedEvent).where(ProcessedEvent.processed_at < cutoff)
+    def forget_events_before(self, cutoff: datetime, limit: int | None = None) -> int:
+        """Forget up to `limit` (None: all) events processed before `cutoff`, oldest first."""
+        old = ProcessedEvent.processed_at < cutoff
+        if limit is None:
+            result: Any = self.session.execute(delete(ProcessedEvent).where(old))
+            return int(result.rowcount)
+        batch = (
+            select(ProcessedEvent.channel, ProcessedEvent.event_id)
+            .where(old)
+            .order_by(ProcessedEvent.processed_at)
+            .limit(limit)
+        )
+        result = self.session.execute(
+            delete(ProcessedEvent).where(
+                tuple_(ProcessedEvent.channel, ProcessedEvent.event_id).in_(batch)
+            )
         )
         return int(result.rowcount)
 
@@ -312,6 +326,22 @@ class OutboxRepository(_CoreRepository):
             .where(OutboxMessage.id == message_id)
             .values(status="failed", error=error, blob=None)
         )
+
+    def forget_done_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` sent or failed messages created before `cutoff`, oldest first."""
+        batch = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.created_at < cutoff,
+                OutboxMessage.status.in_(("sent", "failed")),
+            )
+            .order_by(OutboxMessage.created_at)
+            .limit(limit)
+        )
+        result: Any = self.session.execute(
+            delete(OutboxMessage).where(OutboxMessage.id.in_(batch))
+        )
+        return int(result.rowcount)
 
     def pending_count(self, identity_key: str | None = None) -> int:
         query = (

@@ -211,6 +211,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_pending", "status", "not_before"),
         Index("ix_outbox_identity", "identity_key", "id"),
+        Index("ix_outbox_created", "created_at"),  # the retention sweep's order
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

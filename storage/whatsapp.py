@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -148,3 +148,16 @@ class WhatsAppRepository:
                 OutboxMessage.id == message_id, OutboxMessage.identity_key == identity_key
             )
         )
+
+    def forget_raw_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` unreadable updates received before `cutoff`, oldest first."""
+        batch = (
+            select(WhatsAppRawUpdate.id)
+            .where(WhatsAppRawUpdate.received_at < cutoff)
+            .order_by(WhatsAppRawUpdate.received_at)
+            .limit(limit)
+        )
+        result: Any = self.session.execute(
+            delete(WhatsAppRawUpdate).where(WhatsAppRawUpdate.id.in_(batch))
+        )
+        return int(result.rowcount)

@@ -102,6 +102,7 @@ def test_the_scheduler_fires_each_job_daily_at_its_sao_paulo_time(app: App) -> N
         "certificados": time(8, 0),
         "faturas": time(9, 0),
         "links": time(9, 0),
+        "limpeza": time(3, 30),
     }
 
 

@@ -1,0 +1,66 @@
+"""What is not kept forever: old processed-event ids, delivered outbox rows, unreadable updates.
+
+A scheduled job (the same lease as the reminder sweeps) deletes in small batches, one short
+transaction each, oldest first, so the conversation's hot path never waits behind a long delete:
+a duplicate update arriving after `events_days` is long past any redelivery. What the law or
+the product keeps (notes, audit, reminder_sent, faturas) is never touched here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.reminders import SweepResult
+from services.types import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    events_days: int = 30
+    outbox_days: int = 30
+    whatsapp_raw_days: int = 7
+    batch: int = 2000
+
+
+def sweep_retention(
+    uow_factory: UnitOfWorkFactory, *, now: datetime, policy: RetentionPolicy | None = None
+) -> SweepResult:
+    """Delete what is past its retention; returns how many rows went (in `removed`)."""
+    policy = policy or RetentionPolicy()
+    removed = 0
+    removed += _in_batches(
+        uow_factory,
+        policy.batch,
+        lambda uow, n: uow.conversations.forget_events_before(
+            now - timedelta(days=policy.events_days), n
+        ),
+    )
+    removed += _in_batches(
+        uow_factory,
+        policy.batch,
+        lambda uow, n: uow.outbox.forget_done_before(now - timedelta(days=policy.outbox_days), n),
+    )
+    removed += _in_batches(
+        uow_factory,
+        policy.batch,
+        lambda uow, n: uow.whatsapp.forget_raw_before(
+            now - timedelta(days=policy.whatsapp_raw_days), n
+        ),
+    )
+    return SweepResult("limpeza", 0, 0, 0, 0, removed=removed)
+
+
+def _in_batches(
+    uow_factory: UnitOfWorkFactory, batch: int, delete: Callable[[UnitOfWork, int], int]
+) -> int:
+    total = 0
+    while True:
+        uow = uow_factory()
+        with uow:
+            gone = delete(uow, batch)
+            uow.commit()
+        total += gone
+        if gone < batch:
+            return total

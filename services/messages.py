@@ -96,6 +96,17 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A picture shown in the chat (a chart), not a file to download: Telegram sends it as a
+    photo, WhatsApp as an image message, the console saves it like a document."""
+
+    name: str
+    mime: str
+    data: bytes = field(repr=False)
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteMessage:
     """Remove a message from the chat (a password the person typed), where the channel can."""
 
@@ -110,7 +121,7 @@ class ChatAction:
     kind: str = "upload_document"
 
 
-Outbound = Text | Document | DeleteMessage | ChatAction
+Outbound = Text | Document | Image | DeleteMessage | ChatAction
 
 
 def to_payload(
@@ -141,6 +152,16 @@ def to_payload(
             },
             message.data,
         )
+    if isinstance(message, Image):
+        return (
+            {
+                "type": "image",
+                "name": message.name,
+                "mime": message.mime,
+                "caption": message.caption,
+            },
+            message.data,
+        )
     if isinstance(message, ChatAction):
         return {"type": "chat_action", "kind": message.kind}, None
     return {"type": "delete", "ref": message.message_ref}, None
@@ -163,6 +184,8 @@ def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound,
         return Document(
             payload["name"], payload["mime"], blob or b"", payload.get("caption")
         ), None
+    if kind == "image":
+        return Image(payload["name"], payload["mime"], blob or b"", payload.get("caption")), None
     if kind == "chat_action":
         return ChatAction(payload["kind"]), None
     return DeleteMessage(payload["ref"]), None

@@ -36,6 +36,7 @@ WORDS = Words(
     danfe_skipped=texts.DANFE_SKIPPED,
     progress=texts.EXPORT_PROGRESS,
     finished=texts.EXPORT_FINISHED,
+    chart_caption=texts.CHART_CAPTION,
 )
 
 

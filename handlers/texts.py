@@ -599,6 +599,10 @@ REPORT_CAPTION = (
     "autorizadas."
 )
 TABLE_CAPTION = "📋 As mesmas notas em planilha — {titulo}."
+CHART_CAPTION = (
+    "📈 {titulo}: {valor} em notas autorizadas (soma do vNF). Em cima, o valor por dia; "
+    "embaixo, por CFOP (soma do vProd dos itens). O relatório completo vem a seguir."
+)
 DANFE_CAPTION = "🧾 DANFEs — {titulo}: {notas:PDF|PDFs} (as canceladas levam a marca CANCELADA)."
 DANFE_SKIPPED = (
     "⚠️ {n:nota não pôde ser impressa|notas não puderam ser impressas} (o XML não tem os "

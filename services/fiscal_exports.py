@@ -1,5 +1,6 @@
 """Long work of the fiscal chat, run after the step's commit and delivered when ready: a
-month's ZIP of XMLs, the month report (PDF + CSV or XLSX) and the month's DANFEs.
+month's ZIP of XMLs, the month report (its chart as a picture, then PDF + CSV or XLSX) and the
+month's DANFEs.
 
 A job factory is called inside the step (so role and tenancy are checked there, and a forged
 id is refused at once) and returns a callable the conversation engine runs after commit, on a
@@ -34,17 +35,19 @@ from urllib.parse import urlsplit
 
 from domain.fiscal import Item, Modelo, Participante, Situacao
 from domain.fiscal.danfe import DanfeError, danfe_name, render_danfe
-from domain.fiscal.report import Cabecalho, LinhaRelatorio, itens_do_xml, participante
+from domain.fiscal.report import Cabecalho, LinhaRelatorio, itens_do_xml, participante, summarize
+from domain.fiscal.report_chart import PNG_MIME, render_report_chart
 from domain.fiscal.report_pdf import render_report_pdf
 from domain.fiscal.report_tables import render_csv, render_xlsx
 from domain.fiscal.zipstream import ZipEntry, deflate_entry, split_zip
+from domain.money import format_brl
 from domain.text import fill
 from services import fiscal_documents
 from services.conversation import enqueue_to, enqueue_to_returning
 from services.errors import ServiceError
 from services.fiscal_documents import CompressedXml
 from services.fiscal_prepare import TipoNota, inflate
-from services.messages import ChatAction, Document, Inbound, Outbound, Text
+from services.messages import ChatAction, Document, Image, Inbound, Outbound, Text
 from services.principal import Principal
 from storage.uow import UnitOfWork
 
@@ -135,6 +138,7 @@ class Words:
     danfe_skipped: str  # {n} {notas}
     progress: str  # {feito} {total}
     finished: str  # {partes}
+    chart_caption: str = ""  # {titulo} {valor}; empty: the report's chart goes without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +240,8 @@ def report_job(
     *,
     notice: Notice | None = None,
 ) -> Job:
-    """The month report as PDF plus the same rows as CSV or XLSX."""
+    """The month report: its chart as a picture (when something was authorized), then the
+    PDF with the same chart, then the same rows as CSV or XLSX."""
     members = _xmls(uow, principal, export, with_cancellations=False)
     _announce(uow, to, notice)  # no progress: the report takes seconds, not minutes
 
@@ -254,7 +259,10 @@ def report_job(
             gerado_em=clock(),
             tipo="emitidas" if export.tipo is TipoNota.EMITIDA else "fornecedores",
         )
-        pdf = render_report_pdf(cabecalho, linhas)
+        resumo = summarize(linhas)
+        authorized = resumo.contagem.get(Situacao.AUTORIZADA, 0)
+        chart = render_report_chart(cabecalho, resumo) if authorized else None
+        pdf = render_report_pdf(cabecalho, linhas, chart=chart)
         table_caption = words.table_caption.format(titulo=export.titulo)
         table = (
             Document(f"{export.base}.csv", CSV_MIME, render_csv(linhas), table_caption)
@@ -264,7 +272,18 @@ def report_job(
             )
         )
         caption = words.report_caption.format(titulo=export.titulo)
-        _send(uow, to, [Document(f"{export.base}.pdf", PDF_MIME, pdf, caption), table])
+        messages: list[Outbound] = []
+        if chart is not None:  # a look at the month first, the documents to read after it
+            chart_caption = words.chart_caption and fill(
+                words.chart_caption,
+                titulo=export.titulo,
+                valor=format_brl(resumo.total_autorizadas),
+            )
+            messages.append(
+                Image(f"{export.base}_grafico.png", PNG_MIME, chart, chart_caption or None)
+            )
+        messages += [Document(f"{export.base}.pdf", PDF_MIME, pdf, caption), table]
+        _send(uow, to, messages)
 
     return _guarded(uow, to, words, build)
 

@@ -120,6 +120,17 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A picture shown in the chat (a chart), not a file to download: Telegram sends it as a
+    photo, WhatsApp as an image message, the console saves it like a document."""
+
+    name: str
+    mime: str
+    data: bytes = field(repr=False)
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteMessage:
     """Remove a message from the chat (a password the person typed), where the channel can."""
 
@@ -134,7 +145,7 @@ class ChatAction:
     kind: str = "upload_document"
 
 
-Outbound = Text | Document | DeleteMessage | ChatAction
+Outbound = Text | Document | Image | DeleteMessage | ChatAction
 
 
 def to_payload(
@@ -165,6 +176,16 @@ def to_payload(
             },
             message.data,
         )
+    if isinstance(message, Image):
+        return (
+            {
+                "type": "image",
+                "name": message.name,
+                "mime": message.mime,
+                "caption": message.caption,
+            },
+            message.data,
+        )
     if isinstance(message, ChatAction):
         return {"type": "chat_action", "kind": message.kind}, None
     return {"type": "delete", "ref": message.message_ref}, None
@@ -187,6 +208,8 @@ def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound,
         return Document(
             payload["name"], payload["mime"], blob or b"", payload.get("caption")
         ), None
+    if kind == "image":
+        return Image(payload["name"], payload["mime"], blob or b"", payload.get("caption")), None
     if kind == "chat_action":
         return ChatAction(payload["kind"]), None
     return DeleteMessage(payload["ref"]), None

@@ -2,8 +2,9 @@
 
 Contract (DESIGN.md): messages printed as text; buttons as `[n] Label`; a line that is a number
 or an exact label presses that button; `/file PATH` sends a file; anything else is text.
-Documents go to the downloads folder as `[documento] NAME (N bytes)`; URL buttons print as
-`[link] LABEL: URL`. In scripted mode every line is answered completely before the next one.
+Documents go to the downloads folder as `[documento] NAME (N bytes)`, pictures (a report's
+chart) likewise as `[imagem] NAME (N bytes)`; URL buttons print as `[link] LABEL: URL`. In
+scripted mode every line is answered completely before the next one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from services.messages import (
     DeleteMessage,
     Document,
     FileBody,
+    Image,
     Inbound,
     Text,
     TextBody,
@@ -140,11 +142,13 @@ class ConsoleChannel:
             if buttons:
                 self._buttons = buttons
             self._print("")
-        elif isinstance(message, Document):
+        elif isinstance(message, Document | Image):
+            # a terminal shows no picture: it is saved like a document and named as an image
             self.downloads.mkdir(parents=True, exist_ok=True)
             target = self.downloads / Path(message.name).name
             target.write_bytes(message.data)
-            self._print(f"[documento] {message.name} ({len(message.data)} bytes)")
+            label = "imagem" if isinstance(message, Image) else "documento"
+            self._print(f"[{label}] {message.name} ({len(message.data)} bytes)")
             if message.caption:
                 self._print(message.caption)
             self._print("")

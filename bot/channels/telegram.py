@@ -3,7 +3,7 @@
 Inbound: an Update becomes a neutral `Inbound` and goes through the conversation engine (in a
 worker thread; one asyncio lock per identity here, the database lock across processes).
 Outbound: the outbox sender hands us claimed messages; we render them (inline keyboards, edits
-of the pressed message, documents, deletions) and map Telegram's answers to fates.
+of the pressed message, documents, photos, deletions) and map Telegram's answers to fates.
 
 Every message a person writes reaches the dialogue: text, a document, or any other content
 (photo, sticker, voice note, video, location, contact, poll...) as a `MediaBody` of its kind,
@@ -59,6 +59,7 @@ from services.messages import (
     DeleteMessage,
     Document,
     FileBody,
+    Image,
     Inbound,
     MediaBody,
     MediaKind,
@@ -427,6 +428,14 @@ class TelegramChannel:
         if isinstance(outbound, Document):
             await self.bot.send_chat_action(chat_id, TelegramChatAction.UPLOAD_DOCUMENT)
             sent = await self.bot.send_document(
+                chat_id,
+                InputFile(outbound.data, filename=outbound.name),
+                caption=outbound.caption,
+            )
+            return str(sent.message_id)
+        if isinstance(outbound, Image):  # a chart: shown in the chat, not as a file
+            await self.bot.send_chat_action(chat_id, TelegramChatAction.UPLOAD_PHOTO)
+            sent = await self.bot.send_photo(
                 chat_id,
                 InputFile(outbound.data, filename=outbound.name),
                 caption=outbound.caption,

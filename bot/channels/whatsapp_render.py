@@ -7,6 +7,7 @@ WhatsApp's limits, per DESIGN.md "Renderers":
 - more than 10 choices → pages of 9 rows plus "Mais opções", whose id (`~mais:<outbox id>:<page>`)
   the channel answers itself by sending the next page of the same outbox message;
 - URL buttons become links written in the body; `edit` cannot be done, so a new message goes;
+- a picture (a report's chart) goes as an image message, its caption cut like a document's;
 - deleting a message is impossible: nothing is sent.
 Outside the 24-hour window only an approved template may go: its one body parameter carries the
 text, flattened to a single line as Meta requires of template parameters.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from services.messages import Choice, Document, Outbound, Text, UrlButton
+from services.messages import Choice, Document, Image, Outbound, Text, UrlButton
 
 MAX_BUTTONS = 3
 BUTTON_TITLE = 20
@@ -70,7 +71,15 @@ class DocumentPart:
     caption: str | None
 
 
-Part = PlainText | ReplyButtons | RowList | DocumentPart
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    name: str
+    mime: str
+    data: bytes
+    caption: str | None
+
+
+Part = PlainText | ReplyButtons | RowList | DocumentPart | ImagePart
 
 
 def cut(label: str, limit: int) -> str:
@@ -103,6 +112,11 @@ def render(message: Outbound, *, message_id: int = 0, page: int = 0) -> list[Par
             parts.extend(PlainText(chunk) for chunk in chunks(caption, TEXT_BODY))
             return parts
         return [DocumentPart(message.name, message.mime, message.data, caption)]
+    if isinstance(message, Image):
+        if message.caption is not None and len(message.caption) > CAPTION:
+            image = ImagePart(message.name, message.mime, message.data, None)
+            return [image, *(PlainText(chunk) for chunk in chunks(message.caption, TEXT_BODY))]
+        return [ImagePart(message.name, message.mime, message.data, message.caption)]
     # DeleteMessage: the Cloud API cannot delete what it sent to a person; ChatAction: no
     # "enviando documento…" for business messages.
     return []
@@ -173,6 +187,11 @@ def template_text(message: Outbound) -> str | None:
         text = (
             f"{message.caption or message.name} — o arquivo {message.name} está pronto; "
             "responda esta mensagem e peça de novo para recebê-lo."
+        )
+    elif isinstance(message, Image):
+        text = (
+            f"{message.caption or message.name} — a imagem está pronta; "
+            "responda esta mensagem e peça de novo para recebê-la."
         )
     else:
         return None

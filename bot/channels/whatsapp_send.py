@@ -3,8 +3,8 @@
 Inside the 24-hour customer-service window (the identity's last inbound time is recent) the
 message is rendered by whatsapp_render.py and sent free-form; outside it, and when Meta answers
 131047 (re-engagement required), the approved template goes instead, the text as its body
-parameter. A document cannot go as a template: the person is told by the template and the
-document is marked failed. Graph API errors become fates: rate limits (pair rate 131056,
+parameter. A document or an image cannot go as a template: the person is told by the template
+and the message is marked failed. Graph API errors become fates: rate limits (pair rate 131056,
 throughput, 429), server and token trouble are retried later; the rest fail.
 """
 
@@ -23,6 +23,7 @@ from pywa_async.types.templates import TemplateLanguage
 
 from bot.channels.whatsapp_render import (
     DocumentPart,
+    ImagePart,
     Part,
     PlainText,
     ReplyButtons,
@@ -30,7 +31,14 @@ from bot.channels.whatsapp_render import (
     render,
     template_text,
 )
-from services.messages import ChatAction, DeleteMessage, Document, Outbound, from_payload
+from services.messages import (
+    ChatAction,
+    DeleteMessage,
+    Document,
+    Image,
+    Outbound,
+    from_payload,
+)
 from services.outbox import Deferred, Delivered, Failed, Fate
 from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage
@@ -39,6 +47,7 @@ log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
 MAX_UPLOAD = 100 * 1024 * 1024  # Cloud API limit for documents
+MAX_IMAGE_UPLOAD = 5 * 1024 * 1024  # Cloud API limit for images
 PAIR_RATE_DELAY = timedelta(seconds=6)  # ≈ 1 message per 6 s per person
 MAX_BACKOFF = timedelta(minutes=5)
 TRANSIENT_CODES = {1, 2, 131000, 131016, 131057}
@@ -70,6 +79,8 @@ class GraphSender:
             return Delivered(message.id, None)
         if isinstance(outbound, Document) and len(outbound.data) > MAX_UPLOAD:
             return Failed(message.id, f"documento de {len(outbound.data)} bytes: acima de 100 MB")
+        if isinstance(outbound, Image) and len(outbound.data) > MAX_IMAGE_UPLOAD:
+            return Failed(message.id, f"imagem de {len(outbound.data)} bytes: acima de 5 MB")
         try:
             if await asyncio.to_thread(self.window_open, message.identity_key):
                 try:
@@ -84,7 +95,7 @@ class GraphSender:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: rede"
             return Deferred(message.id, message.attempts, backoff(message.attempts), error)
-        if isinstance(outbound, Document):
+        if isinstance(outbound, Document | Image):
             return Failed(message.id, "fora da janela de 24 horas: avisado pelo modelo aprovado")
         return Delivered(message.id, ref)
 
@@ -115,6 +126,8 @@ class GraphSender:
             section = wa_types.Section(part.section, rows=rows)
             listing = wa_types.SectionList(part.button, sections=[section])
             sent = await self.wa.send_message(to, part.body, buttons=listing)
+        elif isinstance(part, ImagePart):
+            sent = await self._send_image(to, part)
         else:
             sent = await self._send_document(to, part)
         return str(sent.id)
@@ -122,6 +135,11 @@ class GraphSender:
     async def _send_document(self, to: str, part: DocumentPart) -> Any:
         media = await self.wa.upload_media(part.data, mime_type=part.mime, filename=part.name)
         return await self.wa.send_document(to, media.id, filename=part.name, caption=part.caption)
+
+    async def _send_image(self, to: str, part: ImagePart) -> Any:
+        # uploaded first, as documents are, so the bytes never need a public URL
+        media = await self.wa.upload_media(part.data, mime_type=part.mime, filename=part.name)
+        return await self.wa.send_image(to, media.id, caption=part.caption)
 
     async def _send_template(self, to: str, outbound: Outbound) -> str | None:
         text = template_text(outbound)

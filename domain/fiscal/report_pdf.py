@@ -1,15 +1,20 @@
-"""The month report as a PDF (fpdf2): header, counts by situação, vNF total, a per-day chart
-drawn with plain rectangles, totals by CFOP and the cancelled notes."""
+"""The month report as a PDF (fpdf2): counts by situação, vNF total, the report's chart (value
+per day and by CFOP, the same PNG the chat shows), totals by CFOP and the cancelled notes.
+
+Every page carries a header with whose notes these are (client, CNPJ, model, month) and a footer
+with "Página N de M", so a printed page that goes astray still says where it belongs.
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
 
 from fpdf import FPDF
 
 from domain.documents import format_tax_id
+from domain.fiscal.model import Situacao
 from domain.fiscal.report import (
     SAO_PAULO,
     SITUACOES,
@@ -18,19 +23,25 @@ from domain.fiscal.report import (
     Resumo,
     summarize,
 )
+from domain.fiscal.report_chart import SIZE_INCHES, render_report_chart
 from domain.money import format_brl
 from domain.text import format_number
 
 FONT = "Helvetica"
-BAR = (41, 98, 155)
 GRID = (200, 200, 200)
 HEADER_FILL = (230, 236, 243)
-CHART_HEIGHT = 55.0
+MUTED = (90, 90, 90)
+MARGIN = 15.0
+FOOTER_ROOM = 18.0  # the bottom margin: page breaks leave room for "Página N de M"
 
 
-def render_report_pdf(cabecalho: Cabecalho, linhas: Iterable[LinhaRelatorio]) -> bytes:
-    """The PDF report of the month; the clock comes in `cabecalho.gerado_em`."""
-    return _ReportPdf(cabecalho, summarize(linhas)).build()
+def render_report_pdf(
+    cabecalho: Cabecalho, linhas: Iterable[LinhaRelatorio], *, chart: bytes | None = None
+) -> bytes:
+    """The PDF report of the month; the clock comes in `cabecalho.gerado_em`. `chart` is the
+    PNG of `report_chart` when the caller made it already (the chat sends it too); without it,
+    it is drawn here."""
+    return _ReportPdf(cabecalho, summarize(linhas), chart).build()
 
 
 def _date_br(day: date) -> str:
@@ -41,18 +52,55 @@ def _number(value: int) -> str:
     return format_number(value)
 
 
+class _Pages(FPDF):
+    """An A4 document whose every page has the report's header and "Página N de M"."""
+
+    def __init__(self, running_header: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.running_header = running_header
+
+    def header(self) -> None:
+        self.set_font(FONT, "", 8)
+        self.set_text_color(*MUTED)
+        self.set_xy(self.l_margin, 8)
+        self.cell(0, 4, _fit(self, self.running_header, self.epw), new_x="LMARGIN", new_y="NEXT")
+        self.set_draw_color(*GRID)
+        self.line(self.l_margin, 12.5, self.w - self.r_margin, 12.5)
+        self.set_text_color(0, 0, 0)
+        self.set_y(MARGIN)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, "", 8)
+        self.set_text_color(*MUTED)
+        # {nb} becomes the page count when the document is output
+        self.cell(0, 5, f"Página {self.page_no()} de {{nb}}", align="C")
+        self.set_text_color(0, 0, 0)
+
+
+def running_header(cabecalho: Cabecalho) -> str:
+    """`ACME Comércio Ltda — CNPJ 11.222.333/0001-81 — NF-e — competência 10/2026`."""
+    year, month = cabecalho.ano_mes
+    documento = f"{_tax_label(cabecalho.documento)} {format_tax_id(cabecalho.documento)}"
+    return (
+        f"{cabecalho.cliente} — {documento} — {cabecalho.modelo.label} — "
+        f"competência {month:02d}/{year}"
+    )
+
+
 class _ReportPdf:
-    def __init__(self, cabecalho: Cabecalho, resumo: Resumo) -> None:
+    def __init__(self, cabecalho: Cabecalho, resumo: Resumo, chart: bytes | None) -> None:
         self.cab = cabecalho
         self.resumo = resumo
-        pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+        self.chart = chart
+        pdf = _Pages(running_header(cabecalho))
         pdf.core_fonts_encoding = "cp1252"  # pt-BR accents, “”, — in the core fonts
         pdf.set_creation_date(cabecalho.gerado_em)
         pdf.set_title(f"Relatório {cabecalho.modelo.label} {cabecalho.competencia}")
         pdf.set_author("RevendaBot")
         pdf.set_creator("RevendaBot")
-        pdf.set_auto_page_break(auto=True, margin=15)
-        pdf.set_margins(15, 15, 15)
+        pdf.set_auto_page_break(auto=True, margin=FOOTER_ROOM)
+        pdf.set_margins(MARGIN, MARGIN, MARGIN)
         self.pdf = pdf
 
     def build(self) -> bytes:
@@ -120,50 +168,37 @@ class _ReportPdf:
         )
 
     def _chart(self) -> None:
+        """The report's chart (vNF per day, vProd by CFOP) across the page's width."""
         pdf = self.pdf
-        self._title("Valor por dia (vNF das notas autorizadas)")
-        days = self.resumo.por_dia(self.cab.primeiro_dia, self.cab.ultimo_dia)
-        peak = max((value for _, value in days), default=Decimal(0))
-        if pdf.will_page_break(CHART_HEIGHT + 12):
-            pdf.add_page()
-        left, top = pdf.l_margin + 22, pdf.get_y() + 2
-        width = pdf.epw - 22
-        height = CHART_HEIGHT
-        bottom = top + height
-        pdf.set_draw_color(*GRID)
-        pdf.set_font(FONT, "", 7)
-        for step in range(5):  # horizontal grid with the value scale
-            y = bottom - height * step / 4
-            pdf.line(left, y, left + width, y)
-            label = format_brl(peak * step / 4) if peak else ("R$ 0,00" if step == 0 else "")
-            pdf.set_xy(pdf.l_margin, y - 2)
-            pdf.cell(21, 4, label, align="R")
-        slot = width / len(days)
-        pdf.set_fill_color(*BAR)
-        for index, (day, value) in enumerate(days):
-            x = left + index * slot
-            if peak and value:
-                bar = float(value / peak) * height
-                pdf.rect(x + slot * 0.15, bottom - bar, slot * 0.7, bar, style="F")
-            if day.day == 1 or day.day % 5 == 0:
-                pdf.set_xy(x - 2, bottom + 0.5)
-                pdf.cell(slot + 4, 4, str(day.day), align="C")
-        pdf.set_draw_color(0, 0, 0)
-        pdf.line(left, bottom, left + width, bottom)
-        pdf.set_xy(pdf.l_margin, bottom + 5)
-        if not peak:
+        if not self.resumo.contagem.get(Situacao.AUTORIZADA):
+            self._title("Valor por dia (vNF das notas autorizadas)")
             pdf.cell(0, 5, "Nenhuma nota autorizada no período.", new_x="LMARGIN", new_y="NEXT")
+            return
+        png = self.chart or render_report_chart(self.cab, self.resumo)
+        width = pdf.epw
+        height = width * SIZE_INCHES[1] / SIZE_INCHES[0]
+        if pdf.will_page_break(height + 12):
+            pdf.add_page()
+        self._title("Valor por dia (vNF das notas autorizadas) e por CFOP (vProd dos itens)")
+        pdf.image(io.BytesIO(png), x=pdf.l_margin, y=pdf.get_y() + 1, w=width, h=height)
+        pdf.set_y(pdf.get_y() + height + 2)
 
     def _cfops(self) -> None:
-        self._title("Totais por CFOP (soma de vProd dos itens das notas autorizadas)")
+        title = "Totais por CFOP (soma de vProd dos itens das notas autorizadas)"
         totals = self.resumo.por_cfop
         if not totals:
+            self._title(title)
             self.pdf.cell(
                 0, 6, "Nenhum item de nota autorizada no período.", new_x="LMARGIN", new_y="NEXT"
             )
             return
         rows = [(t.cfop, _number(t.itens), format_brl(t.v_prod)) for t in totals]
         rows.append(("Total", "", format_brl(self.resumo.total_cfop)))
+        # a short table (with its title and note) moves whole to the next page, not split
+        height = 9 + (len(rows) + 1) * 5.5 + 10
+        if height < self.pdf.eph / 2 and self.pdf.will_page_break(height):
+            self.pdf.add_page()
+        self._title(title)
         self._table(("CFOP", "Itens", "Valor (vProd)"), rows, (30, 25, 45), ("L", "R", "R"))
         self.pdf.set_font(FONT, "", 8)
         self.pdf.multi_cell(

@@ -1,5 +1,11 @@
 """The report's rows as a spreadsheet: CSV (Excel pt-BR: `;`, decimal comma, UTF-8 with BOM)
-or XLSX (numbers as numbers, dates as dates)."""
+or XLSX (numbers as numbers, dates as dates).
+
+After the notes, one totals row whose first cell is `TOTAL` (never a 44-character key, so a
+program reading one note per line skips it by that cell): how many notes and how many of them
+cancelled, and the sum of vNF of the authorized notes only — its label says so, since the
+value column of every other row is the note's own vNF whatever its situação.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,9 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
-from domain.fiscal.report import SAO_PAULO, Cabecalho, LinhaRelatorio
+from domain.fiscal.model import Situacao
+from domain.fiscal.report import SAO_PAULO, Cabecalho, LinhaRelatorio, Resumo
+from domain.text import fill
 
 COLUMNS = (
     "Chave de acesso",
@@ -28,6 +36,16 @@ COLUMNS = (
     "Valor total (vNF)",
     "CFOPs",
 )
+
+
+TOTAL = "TOTAL"
+# Cells of the totals row: the counts go under "Emitente" (a wide text column), the label of
+# the sum under "Situação", right before the sum itself under "Valor total (vNF)".
+COUNTS_COLUMN = COLUMNS.index("Emitente")
+LABEL_COLUMN = COLUMNS.index("Situação")
+VALUE_COLUMN = COLUMNS.index("Valor total (vNF)")
+COUNTS_LABEL = "{notas:nota|notas}, {canceladas:cancelada|canceladas}"
+SUM_LABEL = "Soma do vNF das notas autorizadas ({autorizadas:n})"
 
 
 def _decimal_br(value: Decimal) -> str:
@@ -52,16 +70,35 @@ def _cells(linha: LinhaRelatorio) -> tuple[object, ...]:
     )
 
 
+def _totals(resumo: Resumo) -> list[object]:
+    """The totals row; its value cell holds the Decimal sum (each format writes it its way)."""
+    cells: list[object] = [""] * len(COLUMNS)
+    cells[0] = TOTAL
+    cells[COUNTS_COLUMN] = fill(
+        COUNTS_LABEL,
+        notas=resumo.total_notas,
+        canceladas=resumo.contagem.get(Situacao.CANCELADA, 0),
+    )
+    cells[LABEL_COLUMN] = fill(SUM_LABEL, autorizadas=resumo.contagem.get(Situacao.AUTORIZADA, 0))
+    cells[VALUE_COLUMN] = resumo.total_autorizadas
+    return cells
+
+
 def render_csv(linhas: Iterable[LinhaRelatorio]) -> bytes:
-    """One line per note, the value being vNF with a decimal comma."""
+    """One line per note, the value being vNF with a decimal comma; then the TOTAL line."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
+    resumo = Resumo()
     for linha in linhas:
+        resumo.add(linha)
         cells = list(_cells(linha))
         cells[4] = linha.dh_emi.strftime("%d/%m/%Y %H:%M:%S")
         cells[10] = _decimal_br(linha.v_nf)
         writer.writerow(cells)
+    totals = _totals(resumo)
+    totals[VALUE_COLUMN] = _decimal_br(resumo.total_autorizadas)
+    writer.writerow(totals)
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -86,7 +123,9 @@ def render_xlsx(cabecalho: Cabecalho, linhas: Iterable[LinhaRelatorio]) -> bytes
         cell.font = bold
         header.append(cell)
     sheet.append(header)
+    resumo = Resumo()
     for linha in linhas:
+        resumo.add(linha)
         row: list[object] = list(_cells(linha))
         when = WriteOnlyCell(sheet, value=row[4])
         when.number_format = "DD/MM/YYYY HH:MM:SS"
@@ -94,6 +133,13 @@ def render_xlsx(cabecalho: Cabecalho, linhas: Iterable[LinhaRelatorio]) -> bytes
         value.number_format = "#,##0.00"
         row[4], row[10] = when, value
         sheet.append(row)
+    totals = []
+    for content in _totals(resumo):
+        cell = WriteOnlyCell(sheet, value=content)
+        cell.font = bold
+        totals.append(cell)
+    totals[VALUE_COLUMN].number_format = "#,##0.00"
+    sheet.append(totals)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

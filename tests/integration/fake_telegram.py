@@ -129,6 +129,9 @@ class FakeBotApi(BaseRequest):
         if method == "sendDocument":
             document = {"file_id": "DOC1", "file_unique_id": "U1", "file_name": "x"}
             return self._message(params, next(self._message_ids), document=document)
+        if method == "sendPhoto":
+            photo = [{"file_id": "PHOTO1", "file_unique_id": "P1", "width": 1200, "height": 800}]
+            return self._message(params, next(self._message_ids), photo=photo)
         return True  # answerCallbackQuery, setMyCommands, deleteMessage, webhooks, chat action
 
     def _message(self, params: dict[str, Any], message_id: int, **content: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The fiscal flows through the console channel (scripted): the month's ZIP is built while the
-line is answered, written to the downloads folder and announced as `[documento] NAME (N bytes)`;
+line is answered, written to the downloads folder and announced as `[documento] NAME (N bytes)`
+(a report's chart as `[imagem] NAME (N bytes)`);
 and with the serve runner the job runs on a worker thread and wakes the sender when done."""
 
 from __future__ import annotations
@@ -58,6 +59,37 @@ def test_a_console_script_receives_the_month_zip_in_the_downloads_folder(
     assert f"[documento] {path.name} ({path.stat().st_size} bytes)\n" in transcript
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == sorted(f"{s.chave()}-nfe.xml" for s in specs)
+
+
+def test_a_console_script_receives_the_reports_chart_as_an_image_before_the_pdf(
+    app: App, uow_factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    office = make_office(uow_factory, 1, identity_key="console:ana")
+    acme = add_client(uow_factory, office.gestor, 1, name="ACME Comércio Ltda")
+    store_emitted(uow_factory, acme, 3)
+    out = io.StringIO()
+    console = ConsoleChannel("ana", app.conversation.handle, uow_factory, tmp_path, out=out)
+    script = [
+        "/menu",
+        texts.CLIENTES,
+        "ACME Comércio Ltda",
+        texts.GERENCIAR,
+        texts.RELATORIOS,
+        texts.MES_ANTERIOR,
+        texts.NFE,
+        texts.RELATORIO_CSV,
+    ]
+
+    console.run(script, interactive=False)
+
+    transcript = out.getvalue()
+    chart = tmp_path / "ACME-Comercio-Ltda_2026-10_NFe_relatorio_grafico.png"
+    pdf = tmp_path / "ACME-Comercio-Ltda_2026-10_NFe_relatorio.pdf"
+    image_line = f"[imagem] {chart.name} ({chart.stat().st_size} bytes)\n"
+    pdf_line = f"[documento] {pdf.name} ({pdf.stat().st_size} bytes)\n"
+    assert image_line in transcript
+    assert transcript.index(image_line) < transcript.index(pdf_line)
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 @pytest.fixture

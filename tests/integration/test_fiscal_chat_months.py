@@ -172,7 +172,7 @@ def test_relatorios_outro_mes_then_the_model_sends_the_report_of_that_month(
     pdf, csv = chat.documents()
     assert pdf.name == "ACME-Comercio-Ltda_2025-03_NFe_relatorio.pdf"
     assert csv.name == "ACME-Comercio-Ltda_2025-03_NFe_relatorio.csv"
-    assert len(csv.data.decode("utf-8-sig").splitlines()) == 3
+    assert len(csv.data.decode("utf-8-sig").splitlines()) == 4  # header, two notes, TOTAL
 
 
 def test_voltar_walks_back_through_month_year_and_the_month_question(

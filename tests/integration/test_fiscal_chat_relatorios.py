@@ -1,5 +1,5 @@
-"""Relatórios e documentos in the chat: month → model → PDF report with CSV or XLSX, or the
-month's DANFEs as a ZIP (cancelled notes watermarked)."""
+"""Relatórios e documentos in the chat: month → model → the month's chart as a picture, then
+the PDF report with CSV or XLSX, or the month's DANFEs as a ZIP (cancelled notes watermarked)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from domain.money import format_brl
 from handlers import texts
 from services import fiscal_exports
 from services.clients import ClientCard
-from services.messages import Text
+from services.messages import Document, Image, Text
 from services.types import UnitOfWorkFactory
 from storage.models import ConversationState
 from tests.support import Chat, Office, add_client, make_office
@@ -101,8 +101,10 @@ def test_the_pdf_report_and_the_csv_arrive_together(
     assert csv.name == "ACME-Comercio-Ltda_2026-10_NFe_relatorio.csv"
     assert csv.caption == "📋 As mesmas notas em planilha — ACME Comércio Ltda — NF-e 10/2026."
     lines = csv.data.decode("utf-8-sig").splitlines()
-    assert len(lines) == 7
+    assert len(lines) == 8  # header, six notes, TOTAL
     assert sum(1 for line in lines if ";Cancelada;" in line) == 1
+    assert lines[-1].startswith("TOTAL;")
+    assert f";{format_brl(total).removeprefix('R$ ').replace('.', '')};" in lines[-1]
 
 
 def test_the_xlsx_variant_has_one_row_per_note(
@@ -116,8 +118,52 @@ def test_the_xlsx_variant_has_one_row_per_note(
     _pdf, xlsx = chat.documents()
     assert xlsx.name == "ACME-Comercio-Ltda_2026-10_NFe_relatorio.xlsx"
     rows = list(load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
-    assert len(rows) == 5
-    assert {row[9] for row in rows[1:]} == {Situacao.AUTORIZADA.label}
+    assert len(rows) == 6  # header, four notes, TOTAL
+    assert {row[9] for row in rows[1:-1]} == {Situacao.AUTORIZADA.label}
+    assert rows[-1][0] == "TOTAL"
+
+
+def test_the_months_chart_comes_as_a_picture_before_the_pdf(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    specs = store_emitted(uow_factory, acme, 6, cancel=[3])
+    open_report_kind(chat)
+
+    replies = chat.press(texts.RELATORIO_CSV)
+
+    sent = [m for m in replies if isinstance(m, Image | Document)]
+    assert [type(m) for m in sent] == [Image, Document, Document]
+    chart, pdf, _csv = sent
+    assert isinstance(chart, Image)
+    assert chart.name == "ACME-Comercio-Ltda_2026-10_NFe_relatorio_grafico.png"
+    assert chart.mime == "image/png"
+    assert chart.data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert 0 < len(chart.data) < 200_000
+    total = sum((s.v_nf for s in specs if s.numero != 3), start=specs[0].v_nf * 0)
+    assert chart.caption == (
+        f"📈 ACME Comércio Ltda — NF-e 10/2026: {format_brl(total)} em notas autorizadas (soma "
+        "do vNF). Em cima, o valor por dia; embaixo, por CFOP (soma do vProd dos itens). O "
+        "relatório completo vem a seguir."
+    )
+    # the PDF carries the same picture
+    [embedded] = PdfReader(io.BytesIO(pdf.data)).pages[0].images
+    assert embedded.image is not None
+    assert embedded.image.size == (1200, 800)
+
+
+def test_a_month_with_nothing_authorized_gets_no_chart(
+    chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    store_emitted(uow_factory, acme, 2, cancel=[1, 2])
+    open_report_kind(chat)
+
+    chat.press(texts.RELATORIO_XLSX)
+
+    assert not [m for m in chat.received if isinstance(m, Image)]
+    assert [d.name for d in chat.documents()] == [
+        "ACME-Comercio-Ltda_2026-10_NFe_relatorio.pdf",
+        "ACME-Comercio-Ltda_2026-10_NFe_relatorio.xlsx",
+    ]
 
 
 def test_danfes_do_mes_is_a_zip_of_pdfs_with_the_cancelled_watermarked(

@@ -29,6 +29,7 @@ from services.messages import (
     DeleteMessage,
     Document,
     FileBody,
+    Image,
     Outbound,
     Text,
     TextBody,
@@ -341,6 +342,24 @@ async def test_documents_go_out_with_their_name_and_caption(
     assert upload[0] == "clientes.csv"
     assert upload[1] == b"a;b\n"
     assert outbox_rows(app.uow_factory)[0].status == "sent"
+
+
+async def test_images_go_out_as_photos_with_their_caption(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    png = b"\x89PNG\r\n\x1a\nchart"
+    push(app.uow_factory, Image("grafico.png", "image/png", png, caption="Outubro em barras"))
+    await send_outbox(app, channel)
+    (action,) = api.called("sendChatAction")
+    assert action.params["action"] == "upload_photo"
+    (sent,) = api.called("sendPhoto")
+    assert sent.params["caption"] == "Outubro em barras"
+    (upload,) = sent.files.values()
+    assert upload[0] == "grafico.png"
+    assert upload[1] == png
+    assert not api.called("sendDocument")
+    (row,) = outbox_rows(app.uow_factory)
+    assert row.status == "sent"
 
 
 async def test_deleting_a_message_that_is_already_gone_is_not_an_error(

@@ -25,6 +25,7 @@ from services.messages import (
     Choice,
     DeleteMessage,
     Document,
+    Image,
     Outbound,
     Text,
     UrlButton,
@@ -203,6 +204,34 @@ async def test_a_document_is_uploaded_then_sent_with_filename_and_caption(sender
     assert fate == Delivered(41, "wamid.OUT1")
 
 
+async def test_an_image_is_uploaded_then_sent_as_an_image_message(sender: Sender) -> None:
+    png = b"\x89PNG\r\n\x1a\nchart"
+    fate = await sender.deliver(Image("grafico.png", "image/png", png, "Outubro em barras"))
+    upload, message = sender.graph.calls
+    assert (upload.method, upload.path) == ("POST", f"/v{API_VERSION}/{PHONE_ID}/media")
+    assert upload.form == {
+        "file": png,
+        "filename": "grafico.png",
+        "file_content_type": "image/png",
+        "messaging_product": "whatsapp",
+        "type": "image/png",
+    }
+    assert message.json == {
+        **HEAD,
+        "type": "image",
+        "image": {"id": "900000000001", "caption": "Outubro em barras"},
+    }
+    assert fate == Delivered(41, "wamid.OUT1")
+
+
+async def test_an_image_over_five_megabytes_fails_without_reaching_the_graph_api(
+    sender: Sender,
+) -> None:
+    fate = await sender.deliver(Image("grande.png", "image/png", b"\0" * (5 * 1024 * 1024 + 1)))
+    assert isinstance(fate, Failed)
+    assert sender.graph.calls == []
+
+
 async def test_deleting_a_message_is_skipped_as_delivered(sender: Sender) -> None:
     assert await sender.deliver(DeleteMessage("wamid.X")) == Delivered(41, None)
     assert sender.graph.calls == []
@@ -305,6 +334,16 @@ async def test_a_document_outside_the_window_is_announced_by_template_and_not_se
 ) -> None:
     with time_machine.travel(datetime.now(UTC) + timedelta(days=2)):
         fate = await sender.deliver(Document("r.pdf", "application/pdf", b"%PDF", "Relatório"))
+    assert [s["type"] for s in sender.graph.sent()] == ["template"]
+    assert isinstance(fate, Failed)
+    assert not any(c.path.endswith("/media") for c in sender.graph.calls)
+
+
+async def test_an_image_outside_the_window_is_announced_by_template_and_not_sent(
+    sender: Sender,
+) -> None:
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=2)):
+        fate = await sender.deliver(Image("g.png", "image/png", b"\x89PNG", "Outubro em barras"))
     assert [s["type"] for s in sender.graph.sent()] == ["template"]
     assert isinstance(fate, Failed)
     assert not any(c.path.endswith("/media") for c in sender.graph.calls)

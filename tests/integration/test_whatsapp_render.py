@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.channels.whatsapp_render import (
+    CAPTION,
     CHOOSE,
+    ImagePart,
     PlainText,
     ReplyButtons,
     Row,
@@ -13,7 +15,7 @@ from bot.channels.whatsapp_render import (
     render,
     template_text,
 )
-from services.messages import Choice, DeleteMessage, Document, Text
+from services.messages import Choice, DeleteMessage, Document, Image, Text
 
 
 def test_a_label_within_the_limit_is_kept_as_is() -> None:
@@ -69,3 +71,22 @@ def test_template_text_for_a_document_tells_how_to_get_it() -> None:
     text = template_text(Document("xmls.zip", "application/zip", b"", "XMLs de outubro"))
     assert text is not None
     assert text.startswith("XMLs de outubro — o arquivo xmls.zip está pronto")
+
+
+def test_an_image_renders_as_an_image_part_with_its_caption() -> None:
+    image = Image("grafico.png", "image/png", b"\x89PNG", "Outubro em barras")
+    assert render(image) == [ImagePart(image.name, image.mime, image.data, image.caption)]
+
+
+def test_an_image_caption_over_the_limit_follows_as_text() -> None:
+    caption = "x" * (CAPTION + 1)
+    assert render(Image("g.png", "image/png", b"png", caption)) == [
+        ImagePart("g.png", "image/png", b"png", None),
+        PlainText(caption),
+    ]
+
+
+def test_template_text_for_an_image_tells_how_to_get_it() -> None:
+    text = template_text(Image("g.png", "image/png", b"", "Outubro em barras"))
+    assert text is not None
+    assert text.startswith("Outubro em barras — a imagem está pronta")

@@ -1,16 +1,20 @@
-"""The month report: what is counted and summed (vNF of authorized notes), the PDF's text and
-chart, and the same rows as CSV and XLSX — all with a pinned clock."""
+"""The month report: what is counted and summed (vNF of authorized notes), the chart (a PNG
+checked as an image), the PDF's text, header and page numbers, and the same rows as CSV and
+XLSX with their totals row — all with a pinned clock."""
 
 from __future__ import annotations
 
+import csv
 import io
 import os
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
+from PIL import Image
 from pypdf import PdfReader
 
 from domain.fiscal import Modelo, Situacao, parse_document
@@ -22,8 +26,9 @@ from domain.fiscal.report import (
     participante,
     summarize,
 )
+from domain.fiscal.report_chart import OUTROS, cfop_split, render_report_chart
 from domain.fiscal.report_pdf import render_report_pdf
-from domain.fiscal.report_tables import COLUMNS, render_csv, render_xlsx
+from domain.fiscal.report_tables import COLUMNS, TOTAL, render_csv, render_xlsx
 from tests.unit.fiscal_chat.factory import NotaSpec, month_specs, nfe_proc_xml
 
 GOLDEN = Path(__file__).parent / "golden" / "report_2026-10_nfe.txt"
@@ -62,6 +67,22 @@ def fixed_rows() -> list[LinhaRelatorio]:
 
 def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def colours(data: bytes) -> dict[object, int]:
+    """How many pixels of each colour (an RGB tuple) the PNG has."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    width, height = image.size
+    counted = image.getcolors(maxcolors=width * height)
+    assert counted is not None
+    return {colour: count for count, colour in counted}
+
+
+def many_cfops() -> list[LinhaRelatorio]:
+    """One authorized note with nine CFOPs of decreasing value."""
+    base = datetime(2026, 10, 12, 9, 0, tzinfo=timezone(timedelta(hours=-3)))
+    itens = tuple((f"51{n:02d}", Decimal(1000 - n * 100)) for n in range(9))
+    return [linha(NotaSpec(7, base, itens=itens, cnf=77777777))]
 
 
 def test_the_summary_sums_vnf_of_authorized_notes_only_and_vprod_by_cfop() -> None:
@@ -128,7 +149,7 @@ def test_the_csv_has_one_line_per_note_with_a_decimal_comma() -> None:
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens the accents right
     lines = data.decode("utf-8-sig").splitlines()
     assert lines[0] == ";".join(COLUMNS)
-    assert len(lines) == 4
+    assert len(lines) == 5  # header, three notes, TOTAL
     third = lines[3].split(";")
     assert third[1:5] == ["NF-e", "1", "3", "31/10/2026 20:00:00"]
     assert third[9:] == ["Autorizada", "1015,00", "6102"]
@@ -141,7 +162,7 @@ def test_the_xlsx_has_the_same_rows_with_numbers_and_dates() -> None:
     sheet = load_workbook(io.BytesIO(data)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == COLUMNS
-    assert len(rows) == 4
+    assert len(rows) == 5  # header, three notes, TOTAL
     assert rows[3][4] == datetime(2026, 10, 31, 20, 0)  # noqa: DTZ001 - a spreadsheet date
     assert rows[3][10] == pytest.approx(1015.0)
     assert rows[3][9] == "Autorizada"
@@ -166,3 +187,147 @@ def test_a_stored_party_becomes_cnpj_or_cpf_by_its_length() -> None:
     )
     assert participante("12345678909", None) == Participante(cpf="12345678909")
     assert participante(None, None) is None
+
+
+# -- the chart -------------------------------------------------------------------------------
+
+
+def test_the_chart_is_a_modest_png_of_1200_by_800() -> None:
+    data = render_report_chart(CABECALHO, summarize(fixed_rows()))
+
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(data) < 200_000
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    assert image.size == (1200, 800)
+
+
+def test_the_chart_is_not_blank_and_draws_its_bars() -> None:
+    counted = colours(render_report_chart(CABECALHO, summarize(fixed_rows())))
+
+    assert len(counted) > 50  # text antialiasing, bars, grid: far more than a blank canvas
+    painted = sum(n for colour, n in counted.items() if colour != (255, 255, 255))
+    assert painted > 1200 * 800 * 0.03
+    # The bars are drawn in the PDF's blue (the day of the peak in a darker one).
+    assert counted[(0x29, 0x62, 0x9B)] > 1000
+    assert counted[(0x1B, 0x3F, 0x66)] > 1000
+
+
+def test_the_chart_is_the_same_bytes_for_the_same_data_and_changes_with_it() -> None:
+    first = render_report_chart(CABECALHO, summarize(fixed_rows()))
+    second = render_report_chart(CABECALHO, summarize(fixed_rows()))
+    other = render_report_chart(CABECALHO, summarize(fixed_rows()[:1]))
+
+    assert first == second
+    assert first != other
+    assert b"Matplotlib" not in first  # no software version in the file's metadata
+
+
+def test_a_month_without_authorized_notes_still_renders_a_chart() -> None:
+    cancelled = [linha(month_specs(1)[0], Situacao.CANCELADA)]
+    data = render_report_chart(CABECALHO, summarize(cancelled))
+
+    assert Image.open(io.BytesIO(data)).size == (1200, 800)
+    counted = colours(data)
+    assert len(counted) > 20  # the titles and the "Nenhuma nota autorizada" text
+    assert (0x29, 0x62, 0x9B) not in counted  # and no bar at all
+
+
+def test_the_cfop_split_keeps_the_largest_and_puts_the_rest_in_outros() -> None:
+    resumo = summarize(many_cfops())
+
+    split = cfop_split(resumo)
+
+    assert [fatia.rotulo for fatia in split] == [f"51{n:02d}" for n in range(6)] + [OUTROS]
+    assert split[-1].v_prod == Decimal(400 + 300 + 200)  # 5106, 5107 and 5108
+    assert sum((fatia.v_prod for fatia in split), Decimal(0)) == resumo.total_cfop
+    assert [f.rotulo for f in cfop_split(summarize(fixed_rows()))] == ["6102", "5102", "5405"]
+
+
+def test_the_chart_runs_on_several_threads_at_once() -> None:
+    """A server renders reports on worker threads: no shared pyplot state between them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    resumos = [summarize(fixed_rows()), summarize(many_cfops())] * 3
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        charts = list(pool.map(lambda r: render_report_chart(CABECALHO, r), resumos))
+
+    assert charts[0::2] == [charts[0]] * 3
+    assert charts[1::2] == [charts[1]] * 3
+
+
+# -- the PDF's pages -------------------------------------------------------------------------
+
+
+HEADER = "ACME Comércio Ltda — CNPJ 11.222.333/0001-81 — NF-e — competência 10/2026"
+
+
+def test_every_page_has_the_header_and_its_number_of_the_total() -> None:
+    rows = [*fixed_rows(), *(linha(spec, Situacao.CANCELADA) for spec in month_specs(120))]
+    reader = PdfReader(io.BytesIO(render_report_pdf(CABECALHO, rows)))
+    pages = [page.extract_text() for page in reader.pages]
+
+    assert len(pages) >= 3
+    for number, text in enumerate(pages, start=1):
+        assert text.startswith(HEADER + "\n"), number
+        assert text.rstrip().endswith(f"Página {number} de {len(pages)}")
+        assert len(re.findall(r"Página \d+ de \d+", text)) == 1
+
+
+def test_the_pdf_embeds_the_chart_image() -> None:
+    chart = render_report_chart(CABECALHO, summarize(fixed_rows()))
+    reader = PdfReader(io.BytesIO(render_report_pdf(CABECALHO, fixed_rows(), chart=chart)))
+
+    [embedded] = reader.pages[0].images
+    assert embedded.image is not None
+    assert embedded.image.size == (1200, 800)
+    # drawn here when not handed over: the same picture
+    alone = PdfReader(io.BytesIO(render_report_pdf(CABECALHO, fixed_rows())))
+    assert alone.pages[0].images[0].data == embedded.data
+
+
+def test_a_pdf_without_authorized_notes_has_no_chart_image() -> None:
+    cancelled = [linha(month_specs(1)[0], Situacao.CANCELADA)]
+    reader = PdfReader(io.BytesIO(render_report_pdf(CABECALHO, cancelled)))
+
+    assert all(not page.images for page in reader.pages)
+
+
+# -- the totals row of the tables --------------------------------------------------------------
+
+
+def test_the_csv_ends_with_a_total_line_that_programs_can_tell_apart() -> None:
+    text = render_csv(fixed_rows()).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+
+    *notes, total = rows[1:]
+    assert [row[0] for row in notes] == [linha.chave for linha in fixed_rows()]
+    assert total[0] == TOTAL
+    assert len(total) == len(COLUMNS)
+    assert total[6] == "3 notas, 1 cancelada"
+    assert total[9] == "Soma do vNF das notas autorizadas (2)"
+    assert total[10] == "1165,00"  # 150,00 + 1.015,00: the cancelled 999,99 is not in it
+    # one line per note, then TOTAL: a reader skipping that first cell gets the notes only
+    assert [row for row in rows[1:] if row[0] != TOTAL] == notes
+
+
+def test_the_xlsx_ends_with_the_same_totals_row_with_a_number() -> None:
+    sheet = load_workbook(io.BytesIO(render_xlsx(CABECALHO, fixed_rows()))).active
+    rows = list(sheet.iter_rows())
+
+    total = rows[-1]
+    assert total[0].value == TOTAL
+    assert total[0].font.bold
+    assert total[6].value == "3 notas, 1 cancelada"
+    assert total[9].value == "Soma do vNF das notas autorizadas (2)"
+    assert total[10].value == pytest.approx(1165.0)
+    assert total[10].number_format == "#,##0.00"
+
+
+def test_the_totals_row_says_one_note_in_the_singular() -> None:
+    text = render_csv(fixed_rows()[:1]).decode("utf-8-sig")
+    total = text.splitlines()[-1].split(";")
+
+    assert total[6] == "1 nota, 0 canceladas"
+    assert total[9] == "Soma do vNF das notas autorizadas (1)"
+    assert total[10] == "150,00"

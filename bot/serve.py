@@ -36,6 +36,7 @@ from bot.notices import NoticeLoop
 from bot.pacing import pacer_from_settings  # issue 7
 from bot.sender import OutboxSender
 from web.app import create_app
+from web.backpressure import Admission
 from web.whatsapp import whatsapp_router
 
 log = logging.getLogger(__name__)
@@ -119,11 +120,17 @@ async def serve(
             session=whatsapp_session,
             on_enqueued=app.wake,
         )
+    # One admission gate for both webhooks: the events in progress share this process.
+    admission = Admission(settings.webhook_max_in_flight, settings.webhook_retry_after_seconds)
     web = create_app(
         app.uow_factory,
         telegram=webhook,
         telegram_secret=webhook.webhook_secret if webhook else None,
-        routers=[*app.web_routers(), *([whatsapp_router(whatsapp)] if whatsapp else [])],
+        routers=[
+            *app.web_routers(),
+            *([whatsapp_router(whatsapp, admission)] if whatsapp else []),
+        ],
+        admission=admission,
     )
     server = _Server(uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False))
     email = email_send.from_settings(settings)  # issue 7: reminders e-mailed to clients

@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     whatsapp_burst_per_user: int = Field(default=45, ge=1, le=45)
     sender_concurrency: int = Field(default=64, ge=1, le=1000)
 
+    # Webhook events in progress per process; beyond this a webhook answers 503 + Retry-After
+    # and the platform redelivers later, instead of every answer queueing behind the burst.
+    webhook_max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    webhook_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
+
     # -- Retention: what is deleted after how many days (daily sweep, São Paulo time) --
     retention_sweep_time: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     event_retention_days: int = Field(default=30, ge=1)

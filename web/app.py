@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from services.health import check_database
 from services.types import UnitOfWorkFactory
 from web import api_errors
+from web.backpressure import Admission
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def create_app(
     telegram: TelegramWebhook | None = None,
     telegram_secret: str | None = None,
     routers: Sequence[APIRouter] = (),
+    admission: Admission | None = None,
 ) -> FastAPI:
     """The FastAPI app; the Telegram webhook route exists only when a channel is given.
 
@@ -48,7 +50,7 @@ def create_app(
     if telegram is not None:
         if not telegram_secret:
             raise ValueError("the Telegram webhook needs a secret token")
-        app.include_router(_telegram_router(telegram, telegram_secret))
+        app.include_router(_telegram_router(telegram, telegram_secret, admission or Admission()))
     return app
 
 
@@ -67,7 +69,7 @@ def _health_router(uow_factory: UnitOfWorkFactory) -> APIRouter:
     return router
 
 
-def _telegram_router(telegram: TelegramWebhook, secret: str) -> APIRouter:
+def _telegram_router(telegram: TelegramWebhook, secret: str, admission: Admission) -> APIRouter:
     router = APIRouter()
     expected = secret.encode()
 
@@ -84,8 +86,11 @@ def _telegram_router(telegram: TelegramWebhook, secret: str) -> APIRouter:
             return Response(status_code=400)
         if not isinstance(payload, dict):
             return Response(status_code=400)
-        # Processed before answering: a crash makes Telegram redeliver; dedupe makes that safe.
-        await telegram.process_payload(payload)
+        with admission.enter() as admitted:
+            if not admitted:
+                return admission.busy()
+            # Processed before answering: a crash makes Telegram redeliver; dedupe makes it safe.
+            await telegram.process_payload(payload)
         return Response(status_code=200)
 
     return router

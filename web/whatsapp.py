@@ -10,6 +10,8 @@ from typing import Protocol
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from web.backpressure import Admission
+
 WHATSAPP_WEBHOOK_PATH = "/webhooks/whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
@@ -24,8 +26,9 @@ class WhatsAppWebhook(Protocol):
     async def process_body(self, body: bytes) -> None: ...
 
 
-def whatsapp_router(channel: WhatsAppWebhook) -> APIRouter:
+def whatsapp_router(channel: WhatsAppWebhook, admission: Admission | None = None) -> APIRouter:
     router = APIRouter()
+    gate = admission or Admission()
 
     @router.get(WHATSAPP_WEBHOOK_PATH)
     def verify(request: Request) -> Response:
@@ -42,8 +45,11 @@ def whatsapp_router(channel: WhatsAppWebhook) -> APIRouter:
         body = await request.body()
         if not await channel.signature_ok(body, request.headers.get(SIGNATURE_HEADER)):
             return Response(status_code=403)
-        # Processed before answering: a crash makes Meta redeliver; the database dedupes.
-        await channel.process_body(body)
+        with gate.enter() as admitted:
+            if not admitted:
+                return gate.busy()
+            # Processed before answering: a crash makes Meta redeliver; the database dedupes.
+            await channel.process_body(body)
         return Response(status_code=200)
 
     return router

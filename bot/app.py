@@ -97,10 +97,22 @@ def build_app(
     return app
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """Root logging: plain lines or JSON (LOG_FORMAT), with the event id and an identity hash
+    while an event is handled; never a message's content."""
+    from bot.observability import ContextFormatter, JsonFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else ContextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    root = logging.getLogger()
+    if not any(getattr(h, "_revendabot", False) for h in root.handlers):
+        handler._revendabot = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level.upper())
     # Bot API URLs carry the token: never log requests.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -22,7 +22,7 @@ SEED_CATALOG = Path(__file__).resolve().parent.parent / "storage" / "seed" / "ca
 
 def _app(migrate: bool = True) -> App:
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = build_app(settings)
     context = click.get_current_context(silent=True)
     if context is not None:

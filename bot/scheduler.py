@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import time as time_module
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time
@@ -50,7 +51,9 @@ class ReminderScheduler:
         holder: str | None = None,
         on_done: Callable[[], None] | None = None,
         retention: RetentionPolicy | None = None,
+        on_job: Callable[[str, str, float | None], None] | None = None,
     ) -> None:
+        self.on_job = on_job
         self.uow_factory = uow_factory
         self.times = dict(times)
         self.options = options
@@ -89,6 +92,7 @@ class ReminderScheduler:
 
     async def fire(self, job: str) -> SweepResult | None:
         """Run `job` now if this instance takes its lease."""
+        began = time_module.perf_counter()
         try:
             result = await asyncio.to_thread(
                 scheduler_service.run_job,
@@ -101,10 +105,13 @@ class ReminderScheduler:
             )
         except Exception:
             log.exception("scheduled job %s failed; it runs again at its next time", job)
+            self._observe(job, "failed", None)
             return None
         if result is None:
             log.info("job %s skipped: another instance holds it", job)
+            self._observe(job, "skipped", None)
             return None
+        self._observe(job, "ran", time_module.perf_counter() - began)
         log.info(
             "job %s: %d lembrete(s), %d aviso(s), %d e-mail(s), %d registro(s) apagado(s)",
             job,
@@ -117,6 +124,10 @@ class ReminderScheduler:
             self.on_done()
         return result
 
+    def _observe(self, job: str, state: str, seconds: float | None) -> None:
+        if self.on_job is not None:
+            self.on_job(job, state, seconds)
+
     def jobs(self) -> list[str]:
         return [job.id for job in self._scheduler.get_jobs()] if self._scheduler else []
 
@@ -127,7 +138,11 @@ class ReminderScheduler:
 
 
 def from_settings(
-    settings: Settings, uow_factory: UnitOfWorkFactory, *, on_done: Callable[[], None]
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    on_done: Callable[[], None],
+    on_job: Callable[[str, str, float | None], None] | None = None,
 ) -> ReminderScheduler:
     notice_time = parse_time(settings.notice_sweep_time)
     return ReminderScheduler(
@@ -141,6 +156,7 @@ def from_settings(
         options_from(settings),
         on_done=on_done,
         retention=retention_from(settings),
+        on_job=on_job,
     )
 
 

@@ -61,8 +61,10 @@ class OutboxSender:
         concurrency: int = 16,
         interval: float = IDLE_INTERVAL,
         pacer: Pacer | None = None,
+        on_fate: Callable[[str, Fate], None] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.on_fate = on_fate
         self.senders = {sender.channel: sender for sender in senders}
         self.batch = batch
         self.interval = interval
@@ -163,6 +165,8 @@ class OutboxSender:
                     continue
                 fate = await self._deliver(message, claimed_at)
                 await self._record([fate])
+                if self.on_fate is not None:
+                    self.on_fate(message.channel, fate)
                 if isinstance(fate, Deferred):
                     self._held[identity] = datetime.now(UTC) + fate.delay
         await self._record(held_back)  # never sent: recording them late risks nothing

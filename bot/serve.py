@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Coroutine, Generator
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,11 +34,20 @@ from bot.channels.console import ConsoleChannel
 from bot.demo import CONSOLE_GESTOR, DEMO_NAME, seed_demo
 from bot.jobs import BackgroundJobs
 from bot.notices import NoticeLoop
+from bot.observability import Metrics
 from bot.pacing import pacer_from_settings  # issue 7
 from bot.sender import OutboxSender
+from services import health
+from services import scheduler as scheduler_service
 from web.app import create_app
 from web.backpressure import Admission
+from web.observability import metrics_router, status_router
 from web.whatsapp import whatsapp_router
+
+try:
+    VERSION = version("revendabot")
+except PackageNotFoundError:  # run from a source tree without the package installed
+    VERSION = "dev"
 
 log = logging.getLogger(__name__)
 
@@ -105,23 +115,33 @@ async def serve(
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+    metrics = Metrics(app.uow_factory)
+    handle = metrics.observe_handle(app.conversation.handle)
     telegram = None
     if settings.telegram_enabled:
         telegram = telegram_channel.from_settings(
-            settings, app.conversation.handle, app.uow_factory, request=telegram_request
+            settings, handle, app.uow_factory, request=telegram_request
         )
     webhook = telegram if telegram is not None and telegram.webhook_mode else None
     whatsapp = None
     if settings.whatsapp_enabled:  # issue 8: webhook at /webhooks/whatsapp
         whatsapp = whatsapp_channel.from_settings(
             settings,
-            app.conversation.handle,
+            handle,
             app.uow_factory,
             session=whatsapp_session,
             on_enqueued=app.wake,
         )
     # One admission gate for both webhooks: the events in progress share this process.
-    admission = Admission(settings.webhook_max_in_flight, settings.webhook_retry_after_seconds)
+    admission = Admission(
+        settings.webhook_max_in_flight,
+        settings.webhook_retry_after_seconds,
+        on_refused=metrics.webhook_refused.inc,
+    )
+    channel_names = [
+        name for name, on in (("telegram", telegram), ("whatsapp", whatsapp)) if on is not None
+    ]
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     web = create_app(
         app.uow_factory,
         telegram=webhook,
@@ -129,6 +149,15 @@ async def serve(
         routers=[
             *app.web_routers(),
             *([whatsapp_router(whatsapp, admission)] if whatsapp else []),
+            metrics_router(metrics.render, token),
+            status_router(
+                lambda: health.status(
+                    app.uow_factory,
+                    version=VERSION,
+                    channels=channel_names or ["console"],
+                    jobs=scheduler_service.JOBS,
+                )
+            ),
         ],
         admission=admission,
     )
@@ -140,9 +169,12 @@ async def serve(
         batch=settings.sender_batch,
         concurrency=settings.sender_concurrency,  # issue 7
         pacer=pacer_from_settings(settings),  # issue 7
+        on_fate=metrics.count_fate,
     )
     scheduler = (  # issue 7: daily reminder sweeps, one instance per firing (database lease)
-        reminder_scheduler.from_settings(settings, app.uow_factory, on_done=app.wake)
+        reminder_scheduler.from_settings(
+            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done
+        )
         if settings.scheduler_enabled
         else None
     )

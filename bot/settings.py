@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./data/revendabot.db"
     log_level: str = "INFO"
+    # text: one readable line; json: one JSON object per line (event id, identity hash)
+    log_format: Literal["text", "json"] = "text"
+    # GET /metrics: with a token, only `Authorization: Bearer <token>`; without, loopback only
+    metrics_token: SecretStr | None = None
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -168,6 +172,7 @@ class Settings(BaseSettings):
             "SIGNUP_SECRET": self.signup_secret,
             "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret,
             "PAYMENTS_CALLBACK_SECRET": self.payments_callback_secret,
+            "METRICS_TOKEN": self.metrics_token,
         }
         for name, value in keys.items():
             problem = _weak_secret(name, value)

@@ -83,3 +83,10 @@ def pending_count(uow_factory: UnitOfWorkFactory, identity_key: str | None = Non
     uow = uow_factory()
     with uow:
         return uow.outbox.pending_count(identity_key)
+
+
+def depth(uow_factory: UnitOfWorkFactory) -> tuple[int, datetime | None]:
+    """(messages waiting to be sent, when the oldest of them was created)."""
+    uow = uow_factory()
+    with uow:
+        return uow.outbox.pending_stats()

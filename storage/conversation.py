@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -342,6 +342,18 @@ class OutboxRepository(_CoreRepository):
             delete(OutboxMessage).where(OutboxMessage.id.in_(batch))
         )
         return int(result.rowcount)
+
+    def pending_stats(self) -> tuple[int, datetime | None]:
+        """How many messages wait to be sent, and when the oldest of them was created."""
+        row = self.session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.status.in_(("pending", "sending"))
+            )
+        ).one()
+        oldest = row[1]
+        if oldest is not None and oldest.tzinfo is None:  # SQLite hands back naive UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        return int(row[0]), oldest
 
     def pending_count(self, identity_key: str | None = None) -> int:
         query = (

@@ -9,7 +9,7 @@ makes every answer late; instead, past `limit` events in progress the webhook an
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi import Response
 
@@ -17,9 +17,15 @@ DEFAULT_LIMIT = 64
 
 
 class Admission:
-    def __init__(self, limit: int = DEFAULT_LIMIT, retry_after_seconds: int = 1) -> None:
+    def __init__(
+        self,
+        limit: int = DEFAULT_LIMIT,
+        retry_after_seconds: int = 1,
+        on_refused: Callable[[], None] | None = None,
+    ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
+        self.on_refused = on_refused
         self.limit = limit
         self.retry_after_seconds = retry_after_seconds
         self.in_flight = 0
@@ -30,6 +36,8 @@ class Admission:
         """Yield True when the event may be processed now (and count it while it is)."""
         if self.in_flight >= self.limit:
             self.refused += 1
+            if self.on_refused is not None:
+                self.on_refused()
             yield False
             return
         self.in_flight += 1

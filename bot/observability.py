@@ -1,0 +1,174 @@
+"""What an operator watches: Prometheus metrics and structured logs, never any content.
+
+`Metrics` owns its registry (one per app, so tests can build many): events handled and the
+latency of `handle()`, sends by channel and fate, scheduled jobs by state and their duration,
+webhook refusals, and — read from the database at scrape time — the outbox's depth and the age
+of its oldest pending message. Log lines carry the event id and a short hash of the identity
+(set while an event is handled), never a message's text.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from services import outbox
+from services.messages import Inbound
+from services.outbox import Deferred, Delivered, Fate
+from services.types import UnitOfWorkFactory
+
+EVENT_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
+IDENTITY: contextvars.ContextVar[str | None] = contextvars.ContextVar("identity", default=None)
+
+T = TypeVar("T")
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def identity_hash(identity_key: str) -> str:
+    """A short, stable pseudonym of a chat for logs (not reversible to the chat id)."""
+    return hashlib.sha256(identity_key.encode()).hexdigest()[:12]
+
+
+class Metrics:
+    def __init__(self, uow_factory: UnitOfWorkFactory | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter(
+            "revendabot_events_handled",
+            "Inbound events handled, by channel and outcome.",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.handle_seconds = Histogram(
+            "revendabot_handle_seconds",
+            "Time to handle one inbound event (one transaction).",
+            ["channel"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.sends = Counter(
+            "revendabot_outbox_sends",
+            "Outbox deliveries by channel and fate (delivered, deferred, failed).",
+            ["channel", "fate"],
+            registry=self.registry,
+        )
+        self.jobs = Counter(
+            "revendabot_scheduled_jobs",
+            "Scheduled jobs by name and state (ran, skipped: another instance, failed).",
+            ["job", "state"],
+            registry=self.registry,
+        )
+        self.job_seconds = Histogram(
+            "revendabot_scheduled_job_seconds",
+            "Duration of the scheduled jobs that ran here.",
+            ["job"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800),
+            registry=self.registry,
+        )
+        self.webhook_refused = Counter(
+            "revendabot_webhook_refused",
+            "Webhook calls answered 503 because too many events were in progress.",
+            registry=self.registry,
+        )
+        if uow_factory is not None:
+            self.registry.register(_OutboxCollector(uow_factory))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def observe_handle(self, handle: Callable[[Inbound], T]) -> Callable[[Inbound], T]:
+        """`handle` timed and counted, with the event's id and identity hash in the logs."""
+
+        def observed(inbound: Inbound) -> T:
+            event_token = EVENT_ID.set(inbound.event_id)
+            identity_token = IDENTITY.set(identity_hash(inbound.identity_key))
+            began = time.perf_counter()
+            outcome = "error"
+            try:
+                result = handle(inbound)
+                outcome = "ok"
+                return result
+            finally:
+                self.handle_seconds.labels(inbound.channel).observe(time.perf_counter() - began)
+                self.events.labels(inbound.channel, outcome).inc()
+                EVENT_ID.reset(event_token)
+                IDENTITY.reset(identity_token)
+
+        return observed
+
+    def count_fate(self, channel: str, fate: Fate) -> None:
+        if isinstance(fate, Delivered):
+            name = "delivered"
+        elif isinstance(fate, Deferred):
+            name = "deferred"
+        else:
+            name = "failed"
+        self.sends.labels(channel, name).inc()
+
+    def job_done(self, job: str, state: str, seconds: float | None = None) -> None:
+        self.jobs.labels(job, state).inc()
+        if seconds is not None:
+            self.job_seconds.labels(job).observe(seconds)
+
+
+class _OutboxCollector(Collector):
+    """Outbox depth and the age of the oldest message still to send, read at scrape time."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self.uow_factory = uow_factory
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            depth, oldest = outbox.depth(self.uow_factory)
+        except Exception:
+            logging.getLogger(__name__).exception("metrics: could not read the outbox")
+            return
+        yield GaugeMetricFamily(
+            "revendabot_outbox_pending", "Messages waiting to be sent.", value=depth
+        )
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "revendabot_outbox_oldest_pending_seconds",
+            "Age of the oldest message waiting to be sent (0 when none).",
+            value=max(age, 0.0),
+        )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, event id, identity hash."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        event_id, identity = EVENT_ID.get(), IDENTITY.get()
+        if event_id is not None:
+            line["event_id"] = event_id
+        if identity is not None:
+            line["identity"] = identity
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+class ContextFormatter(logging.Formatter):
+    """The plain format, with the event id and identity hash appended while an event runs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        event_id, identity = EVENT_ID.get(), IDENTITY.get()
+        if event_id is not None:
+            text += f" [event={event_id} identity={identity}]"
+        return text

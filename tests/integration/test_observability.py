@@ -1,0 +1,131 @@
+"""What an operator watches: /metrics (guarded), the status page, and log lines with the event
+id and an identity hash — never the content of a message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from bot.app import App
+from bot.observability import JsonFormatter, Metrics, identity_hash
+from bot.serve import serve
+from services.health import Status
+from tests.integration.fake_telegram import FakeBotApi, message_update
+from tests.support import make_office
+from web.app import create_app
+from web.observability import metrics_router, status_router
+
+TOKEN = "123456:OBSERVE"
+USER = 4242
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_serve_counts_events_and_sends_and_shows_a_status_page_without_gestor_data(
+    app: App,
+) -> None:
+    office = make_office(app.uow_factory, 1, identity_key=f"tg:{USER}")
+    app.settings = app.settings.model_copy(
+        update={"telegram_bot_token": SecretStr(TOKEN), "telegram_poll_timeout": 5}
+    )
+    api = FakeBotApi()
+    stop = asyncio.Event()
+    port = free_port()
+    running = asyncio.create_task(
+        serve(app, host="127.0.0.1", port=port, stop=stop, telegram_request=api,
+              handle_signals=False)
+    )  # fmt: skip
+    await api.push_update(message_update(1, USER, "/menu"))
+    await api.wait_for_calls("sendMessage", 1, timeout=10)
+    for _ in range(100):  # the fate is recorded right after the call
+        async with httpx.AsyncClient() as client:
+            metrics = await client.get(f"http://127.0.0.1:{port}/metrics")
+        if 'fate="delivered"' in metrics.text:
+            break
+        await asyncio.sleep(0.05)
+    async with httpx.AsyncClient() as client:
+        page = await client.get(f"http://127.0.0.1:{port}/")
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+
+    assert metrics.status_code == 200
+    text = metrics.text
+    assert 'revendabot_events_handled_total{channel="telegram",outcome="ok"} 1.0' in text
+    assert 'revendabot_outbox_sends_total{channel="telegram",fate="delivered"} 1.0' in text
+    assert 'revendabot_handle_seconds_bucket{channel="telegram",le="0.5"} 1.0' in text
+    assert "revendabot_outbox_pending 0.0" in text
+    assert "revendabot_outbox_oldest_pending_seconds 0.0" in text
+    assert page.status_code == 200
+    assert "RevendaBot" in page.text
+    assert "telegram" in page.text
+    assert "certificados" in page.text
+    assert "limpeza" in page.text
+    assert "Escritório 1" not in page.text
+    assert office.email not in page.text
+
+
+def test_metrics_need_the_token_when_one_is_set_and_loopback_otherwise(app: App) -> None:
+    metrics = Metrics()
+    metrics.events.labels("telegram", "ok").inc()
+    token = "t" * 40
+    guarded = TestClient(
+        create_app(app.uow_factory, routers=[metrics_router(metrics.render, token)])
+    )
+    local_only = TestClient(
+        create_app(app.uow_factory, routers=[metrics_router(metrics.render, None)])
+    )
+
+    assert guarded.get("/metrics").status_code == 401
+    assert guarded.get("/metrics", headers={"Authorization": "Bearer errado"}).status_code == 401
+    ok = guarded.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200
+    assert "revendabot_events_handled_total" in ok.text
+    assert local_only.get("/metrics").status_code == 403  # the test client is not loopback
+
+
+def test_the_status_page_says_when_the_database_is_down(app: App) -> None:
+    def broken() -> Status:
+        raise RuntimeError("banco fora")
+
+    page = TestClient(create_app(app.uow_factory, routers=[status_router(broken)])).get("/")
+
+    assert page.status_code == 503
+    assert "Banco de dados indisponível" in page.text
+
+
+def test_json_logs_carry_the_event_id_and_an_identity_hash_never_the_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from datetime import UTC, datetime
+
+    from services.messages import Inbound, TextBody
+
+    metrics = Metrics()
+    lines: list[str] = []
+
+    def handle(inbound: Inbound) -> None:
+        record = logging.LogRecord("services.x", logging.INFO, __file__, 1, "tratando", None, None)
+        lines.append(JsonFormatter().format(record))
+
+    inbound = Inbound("telegram", "tg:777", "tg-upd-9", "777", TextBody("minha senha 123"),
+                      datetime.now(UTC))  # fmt: skip
+    metrics.observe_handle(handle)(inbound)
+
+    [line] = lines
+    data = json.loads(line)
+    assert data["event_id"] == "tg-upd-9"
+    assert data["identity"] == identity_hash("tg:777")
+    assert "777" not in data["identity"]
+    assert "senha" not in line
+    assert data["msg"] == "tratando"

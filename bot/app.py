@@ -109,8 +109,7 @@ def configure_logging(level: str, fmt: str = "text") -> None:
         else ContextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root = logging.getLogger()
-    if not any(getattr(h, "_revendabot", False) for h in root.handlers):
-        handler._revendabot = True  # type: ignore[attr-defined]
+    if not root.handlers:  # as logging.basicConfig: a host that configured logging keeps it
         root.addHandler(handler)
     root.setLevel(level.upper())
     # Bot API URLs carry the token: never log requests.

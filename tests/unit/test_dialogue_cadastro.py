@@ -153,6 +153,8 @@ def test_choosing_a_plan_asks_the_document(chat: Chat) -> None:
         ("11.222.333/0001-82", "CNPJ não é válido"),
         ("529.982.247-24", "CPF não é válido"),
         ("12ABC34501DE36", "CNPJ não é válido"),
+        ("11111111111111", "CNPJ com todos os dígitos iguais não existe"),
+        ("000.000.000-00", "CPF com todos os dígitos iguais não existe"),
         ("1234", "Não reconheci um CPF"),
     ],
 )

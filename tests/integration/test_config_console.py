@@ -4,11 +4,13 @@ password cannot be deleted here, and the certificate is saved."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
 from handlers import texts
+from services import integration_keys
 from services.messages import FileBody
 from tests.support import add_client, make_office
 from tests.unit.certificates.pfx_factory import PASSWORD
@@ -60,5 +62,35 @@ def test_a_scripted_console_session_sends_a_certificate(app: App, tmp_path: Path
 
     transcript = out.getvalue()
     assert texts.CERT_PROMPT_WARNS.format(name="empresa.pfx") in transcript
-    assert "✅ Certificado salvo: PADARIA BOM PAO LTDA, válido até " in transcript
+    # a typed line cannot be taken back: the person is asked at once to clear it
+    assert f"{texts.APAGUE_A_SENHA}\n\n✅ Certificado salvo: PADARIA BOM PAO LTDA" in transcript
     assert stored_certificate(app.uow_factory, client.id) is not None
+
+
+def test_a_new_integration_key_prints_as_plain_text_on_the_console(
+    app: App, tmp_path: Path
+) -> None:
+    office = make_office(app.uow_factory, 1, identity_key="console:ana")
+    client = add_client(app.uow_factory, office.gestor, 1)
+    channel, out = console(app, tmp_path)
+
+    channel.run(
+        [
+            "/menu",
+            texts.CLIENTES,
+            client.razao_social,
+            texts.GERENCIAR,
+            texts.CONFIGURACOES,
+            texts.CHAVE_INTEGRACAO,
+            texts.GERAR_NOVA_CHAVE,
+            texts.CONFIRMAR,
+        ],
+        interactive=False,
+    )
+
+    intro = texts.CHAVE_NEW.format(name=client.razao_social, key="")
+    found = re.search(rf"{re.escape(intro)}(\S+)\n", out.getvalue())
+    assert found is not None, out.getvalue()
+    assert integration_keys.authenticate(app.uow_factory(), found[1]).client_id == client.id
+    assert "<code>" not in out.getvalue()
+    assert "```" not in out.getvalue()

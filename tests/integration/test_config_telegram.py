@@ -50,7 +50,8 @@ def office(uow_factory: UnitOfWorkFactory) -> Office:
     return make_office(uow_factory, 1, identity_key=f"tg:{USER}")
 
 
-async def walk_to_file(channel: TelegramChannel, office: Office) -> None:
+async def walk_to_file(channel: TelegramChannel, office: Office) -> int:
+    """From /menu to the certificate upload's file question; the client's id."""
     client = add_client(channel.uow_factory, office.gestor, 1)
     await channel.process(Update.de_json(message_update(1, USER, "/menu"), channel.bot))
     for n, data in enumerate(
@@ -58,26 +59,20 @@ async def walk_to_file(channel: TelegramChannel, office: Office) -> None:
     ):
         payload = callback_update(n, USER, data, message_id=500)
         await channel.process(Update.de_json(payload, channel.bot))
+    return client.id
 
 
 async def walk_to_password(
     app: App, channel: TelegramChannel, api: FakeBotApi, office: Office, pfx: bytes
 ) -> int:
-    client = add_client(app.uow_factory, office.gestor, 1)
-    update_id = iter(range(1, 100))
-    await channel.process(
-        Update.de_json(message_update(next(update_id), USER, "/menu"), channel.bot)
-    )
-    for data in ("m:clientes", f"c:{client.id}", "g:open", "a:config", "cfg:cert", "cert:send"):
-        payload = callback_update(next(update_id), USER, data, message_id=500)
-        await channel.process(Update.de_json(payload, channel.bot))
+    client_id = await walk_to_file(channel, office)
     api.files["FILE-abc"] = pfx
     payload = document_update(
-        next(update_id), USER, name="empresa.pfx", mime="application/x-pkcs12", size=len(pfx)
+        20, USER, name="empresa.pfx", mime="application/x-pkcs12", size=len(pfx)
     )
     await channel.process(Update.de_json(payload, channel.bot))
     await OutboxSender(app.uow_factory, [channel]).send_due()
-    return client.id
+    return client_id
 
 
 async def test_the_password_message_is_deleted_right_after_it_is_read_and_never_logged(
@@ -199,14 +194,7 @@ async def test_a_typed_text_carries_its_own_message_id(channel: TelegramChannel)
 async def test_a_file_over_the_download_cap_reaches_the_dialogue_without_bytes(
     app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
 ) -> None:
-    client_id = add_client(app.uow_factory, office.gestor, 1).id
-    await channel.process(Update.de_json(message_update(1, USER, "/menu"), channel.bot))
-    for n, data in enumerate(
-        ("m:clientes", f"c:{client_id}", "g:open", "a:config", "cfg:cert", "cert:send"), start=2
-    ):
-        await channel.process(
-            Update.de_json(callback_update(n, USER, data, message_id=500), channel.bot)
-        )
+    await walk_to_file(channel, office)
     payload = document_update(
         20, USER, name="grande.pfx", mime="application/x-pkcs12", size=50 * 1024 * 1024
     )

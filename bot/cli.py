@@ -13,6 +13,7 @@ from bot.app import App, build_app, configure_logging
 from bot.settings import ProductionSettingsError, Settings
 from domain.clients import Role
 from domain.errors import DomainError
+from handlers.formatting import datetime_br
 from services import access
 from services import catalog as catalog_service
 from services.errors import ServiceError
@@ -184,7 +185,8 @@ def invite(gestor_cnpj: str, role: str) -> None:
 
 
 def _print_invite(settings: Settings, issued: access.IssuedInvite) -> None:
-    expires = issued.expires_at.strftime("%d/%m/%Y %H:%M UTC")
+    # Brasília time, as the bot shows every date: the operator passes the code on to a gestor.
+    expires = f"{datetime_br(issued.expires_at)} (horário de Brasília)"
     click.echo(f"Gestor: {issued.gestor_name} ({issued.gestor_cnpj})")
     click.echo(f"Papel: {issued.role.value}")
     click.echo(f"Código de convite (uso único, válido até {expires}): {issued.code}")

@@ -53,12 +53,14 @@ def parse_tax_id(text: str) -> TaxId:
     if not value:
         raise InvalidValue("documento", "Digite o CPF ou o CNPJ do cliente.")
     if len(value) == 11 and value.isdigit():
+        _refuse_repeated(value, DocumentType.CPF)
         if not _cpf.validate(value):
             raise InvalidValue(
                 "documento", "Este CPF não é válido: confira os números e digite de novo."
             )
         return TaxId(value, DocumentType.CPF)
     if len(value) == 14 and _CNPJ_SHAPE.fullmatch(value):
+        _refuse_repeated(value, DocumentType.CNPJ)
         if not _cnpj.validate(value):
             raise InvalidValue(
                 "documento",
@@ -71,6 +73,16 @@ def parse_tax_id(text: str) -> TaxId:
         "Não reconheci um CPF (11 números) nem um CNPJ (14 caracteres). "
         "Exemplos: 123.456.789-09 ou 12.345.678/0001-95.",
     )
+
+
+def _refuse_repeated(value: str, kind: DocumentType) -> None:
+    """`000.000.000-00` even passes the check-digit arithmetic, yet is nobody's document: it
+    gets its own reason, not one about check digits."""
+    if len(set(value)) == 1:
+        raise InvalidValue(
+            "documento",
+            f"{kind} com todos os dígitos iguais não existe. Confira o número e digite de novo.",
+        )
 
 
 def parse_cnpj(text: str) -> TaxId:

@@ -233,7 +233,8 @@ def answer_summary(ctx: Ctx, data: Data, body: Body) -> Answer:
     except InvalidValue as exc:
         return Retry(exc.message)
     done = Text(texts.REGISTERED.format(name=card.razao_social))
-    key = Text(texts.NEW_KEY.format(key=card.integration_key))
+    raw = card.integration_key or ""
+    key = Text(texts.NEW_KEY.format(key=raw), code=(raw,))  # as code: one tap copies it
     # Voltar from the new client's card goes to the client list, where it now appears.
     opened = {"cid": card.id, "q": None, "p": 1, HISTORY: ["lista"]}
     return Goto("card", opened, flow="clientes", before=(done, key))

@@ -31,7 +31,8 @@ def answer_confirm_key(ctx: Ctx, data: Data, body: Body) -> Answer:
     cid = int(data["cid"])
     name = clients.open_management(ctx.uow, ctx.principal, cid).razao_social
     raw = integration_keys.regenerate(ctx.uow, ctx.principal, cid)
-    return finish(data, before=[Text(texts.CHAVE_NEW.format(name=name, key=raw))])
+    shown = Text(texts.CHAVE_NEW.format(name=name, key=raw), code=(raw,))  # one tap copies it
+    return finish(data, before=[shown])
 
 
 # -- Plano -----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Between the two steps the file is kept sealed (services/crypto.py) in the flow data; it leaves
 with the flow (saved, Cancelar, /menu or too many wrong passwords). The password message is
-deleted from the chat where the channel can, and the prompt warns where it cannot.
+deleted from the chat where the channel can; where it cannot, the prompt warns and the person
+is asked to delete it. Text typed instead of the file may be the password: the same goes for it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from datetime import UTC, datetime
 from handlers import texts
 from handlers.config_nav import finish
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Step, nav, screen
+from handlers.senha import can_delete, forget
 from services import certificates
 from services.certificates import CertificateRefused
 from services.crypto import SecretBox
 from services.errors import ServiceError
-from services.messages import Body, DeleteMessage, FileBody, Outbound, Text, TextBody
+from services.messages import Body, FileBody, Outbound, Text, TextBody
 
 MAX_TRIES = 3
-# Channels whose adapter removes a message on DeleteMessage.
-DELETES_MESSAGES = frozenset({"telegram"})
 
 
 def _box(ctx: Ctx) -> SecretBox:
@@ -39,7 +39,9 @@ def ask_file(ctx: Ctx, data: Data) -> Text:
 def answer_file(ctx: Ctx, data: Data, body: Body) -> Answer:
     """Check the file and keep it sealed for the password step."""
     if isinstance(body, TextBody):
-        return Retry(texts.CERT_FILE_EXPECTED)
+        gone = forget(ctx.event, texts.CERT_TEXT_INSTEAD_OF_FILE)
+        warning = Text(texts.INVALID_PREFIX.format(message=texts.CERT_FILE_EXPECTED))
+        return Goto("arquivo", before=(*gone, warning))
     if not isinstance(body, FileBody):
         return Retry(texts.CERT_FILE_EXPECTED)
     if body.data is None and body.name.lower().endswith(certificates.EXTENSIONS):
@@ -59,7 +61,7 @@ def answer_file(ctx: Ctx, data: Data, body: Body) -> Answer:
 def ask_password(ctx: Ctx, data: Data) -> Text:
     """Ask for the password, saying whether the message will be deleted."""
     name = data.get("arquivo", "")
-    if ctx.event.channel in DELETES_MESSAGES:
+    if can_delete(ctx.event):
         prompt = texts.CERT_PROMPT_DELETES.format(name=name)
     else:
         prompt = texts.CERT_PROMPT_WARNS.format(name=name)
@@ -73,9 +75,7 @@ def answer_password(ctx: Ctx, data: Data, body: Body) -> Answer:
     """Open the certificate with the password, delete the message, store it or say why not."""
     if not isinstance(body, TextBody):
         return Retry(texts.USE_BUTTONS)
-    removal: list[Outbound] = []
-    if ctx.event.message_ref and ctx.event.channel in DELETES_MESSAGES:
-        removal.append(DeleteMessage(ctx.event.message_ref))
+    removal: list[Outbound] = list(forget(ctx.event))
     sealed = data.get("pfx")
     if not sealed:
         return Goto("arquivo", {"pfx": None}, before=removal)
@@ -111,7 +111,10 @@ def _refused(data: Data, exc: CertificateRefused, removal: list[Outbound]) -> An
 CERT_UPLOAD_FLOW = Flow(
     "config_cert",
     {
-        "arquivo": Step(ask_file, answer_file, accepts_text=True, accepts_file=True),
+        # secret_text: an unknown /command typed here may be the password too; never echoed
+        "arquivo": Step(
+            ask_file, answer_file, accepts_text=True, accepts_file=True, secret_text=True
+        ),
         "senha": Step(ask_password, answer_password, accepts_text=True, secret_text=True),
     },
 )

@@ -117,7 +117,9 @@ def answer_plan(ctx: Ctx, data: Data, body: Body) -> Answer:
         url=url,
     )
     sent = {"link_id": issued.id, "url": url, "forward": forward, "software": issued.software}
-    return Goto("enviar", sent, before=(Text(created), Text(forward)))
+    # The gestor's copy shows the address as code (one tap copies it, where the channel can);
+    # the message to forward keeps it a plain link, for the client to open.
+    return Goto("enviar", sent, before=(Text(created, code=(url,)), Text(forward)))
 
 
 def ask_send(ctx: Ctx, data: Data) -> Text:

@@ -1,8 +1,9 @@
 """Meus dados › Senha: the new password twice, then Confirmar alteração (gestor only).
 
-Each message carrying a password is deleted from the chat right after it is read (where the
-channel can delete; elsewhere the person is warned before typing). Only an argon2id hash of the
-first typing waits in the conversation state for the second; never the password itself.
+Each message carrying a password is deleted from the chat right after it is read where the
+channel can delete; elsewhere the person is warned before typing and, right after, asked to
+delete it. Only an argon2id hash of the first typing waits in the conversation state for the
+second; never the password itself.
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ from services.messages import Body, Choice, DeleteMessage, Inbound, Outbound, Te
 
 CONFIRM = Choice("pw:ok", texts.CONFIRMAR_ALTERACAO)
 PENDING_HASH = "ph"
-# Channels whose renderer can remove a message the person sent (DeleteMessage).
-DELETING_CHANNELS = frozenset({"telegram"})
 
 
 def can_delete(event: Inbound) -> bool:
-    return event.channel in DELETING_CHANNELS
+    return event.capabilities.can_delete_messages
 
 
-def forget(event: Inbound) -> tuple[Outbound, ...]:
-    """Remove the message the person just sent (it carried a password), where possible."""
-    if event.message_ref is None or not can_delete(event):
-        return ()
-    return (DeleteMessage(event.message_ref),)
+def forget(event: Inbound, ask: str = texts.APAGUE_A_SENHA) -> tuple[Outbound, ...]:
+    """Remove the message the person just sent (it carried a password); where the channel
+    cannot, or is refused, `ask` the person to delete it."""
+    if event.message_ref is not None and can_delete(event):
+        return (DeleteMessage(event.message_ref, if_kept=ask),)
+    return (Text(ask),)
 
 
 def reset_password_data(data: Data) -> None:

@@ -229,6 +229,11 @@ ASK_CERT_FILE = (
     "aqui no chat. Depois eu peço a senha."
 )
 CERT_FILE_EXPECTED = "Envie o arquivo .pfx (ou .p12) como documento, não como texto."
+# Text typed where the file was expected may be the certificate's password.
+CERT_TEXT_INSTEAD_OF_FILE = (
+    "🔒 Não consegui apagar a sua mensagem daqui. Se ela tinha a senha do certificado, apague a "
+    "mensagem com a senha: toque nela e segure, depois escolha Apagar."
+)
 CERT_TOO_BIG_TO_FETCH = (
     "O arquivo {name} é grande demais para ser um certificado A1. Envie o arquivo .pfx "
     "(ou .p12) do certificado, que costuma ter poucos KB."
@@ -401,6 +406,11 @@ SENHA_APAGADA_NOTE = "(Apago a sua mensagem do chat logo depois de ler.)"
 SENHA_FICA_NO_CHAT = (
     "⚠️ Neste canal eu não consigo apagar mensagens: a senha digitada ficará no histórico do "
     "chat. Se preferir, defina a senha pelo Telegram, ou apague a mensagem você mesmo depois."
+)
+# Said at once after a password was typed where this chat cannot delete it (or deletion failed).
+APAGUE_A_SENHA = (
+    "🔒 Não consegui apagar a sua mensagem daqui. Por segurança, apague a mensagem com a senha: "
+    "toque nela e segure, depois escolha Apagar."
 )
 CONFIRMAR_SENHA_TEXT = (
     "As duas senhas conferem. Toque em Confirmar alteração para gravar a nova senha."

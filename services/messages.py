@@ -6,6 +6,7 @@ Channels translate their platform's updates into `Inbound` and render `Outbound`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -71,6 +72,15 @@ Body = TextBody | ChoiceBody | FileBody | MediaBody | NoticeBody
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can do, declared once by its transport and carried by each of its events:
+    the dialogue asks these, never the channel's name. The defaults promise nothing."""
+
+    # Remove a message the person sent (DeleteMessage), e.g. one carrying a password.
+    can_delete_messages: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     channel: str
     identity_key: str
@@ -81,6 +91,7 @@ class Inbound:
     display_name: str | None = None
     # The platform id of the message whose button was pressed (for editing it in place).
     message_ref: str | None = None
+    capabilities: Capabilities = Capabilities()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +111,36 @@ Button = Choice | UrlButton
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A text message with optional button rows. `edit` replaces the message that was pressed."""
+    """A text message with optional button rows. `edit` replaces the message that was pressed.
+
+    `code` names spans of `text` (an integration key, a link's address) that channels show as
+    code, which one tap copies where the channel can; `text` itself stays plain.
+    """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit: bool = False
+    code: tuple[str, ...] = ()
 
     @property
     def choices(self) -> list[Choice]:
         return [b for row in self.buttons for b in row if isinstance(b, Choice)]
+
+    def pieces(self) -> list[tuple[str, bool]]:
+        """`text` cut into (piece, is code) in order; every occurrence of a code span is code."""
+        spans = sorted({span for span in self.code if span}, key=len, reverse=True)
+        if not spans:
+            return [(self.text, False)]
+        pieces: list[tuple[str, bool]] = []
+        last = 0
+        for found in re.finditer("|".join(map(re.escape, spans)), self.text):
+            if found.start() > last:
+                pieces.append((self.text[last : found.start()], False))
+            pieces.append((found.group(), True))
+            last = found.end()
+        if last < len(self.text):
+            pieces.append((self.text[last:], False))
+        return pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +167,8 @@ class DeleteMessage:
     """Remove a message from the chat (a password the person typed), where the channel can."""
 
     message_ref: str
+    # Said instead when the channel tries and is refused (e.g. "apague a mensagem com a senha").
+    if_kept: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +197,8 @@ def to_payload(
             for row in message.buttons
         ]
         payload: dict[str, Any] = {"type": "text", "text": message.text, "buttons": rows}
+        if message.code:
+            payload["code"] = list(message.code)
         if message.edit and edit_ref:
             payload["edit_ref"] = edit_ref
         return payload, None
@@ -188,7 +224,10 @@ def to_payload(
         )
     if isinstance(message, ChatAction):
         return {"type": "chat_action", "kind": message.kind}, None
-    return {"type": "delete", "ref": message.message_ref}, None
+    delete: dict[str, Any] = {"type": "delete", "ref": message.message_ref}
+    if message.if_kept is not None:
+        delete["if_kept"] = message.if_kept
+    return delete, None
 
 
 def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound, str | None]:
@@ -203,7 +242,8 @@ def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound,
             for row in payload["buttons"]
         )
         edit_ref = payload.get("edit_ref")
-        return Text(payload["text"], buttons, edit=edit_ref is not None), edit_ref
+        code = tuple(payload.get("code", ()))
+        return Text(payload["text"], buttons, edit=edit_ref is not None, code=code), edit_ref
     if kind == "document":
         return Document(
             payload["name"], payload["mime"], blob or b"", payload.get("caption")
@@ -212,4 +252,4 @@ def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound,
         return Image(payload["name"], payload["mime"], blob or b"", payload.get("caption")), None
     if kind == "chat_action":
         return ChatAction(payload["kind"]), None
-    return DeleteMessage(payload["ref"]), None
+    return DeleteMessage(payload["ref"], payload.get("if_kept")), None

@@ -12,6 +12,7 @@ from services import access, catalog, clients, outbox
 from services.conversation import ConversationEngine, Result
 from services.messages import (
     Body,
+    Capabilities,
     ChoiceBody,
     Document,
     FileBody,
@@ -36,6 +37,7 @@ class Chat:
     uow_factory: UnitOfWorkFactory
     identity_key: str = "test:alice"
     channel: str = "test"
+    capabilities: Capabilities = field(default_factory=Capabilities)
     received: list[Outbound] = field(default_factory=list)
     edits: list[str | None] = field(default_factory=list)
 
@@ -49,6 +51,7 @@ class Chat:
             received_at=datetime.now(UTC),
             display_name="Alice",
             message_ref="m1" if isinstance(body, ChoiceBody) else None,
+            capabilities=self.capabilities,
         )
 
     def deliver(self, event: Inbound) -> list[Outbound]:

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from services import notices, outbox
 from services.messages import (
+    Capabilities,
     ChatAction,
     ChoiceBody,
     DeleteMessage,
@@ -39,6 +40,8 @@ from services.types import UnitOfWorkFactory
 CHANNEL = "console"
 FILE_PREFIX = "console-file:"
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# A line typed in a terminal cannot be taken back; code spans print as the plain text they are.
+CAPABILITIES = Capabilities(can_delete_messages=False)
 
 
 def identity_key(name: str) -> str:
@@ -91,6 +94,7 @@ class ConsoleChannel:
             body=body,
             received_at=datetime.now(UTC),
             display_name=self.name,
+            capabilities=CAPABILITIES,
         )
 
     def _pressed(self, line: str) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import secrets
 import warnings
@@ -39,7 +40,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction as TelegramChatAction
-from telegram.constants import MessageAttachmentType
+from telegram.constants import MessageAttachmentType, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -54,6 +55,7 @@ from bot.settings import Settings
 from services.access import deactivate_identity
 from services.messages import (
     Button,
+    Capabilities,
     ChatAction,
     ChoiceBody,
     DeleteMessage,
@@ -76,6 +78,8 @@ from web.app import TELEGRAM_WEBHOOK_PATH
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+# A bot may delete what the person sent it in a private chat (within 48 hours).
+CAPABILITIES = Capabilities(can_delete_messages=True)
 ALLOWED_UPDATES = ("message", "callback_query")
 MAX_CALLBACK_DATA = 64  # bytes, Bot API limit
 # Files in are read into memory up to this size (the cloud Bot API's getFile limit).
@@ -146,6 +150,7 @@ def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None
             received_at=received,
             display_name=query.from_user.full_name,
             message_ref=str(query.message.message_id),
+            capabilities=CAPABILITIES,
         )
     message = update.message
     if message is None or message.from_user is None:
@@ -178,6 +183,7 @@ def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None
         display_name=message.from_user.full_name,
         # the typed message itself (a certificate password is deleted after reading)
         message_ref=str(message.message_id),
+        capabilities=CAPABILITIES,
     )
 
 
@@ -221,6 +227,20 @@ def _button(button: Button) -> InlineKeyboardButton:
             f"{button.id[:20]}…"
         )
     return InlineKeyboardButton(button.label, callback_data=button.id)
+
+
+def html_text(message: Text) -> tuple[str, ParseMode | None]:
+    """The text to send and its parse mode: HTML with each code span in <code> (one tap copies
+    it) and everything else escaped; plain text when there is nothing to mark."""
+    if not message.code:
+        return message.text, None
+    marked = "".join(
+        f"<code>{html.escape(piece, quote=False)}</code>"
+        if code
+        else html.escape(piece, quote=False)
+        for piece, code in message.pieces()
+    )
+    return marked, ParseMode.HTML
 
 
 def retry_delay(exc: RetryAfter) -> timedelta:
@@ -419,11 +439,14 @@ class TelegramChannel:
         chat_id = int(message.address)
         if isinstance(outbound, Text):
             markup = keyboard(outbound.buttons)
+            text, parse_mode = html_text(outbound)
             if edit_ref is not None:
-                edited = await self._edit(chat_id, int(edit_ref), outbound.text, markup)
+                edited = await self._edit(chat_id, int(edit_ref), text, markup, parse_mode)
                 if edited is not None:
                     return edited
-            sent = await self.bot.send_message(chat_id, outbound.text, reply_markup=markup)
+            sent = await self.bot.send_message(
+                chat_id, text, reply_markup=markup, parse_mode=parse_mode
+            )
             return str(sent.message_id)
         if isinstance(outbound, Document):
             await self.bot.send_chat_action(chat_id, TelegramChatAction.UPLOAD_DOCUMENT)
@@ -445,16 +468,28 @@ class TelegramChannel:
             await self.bot.send_chat_action(chat_id, outbound.kind)
             return None
         if isinstance(outbound, DeleteMessage):
-            await self._delete(chat_id, int(outbound.message_ref))
+            deleted = await self._delete(chat_id, int(outbound.message_ref))
+            if not deleted and outbound.if_kept:
+                sent = await self.bot.send_message(chat_id, outbound.if_kept)
+                return str(sent.message_id)
         return None
 
     async def _edit(
-        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        parse_mode: ParseMode | None = None,
     ) -> str | None:
         """Edit in place; None when the message can no longer be edited (send a new one)."""
         try:
             await self.bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=markup,
+                parse_mode=parse_mode,
             )
         except BadRequest as exc:
             if "not modified" in exc.message.lower():
@@ -463,13 +498,17 @@ class TelegramChannel:
             return None
         return str(message_id)
 
-    async def _delete(self, chat_id: int, message_id: int) -> None:
+    async def _delete(self, chat_id: int, message_id: int) -> bool:
+        """Remove a message; False when Telegram refuses (too old, or no right to), so the
+        person must be asked to remove it. One already gone (deleted by the person) is fine."""
         try:
             await self.bot.delete_message(chat_id, message_id)
         except BadRequest as exc:
-            reason = exc.message.lower()
-            if "not found" not in reason and "can't be deleted" not in reason:
-                raise
+            if "not found" in exc.message.lower():
+                return True
+            log.info("deletion of message %s refused: %s", message_id, self.scrub(exc))
+            return False
+        return True
 
     def scrub(self, exc: BaseException | str) -> str:
         """An error text fit for logs and the outbox: without the bot token."""

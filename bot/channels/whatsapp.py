@@ -46,7 +46,7 @@ from bot.channels.whatsapp_parse import (
 from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
 from bot.settings import Settings
-from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, TextBody
+from services.messages import Capabilities, ChoiceBody, FileBody, Inbound, MediaBody, TextBody
 from services.outbox import Fate
 from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage
@@ -54,6 +54,8 @@ from storage.conversation import ClaimedMessage
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # inbound files kept in memory; bigger ones are not fetched
+# The Cloud API cannot delete what a person sent: a typed password stays in the chat.
+CAPABILITIES = Capabilities(can_delete_messages=False)
 
 Handle = Callable[[Inbound], object]
 
@@ -248,6 +250,7 @@ class WhatsAppChannel:
             body=body,
             received_at=event.at,
             display_name=event.person.name,
+            capabilities=CAPABILITIES,
         )
 
     async def _file(self, media_id: str, name: str, mime: str) -> FileBody:

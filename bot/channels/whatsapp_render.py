@@ -8,6 +8,8 @@ WhatsApp's limits, per DESIGN.md "Renderers":
   the channel answers itself by sending the next page of the same outbox message;
 - URL buttons become links written in the body; `edit` cannot be done, so a new message goes;
 - a picture (a report's chart) goes as an image message, its caption cut like a document's;
+- code spans (an integration key) go in ``` (monospace, easy to tell apart and select); a
+  link stays as it is, so WhatsApp still makes it tappable;
 - deleting a message is impossible: nothing is sent.
 Outside the 24-hour window only an approved template may go: its one body parameter carries the
 text, flattened to a single line as Meta requires of template parameters.
@@ -35,6 +37,7 @@ SECTION_TITLE = "Opções"
 MORE_LABEL = "Mais opções"
 MORE_PREFIX = "~mais:"
 CHOOSE = "Escolha uma opção:"
+LINK = re.compile(r"https?://", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +126,7 @@ def render(message: Outbound, *, message_id: int = 0, page: int = 0) -> list[Par
 
 
 def render_text(message: Text, *, message_id: int = 0, page: int = 0) -> list[Part]:
-    body = with_links(message)
+    body = with_links(message, monospace(message))
     choices = message.choices
     if not choices:
         return [PlainText(chunk) for chunk in chunks(body or " ", TEXT_BODY)]
@@ -158,12 +161,22 @@ def row(choice: Choice) -> Row:
     return Row(choice.id, title, description)
 
 
-def with_links(message: Text) -> str:
+def monospace(message: Text) -> str:
+    """The text with each code span in ``` (links excepted: they would stop being tappable)."""
+    return "".join(
+        f"```{piece}```" if code and not LINK.match(piece) else piece
+        for piece, code in message.pieces()
+    )
+
+
+def with_links(message: Text, text: str | None = None) -> str:
+    """`text` (by default the message's own) followed by its URL buttons as written links."""
+    text = message.text if text is None else text
     links = [b for r in message.buttons for b in r if isinstance(b, UrlButton)]
     if not links:
-        return message.text
+        return text
     lines = "\n".join(f"{link.label}: {link.url}" for link in links)
-    return f"{message.text}\n\n{lines}" if message.text else lines
+    return f"{text}\n\n{lines}" if text else lines
 
 
 def chunks(text: str, limit: int) -> list[str]:

@@ -101,7 +101,7 @@ def test_the_gestor_script_gives_the_expected_transcript(workdir: Path) -> None:
 def test_the_gestor_script_registers_the_new_client_and_finds_it(workdir: Path) -> None:
     transcript = run_script(workdir, "gestor", "demo")
 
-    assert "⚠️ Este CNPJ não é válido" in transcript
+    assert "⚠️ CNPJ com todos os dígitos iguais não existe." in transcript
     assert "✅ Cliente Padaria Nova Esperança Ltda cadastrado com status Teste." in transcript
     assert "🔎 Clientes com “esperança” (1)" in transcript
     assert "Não esperava um arquivo agora." in transcript

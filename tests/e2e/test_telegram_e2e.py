@@ -7,6 +7,7 @@ sender and the Telegram channel, talking HTTP to the `telegram-test-api` emulato
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator, Iterator
 
@@ -156,6 +157,9 @@ async def test_a_gestor_joins_browses_clients_and_registers_a_new_one_over_polli
     user.press_button("Cadastrar", summary)
 
     await shown(user, "✅ Cliente Mercado Bom Preço Ltda cadastrado com status Teste.")
+    key = await shown(user, "🔑 Chave de integração do cliente")
+    assert key.parse_mode == "HTML"  # the key goes as code: one tap copies it
+    assert re.search(r"\n<code>[^<]+</code>$", key.text or "")
     final = await shown(user, "🏢 Mercado Bom Preço Ltda")
     assert "Status: Teste" in final.plain_text
     assert "Telefone: (11) 98765-4321" in final.plain_text

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -311,6 +312,8 @@ async def test_a_gestor_binds_by_invite_code_and_registers_a_client_on_whatsapp(
     await phone.say("Av. Paulista, 1000 - Bela Vista - São Paulo/SP")
     await phone.press("Cadastrar", await phone.shown("Confira o cadastro:"))
     await phone.shown("✅ Cliente Mercado Bom Preço Ltda cadastrado com status Teste.")
+    key = body_of(await phone.shown("🔑 Chave de integração do cliente"))
+    assert re.search(r"\n```\S+```$", key)  # monospace, easy to tell apart and select
     card = await phone.shown("🏢 Mercado Bom Preço Ltda")
 
     uow = app.uow_factory()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -157,6 +159,40 @@ def test_admin_invite_issues_a_contador_invite_for_the_gestor(
         uows(), code=code[1], identity_key="tg:6", channel="tg", address="6", display_name=None
     )
     assert principal.role is Role.CONTADOR
+
+
+def _expiry_line(stdout: str) -> str:
+    line = re.search(r"^Código de convite \(uso único, válido até (.*)\): ", stdout, re.MULTILINE)
+    assert line is not None, stdout
+    return line[1]
+
+
+def _stored_expiry(uows: UnitOfWorkFactory) -> datetime:
+    uow = uows()
+    with uow:
+        latest = uow.session.scalars(select(Invite.expires_at).order_by(Invite.id.desc())).first()
+    assert latest is not None
+    return latest
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("create-gestor", "--cnpj", cnpj(4), "--razao-social", "Quatro", "--email", "q@q.com.br"),
+        ("invite", "--gestor", cnpj(5), "--role", "contador"),
+    ],
+)
+def test_the_invite_expiry_is_printed_in_brasilia_time_like_the_bot_shows_dates(
+    run: CliRunner, uows: UnitOfWorkFactory, args: tuple[str, ...]
+) -> None:
+    access.create_gestor(uows(), cnpj=cnpj(5), razao_social="Cinco", email="c@c.com.br")
+
+    result = invoke(run, "admin", *args)
+
+    assert result.exit_code == 0, result.output
+    local = _stored_expiry(uows).astimezone(ZoneInfo("America/Sao_Paulo"))
+    assert _expiry_line(result.stdout) == f"{local:%d/%m/%Y %H:%M} (horário de Brasília)"
+    assert "UTC" not in result.stdout
 
 
 def test_admin_invite_for_an_unknown_gestor_fails(run: CliRunner) -> None:

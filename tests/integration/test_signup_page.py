@@ -306,6 +306,16 @@ BAD_FIELDS = [
         "123.456.789-00",
         "Este CPF não é válido: confira os números e digite de novo.",
     ),
+    (
+        "documento",
+        "00.000.000/0000-00",
+        "CNPJ com todos os dígitos iguais não existe. Confira o número e digite de novo.",
+    ),
+    (
+        "documento",
+        "111.111.111-11",
+        "CPF com todos os dígitos iguais não existe. Confira o número e digite de novo.",
+    ),
     ("razao_social", "", "A razão social precisa ter pelo menos 2 letras. Digite de novo."),
     (
         "razao_social",

@@ -373,6 +373,82 @@ async def test_deleting_a_message_that_is_already_gone_is_not_an_error(
     assert outbox_rows(app.uow_factory)[0].status == "sent"
 
 
+async def test_a_deletion_telegram_refuses_asks_the_person_to_delete_it_at_once(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("deleteMessage", 400, "Bad Request: message can't be deleted")
+    push(app.uow_factory, DeleteMessage("34", if_kept="apague a mensagem com a senha"))
+
+    await send_outbox(app, channel)
+
+    (sent,) = api.called("sendMessage")
+    assert sent.params == {"chat_id": USER, "text": "apague a mensagem com a senha"}
+    (row,) = outbox_rows(app.uow_factory)
+    assert (row.status, row.external_ref) == ("sent", "500")
+
+
+async def test_a_deletion_refused_without_words_for_it_sends_nothing(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("deleteMessage", 400, "Bad Request: message can't be deleted for everyone")
+    push(app.uow_factory, DeleteMessage("35"))
+
+    await send_outbox(app, channel)
+
+    assert not api.called("sendMessage")
+    assert outbox_rows(app.uow_factory)[0].status == "sent"
+
+
+async def test_a_message_already_gone_needs_no_request_to_delete_it(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("deleteMessage", 400, "Bad Request: message to delete not found")
+    push(app.uow_factory, DeleteMessage("36", if_kept="apague a mensagem com a senha"))
+
+    await send_outbox(app, channel)
+
+    assert not api.called("sendMessage")
+
+
+async def test_code_spans_go_as_html_code_with_everything_else_escaped(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    key = "rb_<K3y>&9"
+    push(app.uow_factory, Text(f"🔑 Chave de <Loja & Cia>:\n{key}", code=(key,)))
+
+    await send_outbox(app, channel)
+
+    (sent,) = api.called("sendMessage")
+    assert sent.params["parse_mode"] == "HTML"
+    assert sent.params["text"] == (
+        "🔑 Chave de &lt;Loja &amp; Cia&gt;:\n<code>rb_&lt;K3y&gt;&amp;9</code>"
+    )
+
+
+async def test_an_edited_message_keeps_its_code_spans(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    url = "https://exemplo.com.br/c/tok_1?a=1&b=2"
+    push(app.uow_factory, Text(f"Link:\n{url}", edit=True, code=(url,)), edit_ref="42")
+
+    await send_outbox(app, channel)
+
+    (edit,) = api.called("editMessageText")
+    assert edit.params["parse_mode"] == "HTML"
+    assert edit.params["text"] == "Link:\n<code>https://exemplo.com.br/c/tok_1?a=1&amp;b=2</code>"
+
+
+async def test_a_text_without_code_goes_without_a_parse_mode_so_nothing_is_read_as_markup(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    push(app.uow_factory, Text("R$ <10> & <b>nada</b>"))
+
+    await send_outbox(app, channel)
+
+    (sent,) = api.called("sendMessage")
+    assert sent.params == {"chat_id": USER, "text": "R$ <10> & <b>nada</b>"}
+
+
 async def test_polling_processes_updates_and_confirms_them_on_stop(
     app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
 ) -> None:

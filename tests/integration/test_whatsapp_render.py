@@ -15,7 +15,7 @@ from bot.channels.whatsapp_render import (
     render,
     template_text,
 )
-from services.messages import Choice, DeleteMessage, Document, Image, Text
+from services.messages import Choice, DeleteMessage, Document, Image, Text, UrlButton
 
 
 def test_a_label_within_the_limit_is_kept_as_is() -> None:
@@ -56,6 +56,38 @@ def test_only_our_more_ids_are_recognised() -> None:
     assert parse_more_id("~mais:12:3") == (12, 3)
     assert parse_more_id("m:clientes") is None
     assert parse_more_id("~mais:12:x") is None
+
+
+def test_a_code_span_goes_in_triple_backticks_for_monospace() -> None:
+    key = "rb_live_9F2kQ"
+    parts = render(Text(f"🔑 Nova chave de Loja *Azul*:\n{key}", code=(key,)))
+
+    assert parts == [PlainText(f"🔑 Nova chave de Loja *Azul*:\n```{key}```")]
+
+
+def test_a_code_span_that_is_a_link_stays_a_plain_tappable_link() -> None:
+    url = "https://revendabot.com.br/c/tok123"
+    message = Text(f"✅ Link criado.\n\n{url}", ((Choice("nav:menu", "Menu"),),), code=(url,))
+
+    assert render(message) == [
+        ReplyButtons(f"✅ Link criado.\n\n{url}", (("nav:menu", "Menu"),)),
+    ]
+
+
+def test_code_spans_are_marked_in_the_body_that_carries_buttons_and_links() -> None:
+    message = Text(
+        "Chave: abc123",
+        ((Choice("nav:menu", "Menu"),), (UrlButton("Site", "https://x.com.br"),)),
+        code=("abc123",),
+    )
+
+    assert render(message) == [
+        ReplyButtons("Chave: ```abc123```\n\nSite: https://x.com.br", (("nav:menu", "Menu"),)),
+    ]
+
+
+def test_a_template_carries_code_spans_as_plain_text() -> None:
+    assert template_text(Text("Chave: abc123", code=("abc123",))) == "Chave: abc123"
 
 
 def test_a_deletion_renders_nothing() -> None:

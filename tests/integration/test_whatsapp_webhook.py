@@ -180,6 +180,8 @@ async def test_a_text_message_becomes_a_text_event_keyed_by_the_bsuid(recorder: 
         received_at=datetime.fromtimestamp(1795800000, UTC),
         display_name="Marta Gestora",
     )
+    # the Cloud API cannot delete it: the dialogue asks the person to delete a password
+    assert event.capabilities.can_delete_messages is False
 
 
 async def test_a_reply_button_press_becomes_a_choice(recorder: Harness) -> None:

@@ -10,6 +10,7 @@ import pytest
 from domain.clients import Payer
 from handlers import texts
 from services import integration_keys
+from services.messages import Text
 from services.types import UnitOfWorkFactory
 from tests.support import Chat, Office, add_client, cnpj
 from tests.unit.helpers import (
@@ -153,6 +154,8 @@ def test_choosing_a_plan_asks_the_document(chat: Chat) -> None:
         ("11.222.333/0001-82", "CNPJ não é válido"),
         ("529.982.247-24", "CPF não é válido"),
         ("12ABC34501DE36", "CNPJ não é válido"),
+        ("11111111111111", "CNPJ com todos os dígitos iguais não existe"),
+        ("000.000.000-00", "CPF com todos os dígitos iguais não existe"),
         ("1234", "Não reconheci um CPF"),
     ],
 )
@@ -443,6 +446,7 @@ def test_cadastrar_stores_the_client_in_teste_and_shows_its_card(
     assert done == texts.REGISTERED.format(name="Padaria Pão Quente Ltda")
     key = key_message.rsplit("\n", 1)[1]
     assert key_message == texts.NEW_KEY.format(key=key)
+    assert replies[1] == Text(key_message, code=(key,))  # as code: one tap copies it
     assert integration_keys.authenticate(uow_factory(), key).client_id == client.id
     assert key not in str(entry.after)  # the audit trail never holds the key
     today = datetime.now(ZoneInfo("America/Sao_Paulo")).strftime("%d/%m/%Y")

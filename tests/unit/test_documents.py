@@ -49,8 +49,6 @@ def test_a_valid_cpf_is_accepted(typed: str, value: str) -> None:
         "11.222.333/0001-91",  # first check digit wrong
         "12ABC34501DE36",  # alphanumeric, wrong check digit
         "12.abc.345/01de-53",  # alphanumeric, digits swapped
-        "11111111111111",  # repeated digits
-        "00000000000000",
     ],
 )
 def test_a_cnpj_whose_check_digits_do_not_match_is_refused(typed: str) -> None:
@@ -60,10 +58,34 @@ def test_a_cnpj_whose_check_digits_do_not_match_is_refused(typed: str) -> None:
     assert caught.value.field == "documento"
 
 
-@pytest.mark.parametrize("typed", ["529.982.247-24", "111.111.111-11", "000.000.000-00"])
-def test_a_cpf_with_wrong_check_digits_or_repeated_digits_is_refused(typed: str) -> None:
+def test_a_cpf_with_wrong_check_digits_is_refused() -> None:
     with pytest.raises(InvalidValue, match="CPF não é válido"):
+        parse_tax_id("529.982.247-24")
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind"),
+    [
+        ("11111111111111", "CNPJ"),
+        ("00.000.000/0000-00", "CNPJ"),  # its check digits even add up
+        ("99999999999999", "CNPJ"),
+        ("111.111.111-11", "CPF"),
+        ("000.000.000-00", "CPF"),  # its check digits even add up
+    ],
+)
+def test_a_document_of_one_repeated_digit_gets_its_own_reason(typed: str, kind: str) -> None:
+    with pytest.raises(InvalidValue) as caught:
         parse_tax_id(typed)
+
+    assert caught.value.message == (
+        f"{kind} com todos os dígitos iguais não existe. Confira o número e digite de novo."
+    )
+    assert caught.value.field == "documento"
+
+
+def test_a_gestor_cnpj_of_one_repeated_digit_gets_the_same_reason() -> None:
+    with pytest.raises(InvalidValue, match="CNPJ com todos os dígitos iguais não existe"):
+        parse_cnpj("22.222.222/2222-22")
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from bot.app import App
+from bot.channels.telegram import CAPABILITIES as TELEGRAM
 from domain.certificates import (
     CertificateExpired,
     CertificateNotYetValid,
@@ -85,7 +86,8 @@ def test_a_valid_certificate_is_saved_and_congratulated_with_its_date_cnpj_and_h
     stored = stored_certificate(uow_factory, client.id)
     assert stored is not None
     until = stored.not_after.astimezone(certificates.BRASILIA).strftime("%d/%m/%Y")
-    saved, status = replies
+    reminder, saved, status = replies
+    assert reminder == Text(texts.APAGUE_A_SENHA)  # this chat cannot delete the password
     assert isinstance(saved, Text)
     assert isinstance(status, Text)
     assert saved.text == texts.CERT_SAVED.format(holder="PADARIA BOM PAO LTDA", until=until)
@@ -162,15 +164,48 @@ def test_a_new_certificate_replaces_the_old_one_and_the_audit_says_before_and_af
 # -- the file step ---------------------------------------------------------------------------
 
 
-def test_text_instead_of_the_file_asks_for_the_file_again(
+def test_text_instead_of_the_file_asks_for_the_file_again_and_to_delete_it_if_the_password(
     chat: Chat, office: Office, client: ClientCard
 ) -> None:
     start_upload(chat, client)
 
-    chat.say("minha senha")
+    replies = chat.say("minha senha")
 
-    assert chat.last_text().text == f"{warning(texts.CERT_FILE_EXPECTED)}\n\n{ask_file_text()}"
+    assert replies == [
+        Text(texts.CERT_TEXT_INSTEAD_OF_FILE),  # this chat cannot delete it: said at once
+        Text(warning(texts.CERT_FILE_EXPECTED)),
+        Text(ask_file_text(), chat.last_text().buttons),
+    ]
     assert step_of(chat) == ("config_cert", "arquivo")
+
+
+def test_text_instead_of_the_file_is_deleted_where_the_channel_can_as_it_may_be_the_password(
+    chat: Chat, office: Office, client: ClientCard
+) -> None:
+    telegram = replace(chat, channel="telegram", capabilities=TELEGRAM, received=[], edits=[])
+    start_upload(telegram, client)
+
+    replies = type_password(telegram, PASSWORD, ref="4100")
+
+    assert replies[0] == DeleteMessage("4100", if_kept=texts.CERT_TEXT_INSTEAD_OF_FILE)
+    assert replies[1:] == [
+        Text(warning(texts.CERT_FILE_EXPECTED)),
+        Text(ask_file_text(), telegram.last_text().buttons),
+    ]
+    assert step_of(telegram) == ("config_cert", "arquivo")
+
+
+def test_a_command_like_text_instead_of_the_file_is_never_echoed(
+    chat: Chat, office: Office, client: ClientCard
+) -> None:
+    telegram = replace(chat, channel="telegram", capabilities=TELEGRAM, received=[], edits=[])
+    start_upload(telegram, client)
+
+    replies = type_password(telegram, "/Segredo-123", ref="4101")
+
+    assert replies[0] == DeleteMessage("4101", if_kept=texts.CERT_TEXT_INSTEAD_OF_FILE)
+    assert all("Segredo" not in getattr(m, "text", "") for m in telegram.received)
+    assert step_of(telegram) == ("config_cert", "arquivo")
 
 
 def test_a_file_that_is_not_pfx_or_p12_is_refused_by_name(
@@ -356,7 +391,8 @@ def test_a_wrong_password_asks_again_and_the_right_one_then_saves(
 
     replies = type_password(chat, "senha-errada")
 
-    refusal, again = replies
+    reminder, refusal, again = replies
+    assert reminder == Text(texts.APAGUE_A_SENHA)
     assert isinstance(refusal, Text)
     assert isinstance(again, Text)
     assert refusal.text == warning(WrongCertificatePassword().message)
@@ -376,8 +412,10 @@ def test_three_wrong_passwords_drop_the_file_and_go_back_to_the_certificate_scre
     type_password(chat, "errada-2")
     replies = type_password(chat, "errada-3")
 
-    assert isinstance(replies[0], Text)
-    assert replies[0].text == texts.CERT_TOO_MANY_TRIES.format(max=3)
+    assert replies[:2] == [
+        Text(texts.APAGUE_A_SENHA),
+        Text(texts.CERT_TOO_MANY_TRIES.format(max=3)),
+    ]
     assert chat.last_text().text == texts.CERT_MISSING
     assert step_of(chat) == ("config", "cert")
     state = state_of(chat)
@@ -461,7 +499,7 @@ def test_the_password_is_stored_only_sealed_and_never_in_state_audit_or_logs(
 def test_on_a_channel_that_deletes_messages_the_password_message_is_deleted_first(
     chat: Chat, office: Office, client: ClientCard
 ) -> None:
-    telegram = replace(chat, channel="telegram", received=[], edits=[])
+    telegram = replace(chat, channel="telegram", capabilities=TELEGRAM, received=[], edits=[])
     start_upload(telegram, client)
     send_pfx(telegram, pfx_for(1))
     assert telegram.last_text().text == texts.CERT_PROMPT_DELETES.format(name="certificado.pfx")
@@ -469,19 +507,22 @@ def test_on_a_channel_that_deletes_messages_the_password_message_is_deleted_firs
     wrong = type_password(telegram, "errada", ref="4242")
     right = type_password(telegram, PASSWORD, ref="4243")
 
-    assert wrong[0] == DeleteMessage("4242")
-    assert right[0] == DeleteMessage("4243")
+    # if Telegram refuses after all, the channel asks the person to delete it instead
+    assert wrong[0] == DeleteMessage("4242", if_kept=texts.APAGUE_A_SENHA)
+    assert right[0] == DeleteMessage("4243", if_kept=texts.APAGUE_A_SENHA)
+    assert not any(m == Text(texts.APAGUE_A_SENHA) for m in telegram.received)
 
 
-def test_on_a_channel_that_cannot_delete_the_prompt_warns_and_nothing_is_deleted(
+def test_on_a_channel_that_cannot_delete_the_prompt_warns_and_then_asks_to_delete_it(
     chat: Chat, office: Office, client: ClientCard
 ) -> None:
     start_upload(chat, client)
     send_pfx(chat, pfx_for(1))
     assert chat.last_text().text == texts.CERT_PROMPT_WARNS.format(name="certificado.pfx")
 
-    type_password(chat, PASSWORD)
+    replies = type_password(chat, PASSWORD)
 
+    assert replies[0] == Text(texts.APAGUE_A_SENHA)
     assert not any(isinstance(m, DeleteMessage) for m in chat.received)
 
 
@@ -549,16 +590,16 @@ def test_the_real_expired_certificate_is_refused_with_its_end_date(
 def test_a_password_that_looks_like_a_command_is_read_as_the_password_and_never_echoed(
     chat: Chat, office: Office, client: ClientCard, uow_factory: UnitOfWorkFactory
 ) -> None:
-    telegram = replace(chat, channel="telegram", received=[], edits=[])
+    telegram = replace(chat, channel="telegram", capabilities=TELEGRAM, received=[], edits=[])
     start_upload(telegram, client)
     send_pfx(telegram, pfx_for(1, password="/barra-secreta"))
 
     wrong = type_password(telegram, "/outra-coisa", ref="71")
     right = type_password(telegram, "/barra-secreta", ref="72")
 
-    assert wrong[0] == DeleteMessage("71")
+    assert wrong[0] == DeleteMessage("71", if_kept=texts.APAGUE_A_SENHA)
     assert all("/outra-coisa" not in getattr(m, "text", "") for m in telegram.received)
-    assert right[0] == DeleteMessage("72")
+    assert right[0] == DeleteMessage("72", if_kept=texts.APAGUE_A_SENHA)
     assert stored_certificate(uow_factory, client.id) is not None
 
 

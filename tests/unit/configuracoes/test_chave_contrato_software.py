@@ -93,6 +93,7 @@ def test_confirming_shows_the_new_key_once_and_the_old_one_stops_working(
     assert isinstance(screen, Text)
     new_key = shown.text.rsplit("\n", 1)[1]
     assert shown.text == texts.CHAVE_NEW.format(name=client.razao_social, key=new_key)
+    assert shown.code == (new_key,)  # as code: one tap copies it
     assert f"Chave atual: {new_key[:12]}…" in screen.text
     assert new_key not in screen.text
     assert integration_keys.authenticate(uow_factory(), new_key).client_id == client.id

@@ -130,6 +130,10 @@ def test_choosing_the_plan_creates_the_link_and_a_message_ready_to_forward(
         "R$ 119,90/mês). Faça o seu cadastro por este link, válido até 04/12/2026 às 12:00:\n"
         + url
     )
+    # the gestor's copy marks the address as code (one tap copies it); the one to forward
+    # keeps it a plain link for the client to open
+    assert created.code == (url,)
+    assert forward.code == ()
     assert how.text == texts.LINK_SEND_HOW
     assert [c.label for c in how.choices] == [
         texts.LINK_SEND_EMAIL,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
+from bot.channels.telegram import CAPABILITIES
 from handlers import texts
-from services.messages import Body, Inbound, TextBody
+from services.messages import Body, Capabilities, Inbound, TextBody
 from services.types import UnitOfWorkFactory
 from storage.models import AuditEntry, Gestor
 from tests.support import Chat
@@ -20,6 +21,7 @@ class TelegramChat(Chat):
 
     identity_key: str = "tg:4242"
     channel: str = "telegram"
+    capabilities: Capabilities = CAPABILITIES
 
     def event(self, body: Body, *, event_id: str | None = None) -> Inbound:
         event = super().event(body, event_id=event_id)

@@ -150,6 +150,20 @@ def test_a_bad_cnpj_is_refused(chat: Chat, office: Office) -> None:
     assert step_of(chat) == ("dados", "campo")
 
 
+def test_a_cnpj_of_one_repeated_digit_is_refused_with_its_own_reason(
+    chat: Chat, office: Office
+) -> None:
+    open_dados(chat, texts.BASICOS)
+    chat.press("CNPJ")
+
+    chat.say("11.111.111/1111-11")
+
+    assert chat.last_text().text.startswith(
+        "⚠️ CNPJ com todos os dígitos iguais não existe. Confira o número e digite de novo.\n\n"
+    )
+    assert step_of(chat) == ("dados", "campo")
+
+
 def test_the_cnpj_of_another_gestor_is_refused_on_salvar(
     chat: Chat, office: Office, other_office: Office, uow_factory: UnitOfWorkFactory
 ) -> None:

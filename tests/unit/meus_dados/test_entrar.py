@@ -199,6 +199,7 @@ def test_on_the_console_the_password_question_warns_it_stays_in_the_history(
     asked = console.say(office_with_password.email)
 
     assert texts_of(asked) == [f"{texts.ENTRAR_ASK_SENHA}\n{texts.SENHA_FICA_NO_CHAT}"]
+    assert console.say(SECRET)[0] == Text(texts.APAGUE_A_SENHA)  # said at once, after it
 
 
 def test_a_chat_with_access_is_told_it_already_has_it(

@@ -154,12 +154,27 @@ def test_two_different_passwords_start_over(
     assert gestor_row(uow_factory, tg_office.gestor.gestor_id).password_hash is None
 
 
-def test_a_channel_that_cannot_delete_warns_before_asking(chat: Chat, office: Office) -> None:
+def test_a_channel_that_cannot_delete_warns_before_asking_and_asks_to_delete_it_after(
+    chat: Chat, office: Office
+) -> None:
     open_dados(chat, texts.SENHA)
 
     assert chat.last_text().text.endswith(f"{texts.ASK_NOVA_SENHA}\n{texts.SENHA_FICA_NO_CHAT}")
     replies = chat.say(GOOD)
     assert not [m for m in replies if isinstance(m, DeleteMessage)]
+    assert replies[0] == Text(texts.APAGUE_A_SENHA)
+    assert "apague a mensagem com a senha" in texts.APAGUE_A_SENHA
+
+
+def test_each_deletion_carries_the_request_to_delete_it_should_telegram_refuse(
+    tg: TelegramChat, tg_office: Office
+) -> None:
+    open_dados(tg, texts.SENHA)
+
+    deletion = tg.say(GOOD)[0]
+
+    assert isinstance(deletion, DeleteMessage)
+    assert deletion.if_kept == texts.APAGUE_A_SENHA
 
 
 def test_a_contador_cannot_open_senha_nor_change_the_password(

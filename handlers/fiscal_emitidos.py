@@ -36,6 +36,9 @@ WORDS = Words(
     danfe_skipped=texts.DANFE_SKIPPED,
     progress=texts.EXPORT_PROGRESS,
     finished=texts.EXPORT_FINISHED,
+    danfe_progress=texts.DANFE_PROGRESS,
+    report_progress=texts.REPORT_PROGRESS,
+    report_finished=texts.REPORT_FINISHED,
 )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from services import notices, outbox
+from services.capabilities import Capabilities
 from services.messages import (
     ChatAction,
     ChoiceBody,
@@ -37,6 +38,8 @@ from services.types import UnitOfWorkFactory
 CHANNEL = "console"
 FILE_PREFIX = "console-file:"
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# A terminal only appends: an edit would print as a new block, a chat action as nothing.
+CAPABILITIES = Capabilities(edit=False, chat_actions=False)
 
 
 def identity_key(name: str) -> str:

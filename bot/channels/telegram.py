@@ -48,6 +48,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.settings import Settings
 from services.access import deactivate_identity
+from services.capabilities import Capabilities
 from services.messages import (
     Button,
     ChatAction,
@@ -74,6 +75,8 @@ MAX_CALLBACK_DATA = 64  # bytes, Bot API limit
 # Files in are read into memory up to this size (the cloud Bot API's getFile limit).
 MAX_DOWNLOAD = 20 * 1024 * 1024
 MAX_BACKOFF = timedelta(minutes=5)
+# Edits sent messages in place; shows chat actions ("enviando documento…", ~5 s each).
+CAPABILITIES = Capabilities(edit=True, chat_actions=True)
 COMMANDS = (
     BotCommand("menu", "Mostrar o menu principal"),
     BotCommand("cancelar", "Cancelar a operação em andamento"),

@@ -45,6 +45,7 @@ from bot.channels.whatsapp_parse import (
 from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
 from bot.settings import Settings
+from services.capabilities import Capabilities
 from services.messages import ChoiceBody, FileBody, Inbound, TextBody
 from services.outbox import Fate
 from services.types import UnitOfWorkFactory
@@ -53,6 +54,9 @@ from storage.conversation import ClaimedMessage
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # inbound files kept in memory; bigger ones are not fetched
+# Sent messages cannot be edited; no "enviando documento…" either (and the pacer would space a
+# chat action like a message, holding the replies behind it).
+CAPABILITIES = Capabilities(edit=False, chat_actions=False)
 
 Handle = Callable[[Inbound], object]
 

@@ -121,8 +121,13 @@ class Progress:
         if self.acting and now - self.acted_at >= self.pace.action_interval:
             self.acted_at = now
             messages.append(ChatAction())
-        if messages:
+        if not messages:
+            return
+        try:
             self._enqueue(messages, ref)
+        except Exception:  # a courtesy: the documents must still go
+            log.warning("job progress not shown: no more tries", exc_info=True)
+            self.editable = self.acting = False
 
     def end(self, text: str, *, or_send: bool = True) -> None:
         """Edit the notice to the job's last words; where it cannot be edited, send them as a

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -29,7 +30,7 @@ from domain.fiscal import Modelo
 from handlers import texts
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
-from services import fiscal_exports, outbox
+from services import fiscal_exports, job_progress, outbox
 from services.capabilities import Capabilities
 from services.clients import ClientCard
 from services.conversation import ConversationEngine
@@ -406,6 +407,31 @@ def test_when_progress_cannot_be_shown_the_job_still_delivers_its_zip(
     assert [d.name for d in chat.documents()] == ["ACME-Comercio-Ltda_2026-10_NFe.zip"]
     # the notice is not edited; "Pronto" comes as a new message, the buttons after it
     assert texts_of(later) == [FINISHED, MODEL_QUESTION]
+
+
+def test_when_a_chat_action_cannot_be_queued_the_job_goes_on_quietly(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs: list[Callable[[], None]] = []
+    chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs), uow_factory)
+    acme_with_notes(uow_factory, chat.identity_key, 12)
+    to_model_question(chat)
+    chat.press(texts.NFE)
+    real = job_progress.enqueue_to
+
+    def no_chat_actions(*args: Any) -> None:
+        if any(isinstance(m, ChatAction) for m in args[4]):
+            raise RuntimeError("database hiccup")
+        real(*args)
+
+    monkeypatch.setattr(job_progress, "enqueue_to", no_chat_actions)
+    run(jobs)
+    later = chat.drain()
+
+    # the count shown at 3 s; the chat action failed at 5 s: no more tries, and the ZIP and
+    # the buttons still come
+    assert [type(m).__name__ for m in later] == ["Text", "Document", "Text"]
+    assert texts_of(later) == ["⏳ Gerando… 3 de 12 notas", MODEL_QUESTION]
 
 
 # -- channels that cannot edit or show chat actions -------------------------------------------

@@ -11,12 +11,14 @@ from fastapi import APIRouter
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from bot.channels import console, telegram, whatsapp, whatsapp_book
 from bot.crypto import link_signer, secret_box
 from bot.gateways.payments import billing_from_settings
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
+from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
 from services.fiscal_exports import ExportOptions, deployment_upload_limits
 from services.types import UnitOfWorkFactory
@@ -27,6 +29,13 @@ from web.payments import payments_router  # issue 6
 from web.software_access import software_access_router
 
 log = logging.getLogger(__name__)
+
+# What each channel can do, as the channels declare it.
+CHANNEL_CAPABILITIES: dict[str, Capabilities] = {
+    telegram.CHANNEL: telegram.CAPABILITIES,
+    whatsapp_book.CHANNEL: whatsapp.CAPABILITIES,
+    console.CHANNEL: console.CAPABILITIES,
+}
 
 
 @dataclass
@@ -86,7 +95,11 @@ def build_app(
                 billing=billing_from_settings(settings),  # issue 6
                 links=link_options(settings),  # issue 5
                 # issue 3: a local Bot API server takes 2000 MB instead of 50 MB
-                exports=ExportOptions(deployment_upload_limits(settings.telegram_base_url)),
+                exports=ExportOptions(
+                    deployment_upload_limits(settings.telegram_base_url),
+                    channels=CHANNEL_CAPABILITIES,
+                    progress_interval=settings.export_progress_seconds,
+                ),
             )
         ),
         on_enqueued=lambda: holder[0].wake(),

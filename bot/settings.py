@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     support_contact: str = "suporte@revendabot.com.br"
     invite_ttl_hours: int = Field(default=168, ge=1)
     sender_batch: int = Field(default=100, ge=1, le=1000)
+    # Seconds between edits of a long job's "Gerando…" message with its progress, at most.
+    export_progress_seconds: float = Field(default=3.0, ge=1.0, le=60.0)
 
     # -- WhatsApp Cloud API (issue 8) --
     whatsapp_phone_number_id: str | None = None

@@ -37,6 +37,9 @@ WORDS = Words(
     progress=texts.EXPORT_PROGRESS,
     finished=texts.EXPORT_FINISHED,
     chart_caption=texts.CHART_CAPTION,
+    danfe_progress=texts.DANFE_PROGRESS,
+    report_progress=texts.REPORT_PROGRESS,
+    report_finished=texts.REPORT_FINISHED,
 )
 
 

@@ -98,6 +98,7 @@ def answer_kind(ctx: Ctx, data: Data, body: Body) -> Answer:
     tag = fiscal_exports.model_tag(modelo)
     titulo = texts.REPORT_TITLE.format(name=card.razao_social, modelo=model_label(modelo), mes=mes)
     to = Recipient.of(ctx.event)
+    total = _counts(ctx, data).total
     if choice == DANFES.id:
         export = Export(
             card.id,
@@ -107,7 +108,6 @@ def answer_kind(ctx: Ctx, data: Data, body: Body) -> Answer:
             titulo,
             file_base(card, competencia, "DANFEs", tag),
         )
-        total = _counts(ctx, data).total
         # The job's factory puts the notice (and "enviando documento…") in the outbox first.
         notice = Notice(fill(texts.GENERATING_DANFES, notas=total, mes=mes), total)
         job = fiscal_exports.danfe_zip_job(
@@ -131,7 +131,8 @@ def answer_kind(ctx: Ctx, data: Data, body: Body) -> Answer:
         formato,
         to,
         WORDS,
-        notice=Notice(texts.GENERATING_REPORT.format(mes=mes)),
+        notice=Notice(texts.GENERATING_REPORT.format(mes=mes), total),
+        options=ctx.config.exports,
     )
     return Goto("tipo", jobs=[job])
 

@@ -6,7 +6,8 @@ Registration table (flow → steps) is FLOWS below; each flow module shows its o
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from domain.errors import InvalidValue
@@ -258,7 +259,8 @@ class Dialogue:
         if isinstance(answer, Stay):
             return self._reask(ctx, state, answer.message)
         outcome = self._goto(ctx, state, data, answer)
-        outcome.jobs = answer.jobs
+        if answer.jobs:
+            _question_after_jobs(outcome, answer.jobs)
         return outcome
 
     def _goto(self, ctx: Ctx, state: State, data: dict[str, Any], goto: Goto) -> Outcome:
@@ -302,3 +304,13 @@ class Dialogue:
         replies.append(Text(text, question.buttons, edit=edit))
         data[OFFERED] = [choice.id for choice in question.choices]
         return Outcome(replies, State(state.flow, state.step, data))
+
+
+def _question_after_jobs(outcome: Outcome, jobs: Sequence[Callable[[], None]]) -> None:
+    """Long work sends its files later: the question, with the buttons to go on, comes under
+    them as a new message (not now, above them, in place of the pressed one)."""
+    *replies, question = outcome.replies
+    if isinstance(question, Text):
+        question = replace(question, edit=False)
+    outcome.replies, outcome.after_jobs = replies, [question]
+    outcome.jobs = jobs

@@ -598,8 +598,12 @@ ZIP_TITLE_EMITIDOS = "XMLs emitidos de {name} — {modelo} {mes}"
 ZIP_CAPTION = "📦 {titulo}: {notas:nota|notas} e {eventos:evento|eventos} de cancelamento."
 ZIP_PART = "Parte {n:n} de {total:n}: o arquivo passou do limite de envio deste canal."
 EXPORT_EMPTY = "Nenhuma nota encontrada para {titulo}."
+# A running job edits its "Gerando…" message with these, then with its last words.
 EXPORT_PROGRESS = "⏳ Gerando… {feito:n} de {total:nota|notas}"
+DANFE_PROGRESS = "⏳ Gerando… {feito:n} de {total:DANFE|DANFEs}"
+REPORT_PROGRESS = "⏳ Gerando o relatório… {feito:n} de {total:nota lida|notas lidas}"
 EXPORT_FINISHED = "✅ Pronto: enviado em {partes:parte|partes}."
+REPORT_FINISHED = "✅ Pronto: relatório enviado."
 EXPORT_FAILED = (
     "⚠️ Não consegui gerar o arquivo. Tente de novo; se persistir, informe ao suporte a "
     "referência {ref}."

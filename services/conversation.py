@@ -54,6 +54,8 @@ class Outcome:
     state: State | None
     # Work to start after commit (a long ZIP, a report); it enqueues its own messages.
     jobs: Sequence[Callable[[], None]] = ()
+    # Replies that belong under the jobs' messages (the buttons to go on, under the files).
+    after_jobs: Sequence[Outbound] = ()
 
 
 class Dialogue(Protocol):
@@ -93,35 +95,62 @@ class ConversationEngine:
     def handle(self, event: Inbound) -> Result:
         """Process one inbound event exactly once, or answer with an error reference."""
         try:
-            outcome = self._process(event)
+            processed = self._process(event)
         except Exception:
             reference = secrets.token_hex(4).upper()
             log.exception("event %s/%s failed (ref %s)", event.channel, event.event_id, reference)
             self._record_failure(event, reference)
             self._notify()
             return Result.FAILED
-        if outcome is None:
+        if processed is None:
             return Result.DUPLICATE
         self._notify()
-        for job in outcome.jobs:
-            self.run_job(self._then_notify(job))
+        outcome, version = processed
+        if outcome.jobs:
+            self.run_job(self._then_notify(event, outcome, version))
         return Result.DONE
 
-    def _then_notify(self, job: Callable[[], None]) -> Callable[[], None]:
-        """A job enqueues its own messages later (in its own transaction): wake the sender
-        when it ends. A job answers its own failures; one escaping here is only logged."""
+    def _then_notify(
+        self, event: Inbound, outcome: Outcome, version: int | None
+    ) -> Callable[[], None]:
+        """Jobs enqueue their own messages later (in their own transactions): run them in
+        order, then the replies that go under their messages; wake the sender at the end. A
+        job answers its own failures; one escaping here is only logged."""
 
         def run() -> None:
             try:
-                job()
-            except Exception:
-                log.exception("background job failed")
+                for job in outcome.jobs:
+                    try:
+                        job()
+                    except Exception:
+                        log.exception("background job failed")
+                self._after_jobs(event, outcome.after_jobs, version)
             finally:
                 self._notify()
 
         return run
 
-    def _process(self, event: Inbound) -> Outcome | None:
+    def _after_jobs(
+        self, event: Inbound, replies: Sequence[Outbound], version: int | None
+    ) -> None:
+        """Enqueue the replies meant to follow the jobs' messages, unless the person has moved
+        on since this event (their buttons would no longer match the state)."""
+        if not replies:
+            return
+        try:
+            uow = self.uow_factory()
+            with uow:
+                uow.lock(f"identity:{event.identity_key}")
+                stored = uow.conversations.load(event.identity_key)
+                if version is not None and (stored is None or stored.version != version):
+                    return
+                key, address = event.identity_key, event.address
+                enqueue_to(uow, event.channel, key, address, replies, datetime.now(UTC))
+                uow.commit()
+        except Exception:
+            log.exception("could not send what follows the jobs of event %s", event.event_id)
+
+    def _process(self, event: Inbound) -> tuple[Outcome, int | None] | None:
         now = datetime.now(UTC)
         uow = self.uow_factory()
         with uow:
@@ -136,22 +165,24 @@ class ConversationEngine:
             if stored is not None and (stored.expires_at is None or stored.expires_at > now):
                 state = State(stored.flow, stored.step, stored.data, stored.version)
             outcome = self.dialogue(Turn(uow, principal, event, state))
+            version = None
             if outcome.state is not None:
                 next_state = outcome.state
+                version = (state.version if state else 0) + 1
                 uow.conversations.save(
                     event.identity_key,
                     StoredState(
                         next_state.flow,
                         next_state.step,
                         next_state.data,
-                        (state.version if state else 0) + 1,
+                        version,
                         now + self.state_ttl,
                     ),
                     now,
                 )
             enqueue(uow, event, outcome.replies, now)
             uow.commit()
-            return outcome
+            return outcome, version
 
     def _record_failure(self, event: Inbound, reference: str) -> None:
         now = datetime.now(UTC)

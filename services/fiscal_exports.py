@@ -9,12 +9,9 @@ stream into temporary files split at the channel's upload limit, and enqueues ea
 document in its own transaction; a failure is answered with a reference, never half-sent.
 
 The step answers at once: given a `Notice`, the factory puts the "Gerando…" text and a chat
-action ("enviando documento…") in the outbox within the step's transaction (they commit with
-the step and go before its other replies) and keeps the notice's outbox id. A big job
-(`ExportOptions.progress_from` notes or more) edits that notice with its progress once the
-notice is delivered (its platform id is known), at most every `progress_interval` seconds and
-every 10% of the notes, and finally with "Pronto". WhatsApp can do neither: no chat action, and
-only the final "Pronto", as a new message.
+action ("enviando documento…") in the outbox within the step's transaction. While the job runs
+it renews the chat action and edits the notice with its count, and at the end edits it to
+"Pronto" or the error (services/job_progress.py), as far as the channel can.
 
 The words are the dialogue's (handlers/texts.py): the handler hands them over in `Words`.
 """
@@ -43,11 +40,22 @@ from domain.fiscal.zipstream import ZipEntry, deflate_entry, split_zip
 from domain.money import format_brl
 from domain.text import fill
 from services import fiscal_documents
-from services.conversation import enqueue_to, enqueue_to_returning
+from services.capabilities import EVERYTHING, Capabilities
+from services.conversation import enqueue_to
 from services.errors import ServiceError
 from services.fiscal_documents import CompressedXml
 from services.fiscal_prepare import TipoNota, inflate
-from services.messages import ChatAction, Document, Image, Inbound, Outbound, Text
+from services.job_progress import (
+    ACTION_INTERVAL,
+    PROGRESS_INTERVAL,
+    PRONTO_FROM,
+    Announced,
+    Pace,
+    Progress,
+    Recipient,
+    announce,
+)
+from services.messages import Document, Image, Outbound, Text
 from services.principal import Principal
 from storage.uow import UnitOfWork
 
@@ -63,13 +71,6 @@ DEFAULT_UPLOAD_LIMIT = 50 * MB
 # A local Bot API server (DESIGN.md: its URL is configurable) takes files up to 2000 MB.
 TELEGRAM_CLOUD_HOST = "api.telegram.org"
 LOCAL_BOT_API_LIMIT = 2000 * MB
-# A job of this many notes or more edits its notice with progress (at most every 2 s and 10%).
-PROGRESS_FROM = 2_000
-PROGRESS_INTERVAL = 2.0
-PROGRESS_STEP = 0.10
-# Channels that can neither edit a sent message nor show "enviando documento…": only the final
-# "Pronto" goes there, and no chat action (the pacer would space it like a message).
-NO_LIVE_UPDATES = frozenset({"whatsapp"})
 ZIP_MIME = "application/zip"
 PDF_MIME = "application/pdf"
 CSV_MIME = "text/csv"
@@ -95,12 +96,23 @@ class ExportOptions:
 
     # Limits over the UPLOAD_LIMITS table (e.g. `deployment_upload_limits(...)`).
     upload_limits: Mapping[str, int] = field(default_factory=dict)
-    progress_from: int = PROGRESS_FROM
-    progress_interval: float = PROGRESS_INTERVAL  # seconds
+    # What each channel can do (bot/channels declare it); one not listed can do everything.
+    channels: Mapping[str, Capabilities] = field(default_factory=dict)
+    # How a running job speaks (services/job_progress.py); seconds of `monotonic`.
+    progress_interval: float = PROGRESS_INTERVAL
+    action_interval: float = ACTION_INTERVAL
+    pronto_from: int = PRONTO_FROM
     monotonic: Callable[[], float] = time.monotonic
 
     def upload_limit(self, channel: str) -> int:
         return self.upload_limits.get(channel) or upload_limit(channel)
+
+    def capabilities(self, channel: str) -> Capabilities:
+        return self.channels.get(channel, EVERYTHING)
+
+    @property
+    def pace(self) -> Pace:
+        return Pace(self.progress_interval, self.action_interval, self.pronto_from, self.monotonic)
 
 
 DEFAULT_OPTIONS = ExportOptions()
@@ -108,19 +120,6 @@ DEFAULT_OPTIONS = ExportOptions()
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """Where the job's documents go: the person who asked, on the channel they asked in."""
-
-    channel: str
-    identity_key: str
-    address: str
-
-    @classmethod
-    def of(cls, event: Inbound) -> Recipient:
-        return cls(event.channel, event.identity_key, event.address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +135,11 @@ class Words:
     table_caption: str  # {titulo}
     danfe_caption: str  # {titulo} {notas}
     danfe_skipped: str  # {n} {notas}
-    progress: str  # {feito} {total}
+    progress: str  # {feito} {total}: notes put in a ZIP
     finished: str  # {partes}
+    danfe_progress: str  # {feito} {total}: DANFEs printed
+    report_progress: str  # {feito} {total}: notes read for the report
+    report_finished: str
     chart_caption: str = ""  # {titulo} {valor}; empty: the report's chart goes without one
 
 
@@ -175,16 +177,20 @@ class Notice:
     total: int = 0
 
 
-def _announce(uow: UnitOfWork, to: Recipient, notice: Notice | None) -> _Announced | None:
+def _progress(
+    uow: UnitOfWork,
+    to: Recipient,
+    notice: Notice | None,
+    template: str,
+    options: ExportOptions,
+) -> Progress:
     """Put the notice and a chat action in the outbox, in the step's transaction; the job
-    edits the notice later through the returned `_Announced`."""
-    if notice is None:
-        return None
-    messages: list[Outbound] = [Text(notice.text)]
-    if to.channel not in NO_LIVE_UPDATES:
-        messages.append(ChatAction())
-    ids = enqueue_to_returning(uow, to.channel, to.identity_key, to.address, messages, _now())
-    return _Announced(ids[0], notice.total)
+    ticks the returned `Progress` as it goes."""
+    capabilities = options.capabilities(to.channel)
+    announced: Announced | None = None
+    if notice is not None:
+        announced = announce(uow, to, notice.text, notice.total, capabilities)
+    return Progress(uow, to, announced, template, capabilities, options.pace)
 
 
 # --- job factories (called inside the step) -------------------------------------------------
@@ -202,30 +208,29 @@ def xml_zip_job(
 ) -> Job:
     """The ZIP of the notes' XMLs (nfeProc + cancellation events), split at the limit."""
     members = _xmls(uow, principal, export, with_cancellations=True)
-    announced = _announce(uow, to, notice)
+    progress = _progress(uow, to, notice, words.progress, options)
 
     def build() -> None:
         counter = _Counter()
-        progress = _Tracker(uow, to, announced, words, options)
 
         def entries() -> Iterator[ZipEntry]:
             for member in members:
                 entry = counter.see(member)
-                progress.see(counter.notas)
+                progress.tick(counter.notas)
                 yield entry
 
         documents = _zip_documents(entries(), export.base, options.upload_limit(to.channel))
         if counter.notas == 0:
             _discard(documents)
-            _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
+            progress.end(words.empty.format(titulo=export.titulo))
             return
         caption = fill(
             words.zip_caption, titulo=export.titulo, notas=counter.notas, eventos=counter.eventos
         )
-        _send_parts(uow, to, documents, caption, words)
-        progress.finish(len(documents))
+        _send_parts(uow, to, documents, caption, words, progress)
+        progress.end(fill(words.finished, partes=len(documents)), or_send=progress.big)
 
-    return _guarded(uow, to, words, build)
+    return _guarded(words, progress, build)
 
 
 def report_job(
@@ -239,17 +244,21 @@ def report_job(
     clock: Clock = _now,
     *,
     notice: Notice | None = None,
+    options: ExportOptions = DEFAULT_OPTIONS,
 ) -> Job:
     """The month report: its chart as a picture (when something was authorized), then the
     PDF with the same chart, then the same rows as CSV or XLSX."""
     members = _xmls(uow, principal, export, with_cancellations=False)
-    _announce(uow, to, notice)  # no progress: the report takes seconds, not minutes
+    progress = _progress(uow, to, notice, words.report_progress, options)
 
     def build() -> None:
-        itens = {member.chave: itens_do_xml(inflate(member.deflated)) for member in members}
+        itens: dict[str, tuple[Item, ...]] = {}
+        for lidas, member in enumerate(members, start=1):
+            itens[member.chave] = itens_do_xml(inflate(member.deflated))
+            progress.tick(lidas)
         linhas = list(report_rows(uow, principal, export, itens))
         if not linhas:
-            _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
+            progress.end(words.empty.format(titulo=export.titulo))
             return
         cabecalho = Cabecalho(
             cliente=cliente[0],
@@ -263,6 +272,7 @@ def report_job(
         authorized = resumo.contagem.get(Situacao.AUTORIZADA, 0)
         chart = render_report_chart(cabecalho, resumo) if authorized else None
         pdf = render_report_pdf(cabecalho, linhas, chart=chart)
+        progress.tick()
         table_caption = words.table_caption.format(titulo=export.titulo)
         table = (
             Document(f"{export.base}.csv", CSV_MIME, render_csv(linhas), table_caption)
@@ -284,8 +294,9 @@ def report_job(
             )
         messages += [Document(f"{export.base}.pdf", PDF_MIME, pdf, caption), table]
         _send(uow, to, messages)
+        progress.end(words.report_finished, or_send=progress.big)
 
-    return _guarded(uow, to, words, build)
+    return _guarded(words, progress, build)
 
 
 def danfe_zip_job(
@@ -301,13 +312,12 @@ def danfe_zip_job(
 ) -> Job:
     """The ZIP of the month's DANFE/DANFCE PDFs; cancelled notes carry the watermark."""
     members = _xmls(uow, principal, export, with_cancellations=False)
-    announced = _announce(uow, to, notice)
+    progress = _progress(uow, to, notice, words.danfe_progress, options)
 
     def build() -> None:
         skipped: list[str] = []
         printed = _Counter()
         gerado_em = clock()
-        progress = _Tracker(uow, to, announced, words, options)
 
         def pdfs() -> Iterator[ZipEntry]:
             for done, member in enumerate(members, start=1):
@@ -318,95 +328,30 @@ def danfe_zip_job(
                     skipped.append(member.chave)
                     continue
                 finally:
-                    progress.see(done)
+                    progress.tick(done)
                 printed.notas += 1
                 yield entry
 
         documents = _zip_documents(pdfs(), export.base, options.upload_limit(to.channel))
         if printed.notas == 0 and not skipped:
-            _send(uow, to, [Text(words.empty.format(titulo=export.titulo))])
+            progress.end(words.empty.format(titulo=export.titulo))
+            return
+        notas = "\n".join(skipped[:20]) + ("\n…" if len(skipped) > 20 else "")
+        not_printed = fill(words.danfe_skipped, n=len(skipped), notas=notas)
+        if not printed.notas:  # nothing to send: the notice says why
+            _discard(documents)
+            progress.end(not_printed)
             return
         caption = fill(words.danfe_caption, titulo=export.titulo, notas=printed.notas)
-        if printed.notas:
-            _send_parts(uow, to, documents, caption, words)
-            progress.finish(len(documents))
-        else:
-            _discard(documents)
+        _send_parts(uow, to, documents, caption, words, progress)
         if skipped:
-            notas = "\n".join(skipped[:20]) + ("\n…" if len(skipped) > 20 else "")
-            _send(uow, to, [Text(fill(words.danfe_skipped, n=len(skipped), notas=notas))])
+            _send(uow, to, [Text(not_printed)])
+        progress.end(fill(words.finished, partes=len(documents)), or_send=progress.big)
 
-    return _guarded(uow, to, words, build)
+    return _guarded(words, progress, build)
 
 
 # --- the pieces ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Announced:
-    notice_id: int  # the outbox row of the step's notice
-    total: int  # notes the job goes through
-
-
-class _Tracker:
-    """Edits the job's notice as the notes go by; nothing for a small job or without one."""
-
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        to: Recipient,
-        notice: _Announced | None,
-        words: Words,
-        options: ExportOptions,
-    ) -> None:
-        self.uow, self.to, self.words, self.options = uow, to, words, options
-        self.notice_id = notice.notice_id if notice is not None else 0
-        self.total = notice.total if notice is not None else 0
-        self.big = notice is not None and self.total >= options.progress_from
-        self.live = self.big and to.channel not in NO_LIVE_UPDATES
-        self.last_at = options.monotonic()
-        self.shown = 0
-
-    def see(self, done: int) -> None:
-        """`done` notes of `total` went by: edit the notice when it is time (and delivered)."""
-        if not self.live:
-            return
-        now = self.options.monotonic()
-        if now - self.last_at < self.options.progress_interval:
-            return
-        if done - self.shown < self.total * PROGRESS_STEP or done >= self.total:
-            return
-        self.last_at = now  # a notice not delivered yet is tried again after the interval
-        text = fill(self.words.progress, feito=done, total=self.total)
-        if self._edit([Text(text, edit=True), ChatAction()], required=True):
-            self.shown = done
-
-    def finish(self, parts: int) -> None:
-        """The documents are in the outbox: say so on the notice (a new message if it cannot
-        be edited: on WhatsApp, or when the notice is not delivered yet)."""
-        if self.big:
-            self._edit([Text(fill(self.words.finished, partes=parts), edit=True)])
-
-    def _edit(self, messages: Sequence[Outbound], *, required: bool = False) -> bool:
-        ref = self._notice_ref() if self.to.channel not in NO_LIVE_UPDATES else None
-        if ref is None and required:
-            return False
-        to = self.to
-        with self.uow:
-            enqueue_to(self.uow, to.channel, to.identity_key, to.address, messages, _now(), ref)
-            self.uow.commit()
-        return True
-
-    def _notice_ref(self) -> str | None:
-        """The notice's platform id; None while it is not delivered (or cannot be read:
-        progress is a courtesy, the documents must still go)."""
-        try:
-            with self.uow:
-                return self.uow.outbox.external_ref(self.notice_id)
-        except Exception:
-            log.warning("job progress not shown: no more tries", exc_info=True)
-            self.live = False
-            return None
 
 
 def _xmls(
@@ -510,7 +455,12 @@ def _zip_documents(entries: Iterable[ZipEntry], base: str, limit: int) -> list[_
 
 
 def _send_parts(
-    uow: UnitOfWork, to: Recipient, parts: Sequence[_Part], caption: str, words: Words
+    uow: UnitOfWork,
+    to: Recipient,
+    parts: Sequence[_Part],
+    caption: str,
+    words: Words,
+    progress: Progress,
 ) -> None:
     """One part per transaction, so only one part is in memory at a time."""
     try:
@@ -522,6 +472,7 @@ def _send_parts(
             if len(parts) > 1:
                 text = f"{caption}\n{fill(words.part, n=number, total=len(parts))}"
             _send(uow, to, [Document(part.name, ZIP_MIME, data, text)])
+            progress.tick()
     finally:
         _discard(parts)
 
@@ -537,17 +488,18 @@ def _send(uow: UnitOfWork, to: Recipient, messages: Sequence[Outbound]) -> None:
         uow.commit()
 
 
-def _guarded(uow: UnitOfWork, to: Recipient, words: Words, build: Job) -> Job:
-    """Run the job; any failure becomes a message with a reference (and a log line)."""
+def _guarded(words: Words, progress: Progress, build: Job) -> Job:
+    """Run the job; any failure becomes the notice's last words, with a reference (and a log
+    line)."""
 
     def run() -> None:
         try:
             build()
         except ServiceError as exc:
-            _send(uow, to, [Text(f"⚠️ {exc.message}")])
+            progress.end(f"⚠️ {exc.message}")
         except Exception:
             reference = secrets.token_hex(4).upper()
             log.exception("fiscal export failed (ref %s)", reference)
-            _send(uow, to, [Text(words.failed.format(ref=reference))])
+            progress.end(words.failed.format(ref=reference))
 
     return run

@@ -12,6 +12,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from services.capabilities import Capabilities
+
+# An event whose channel declared nothing (tests, old callers): promise nothing.
+NOTHING_PROMISED = Capabilities(edit=False, chat_actions=False, can_delete_messages=False)
+
 
 @dataclass(frozen=True, slots=True)
 class TextBody:
@@ -72,15 +77,6 @@ Body = TextBody | ChoiceBody | FileBody | MediaBody | NoticeBody
 
 
 @dataclass(frozen=True, slots=True)
-class Capabilities:
-    """What a channel can do, declared once by its transport and carried by each of its events:
-    the dialogue asks these, never the channel's name. The defaults promise nothing."""
-
-    # Remove a message the person sent (DeleteMessage), e.g. one carrying a password.
-    can_delete_messages: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Inbound:
     channel: str
     identity_key: str
@@ -91,7 +87,7 @@ class Inbound:
     display_name: str | None = None
     # The platform id of the message whose button was pressed (for editing it in place).
     message_ref: str | None = None
-    capabilities: Capabilities = Capabilities()
+    capabilities: Capabilities = NOTHING_PROMISED
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from services import notices, outbox
+from services.capabilities import Capabilities
 from services.messages import (
-    Capabilities,
     ChatAction,
     ChoiceBody,
     DeleteMessage,
@@ -40,8 +40,9 @@ from services.types import UnitOfWorkFactory
 CHANNEL = "console"
 FILE_PREFIX = "console-file:"
 MAX_FILE_BYTES = 20 * 1024 * 1024
-# A line typed in a terminal cannot be taken back; code spans print as the plain text they are.
-CAPABILITIES = Capabilities(can_delete_messages=False)
+# A terminal only appends: an edit would print as a new block, a chat action as nothing;
+# a line typed there cannot be taken back (code spans print as the plain text they are).
+CAPABILITIES = Capabilities(edit=False, chat_actions=False, can_delete_messages=False)
 
 
 def identity_key(name: str) -> str:

@@ -53,9 +53,9 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.settings import Settings
 from services.access import deactivate_identity
+from services.capabilities import Capabilities
 from services.messages import (
     Button,
-    Capabilities,
     ChatAction,
     ChoiceBody,
     DeleteMessage,
@@ -78,8 +78,9 @@ from web.app import TELEGRAM_WEBHOOK_PATH
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-# A bot may delete what the person sent it in a private chat (within 48 hours).
-CAPABILITIES = Capabilities(can_delete_messages=True)
+# Edits sent messages in place; shows chat actions ("enviando documento…", ~5 s each); may
+# delete what the person sent it in a private chat (within 48 hours).
+CAPABILITIES = Capabilities(edit=True, chat_actions=True, can_delete_messages=True)
 ALLOWED_UPDATES = ("message", "callback_query")
 MAX_CALLBACK_DATA = 64  # bytes, Bot API limit
 # Files in are read into memory up to this size (the cloud Bot API's getFile limit).

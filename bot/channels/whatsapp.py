@@ -46,7 +46,8 @@ from bot.channels.whatsapp_parse import (
 from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
 from bot.settings import Settings
-from services.messages import Capabilities, ChoiceBody, FileBody, Inbound, MediaBody, TextBody
+from services.capabilities import Capabilities
+from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, TextBody
 from services.outbox import Fate
 from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage
@@ -54,8 +55,10 @@ from storage.conversation import ClaimedMessage
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # inbound files kept in memory; bigger ones are not fetched
-# The Cloud API cannot delete what a person sent: a typed password stays in the chat.
-CAPABILITIES = Capabilities(can_delete_messages=False)
+# Sent messages cannot be edited; no "enviando documento…" either (the pacer would space a
+# chat action like a message, holding the replies behind it); the Cloud API cannot delete
+# what a person sent, so a typed password stays in the chat.
+CAPABILITIES = Capabilities(edit=False, chat_actions=False, can_delete_messages=False)
 
 Handle = Callable[[Inbound], object]
 

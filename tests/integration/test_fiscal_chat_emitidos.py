@@ -70,9 +70,10 @@ def test_the_zip_of_the_month_holds_each_note_and_the_cancellation_events(
         "⏳ Gerando o ZIP com 5 NF-e de 10/2026… Envio aqui assim que ficar pronto."
     )
     assert replies[1] == ChatAction("upload_document")
-    assert isinstance(replies[2], Text)
-    assert replies[2].text.startswith("📦 XMLs emitidos de ACME")
     [document] = chat.documents()
+    assert replies[2] == document
+    assert isinstance(replies[3], Text)  # the buttons to go on come under the ZIP
+    assert replies[3].text.startswith("📦 XMLs emitidos de ACME")
     assert document.name == "ACME-Comercio-Ltda_2026-10_NFe.zip"
     assert document.mime == "application/zip"
     assert document.caption == (
@@ -211,10 +212,12 @@ def test_a_failing_job_answers_with_a_reference_and_sends_no_document(
     open_emitidos(chat)
     chat.press(texts.MES_ANTERIOR)
 
-    chat.press(texts.NFE)
+    *_, failed, question = chat.press(texts.NFE)
 
     assert not any(isinstance(m, Document) for m in chat.received)
-    assert chat.last_text().text.startswith("⚠️ Não consegui gerar o arquivo. Tente de novo;")
+    assert isinstance(failed, Text)
+    assert failed.text.startswith("⚠️ Não consegui gerar o arquivo. Tente de novo;")
+    assert question == chat.last_with_buttons()  # the buttons to go on, under the error
 
 
 def test_the_zip_is_named_after_the_nome_fantasia_when_the_client_has_one(

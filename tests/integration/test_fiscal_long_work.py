@@ -1,13 +1,19 @@
-"""Long work in the chat (DESIGN.md "Conversation core", issue 3): the step answers at once with
-the notice and "enviando documento…"; a big job edits its notice with progress, then "Pronto";
-the upload limit follows the deployment (a local Bot API server takes 2000 MB)."""
+"""Long work in the chat (DESIGN.md "Conversation core"): the step answers at once with the
+"Gerando…" notice and "enviando documento…"; while the job runs the chat action is renewed and
+the notice edited with the count (throttled); at the end the notice says "Pronto" or the
+error; the buttons to go on come under the files. Job time is simulated: nothing sleeps.
+The upload limit follows the deployment (a local Bot API server takes 2000 MB)."""
 
 from __future__ import annotations
 
 import io
 import itertools
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -15,24 +21,29 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from telegram import Update
 
-from bot.app import App, build_app
+from bot.app import CHANNEL_CAPABILITIES, App, build_app
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import from_settings
 from bot.sender import OutboxSender
 from bot.settings import Settings
+from domain.fiscal import Modelo
 from handlers import texts
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
-from services import fiscal_exports
+from services import fiscal_exports, job_progress, outbox
+from services.capabilities import Capabilities
 from services.clients import ClientCard
 from services.conversation import ConversationEngine
+from services.errors import ServiceError
 from services.fiscal_exports import (
     LOCAL_BOT_API_LIMIT,
     MB,
     ExportOptions,
     deployment_upload_limits,
 )
-from services.messages import ChatAction, Text, from_payload, to_payload
+from services.job_progress import Pace, Progress, Recipient, announce
+from services.messages import ChatAction, Document, Outbound, Text, from_payload, to_payload
+from services.outbox import Delivered
 from services.types import UnitOfWorkFactory
 from storage.conversation import OutboxRepository
 from storage.models import OutboxMessage
@@ -43,11 +54,12 @@ from tests.unit.fiscal_chat.chat_support import NOW, open_gerenciar, store_emitt
 CLOUD_URL = "https://api.telegram.org/bot"
 LOCAL_URL = "http://127.0.0.1:8081/bot"
 NOTES = 40
-# With the clock below (one second per reading) and 40 notes, the notice is edited every
-# 4 notes: 2 s have passed and another 10% of the notes went by.
-PROGRESS = [f"⏳ Gerando… {n} de 40 notas" for n in range(4, NOTES, 4)]
+# With `ticking()` every look at the clock is one second later: the ZIP job looks once per
+# note, so the notice shows every 3rd note (3 s) and "enviando documento…" goes every 5 s.
+PROGRESS = [f"⏳ Gerando… {n} de 40 notas" for n in range(3, NOTES, 3)]
 FINISHED = "✅ Pronto: enviado em 1 parte."
 NOTICE = "⏳ Gerando o ZIP com 40 NF-e de 10/2026… Envio aqui assim que ficar pronto."
+MODEL_QUESTION = "📦 XMLs emitidos de ACME Comércio Ltda — 10/2026\nQual tipo de nota?"
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +79,10 @@ def engine_for(
     options: ExportOptions,
     jobs: list[Callable[[], None]] | None = None,
 ) -> ConversationEngine:
-    """The real dialogue with these export options; jobs kept in `jobs` (run by the test)
-    instead of inline, when given."""
+    """The real dialogue with these export options (and the channels' own capabilities);
+    jobs kept in `jobs` (run by the test) instead of inline, when given."""
+    if not options.channels:
+        options = replace(options, channels=CHANNEL_CAPABILITIES)
     return ConversationEngine(
         uow_factory,
         Dialogue(DialogueConfig(exports=options)),
@@ -89,73 +103,52 @@ def to_model_question(chat: Chat) -> None:
     chat.press(texts.MES_ANTERIOR)
 
 
+def to_report_kind(chat: Chat) -> None:
+    open_gerenciar(chat, "ACME Comércio Ltda")
+    chat.press(texts.RELATORIOS_FEATURE)
+    chat.press(texts.MES_ANTERIOR)
+    chat.press(texts.NFE)
+
+
 def run(jobs: list[Callable[[], None]]) -> None:
     while jobs:
         jobs.pop(0)()
 
 
-# -- the answer at once ---------------------------------------------------------------------------
+def texts_of(messages: list[Outbound]) -> list[str]:
+    return [m.text for m in messages if isinstance(m, Text)]
 
 
-def test_a_chat_action_survives_the_outbox_as_itself() -> None:
-    payload, blob = to_payload(ChatAction("upload_document"))
-
-    assert payload == {"type": "chat_action", "kind": "upload_document"}
-    assert from_payload(payload, blob) == (ChatAction("upload_document"), None)
-
-
-def test_the_notice_and_the_chat_action_go_first_and_the_pressed_question_is_kept_in_place(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    jobs: list[Callable[[], None]] = []
-    chat = Chat(engine_for(uow_factory, ExportOptions(), jobs), uow_factory)
-    acme_with_notes(uow_factory, chat.identity_key, 3)
-    to_model_question(chat)
-    chat.edits.clear()
-
-    replies = chat.press(texts.NFE)
-
-    assert replies[:2] == [
-        Text("⏳ Gerando o ZIP com 3 NF-e de 10/2026… Envio aqui assim que ficar pronto."),
-        ChatAction("upload_document"),
-    ]
-    assert isinstance(replies[2], Text)
-    assert replies[2].text.startswith("📦 XMLs emitidos de ACME Comércio Ltda — 10/2026")
-    assert chat.edits == [None, None, "m1"]  # the question stays where it was pressed
-    assert chat.documents() == []  # the ZIP is not built yet: the job has not run
-    run(jobs)
-    chat.drain()
-    assert [d.name for d in chat.documents()] == ["ACME-Comercio-Ltda_2026-10_NFe.zip"]
+def timeline(chat: Chat, since: int = 0) -> list[tuple[float, str, str | None]]:
+    """What went to the chat's outbox from row `since` on: (seconds after the first of them,
+    what, the platform id it edits). `what` is "action", "document" or the text."""
+    uow = chat.uow_factory()
+    seen = []
+    with uow:
+        rows = uow.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.identity_key == chat.identity_key, OutboxMessage.id > since)
+            .order_by(OutboxMessage.id)
+        )
+        for row in rows:
+            message, edit_ref = from_payload(row.payload, row.blob)
+            what = (
+                message.text
+                if isinstance(message, Text)
+                else {ChatAction: "action", Document: "document"}[type(message)]
+            )
+            seen.append((row.created_at, what, edit_ref))
+    start = seen[0][0]
+    return [((at - start).total_seconds(), what, ref) for at, what, ref in seen]
 
 
-# -- progress of a big job ------------------------------------------------------------------------
-
-
-def test_a_big_job_edits_its_delivered_notice_with_throttled_progress_then_pronto(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    jobs: list[Callable[[], None]] = []
-    options = ExportOptions(progress_from=10, monotonic=ticking())
-    chat = Chat(engine_for(uow_factory, options, jobs), uow_factory)
-    acme_with_notes(uow_factory, chat.identity_key, NOTES)
-    to_model_question(chat)
-    [notice, *_] = chat.press(texts.NFE)  # delivered: the job can find its platform id
-    sent = len(chat.received)
-
-    run(jobs)
-    chat.drain()
-
-    later = chat.received[sent:]
-    edits = chat.edits[sent:]
-    notice_edits = [m.text for m, ref in zip(later, edits, strict=True) if isinstance(m, Text)]
-    assert notice == Text(NOTICE)
-    assert notice_edits == [*PROGRESS, FINISHED]
-    assert {ref for m, ref in zip(later, edits, strict=True) if isinstance(m, Text)} == {
-        _ref_of_notice(chat, NOTICE)
-    }
-    # each progress edit renews "enviando documento…" (Telegram shows it for 5 s)
-    assert sum(isinstance(m, ChatAction) for m in later) == len(PROGRESS)
-    assert len(chat.documents()) == 1
+def last_outbox_id(chat: Chat) -> int:
+    uow = chat.uow_factory()
+    with uow:
+        ids = uow.session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.identity_key == chat.identity_key)
+        )
+        return max(ids, default=0)
 
 
 def _ref_of_notice(chat: Chat, text: str) -> str:
@@ -172,32 +165,237 @@ def _ref_of_notice(chat: Chat, text: str) -> str:
     return ref
 
 
+# -- the answer at once ---------------------------------------------------------------------------
+
+
+def test_a_chat_action_survives_the_outbox_as_itself() -> None:
+    payload, blob = to_payload(ChatAction("upload_document"))
+
+    assert payload == {"type": "chat_action", "kind": "upload_document"}
+    assert from_payload(payload, blob) == (ChatAction("upload_document"), None)
+
+
+def test_the_notice_and_the_chat_action_go_at_once_and_the_buttons_come_under_the_zip(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    jobs: list[Callable[[], None]] = []
+    chat = Chat(engine_for(uow_factory, ExportOptions(), jobs), uow_factory)
+    acme_with_notes(uow_factory, chat.identity_key, 3)
+    to_model_question(chat)
+    sent = len(chat.received)
+
+    replies = chat.press(texts.NFE)
+
+    notice = Text("⏳ Gerando o ZIP com 3 NF-e de 10/2026… Envio aqui assim que ficar pronto.")
+    assert replies == [notice, ChatAction("upload_document")]  # the pressed message is kept
+    run(jobs)
+    later = chat.drain()
+    assert [type(m).__name__ for m in later] == ["Document", "Text", "Text"]
+    document, pronto, question = later
+    assert isinstance(document, Document)
+    assert document.name == "ACME-Comercio-Ltda_2026-10_NFe.zip"
+    assert pronto == Text(FINISHED, edit=True)
+    assert isinstance(question, Text)
+    assert question.text == MODEL_QUESTION
+    assert [c.label for c in question.choices] == ["NF-e", "NFC-e", "Voltar", "Menu"]
+    notice_ref = _ref_of_notice(chat, notice.text)
+    # the notice is edited in place; the buttons are a new message under the ZIP
+    assert chat.edits[sent:] == [None, None, None, notice_ref, None]
+
+
+def test_the_buttons_do_not_follow_the_files_when_the_person_moved_on_meanwhile(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    jobs: list[Callable[[], None]] = []
+    chat = Chat(engine_for(uow_factory, ExportOptions(), jobs), uow_factory)
+    acme_with_notes(uow_factory, chat.identity_key, 3)
+    to_model_question(chat)
+    chat.press(texts.NFE)
+    menu = chat.say("/menu")
+
+    run(jobs)
+    later = chat.drain()
+
+    assert [type(m).__name__ for m in later] == ["Document", "Text"]  # the ZIP and "Pronto"
+    assert chat.last_with_buttons() == menu[-1]
+
+
+# -- a long job: chat action, progress, last words ------------------------------------------------
+
+
+def slow_danfes(traveller: time_machine.Traveller, seconds: float) -> Callable[..., bytes]:
+    """A DANFE printer that takes `seconds` of simulated time per note (and prints a stub)."""
+
+    def render(xml: bytes, modelo: Modelo, *, cancelada: bool, gerado_em: datetime) -> bytes:
+        traveller.shift(seconds)
+        return b"%PDF-1.4 DANFE"
+
+    return render
+
+
+def test_a_long_month_of_danfes_renews_the_chat_action_and_edits_the_notice_until_pronto(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs: list[Callable[[], None]] = []
+    with time_machine.travel(NOW, tick=False) as traveller:  # job time: 1.5 s per DANFE
+        monkeypatch.setattr(fiscal_exports, "render_danfe", slow_danfes(traveller, 1.5))
+        chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=time.time), jobs), uow_factory)
+        acme_with_notes(uow_factory, chat.identity_key, NOTES)
+        to_report_kind(chat)
+        since = last_outbox_id(chat)
+        chat.press(texts.DANFES_DO_MES)  # the notice is delivered: it can be edited
+
+        run(jobs)
+        chat.drain()
+
+    seen = timeline(chat, since)
+    notice = (
+        "⏳ Gerando 40 DANFEs de 10/2026… Pode levar alguns minutos; envio aqui quando ficar "
+        "pronto."
+    )
+    assert seen[:2] == [(0.0, notice, None), (0.0, "action", None)]
+    notice_ref = _ref_of_notice(chat, notice)
+    # "enviando documento…" every 4.5 s of the 60 s the DANFEs take (Telegram shows it ~5 s)
+    actions = [at for at, what, _ in seen if what == "action"]
+    assert actions == pytest.approx([4.5 * n for n in range(14)])
+    # the notice shows the count at most every 3 s, growing, then "Pronto" once the ZIP is sent
+    edits = [(at, what) for at, what, ref in seen if ref == notice_ref]
+    assert [what for _, what in edits] == [
+        *(f"⏳ Gerando… {n} de 40 DANFEs" for n in range(2, NOTES, 2)),
+        FINISHED,
+    ]
+    assert all(b - a >= 3.0 for (a, _), (b, _) in itertools.pairwise(edits))
+    # then the ZIP, "Pronto" on the notice above it, and the buttons to go on, last
+    *_, document, pronto, question = [what for _, what, _ in seen]
+    assert (document, pronto) == ("document", FINISHED)
+    assert question.startswith("📊 ACME Comércio Ltda — NF-e 10/2026: 40 notas")
+    assert [c.label for c in chat.last_with_buttons().choices][-2:] == ["Voltar", "Menu"]
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (OSError("disk full"), "⚠️ Não consegui gerar o arquivo. Tente de novo;"),
+        (ServiceError("Cliente bloqueado."), "⚠️ Cliente bloqueado."),
+    ],
+)
+def test_a_failing_job_edits_its_notice_to_the_error_and_the_buttons_come_under_it(
+    uow_factory: UnitOfWorkFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    says: str,
+) -> None:
+    printed = itertools.count(1)
+
+    def fails_on_the_fifth(*_args: object, **_kwargs: object) -> bytes:
+        if next(printed) == 5:
+            raise error
+        return b"%PDF-1.4 DANFE"
+
+    monkeypatch.setattr(fiscal_exports, "render_danfe", fails_on_the_fifth)
+    jobs: list[Callable[[], None]] = []
+    chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs), uow_factory)
+    acme_with_notes(uow_factory, chat.identity_key, 12)
+    to_report_kind(chat)
+    notice, _action = chat.press(texts.DANFES_DO_MES)
+    assert isinstance(notice, Text)
+    sent = len(chat.received)
+
+    run(jobs)
+    later = chat.drain()
+
+    assert chat.documents() == []
+    *_, failed, question = later
+    assert isinstance(failed, Text)
+    assert failed.text.startswith(says)
+    assert chat.edits[sent:][-2:] == [_ref_of_notice(chat, notice.text), None]
+    assert question == chat.last_with_buttons()
+
+
+def test_the_report_shows_the_notes_read_then_pronto(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    jobs: list[Callable[[], None]] = []
+    chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs), uow_factory)
+    acme_with_notes(uow_factory, chat.identity_key, 12)
+    to_report_kind(chat)
+    chat.press(texts.RELATORIO_CSV)
+    sent = len(chat.received)
+
+    run(jobs)
+    later = chat.drain()
+
+    assert [type(m).__name__ for m in later if not isinstance(m, ChatAction)] == [
+        *(["Text"] * 3),
+        "Document",
+        "Document",
+        "Text",
+        "Text",
+    ]
+    assert texts_of(later)[:-1] == [
+        "⏳ Gerando o relatório… 3 de 12 notas lidas",
+        "⏳ Gerando o relatório… 6 de 12 notas lidas",
+        "⏳ Gerando o relatório… 9 de 12 notas lidas",
+        "✅ Pronto: relatório enviado.",
+    ]
+    notice = "⏳ Gerando o relatório de 10/2026… Envio aqui assim que ficar pronto."
+    notice_ref = _ref_of_notice(chat, notice)
+    edited = [ref for m, ref in zip(later, chat.edits[sent:], strict=True) if isinstance(m, Text)]
+    assert edited == [notice_ref] * 4 + [None]
+
+
+def test_the_notice_is_edited_at_most_every_interval_and_only_when_the_count_changed(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    to = Recipient("test", "test:ana", "ana")
+    uow = uow_factory()
+    with uow:
+        announced = announce(uow, to, "⏳ Gerando…", 10, Capabilities())
+        uow.commit()
+    claimed = outbox.claim(uow_factory, identity_key=to.identity_key)
+    outbox.record(uow_factory, [Delivered(m.id, f"m{m.id}") for m in claimed])
+    now = [0.0]
+    pace = Pace(progress_interval=3.0, action_interval=60.0, monotonic=lambda: now[0])
+    progress = Progress(uow_factory(), to, announced, "{feito} de {total}", Capabilities(), pace)
+
+    for at, done in [(1, 1), (3, 2), (6.5, 2), (7, 3), (8, 5), (11, 5), (20, 10)]:
+        now[0] = at
+        progress.tick(done)
+    progress.end("✅ Pronto")
+
+    edits = outbox.claim(uow_factory, identity_key=to.identity_key)
+    assert [(m.payload["text"], m.payload["edit_ref"]) for m in edits] == [
+        ("2 de 10", f"m{announced.notice_id}"),  # at 3 s (1 s was too soon)
+        ("3 de 10", f"m{announced.notice_id}"),  # at 7 s (at 6.5 s the count was still 2)
+        ("5 de 10", f"m{announced.notice_id}"),  # at 11 s (8 s was too soon after 7 s)
+        ("✅ Pronto", f"m{announced.notice_id}"),  # 10 of 10 is not shown: the end follows
+    ]
+
+
 def test_a_notice_not_delivered_yet_gets_no_progress_and_pronto_arrives_as_a_new_message(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    options = ExportOptions(progress_from=10, monotonic=ticking())
+    options = ExportOptions(pronto_from=10, monotonic=ticking())
     chat = Chat(engine_for(uow_factory, options), uow_factory)
     acme_with_notes(uow_factory, chat.identity_key, NOTES)
     to_model_question(chat)
 
     replies = chat.press(texts.NFE)  # the job ran inline, before anything was delivered
 
-    texts_sent = [m.text for m in replies if isinstance(m, Text)]
-    assert not any(t.startswith("⏳ Gerando… ") for t in texts_sent)
-    assert texts_sent[-1] == FINISHED
-    assert chat.edits[-1] is None  # a new message, not an edit
+    assert not any(t.startswith("⏳ Gerando… ") for t in texts_of(replies))
+    assert texts_of(replies)[-2:] == [FINISHED, MODEL_QUESTION]
+    assert chat.edits[-2:] == [None, None]  # new messages, not edits
 
 
 def test_when_progress_cannot_be_shown_the_job_still_delivers_its_zip(
     uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     jobs: list[Callable[[], None]] = []
-    options = ExportOptions(progress_from=10, monotonic=ticking())
+    options = ExportOptions(pronto_from=10, monotonic=ticking())
     chat = Chat(engine_for(uow_factory, options, jobs), uow_factory)
     acme_with_notes(uow_factory, chat.identity_key, NOTES)
     to_model_question(chat)
     chat.press(texts.NFE)
-    sent = len(chat.received)
 
     def broken(self: OutboxRepository, message_id: int) -> str | None:
         raise RuntimeError("database hiccup")
@@ -207,30 +405,44 @@ def test_when_progress_cannot_be_shown_the_job_still_delivers_its_zip(
     later = chat.drain()
 
     assert [d.name for d in chat.documents()] == ["ACME-Comercio-Ltda_2026-10_NFe.zip"]
-    assert [m.text for m in later if isinstance(m, Text)] == [FINISHED]  # the notice is not
-    assert chat.received[sent:] == later  # edited; only "Pronto" comes, as a new message
+    # the notice is not edited; "Pronto" comes as a new message, the buttons after it
+    assert texts_of(later) == [FINISHED, MODEL_QUESTION]
 
 
-def test_a_small_job_leaves_its_notice_alone(uow_factory: UnitOfWorkFactory) -> None:
-    jobs: list[Callable[[], None]] = []
-    options = ExportOptions(progress_from=NOTES + 1, monotonic=ticking())
-    chat = Chat(engine_for(uow_factory, options, jobs), uow_factory)
-    acme_with_notes(uow_factory, chat.identity_key, NOTES)
-    to_model_question(chat)
-    chat.press(texts.NFE)
-    sent = len(chat.received)
-
-    run(jobs)
-
-    assert [type(m).__name__ for m in chat.drain()] == ["Document"]
-    assert len(chat.received) == sent + 1
-
-
-def test_on_whatsapp_a_big_job_sends_only_the_final_pronto(
-    uow_factory: UnitOfWorkFactory,
+def test_when_a_chat_action_cannot_be_queued_the_job_goes_on_quietly(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     jobs: list[Callable[[], None]] = []
-    options = ExportOptions(progress_from=10, monotonic=ticking())
+    chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs), uow_factory)
+    acme_with_notes(uow_factory, chat.identity_key, 12)
+    to_model_question(chat)
+    chat.press(texts.NFE)
+    real = job_progress.enqueue_to
+
+    def no_chat_actions(*args: Any) -> None:
+        if any(isinstance(m, ChatAction) for m in args[4]):
+            raise RuntimeError("database hiccup")
+        real(*args)
+
+    monkeypatch.setattr(job_progress, "enqueue_to", no_chat_actions)
+    run(jobs)
+    later = chat.drain()
+
+    # the count shown at 3 s; the chat action failed at 5 s: no more tries, and the ZIP and
+    # the buttons still come
+    assert [type(m).__name__ for m in later] == ["Text", "Document", "Text"]
+    assert texts_of(later) == ["⏳ Gerando… 3 de 12 notas", MODEL_QUESTION]
+
+
+# -- channels that cannot edit or show chat actions -------------------------------------------
+
+
+@pytest.mark.parametrize(("pronto_from", "pronto"), [(10, [FINISHED]), (NOTES + 1, [])])
+def test_on_whatsapp_there_is_no_chat_action_nor_progress_and_only_a_big_job_says_pronto(
+    uow_factory: UnitOfWorkFactory, pronto_from: int, pronto: list[str]
+) -> None:
+    jobs: list[Callable[[], None]] = []
+    options = ExportOptions(pronto_from=pronto_from, monotonic=ticking())
     chat = Chat(
         engine_for(uow_factory, options, jobs),
         uow_factory,
@@ -245,17 +457,18 @@ def test_on_whatsapp_a_big_job_sends_only_the_final_pronto(
     run(jobs)
     later = chat.drain()
 
-    assert [m.text for m in later if isinstance(m, Text)] == [FINISHED]
-    assert chat.edits[sent:] == [None, None]  # the document, then Pronto as a new message
+    assert [type(m).__name__ for m in later] == ["Document", *(["Text"] * len(pronto)), "Text"]
+    assert texts_of(later) == [*pronto, MODEL_QUESTION]
+    assert not any(chat.edits[sent:])  # every one a new message
     # no "enviando documento…" on WhatsApp: the pacer would hold the replies behind it
     assert not any(isinstance(m, ChatAction) for m in chat.received)
 
 
-def test_the_console_prints_nothing_for_the_chat_action_and_pronto_as_a_new_block(
+def test_the_console_prints_the_notice_then_the_zip_then_the_buttons(
     app: App, uow_factory: UnitOfWorkFactory, tmp_path: Path
 ) -> None:
     acme_with_notes(uow_factory, "console:ana", 12)
-    engine = engine_for(uow_factory, ExportOptions(progress_from=10))
+    engine = engine_for(uow_factory, ExportOptions(monotonic=ticking()))
     out = io.StringIO()
     console = ConsoleChannel("ana", engine.handle, uow_factory, tmp_path, out=out)
     script = ["/menu", texts.CLIENTES, "ACME Comércio Ltda", texts.GERENCIAR,
@@ -264,10 +477,14 @@ def test_the_console_prints_nothing_for_the_chat_action_and_pronto_as_a_new_bloc
     console.run(script, interactive=False)
 
     transcript = out.getvalue()
-    assert (
-        "Envio aqui assim que ficar pronto.\n\n📦 XMLs emitidos de ACME Comércio Ltda — 10/2026"
-    ) in transcript
-    assert transcript.endswith(f"{FINISHED}\n\n")
+    answer = transcript[transcript.rindex("⏳ Gerando o ZIP com 12 NF-e") :]
+    assert answer.startswith(
+        "⏳ Gerando o ZIP com 12 NF-e de 10/2026… Envio aqui assim que ficar pronto.\n\n"
+        "[documento] ACME-Comercio-Ltda_2026-10_NFe.zip ("
+    )
+    assert answer.endswith(f"{MODEL_QUESTION}\n[1] NF-e\n[2] NFC-e\n[3] Voltar\n[4] Menu\n\n")
+    assert "⏳ Gerando… " not in answer  # a terminal cannot edit: no progress blocks
+    assert "Pronto" not in answer
 
 
 # -- on Telegram --------------------------------------------------------------------------------
@@ -275,11 +492,11 @@ def test_the_console_prints_nothing_for_the_chat_action_and_pronto_as_a_new_bloc
 USER = 111
 
 
-async def test_on_telegram_the_notice_shows_enviando_documento_and_is_edited_with_progress(
+async def test_on_telegram_the_notice_is_edited_in_place_and_the_buttons_come_after_the_zip(
     app: App, uow_factory: UnitOfWorkFactory
 ) -> None:
     jobs: list[Callable[[], None]] = []
-    engine = engine_for(uow_factory, ExportOptions(progress_from=10, monotonic=ticking()), jobs)
+    engine = engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs)
     api = FakeBotApi()
     settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
     channel = from_settings(settings, engine.handle, uow_factory, request=api)
@@ -298,19 +515,31 @@ async def test_on_telegram_the_notice_shows_enviando_documento_and_is_edited_wit
     finally:
         await channel.stop()
 
-    sends = [c for c in api.calls if c.method not in ("getMe", "setMyCommands", "deleteWebhook")]
-    sends = [c for c in sends if c.method != "answerCallbackQuery"]
-    notice_call, action_call, question_call = sends[:3]
-    assert (notice_call.method, notice_call.params["text"]) == ("sendMessage", NOTICE)
-    assert action_call.method == "sendChatAction"
-    assert action_call.params == {"chat_id": USER, "action": "upload_document"}
-    assert (question_call.method, question_call.params["message_id"]) == ("editMessageText", 77)
+    setup = ("getMe", "setMyCommands", "deleteWebhook", "answerCallbackQuery")
+    calls = [c for c in api.calls if c.method not in setup]
     notice_id = 500  # the fake's first message id
+    methods = [
+        f"{c.method}:{c.params.get('message_id')}" if c.method == "editMessageText" else c.method
+        for c in calls
+    ]
+    assert (calls[0].method, calls[0].params["text"]) == ("sendMessage", NOTICE)
+    assert calls[1].params == {"chat_id": USER, "action": "upload_document"}
+    # while the ZIP is built: only edits of the notice and renewed chat actions
+    working = methods[2 : methods.index("sendDocument") - 1]
+    assert set(working) == {f"editMessageText:{notice_id}", "sendChatAction"}
+    assert working.count("sendChatAction") == 8  # every 5 s of the 40 s (a second a note)
+    assert methods[-4:] == [
+        "sendChatAction",
+        "sendDocument",
+        f"editMessageText:{notice_id}",
+        "sendMessage",
+    ]
     edits = [c for c in api.called("editMessageText") if c.params["message_id"] == notice_id]
     assert [c.params["text"] for c in edits] == [*PROGRESS, FINISHED]
-    assert len(api.called("sendChatAction")) == 1 + len(PROGRESS) + 1  # +1: with the ZIP
-    assert len(api.called("sendDocument")) == 1
-    assert api.called("sendMessage") == [notice_call]  # progress never sends new messages
+    assert "editMessageText:77" not in methods  # the pressed question stays as it was
+    question = calls[-1]
+    assert question.params["text"] == MODEL_QUESTION
+    assert "reply_markup" in question.params  # the buttons to go on, under the ZIP
 
 
 # -- the upload limit -----------------------------------------------------------------------------

@@ -1,0 +1,23 @@
+"""What a channel can do with what the bot sends. Each channel declares its own once
+(bot/channels/*) and the composition root hands them down, so the dialogue and the services
+ask the capability, never the channel's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    # A sent message's text can be replaced in place (a job's "Gerando…" notice is edited
+    # with its progress instead of piling up new messages).
+    edit: bool = True
+    # "enviando documento…" can be shown while the bot works.
+    chat_actions: bool = True
+    # A message the person sent can be removed (DeleteMessage), e.g. one carrying a password;
+    # promised only by a channel that says so.
+    can_delete_messages: bool = False
+
+
+# A channel nobody declared (the test chat) is taken to do everything.
+EVERYTHING = Capabilities()

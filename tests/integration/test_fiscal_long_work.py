@@ -327,6 +327,7 @@ def test_the_report_shows_the_notes_read_then_pronto(
 
     assert [type(m).__name__ for m in later if not isinstance(m, ChatAction)] == [
         *(["Text"] * 3),
+        "Image",  # the month's chart, before the documents to read
         "Document",
         "Document",
         "Text",

@@ -42,7 +42,7 @@ from handlers.login import login_turn, wants_login  # issue 6
 from handlers.menu import MENU_FLOW, help_text
 from handlers.meus_dados import MEUS_DADOS_FLOW  # issue 6
 from handlers.notices import NOTICE_RENDERERS
-from handlers.shortcuts import ATALHO_FLOW, Land, listens, shortcut_answer
+from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
 from services import clients  # issue 7: go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
@@ -66,7 +66,7 @@ FLOWS: Mapping[str, Flow] = {
         EMITIDOS_FLOW,
         FORNECEDORES_FLOW,
         RELATORIOS_FLOW,  # issue 3
-        ATALHO_FLOW,  # typed shortcuts: which client
+        *ATALHO_FLOWS,  # typed shortcuts: which client, which month
     )
 }
 HOME = ("menu", "inicio")

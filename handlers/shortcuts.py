@@ -17,7 +17,8 @@ either: its typing behaves as before; the services refuse them anyway.
 
 A shortcut that needs a client and names none uses the client on screen (at its card, in its
 Gerenciar, XMLs…); with none on screen, or a name that matches several clients or none, it asks in
-the `atalho` flow below, keeping the rest of the shortcut.
+the `atalho` flow below, keeping the rest of the shortcut; a model said without a month asks the
+month in `atalho_emitidos` / `atalho_relatorios`, and the model is not asked again.
 """
 
 from __future__ import annotations
@@ -46,7 +47,15 @@ from handlers.core import (
     int_arg,
     screen,
 )
-from handlers.fiscal_meses import month_label, typed_month
+from handlers.fiscal_emitidos import ICON as EMITIDOS_ICON
+from handlers.fiscal_meses import (
+    AFTER_MONTH,
+    ask_month_for,
+    month_label,
+    other_month_steps,
+    typed_month,
+)
+from handlers.fiscal_relatorios import ICON as RELATORIOS_ICON
 from handlers.menu import help_text
 from services import billing, clients, fiscal_documents
 from services.billing import FaturaStatus
@@ -96,7 +105,7 @@ OPTIONAL_TEXT: Mapping[tuple[str, str], Callable[[Ctx, Data, str], bool]] = {
     ("clientes", "lista"): _search_hits,
     **{
         (flow, step): _is_month
-        for flow in ("emitidos", "relatorios")
+        for flow in ("emitidos", "relatorios", f"{FLOW}_emitidos", f"{FLOW}_relatorios")
         for step in ("mes", "ano", "mes_do_ano")
     },
 }
@@ -232,6 +241,36 @@ def answer_which(ctx: Ctx, data: Data, body: Body) -> Answer:
 ATALHO_FLOW = Flow(FLOW, {"cliente": Step(ask_which, answer_which, accepts_text=True)})
 
 
+# -- the month, when the model was said -----------------------------------------------------------
+# `nfce padaria` says the model but not the month: the month question is asked here, the same
+# steps as in XMLs emitidos / Relatórios (handlers/fiscal_meses.py), and once the month is known
+# the shortcut lands on the model question with the model pressed, as if typed in full.
+
+
+def _then_land(inner: Step) -> Step:
+    def answer(ctx: Ctx, data: Data, body: Body) -> Answer:
+        result = inner.answer(ctx, data, body)
+        if isinstance(result, Goto) and result.step == AFTER_MONTH:
+            shortcut = _decode(data)
+            known = Shortcut(shortcut.action, None, str(result.data["comp"]), shortcut.model)
+            return land(ctx, known, int(data["cid"]))
+        return result
+
+    return Step(inner.ask, answer, accepts_text=inner.accepts_text)
+
+
+def _month_flow(action: Action, icon: str, feature: str) -> Flow:
+    steps = {"mes": ask_month_for(icon, feature), **other_month_steps(icon, feature)}
+    return Flow(f"{FLOW}_{action.value}", {name: _then_land(step) for name, step in steps.items()})
+
+
+MONTH_FLOWS = {
+    Action.EMITIDOS: _month_flow(Action.EMITIDOS, EMITIDOS_ICON, texts.XMLS_EMITIDOS),
+    Action.RELATORIOS: _month_flow(Action.RELATORIOS, RELATORIOS_ICON, texts.RELATORIOS_FEATURE),
+}
+ATALHO_FLOWS = (ATALHO_FLOW, *MONTH_FLOWS.values())
+
+
 # -- where the buttons would have led -------------------------------------------------------------
 
 
@@ -328,13 +367,16 @@ def _fiscal_place(ctx: Ctx, shortcut: Shortcut, cid: int, line: str) -> Land:
     XMLs de fornecedores: the overview, else the month's list (as Buscar mais notas leaves it)."""
     flow = shortcut.action.value
     start = _from_manage(cid)
+    if shortcut.month is None and shortcut.action in MONTH_FLOWS and shortcut.model is not None:
+        asked = {**start, "sc": _encode(shortcut)}
+        return Land("mes", asked, flow=MONTH_FLOWS[shortcut.action].name, confirm=line)
     if shortcut.month is None:
         return Land(_first_step(flow), start, flow=flow, confirm=line)
     month = typed_month(month_label(shortcut.month))
     if isinstance(month, Retry):  # a month still to come: ask the month, saying why
         warning = texts.INVALID_PREFIX.format(message=month.message)
         return Land(_first_step(flow), start, flow=flow, confirm=f"{line}\n\n{warning}")
-    competencia = shortcut.month
+    competencia = str(shortcut.month)
     if shortcut.action is Action.FORNECEDORES:
         data = {
             **start,

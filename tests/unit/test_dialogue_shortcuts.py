@@ -16,6 +16,7 @@ from handlers import texts
 from services.clients import ClientCard
 from services.types import UnitOfWorkFactory
 from tests.support import Chat, Office, add_client, add_member
+from tests.unit.billing_service.support import make_fatura
 from tests.unit.fiscal_chat.chat_support import NOW, store_emitted
 from tests.unit.helpers import offer, state_of, step_of, texts_of, walk_to
 
@@ -484,3 +485,50 @@ def test_ajuda_lists_shortcut_examples(chat: Chat) -> None:
     help_shown = chat.received[-2].text  # type: ignore[union-attr]
     for example in ("xml padaria outubro", "nfce padaria 10/2026", "cliente 45.997.418"):
         assert example in help_shown
+
+
+def test_boleto_opens_the_pending_fatura_with_gerar_boleto(
+    chat: Chat, office: Office, uow_factory: UnitOfWorkFactory
+) -> None:
+    fatura = make_fatura(uow_factory, office.gestor, n=9)
+    chat.say("/menu")
+
+    chat.say("2ª via do boleto")
+
+    assert step_of(chat) == ("dados", "fatura")
+    assert data_of(chat)["fid"] == fatura.id
+    assert first_line(chat) == "🧾 Boleto da fatura 10/2026"
+    assert texts.GERAR_BOLETO in chat.labels()
+    chat.press(texts.VOLTAR)
+    assert step_of(chat) == ("dados", "faturas")
+
+
+def test_a_model_without_a_month_asks_only_the_month_then_sends_the_zip(
+    chat: Chat, padaria: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    store_emitted(uow_factory, padaria, 2, modelo="65")
+    chat.say("/menu")
+
+    chat.say("nfce padaria")
+
+    assert chat.last_text().text.startswith(f"📦 XMLs emitidos de {PADARIA} — NFC-e\n\n")
+    assert chat.labels()[:3] == [texts.MES_ANTERIOR, texts.MES_ATUAL, texts.OUTRO_MES]
+    chat.say("outubro")  # typed, as at the month question of the buttons
+
+    [document] = chat.documents()
+    assert document.name == "Padaria-Pao-Quente-Ltda_2026-10_NFCe.zip"
+    assert step_of(chat) == ("emitidos", "modelo")
+    chat.press(texts.VOLTAR)
+    assert step_of(chat) == ("emitidos", "mes")
+
+
+def test_a_model_without_a_month_voltar_returns_to_gerenciar(
+    chat: Chat, padaria: ClientCard
+) -> None:
+    chat.say("/menu")
+    chat.say("relatorio padaria nfe")
+
+    chat.press(texts.VOLTAR)
+
+    assert step_of(chat) == ("clientes", "gerenciar")
+    assert data_of(chat)["cid"] == padaria.id

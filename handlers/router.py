@@ -43,10 +43,12 @@ from handlers.login import login_turn, wants_login  # issue 6
 from handlers.menu import MENU_FLOW, help_text
 from handlers.meus_dados import MEUS_DADOS_FLOW  # issue 6
 from handlers.notices import NOTICE_RENDERERS
+from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
 from services import clients  # issue 7: go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
 from services.messages import (
+    Body,
     ChoiceBody,
     FileBody,
     MediaBody,
@@ -75,6 +77,7 @@ FLOWS: Mapping[str, Flow] = {
         EMITIDOS_FLOW,
         FORNECEDORES_FLOW,
         RELATORIOS_FLOW,  # issue 3
+        *ATALHO_FLOWS,  # typed shortcuts: which client, which month
     )
 }
 HOME = ("menu", "inicio")
@@ -108,6 +111,10 @@ class Dialogue:
         if state is None or state.flow not in FLOWS or state.step not in FLOWS[state.flow].steps:
             if isinstance(body, ChoiceBody) and body.choice_id != MENU.id:
                 return self._home(ctx, before=[Text(texts.EXPIRED)])
+            if isinstance(body, TextBody):  # a shortcut as the first words, else the greeting
+                shortcut = self._shortcut(ctx, State(*HOME, {}), body.text)
+                if shortcut is not None:
+                    return shortcut
             return self._home(ctx, greet=True)
         if isinstance(body, ChoiceBody):
             if body.choice_id == MENU.id:
@@ -238,9 +245,16 @@ class Dialogue:
         data = {**state.data, HISTORY: history}
         return self._show(ctx, State(state.flow, previous, data), [])
 
-    def _answer(self, ctx: Ctx, state: State) -> Outcome:
+    def _answer(self, ctx: Ctx, state: State, press: ChoiceBody | None = None) -> Outcome:
         step = FLOWS[state.flow].steps[state.step]
-        body = ctx.event.body
+        body: Body = press or ctx.event.body
+        # Typed shortcuts: which steps listen, and in what order, is in handlers/shortcuts.py.
+        if isinstance(body, TextBody) and listens(
+            ctx, state.flow, state.step, step, state.data, body.text
+        ):
+            shortcut = self._shortcut(ctx, state, body.text)
+            if shortcut is not None:
+                return shortcut
         if isinstance(body, TextBody) and not step.accepts_text:
             return self._reask(ctx, state, texts.USE_BUTTONS)
         if isinstance(body, FileBody) and not step.accepts_file:
@@ -254,6 +268,8 @@ class Dialogue:
             answer = Retry(exc.message)
         except ServiceError as exc:
             answer = Retry(exc.message)
+        if isinstance(answer, Land):
+            return self._land(ctx, answer)
         if isinstance(answer, Retry):
             return self._reask(ctx, state, texts.INVALID_PREFIX.format(message=answer.message))
         if isinstance(answer, Stay):
@@ -262,6 +278,28 @@ class Dialogue:
         if answer.jobs:
             _question_after_jobs(outcome, answer.jobs)
         return outcome
+
+    def _shortcut(self, ctx: Ctx, state: State, text: str) -> Outcome | None:
+        """Text read as a shortcut: land where the buttons lead, or ask which client."""
+        try:
+            answer = shortcut_answer(ctx, state.flow, state.step, state.data, text)
+        except ServiceError as exc:
+            return self._reask(ctx, state, f"⚠️ {exc.message}")
+        if answer is None:
+            return None
+        if isinstance(answer, Land):
+            return self._land(ctx, answer)
+        if isinstance(answer, Goto):
+            return self._goto(ctx, state, dict(state.data), answer)
+        return self._reask(ctx, state, answer.message)
+
+    def _land(self, ctx: Ctx, land: Land) -> Outcome:
+        """Open the step with its data as given; press its button when the shortcut said all."""
+        flow = land.flow or HOME[0]
+        state = State(flow, land.step or FLOWS[flow].first, dict(land.data))
+        if land.press is not None:
+            return self._answer(ctx, state, press=ChoiceBody(land.press))
+        return self._show(ctx, state, list(land.before), prefix=land.confirm or None)
 
     def _goto(self, ctx: Ctx, state: State, data: dict[str, Any], goto: Goto) -> Outcome:
         if goto.flow is not None and goto.flow != state.flow:
@@ -296,7 +334,7 @@ class Dialogue:
                 raise
             return self._home(ctx, before=[*replies, Text(f"⚠️ {exc.message}")])
         text = question.text
-        if prefix:
+        if prefix and not text.startswith(prefix):  # a shortcut's line the question already says
             text = f"{prefix}\n\n{text}"
         if hint:
             text = f"{text}\n\n{texts.MENU_HINT}"

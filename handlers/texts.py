@@ -82,6 +82,15 @@ HELP = (
     "• Novo cliente: cadastre um cliente aqui mesmo (Novo cadastro) "
     "ou envie um link de contratação.\n"
     "• Meus dados: dados da empresa, e-mails, senha, pagamento e faturas.\n\n"
+    "Atalhos: em vez de tocar nos botões, escreva o que quer, do seu jeito:\n"
+    "• xml padaria outubro — XMLs emitidos do mês\n"
+    "• nfce padaria 10/2026 — já gera o ZIP das NFC-e\n"
+    "• relatório padaria setembro — relatório ou DANFEs do mês\n"
+    "• notas de fornecedores padaria\n"
+    "• certificado padaria · chave padaria · contrato padaria · plano padaria\n"
+    "• cliente 45.997.418 — o cartão do cliente, pelo nome ou CNPJ\n"
+    "• novo cliente · link novo cliente · faturas · boleto\n"
+    "Se faltar algo (o cliente, o mês), eu pergunto.\n\n"
     "Comandos:\n"
     "/menu — volta ao menu principal\n"
     "/cancelar — desiste do que estiver fazendo (nada é salvo)\n"
@@ -708,3 +717,57 @@ AVISO_TOGGLE_OFF = "Desligar: {label}"
 AVISO_TOGGLE_ON = "Ligar: {label}"
 AVISO_MUTED = "🔕 {label}: desligado."
 AVISO_UNMUTED = "🔔 {label}: ligado."
+
+
+# --- Typed shortcuts (handlers/shortcuts.py) ---
+# What a shortcut opens, said in one line before the screen it lands on.
+SHORTCUT_LINES = {
+    "emitidos": "📦 XMLs emitidos de {name}",
+    "relatorios": "📊 Relatórios e documentos de {name}",
+    "fornecedores": "📥 XMLs de fornecedores de {name}",
+    "configuracoes": "⚙️ Configurações de {name}",
+    "certificado": "🔐 Certificado digital de {name}",
+    "enviar_certificado": "🔐 Enviar certificado de {name}",
+    "chave": "🔑 Chave de integração de {name}",
+    "contrato": "📄 Contrato de {name}",
+    "software": "💻 Software de {name}",
+    "acesso": "🔗 Acessar software do cliente: {name}",
+    "gerenciar": "⚙️ Gerenciar {name}",
+    "historico": "🕓 Histórico de {name}",
+    "cliente": "🏢 {name}",
+}
+# The same, before the client is known; and the actions that need no client.
+SHORTCUT_FEATURES = {
+    "emitidos": "📦 XMLs emitidos",
+    "relatorios": "📊 Relatórios e documentos",
+    "fornecedores": "📥 XMLs de fornecedores",
+    "configuracoes": "⚙️ Configurações",
+    "certificado": "🔐 Certificado digital",
+    "enviar_certificado": "🔐 Enviar certificado",
+    "chave": "🔑 Chave de integração",
+    "contrato": "📄 Contrato",
+    "software": "💻 Software",
+    "acesso": "🔗 Acessar software do cliente",
+    "gerenciar": "⚙️ Gerenciar",
+    "historico": "🕓 Histórico",
+    "cliente": "🏢 Cliente",
+    "clientes": "👥 Clientes",
+    "novo_cliente": "➕ Novo cliente",
+    "novo_cadastro": "➕ Novo cadastro",
+    "link": "🔗 Enviar link de contratação",
+    "links_enviados": "🔗 Links enviados",
+    "meus_dados": "👤 Meus dados",
+    "senha": "🔒 Senha",
+    "pagamento": "💳 Pagamento",
+    "faturas": "🧾 Minhas faturas",
+}
+SHORTCUT_DETAIL = " — {detail}"
+SHORTCUT_SEARCH = "🔎 Clientes com “{query}”"
+SHORTCUT_BOLETO = "🧾 Boleto da fatura {competencia}"
+SHORTCUT_SEVERAL = "{feature}\nEncontrei {n} clientes com “{query}”. De qual deles?"
+SHORTCUT_MORE = "Mostro os {shown} primeiros: digite mais do nome ou do CNPJ para achar outro."
+SHORTCUT_NONE = (
+    "{feature}\nNão encontrei nenhum cliente com “{query}”. Digite outra parte do nome ou do "
+    "CNPJ, ou toque em Clientes para ver a lista."
+)
+SHORTCUT_WHICH_CLIENT = "{feature}\nDe qual cliente? Digite parte do nome ou do CNPJ."

@@ -58,7 +58,7 @@ def test_the_ajuda_button_explains_the_bot_and_keeps_the_menu(chat: Chat) -> Non
 def test_text_typed_at_the_menu_reprompts(chat: Chat) -> None:
     chat.say("/menu")
 
-    chat.say("quero ver meus clientes")
+    chat.say("bom dia, tudo bem?")  # not a shortcut (tests/unit/test_dialogue_shortcuts.py)
 
     assert chat.last_text().text == f"{texts.USE_BUTTONS}\n\n{texts.MENU_TEXT}"
 

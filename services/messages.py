@@ -47,6 +47,15 @@ Body = TextBody | ChoiceBody | FileBody | NoticeBody
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can do with messages it already sent; its transport declares them once
+    and sets them on every event, so the dialogue and the engine never test a channel's name."""
+
+    # Take the buttons off a sent message (a prompt the flow has moved past).
+    can_edit_markup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     channel: str
     identity_key: str
@@ -57,6 +66,7 @@ class Inbound:
     display_name: str | None = None
     # The platform id of the message whose button was pressed (for editing it in place).
     message_ref: str | None = None
+    capabilities: Capabilities = Capabilities()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +86,14 @@ Button = Choice | UrlButton
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A text message with optional button rows. `edit` replaces the message that was pressed."""
+    """A text message with optional button rows. `edit` replaces the message that was pressed.
+    `prompt` marks the question of the live step: the one message whose buttons the state
+    accepts, until a newer prompt replaces it (not stored: only the engine looks at it)."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit: bool = False
+    prompt: bool = field(default=False, compare=False)
 
     @property
     def choices(self) -> list[Choice]:
@@ -103,6 +116,14 @@ class DeleteMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ClearButtons:
+    """Take the buttons off a message already sent (a prompt the flow has moved past), so it
+    no longer looks clickable; only enqueued for channels whose capabilities say they can."""
+
+    message_ref: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChatAction:
     """Show the person that the bot is busy (Telegram: "enviando documento…" for a few
     seconds, until the next message); channels that cannot, deliver it as nothing."""
@@ -110,7 +131,7 @@ class ChatAction:
     kind: str = "upload_document"
 
 
-Outbound = Text | Document | DeleteMessage | ChatAction
+Outbound = Text | Document | DeleteMessage | ClearButtons | ChatAction
 
 
 def to_payload(
@@ -143,6 +164,8 @@ def to_payload(
         )
     if isinstance(message, ChatAction):
         return {"type": "chat_action", "kind": message.kind}, None
+    if isinstance(message, ClearButtons):
+        return {"type": "clear_buttons", "ref": message.message_ref}, None
     return {"type": "delete", "ref": message.message_ref}, None
 
 
@@ -165,4 +188,6 @@ def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound,
         ), None
     if kind == "chat_action":
         return ChatAction(payload["kind"]), None
+    if kind == "clear_buttons":
+        return ClearButtons(payload["ref"]), None
     return DeleteMessage(payload["ref"]), None

@@ -4,6 +4,7 @@ Contract (DESIGN.md): messages printed as text; buttons as `[n] Label`; a line t
 or an exact label presses that button; `/file PATH` sends a file; anything else is text.
 Documents go to the downloads folder as `[documento] NAME (N bytes)`; URL buttons print as
 `[link] LABEL: URL`. In scripted mode every line is answered completely before the next one.
+What is printed stays printed: the console cannot edit, and says so in its capabilities.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from typing import Any, TextIO
 
 from services import notices, outbox
 from services.messages import (
+    Capabilities,
     ChatAction,
     ChoiceBody,
+    ClearButtons,
     DeleteMessage,
     Document,
     FileBody,
@@ -35,6 +38,7 @@ from services.outbox import Delivered, Fate
 from services.types import UnitOfWorkFactory
 
 CHANNEL = "console"
+CAPABILITIES = Capabilities(can_edit_markup=False)
 FILE_PREFIX = "console-file:"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -89,6 +93,7 @@ class ConsoleChannel:
             body=body,
             received_at=datetime.now(UTC),
             display_name=self.name,
+            capabilities=CAPABILITIES,
         )
 
     def _pressed(self, line: str) -> str | None:
@@ -148,7 +153,7 @@ class ConsoleChannel:
             if message.caption:
                 self._print(message.caption)
             self._print("")
-        elif isinstance(message, DeleteMessage | ChatAction):
+        elif isinstance(message, DeleteMessage | ClearButtons | ChatAction):
             pass  # nothing to remove from a terminal, and no "enviando documento…" in it
 
     def _print(self, text: str) -> None:

@@ -3,7 +3,8 @@
 Inbound: an Update becomes a neutral `Inbound` and goes through the conversation engine (in a
 worker thread; one asyncio lock per identity here, the database lock across processes).
 Outbound: the outbox sender hands us claimed messages; we render them (inline keyboards, edits
-of the pressed message, documents, deletions) and map Telegram's answers to fates.
+of the pressed message, buttons taken off a past prompt, documents, deletions) and map
+Telegram's answers to fates.
 
 Updates we cannot use are ignored (logged at DEBUG): edited messages, stickers, photos, voice
 notes, channel posts, inline queries, callback queries without data. The person keeps the
@@ -50,8 +51,10 @@ from bot.settings import Settings
 from services.access import deactivate_identity
 from services.messages import (
     Button,
+    Capabilities,
     ChatAction,
     ChoiceBody,
+    ClearButtons,
     DeleteMessage,
     Document,
     FileBody,
@@ -69,6 +72,8 @@ from web.app import TELEGRAM_WEBHOOK_PATH
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+# Sent messages can be edited, their inline keyboards too.
+CAPABILITIES = Capabilities(can_edit_markup=True)
 ALLOWED_UPDATES = ("message", "callback_query")
 MAX_CALLBACK_DATA = 64  # bytes, Bot API limit
 # Files in are read into memory up to this size (the cloud Bot API's getFile limit).
@@ -123,6 +128,7 @@ def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None
             received_at=received,
             display_name=query.from_user.full_name,
             message_ref=str(query.message.message_id),
+            capabilities=CAPABILITIES,
         )
     message = update.message
     if message is None or message.from_user is None:
@@ -150,6 +156,7 @@ def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None
         display_name=message.from_user.full_name,
         # the typed message itself (a certificate password is deleted after reading)
         message_ref=str(message.message_id),
+        capabilities=CAPABILITIES,
     )
 
 
@@ -386,6 +393,8 @@ class TelegramChannel:
         if isinstance(outbound, ChatAction):  # "enviando documento…" while a job runs
             await self.bot.send_chat_action(chat_id, outbound.kind)
             return None
+        if isinstance(outbound, ClearButtons):
+            await self._clear_buttons(chat_id, int(outbound.message_ref))
         if isinstance(outbound, DeleteMessage):
             await self._delete(chat_id, int(outbound.message_ref))
         return None
@@ -404,6 +413,14 @@ class TelegramChannel:
             log.info("edit of message %s refused (%s): sending anew", message_id, exc.message)
             return None
         return str(message_id)
+
+    async def _clear_buttons(self, chat_id: int, message_id: int) -> None:
+        """Take the keyboard off a past prompt; one Telegram no longer lets us edit (too old,
+        deleted, already bare) is left as it is: its buttons answer "expirou" anyway."""
+        try:
+            await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        except BadRequest as exc:
+            log.info("buttons of message %s left as they are (%s)", message_id, exc.message)
 
     async def _delete(self, chat_id: int, message_id: int) -> None:
         try:

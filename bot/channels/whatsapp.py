@@ -32,7 +32,7 @@ from pywa_async import WhatsApp, handlers
 from pywa_async import errors as wa_errors
 
 from bot.channels.telegram import _IdentityLocks
-from bot.channels.whatsapp_book import CHANNEL, WhatsAppBook
+from bot.channels.whatsapp_book import CAPABILITIES, CHANNEL, WhatsAppBook
 from bot.channels.whatsapp_parse import (
     Event,
     MessageEvent,
@@ -244,6 +244,7 @@ class WhatsAppChannel:
             body=body,
             received_at=event.at,
             display_name=event.person.name,
+            capabilities=CAPABILITIES,
         )
 
     async def _file(self, media_id: str, name: str, mime: str) -> FileBody:

@@ -11,13 +11,15 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from bot.channels.whatsapp_parse import MessageEvent, StatusEvent, Unreadable
-from services.messages import Inbound
+from services.messages import Capabilities, Inbound
 from services.types import UnitOfWorkFactory
 from storage.whatsapp import StatusRow
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
+# The Cloud API can neither edit nor delete a message once sent.
+CAPABILITIES = Capabilities(can_edit_markup=False)
 WINDOW_TOUCH = timedelta(minutes=1)
 
 

@@ -7,7 +7,8 @@ WhatsApp's limits, per DESIGN.md "Renderers":
 - more than 10 choices → pages of 9 rows plus "Mais opções", whose id (`~mais:<outbox id>:<page>`)
   the channel answers itself by sending the next page of the same outbox message;
 - URL buttons become links written in the body; `edit` cannot be done, so a new message goes;
-- deleting a message is impossible: nothing is sent.
+- deleting a message, or taking its buttons off, is impossible: nothing is sent (the channel's
+  capabilities say so, so the engine does not even ask).
 Outside the 24-hour window only an approved template may go: its one body parameter carries the
 text, flattened to a single line as Meta requires of template parameters.
 """
@@ -103,7 +104,7 @@ def render(message: Outbound, *, message_id: int = 0, page: int = 0) -> list[Par
             parts.extend(PlainText(chunk) for chunk in chunks(caption, TEXT_BODY))
             return parts
         return [DocumentPart(message.name, message.mime, message.data, caption)]
-    # DeleteMessage: the Cloud API cannot delete what it sent to a person; ChatAction: no
+    # DeleteMessage, ClearButtons: the Cloud API cannot delete or edit what it sent; ChatAction: no
     # "enviando documento…" for business messages.
     return []
 

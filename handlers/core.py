@@ -3,10 +3,15 @@
 A step *asks* (renders its question from the flow data) and *answers* (reads the person's
 input and says where to go). The router owns what is the same for every step: commands,
 stale buttons, Voltar/Cancelar/Menu, re-prompting, and editing the pressed message.
+
+Every question the router shows (the *prompt*) gets a fresh token, carried in the id of each
+of its buttons (`<token>|<id>`) and kept in the state: a press whose token is not the live
+prompt's comes from a message the flow has moved past, and changes nothing.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +36,10 @@ HISTORY = "_hist"
 RETURN = "_ret"
 # Goto(FIRST, flow=...) enters a flow at its first step.
 FIRST = ""
+# The token of the live prompt, carried by its buttons.
+PROMPT = "_prompt"
+STAMP_SEPARATOR = "|"
+STAMP_LENGTH = 6
 
 BACK = Choice("nav:back", texts.VOLTAR)
 CANCEL = Choice("nav:cancel", texts.CANCELAR)
@@ -126,6 +135,30 @@ def nav(*, back: bool = True, cancel: bool = True, menu: bool = False) -> list[C
     if menu:
         row.append(MENU)
     return row
+
+
+def new_token() -> str:
+    """A prompt's token: 6 URL-safe characters (36 random bits, 7 bytes of callback data)."""
+    return secrets.token_urlsafe(5)[:STAMP_LENGTH]
+
+
+def stamped(buttons: Sequence[Sequence[Button]], token: str) -> tuple[tuple[Button, ...], ...]:
+    """The button rows with `token` in front of each choice id (URL buttons as they are)."""
+    return tuple(
+        tuple(
+            Choice(f"{token}{STAMP_SEPARATOR}{b.id}", b.label) if isinstance(b, Choice) else b
+            for b in row
+        )
+        for row in buttons
+    )
+
+
+def unstamped(choice_id: str) -> tuple[str | None, str]:
+    """(token, plain id) of a pressed id; (None, id) for an id without a token."""
+    token, separator, plain = choice_id.partition(STAMP_SEPARATOR)
+    if separator and len(token) == STAMP_LENGTH:
+        return token, plain
+    return None, choice_id
 
 
 class UnexpectedInput(Exception):

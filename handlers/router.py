@@ -24,6 +24,7 @@ from handlers.core import (
     HISTORY,
     MENU,
     OFFERED,
+    PROMPT,
     RETURN,
     Ctx,
     DialogueConfig,
@@ -33,6 +34,9 @@ from handlers.core import (
     Stay,
     UnexpectedInput,
     int_arg,
+    new_token,
+    stamped,
+    unstamped,
 )
 from handlers.fiscal_emitidos import EMITIDOS_FLOW  # issue 3
 from handlers.fiscal_fornecedores import FORNECEDORES_FLOW  # issue 3
@@ -91,6 +95,7 @@ class Dialogue:
         self.config = config or DialogueConfig()
 
     def __call__(self, turn: Turn) -> Outcome:
+        turn, token = _without_token(turn)
         event = turn.event
         if isinstance(event.body, MediaBody) and event.body.kind is MediaKind.REACTION:
             # An emoji put on (or taken off) one of our messages is a nod, not a request:
@@ -117,6 +122,10 @@ class Dialogue:
                     return shortcut
             return self._home(ctx, greet=True)
         if isinstance(body, ChoiceBody):
+            # (an id without a token, from a message older than tokens or crafted, is only
+            # checked against the offered ids, as before)
+            if token is not None and token != state.data.get(PROMPT):
+                return self._expired(ctx, state)
             if body.choice_id == MENU.id:
                 return self._home(ctx)
             if body.choice_id not in state.data.get(OFFERED, ()):
@@ -179,11 +188,16 @@ class Dialogue:
         if render is None:
             log.warning("no renderer for notice kind %s", body.kind)
             return Outcome([], None)
-        replies = list(render(ctx, dict(body.data)))
-        offered = [c.id for m in replies if isinstance(m, Text) for c in m.choices]
         if state is None:
             state = State(*HOME, {})
-        data = {**state.data, OFFERED: [*state.data.get(OFFERED, ()), *offered]}
+        # Its buttons carry the live prompt's token: they work as long as that prompt does.
+        token = state.data.get(PROMPT) or new_token()
+        replies = [
+            replace(m, buttons=stamped(m.buttons, token)) if isinstance(m, Text) else m
+            for m in render(ctx, dict(body.data))
+        ]
+        offered = [unstamped(c.id)[1] for m in replies if isinstance(m, Text) for c in m.choices]
+        data = {**state.data, OFFERED: [*state.data.get(OFFERED, ()), *offered], PROMPT: token}
         return Outcome(replies, State(state.flow, state.step, data))
 
     def _media(self, ctx: Ctx, state: State | None, body: MediaBody) -> Outcome:
@@ -233,6 +247,12 @@ class Dialogue:
         if greet:
             replies.append(Text(texts.WELCOME.format(name=ctx.principal.gestor_name)))
         return self._show(ctx, state, replies, hint=greet)
+
+    def _expired(self, ctx: Ctx, state: State) -> Outcome:
+        """A button of a message the flow has moved past: change nothing, say so, and ask the
+        live question again where the person is looking (the old message stays as it was)."""
+        said = texts.EXPIRED if (state.flow, state.step) == HOME else texts.EXPIRED_KEPT
+        return self._show(ctx, state, [Text(said)])
 
     def _back(self, ctx: Ctx, state: State) -> Outcome:
         history = list(state.data.get(HISTORY, ()))
@@ -324,7 +344,8 @@ class Dialogue:
         prefix: str | None = None,
         hint: bool = False,
     ) -> Outcome:
-        """Ask the state's question; remember which buttons it offered."""
+        """Ask the state's question as the new prompt: a fresh token on its buttons, kept
+        in the state with the ids it offered."""
         flow = FLOWS[state.flow]
         data = dict(state.data)
         try:
@@ -339,8 +360,10 @@ class Dialogue:
         if hint:
             text = f"{text}\n\n{texts.MENU_HINT}"
         edit = isinstance(ctx.event.body, ChoiceBody) and not replies
-        replies.append(Text(text, question.buttons, edit=edit))
+        token = new_token()
+        replies.append(Text(text, stamped(question.buttons, token), edit=edit, prompt=True))
         data[OFFERED] = [choice.id for choice in question.choices]
+        data[PROMPT] = token
         return Outcome(replies, State(state.flow, state.step, data))
 
 
@@ -352,3 +375,15 @@ def _question_after_jobs(outcome: Outcome, jobs: Sequence[Callable[[], None]]) -
         question = replace(question, edit=False)
     outcome.replies, outcome.after_jobs = replies, [question]
     outcome.jobs = jobs
+
+
+def _without_token(turn: Turn) -> tuple[Turn, str | None]:
+    """The turn with the pressed id freed of its prompt token (steps see plain ids), and the
+    token; (turn, None) for anything but a press of a stamped button."""
+    body = turn.event.body
+    if not isinstance(body, ChoiceBody):
+        return turn, None
+    token, choice_id = unstamped(body.choice_id)
+    if token is None:
+        return turn, None
+    return replace(turn, event=replace(turn.event, body=ChoiceBody(choice_id))), token

@@ -35,6 +35,10 @@ MENU_TEXT = "O que você quer fazer?"
 WELCOME = "Olá, {name}! Sou o RevendaBot: o painel do gestor aqui no chat."
 MENU_HINT = "Use os botões. A qualquer momento: /menu volta ao início e /cancelar desiste."
 EXPIRED = "Essa opção expirou (era de uma mensagem antiga). Aqui está o menu atual."
+# A button of a message the flow has moved past: nothing changed, the live question follows.
+EXPIRED_KEPT = (
+    "Essa opção expirou (era de uma mensagem antiga); nada foi alterado. Você está aqui:"
+)
 USE_BUTTONS = "Para seguir, toque em um dos botões abaixo (ou envie /menu)."
 NO_FILE_HERE = "Não esperava um arquivo agora. Para seguir, use os botões abaixo."
 # A photo, voice note, sticker... (services.messages.MediaKind): no step takes one. In a

@@ -1,10 +1,14 @@
 """The conversation core: one inbound event = one transaction.
 
     skip a duplicate (channel, event id) · serialize on the identity · resolve the principal ·
-    run one dialogue step · save the state · put the replies in the outbox · commit
+    run one dialogue step · put the replies in the outbox · save the state · commit
 
 The dialogue itself (handlers/) is injected as a `Dialogue` callable, so this layer knows
 nothing of flows and the flows know nothing of transactions.
+
+The engine keeps, with the state, the outbox id of the live prompt (the reply marked
+`prompt`). When a newer prompt replaces it as a new message, the old one's buttons are taken
+off (ClearButtons) where the channel's capabilities allow, so it no longer looks clickable.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from services.access import principal_of
-from services.messages import Inbound, Outbound, Text, to_payload
+from services.messages import ClearButtons, Inbound, Outbound, Text, to_payload
 from services.principal import Principal
 from storage.conversation import StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -26,6 +30,8 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(hours=24)
+# Key of the state data where the engine keeps the outbox id of the live prompt.
+PROMPT_MESSAGE = "_prompt_msg"
 
 
 @dataclass(slots=True)
@@ -166,21 +172,27 @@ class ConversationEngine:
                 state = State(stored.flow, stored.step, stored.data, stored.version)
             outcome = self.dialogue(Turn(uow, principal, event, state))
             version = None
+            # (an expired state's prompt still has its buttons: a new prompt takes them off)
+            previous = stored.data.get(PROMPT_MESSAGE) if stored is not None else None
+            prompt = enqueue_replies(uow, event, outcome.replies, now, previous)
             if outcome.state is not None:
                 next_state = outcome.state
                 version = (state.version if state else 0) + 1
+                data = dict(next_state.data)
+                live_prompt = prompt if prompt is not None else previous
+                if live_prompt is not None:
+                    data[PROMPT_MESSAGE] = live_prompt
                 uow.conversations.save(
                     event.identity_key,
                     StoredState(
                         next_state.flow,
                         next_state.step,
-                        next_state.data,
+                        data,
                         version,
                         now + self.state_ttl,
                     ),
                     now,
                 )
-            enqueue(uow, event, outcome.replies, now)
             uow.commit()
             return outcome, version
 
@@ -200,6 +212,35 @@ class ConversationEngine:
     def _notify(self) -> None:
         if self.on_enqueued is not None:
             self.on_enqueued()
+
+
+def enqueue_replies(
+    uow: UnitOfWork,
+    event: Inbound,
+    replies: Sequence[Outbound],
+    now: datetime,
+    previous_prompt: int | None,
+) -> int | None:
+    """Put the replies in the outbox; return the outbox id of the prompt among them (None
+    when there is none). When that prompt is a new message, take the buttons off the
+    previous one (not when it edits the previous one in place: it has the new buttons)."""
+    index = next((i for i, m in enumerate(replies) if isinstance(m, Text) and m.prompt), None)
+    if index is None:
+        enqueue(uow, event, replies, now)
+        return None
+    to = (event.channel, event.identity_key, event.address)
+    rows = _outbox_rows(*to, replies, now, event.message_ref)
+    uow.outbox.enqueue(rows[:index])
+    (prompt,) = uow.outbox.enqueue_returning(rows[index : index + 1])
+    after = rows[index + 1 :]
+    if previous_prompt is not None and event.capabilities.edit:
+        # None while the old prompt is not delivered yet: it keeps its buttons, which
+        # answer "expirou" like any other past prompt's
+        old = uow.outbox.external_ref(previous_prompt)
+        if old is not None and old != rows[index]["payload"].get("edit_ref"):
+            after += _outbox_rows(*to, [ClearButtons(old)], now, None)
+    uow.outbox.enqueue(after)
+    return prompt
 
 
 def enqueue(uow: UnitOfWork, event: Inbound, replies: Sequence[Outbound], now: datetime) -> None:

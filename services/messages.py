@@ -110,13 +110,16 @@ class Text:
     """A text message with optional button rows. `edit` replaces the message that was pressed.
 
     `code` names spans of `text` (an integration key, a link's address) that channels show as
-    code, which one tap copies where the channel can; `text` itself stays plain.
+    code, which one tap copies where the channel can; `text` itself stays plain. `prompt` marks
+    the question of the live step: the one message whose buttons the state accepts, until a
+    newer prompt replaces it (not stored: only the engine looks at it).
     """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit: bool = False
     code: tuple[str, ...] = ()
+    prompt: bool = field(default=False, compare=False)
 
     @property
     def choices(self) -> list[Choice]:
@@ -168,6 +171,14 @@ class DeleteMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ClearButtons:
+    """Take the buttons off a message already sent (a prompt the flow has moved past), so it
+    no longer looks clickable; only enqueued for channels whose capabilities say they can."""
+
+    message_ref: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChatAction:
     """Show the person that the bot is busy (Telegram: "enviando documento…" for a few
     seconds, until the next message); channels that cannot, deliver it as nothing."""
@@ -175,7 +186,7 @@ class ChatAction:
     kind: str = "upload_document"
 
 
-Outbound = Text | Document | Image | DeleteMessage | ChatAction
+Outbound = Text | Document | Image | DeleteMessage | ClearButtons | ChatAction
 
 
 def to_payload(
@@ -220,6 +231,8 @@ def to_payload(
         )
     if isinstance(message, ChatAction):
         return {"type": "chat_action", "kind": message.kind}, None
+    if isinstance(message, ClearButtons):
+        return {"type": "clear_buttons", "ref": message.message_ref}, None
     delete: dict[str, Any] = {"type": "delete", "ref": message.message_ref}
     if message.if_kept is not None:
         delete["if_kept"] = message.if_kept
@@ -248,4 +261,6 @@ def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound,
         return Image(payload["name"], payload["mime"], blob or b"", payload.get("caption")), None
     if kind == "chat_action":
         return ChatAction(payload["kind"]), None
+    if kind == "clear_buttons":
+        return ClearButtons(payload["ref"]), None
     return DeleteMessage(payload["ref"], payload.get("if_kept")), None

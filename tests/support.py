@@ -66,8 +66,9 @@ class Chat:
                 rebuilt, edit_ref = from_payload(message.payload, message.blob)
                 fresh.append(rebuilt)
                 self.edits.append(edit_ref)
-            # each delivered message gets a platform id (`out<outbox id>`), as a channel would
-            outbox.record(self.uow_factory, [Delivered(m.id, f"out{m.id}") for m in claimed])
+            # each delivered message gets a platform id (a number, as Telegram's message ids),
+            # as a channel would: the outbox id
+            outbox.record(self.uow_factory, [Delivered(m.id, str(m.id)) for m in claimed])
         self.received.extend(fresh)
         return fresh
 

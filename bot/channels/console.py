@@ -4,7 +4,8 @@ Contract (DESIGN.md): messages printed as text; buttons as `[n] Label`; a line t
 or an exact label presses that button; `/file PATH` sends a file; anything else is text.
 Documents go to the downloads folder as `[documento] NAME (N bytes)`, pictures (a report's
 chart) likewise as `[imagem] NAME (N bytes)`; URL buttons print as `[link] LABEL: URL`. In
-scripted mode every line is answered completely before the next one.
+scripted mode every line is answered completely before the next one. What is printed stays
+printed: the console cannot edit, and says so in its capabilities.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.capabilities import Capabilities
 from services.messages import (
     ChatAction,
     ChoiceBody,
+    ClearButtons,
     DeleteMessage,
     Document,
     FileBody,
@@ -157,7 +159,7 @@ class ConsoleChannel:
             if message.caption:
                 self._print(message.caption)
             self._print("")
-        elif isinstance(message, DeleteMessage | ChatAction):
+        elif isinstance(message, DeleteMessage | ClearButtons | ChatAction):
             pass  # nothing to remove from a terminal, and no "enviando documento…" in it
 
     def _print(self, text: str) -> None:

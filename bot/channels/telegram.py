@@ -3,7 +3,8 @@
 Inbound: an Update becomes a neutral `Inbound` and goes through the conversation engine (in a
 worker thread; one asyncio lock per identity here, the database lock across processes).
 Outbound: the outbox sender hands us claimed messages; we render them (inline keyboards, edits
-of the pressed message, documents, photos, deletions) and map Telegram's answers to fates.
+of the pressed message, buttons taken off a past prompt, documents, photos, deletions) and
+map Telegram's answers to fates.
 
 Every message a person writes reaches the dialogue: text, a document, or any other content
 (photo, sticker, voice note, video, location, contact, poll...) as a `MediaBody` of its kind,
@@ -58,6 +59,7 @@ from services.messages import (
     Button,
     ChatAction,
     ChoiceBody,
+    ClearButtons,
     DeleteMessage,
     Document,
     FileBody,
@@ -468,6 +470,8 @@ class TelegramChannel:
         if isinstance(outbound, ChatAction):  # "enviando documento…" while a job runs
             await self.bot.send_chat_action(chat_id, outbound.kind)
             return None
+        if isinstance(outbound, ClearButtons):
+            await self._clear_buttons(chat_id, int(outbound.message_ref))
         if isinstance(outbound, DeleteMessage):
             deleted = await self._delete(chat_id, int(outbound.message_ref))
             if not deleted and outbound.if_kept:
@@ -498,6 +502,14 @@ class TelegramChannel:
             log.info("edit of message %s refused (%s): sending anew", message_id, exc.message)
             return None
         return str(message_id)
+
+    async def _clear_buttons(self, chat_id: int, message_id: int) -> None:
+        """Take the keyboard off a past prompt; one Telegram no longer lets us edit (too old,
+        deleted, already bare) is left as it is: its buttons answer "expirou" anyway."""
+        try:
+            await self.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        except BadRequest as exc:
+            log.info("buttons of message %s left as they are (%s)", message_id, exc.message)
 
     async def _delete(self, chat_id: int, message_id: int) -> bool:
         """Remove a message; False when Telegram refuses (too old, or no right to), so the

@@ -32,7 +32,7 @@ from pywa_async import WhatsApp, handlers
 from pywa_async import errors as wa_errors
 
 from bot.channels.telegram import _IdentityLocks
-from bot.channels.whatsapp_book import CHANNEL, WhatsAppBook
+from bot.channels.whatsapp_book import CAPABILITIES, CHANNEL, WhatsAppBook
 from bot.channels.whatsapp_parse import (
     MEDIA_KINDS,
     Event,
@@ -46,7 +46,6 @@ from bot.channels.whatsapp_parse import (
 from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
 from bot.settings import Settings
-from services.capabilities import Capabilities
 from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, TextBody
 from services.outbox import Fate
 from services.types import UnitOfWorkFactory
@@ -55,10 +54,6 @@ from storage.conversation import ClaimedMessage
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # inbound files kept in memory; bigger ones are not fetched
-# Sent messages cannot be edited; no "enviando documento…" either (the pacer would space a
-# chat action like a message, holding the replies behind it); the Cloud API cannot delete
-# what a person sent, so a typed password stays in the chat.
-CAPABILITIES = Capabilities(edit=False, chat_actions=False, can_delete_messages=False)
 
 Handle = Callable[[Inbound], object]
 

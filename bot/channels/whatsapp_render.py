@@ -10,7 +10,8 @@ WhatsApp's limits, per DESIGN.md "Renderers":
 - a picture (a report's chart) goes as an image message, its caption cut like a document's;
 - code spans (an integration key) go in ``` (monospace, easy to tell apart and select); a
   link stays as it is, so WhatsApp still makes it tappable;
-- deleting a message is impossible: nothing is sent.
+- deleting a message, or taking its buttons off, is impossible: nothing is sent (the channel's
+  capabilities say so, so the engine does not even ask).
 Outside the 24-hour window only an approved template may go: its one body parameter carries the
 text, flattened to a single line as Meta requires of template parameters.
 """
@@ -120,7 +121,7 @@ def render(message: Outbound, *, message_id: int = 0, page: int = 0) -> list[Par
             image = ImagePart(message.name, message.mime, message.data, None)
             return [image, *(PlainText(chunk) for chunk in chunks(message.caption, TEXT_BODY))]
         return [ImagePart(message.name, message.mime, message.data, message.caption)]
-    # DeleteMessage: the Cloud API cannot delete what it sent to a person; ChatAction: no
+    # DeleteMessage, ClearButtons: the Cloud API cannot delete or edit what it sent; ChatAction: no
     # "enviando documento…" for business messages.
     return []
 

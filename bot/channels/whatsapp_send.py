@@ -33,6 +33,7 @@ from bot.channels.whatsapp_render import (
 )
 from services.messages import (
     ChatAction,
+    ClearButtons,
     DeleteMessage,
     Document,
     Image,
@@ -74,8 +75,8 @@ class GraphSender:
     async def deliver(self, message: ClaimedMessage) -> Fate:
         """Send one outbox message: free-form inside the 24-hour window, a template outside."""
         outbound, _ = from_payload(message.payload, message.blob)
-        if isinstance(outbound, DeleteMessage | ChatAction):
-            # WhatsApp cannot delete, and has no "typing…" for business messages: nothing to do
+        if isinstance(outbound, DeleteMessage | ClearButtons | ChatAction):
+            # WhatsApp cannot delete nor edit, and has no "typing…" for business messages
             return Delivered(message.id, None)
         if isinstance(outbound, Document) and len(outbound.data) > MAX_UPLOAD:
             return Failed(message.id, f"documento de {len(outbound.data)} bytes: acima de 100 MB")

@@ -37,6 +37,8 @@ class FakeBotApi(BaseRequest):
         self._arrived = asyncio.Condition()
         self._recorded = asyncio.Condition()
         self.files: dict[str, bytes] = {}  # file_id (also its file_path) -> content
+        # The chat as the person sees it now: message_id -> message, the last touched last.
+        self.chat: dict[int, dict[str, Any]] = {}
 
     # -- what the test controls -------------------------------------------------------------
 
@@ -116,7 +118,14 @@ class FakeBotApi(BaseRequest):
             return await self._get_updates(params)
         if method in ("sendMessage", "editMessageText"):
             message_id = params.get("message_id") or next(self._message_ids)
-            return self._message(params, message_id, text=params["text"])
+            return self._show(self._message(params, message_id, text=params["text"]))
+        if method == "editMessageReplyMarkup":
+            shown = self.chat.get(int(params["message_id"]))
+            if shown is not None:
+                shown.pop("reply_markup", None)
+                if "reply_markup" in params:
+                    shown["reply_markup"] = params["reply_markup"]
+            return True
         if method == "getFile":
             file_id = params["file_id"]
             size = len(self.files[file_id])
@@ -128,10 +137,10 @@ class FakeBotApi(BaseRequest):
             }
         if method == "sendDocument":
             document = {"file_id": "DOC1", "file_unique_id": "U1", "file_name": "x"}
-            return self._message(params, next(self._message_ids), document=document)
+            return self._show(self._message(params, next(self._message_ids), document=document))
         if method == "sendPhoto":
             photo = [{"file_id": "PHOTO1", "file_unique_id": "P1", "width": 1200, "height": 800}]
-            return self._message(params, next(self._message_ids), photo=photo)
+            return self._show(self._message(params, next(self._message_ids), photo=photo))
         return True  # answerCallbackQuery, setMyCommands, deleteMessage, webhooks, chat action
 
     def _message(self, params: dict[str, Any], message_id: int, **content: Any) -> dict[str, Any]:
@@ -143,6 +152,11 @@ class FakeBotApi(BaseRequest):
         }
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
+        return message
+
+    def _show(self, message: dict[str, Any]) -> dict[str, Any]:
+        self.chat.pop(message["message_id"], None)
+        self.chat[message["message_id"]] = message
         return message
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -22,10 +22,12 @@ from bot.channels.telegram import (
     to_inbound,
 )
 from bot.sender import OutboxSender
+from handlers.core import new_token, stamped, unstamped
 from services.conversation import enqueue_to
 from services.messages import (
     Choice,
     ChoiceBody,
+    ClearButtons,
     DeleteMessage,
     Document,
     FileBody,
@@ -110,6 +112,17 @@ def parse(payload: dict[str, object], channel: TelegramChannel) -> Update:
     return Update.de_json(payload, channel.bot)
 
 
+def plain(markup: dict[str, Any]) -> dict[str, Any]:
+    """The keyboard with its buttons' ids as the dialogue wrote them, after checking that they
+    all carry one prompt token."""
+    pressed = [unstamped(b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+    assert len({token for token, _ in pressed}) == 1
+    assert None not in {token for token, _ in pressed}
+    ids = iter(plain_id for _, plain_id in pressed)
+    rows = markup["inline_keyboard"]
+    return {"inline_keyboard": [[{**b, "callback_data": next(ids)} for b in row] for row in rows]}
+
+
 async def test_start_command_greets_and_sends_the_menu_as_an_inline_keyboard(
     app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
 ) -> None:
@@ -121,7 +134,7 @@ async def test_start_command_greets_and_sends_the_menu_as_an_inline_keyboard(
     assert welcome.params["text"].startswith("Olá, Escritório 1 Ltda!")
     assert menu.params["chat_id"] == USER
     assert menu.params["text"].startswith("O que você quer fazer?")
-    assert menu.params["reply_markup"] == MENU_KEYBOARD
+    assert plain(menu.params["reply_markup"]) == MENU_KEYBOARD
     assert [row.status for row in outbox_rows(app.uow_factory)] == ["sent", "sent"]
     assert outbox_rows(app.uow_factory)[1].external_ref == "501"
 
@@ -155,7 +168,7 @@ async def test_a_text_message_becomes_a_text_event_and_is_answered(
     await send_outbox(app, channel)
     _menu, reply = api.called("sendMessage")
     assert reply.params["text"].startswith("Para seguir, toque em um dos botões abaixo")
-    assert reply.params["reply_markup"] == MENU_KEYBOARD
+    assert plain(reply.params["reply_markup"]) == MENU_KEYBOARD
 
 
 async def test_a_button_press_answers_the_callback_and_edits_the_pressed_message(
@@ -164,12 +177,11 @@ async def test_a_button_press_answers_the_callback_and_edits_the_pressed_message
     add_client(app.uow_factory, office.gestor, 1, name="Padaria Central Ltda")
     await channel.process(parse(message_update(1, USER, "/menu"), channel))
     await send_outbox(app, channel)
-    assert len(api.called("sendMessage")) == 1
+    (menu,) = api.called("sendMessage")
     menu_id = int(outbox_rows(app.uow_factory)[-1].external_ref or 0)
+    clientes = menu.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
 
-    await channel.process(
-        parse(callback_update(2, USER, "m:clientes", message_id=menu_id), channel)
-    )
+    await channel.process(parse(callback_update(2, USER, clientes, message_id=menu_id), channel))
     await send_outbox(app, channel)
 
     assert [c.params["callback_query_id"] for c in api.called("answerCallbackQuery")] == ["cq2"]
@@ -178,7 +190,47 @@ async def test_a_button_press_answers_the_callback_and_edits_the_pressed_message
     assert edit.params["chat_id"] == USER
     assert "Padaria Central Ltda" in edit.params["text"]
     assert len(api.called("sendMessage")) == 1  # edited in place, nothing new sent
+    assert not api.called("editMessageReplyMarkup")  # the edit brought the new buttons
     assert outbox_rows(app.uow_factory)[-1].external_ref == str(menu_id)
+
+
+async def test_when_the_flow_moves_on_the_previous_prompt_loses_its_buttons(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    await channel.process(parse(message_update(1, USER, "/menu"), channel))
+    await send_outbox(app, channel)
+    menu_id = int(outbox_rows(app.uow_factory)[-1].external_ref or 0)
+
+    await channel.process(parse(message_update(2, USER, "bom dia"), channel))
+    await send_outbox(app, channel)
+
+    (clear,) = api.called("editMessageReplyMarkup")
+    assert clear.params == {"chat_id": USER, "message_id": menu_id}  # no reply_markup: none
+    _menu, again = api.called("sendMessage")
+    assert again.params["reply_markup"]["inline_keyboard"]  # the new prompt has the buttons
+    last = outbox_rows(app.uow_factory)[-1]
+    assert (last.payload["type"], last.status) == ("clear_buttons", "sent")
+
+
+async def test_a_prompt_not_delivered_yet_keeps_its_buttons(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    await channel.process(parse(message_update(1, USER, "/menu"), channel))
+    await channel.process(parse(message_update(2, USER, "bom dia"), channel))
+    await send_outbox(app, channel)
+
+    assert len(api.called("sendMessage")) == 2
+    assert not api.called("editMessageReplyMarkup")
+
+
+async def test_buttons_telegram_no_longer_lets_us_edit_count_as_taken_off(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    api.fail_next("editMessageReplyMarkup", 400, "Bad Request: message can't be edited")
+    push(app.uow_factory, ClearButtons("42"))
+    await send_outbox(app, channel)
+    (row,) = outbox_rows(app.uow_factory)
+    assert row.status == "sent"
 
 
 async def test_an_edit_telegram_refuses_is_sent_as_a_new_message(
@@ -308,6 +360,14 @@ async def test_a_bad_request_fails_with_telegrams_reason(
     (row,) = outbox_rows(app.uow_factory)
     assert row.status == "failed"
     assert row.error == "bad request: Chat not found"
+
+
+def test_the_longest_choice_id_with_its_prompt_token_fits_the_callback_data() -> None:
+    note = Choice(f"n:{'3' * 44}", "Nota 1")  # a supplier note: "n:" and its access key
+    markup = keyboard(stamped(((note,),), new_token()))
+    assert markup is not None
+    [[button]] = markup.inline_keyboard
+    assert unstamped(str(button.callback_data))[1] == note.id
 
 
 def test_callback_data_over_64_bytes_cannot_be_rendered() -> None:

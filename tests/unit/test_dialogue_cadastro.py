@@ -490,10 +490,12 @@ def test_pressing_cadastrar_twice_registers_once(
     confirm = chat.button_id(texts.CADASTRAR)
 
     chat.press_id(confirm)
+    card = chat.last_text().text
     chat.press_id(confirm)
 
     assert client_count(uow_factory) == 1
-    assert texts_of(chat.received[-2:]) == [texts.EXPIRED, texts.MENU_TEXT]
+    assert texts_of(chat.received[-2:]) == [texts.EXPIRED_KEPT, card]
+    assert step_of(chat) == ("clientes", "card")
 
 
 def test_a_document_taken_while_the_summary_was_open_is_refused_at_cadastrar(
@@ -553,6 +555,39 @@ def test_voltar_from_the_summary_returns_to_the_address(chat: Chat) -> None:
 
     assert chat.last_text().text == texts.ASK_ADDRESS
     assert step_of(chat) == ("cadastro", "endereco")
+
+
+def test_voltar_of_an_older_question_changes_nothing_and_the_next_answer_goes_to_the_live_step(
+    chat: Chat,
+) -> None:
+    walk_to(chat, "razao")
+    old_voltar = chat.button_id(texts.VOLTAR)
+    chat.say(GOOD["razao"])
+    chat.say(GOOD["fantasia"])
+
+    replies = chat.press_id(old_voltar)
+
+    assert texts_of(replies) == [texts.EXPIRED_KEPT, texts.ASK_EMAIL]
+    assert step_of(chat) == ("cadastro", "email")
+    chat.say(GOOD["email"])
+    state = state_of(chat)
+    assert state is not None
+    assert (state.step, state.data["fantasia"], state.data["email"]) == (
+        "telefone",
+        GOOD["fantasia"],
+        GOOD["email"],
+    )
+
+
+def test_voltar_pressed_twice_on_one_message_goes_back_once(chat: Chat) -> None:
+    walk_to(chat, "fantasia")
+    voltar = chat.button_id(texts.VOLTAR)
+
+    chat.press_id(voltar)
+    replies = chat.press_id(voltar)
+
+    assert texts_of(replies) == [texts.EXPIRED_KEPT, texts.ASK_RAZAO]
+    assert step_of(chat) == ("cadastro", "razao")
 
 
 @pytest.mark.parametrize("step", ["pagador", "plano", "email", "resumo"])

@@ -195,11 +195,29 @@ def test_an_unknown_command_in_a_flow_asks_the_same_question_again(chat: Chat) -
 # -- stale and forged buttons ---------------------------------------------------------------
 
 
-def test_a_button_from_an_old_message_answers_expired_and_shows_the_menu(chat: Chat) -> None:
+def test_a_button_from_an_old_menu_answers_expired_and_asks_the_live_question_again(
+    chat: Chat,
+) -> None:
     chat.say("/menu")
     clientes = chat.button_id(texts.CLIENTES)
     chat.press(texts.NOVO_CLIENTE)
     chat.press(texts.NOVO_CADASTRO)
+    payer = chat.last_text()
+
+    replies = chat.press_id(clientes)
+
+    assert texts_of(replies) == [texts.EXPIRED_KEPT, payer.text]
+    assert chat.labels() == [c.label for c in payer.choices]
+    assert step_of(chat) == ("cadastro", "pagador")
+
+
+def test_a_button_from_an_old_message_at_the_menu_answers_expired_and_shows_the_menu(
+    chat: Chat,
+) -> None:
+    chat.say("/menu")
+    clientes = chat.button_id(texts.CLIENTES)
+    chat.press(texts.AJUDA)
+    chat.say("/menu")
 
     replies = chat.press_id(clientes)
 
@@ -256,6 +274,22 @@ def test_the_menu_button_of_a_card_goes_home(
 
     assert chat.last_text().text == texts.MENU_TEXT
     assert step_of(chat) == ("menu", "inicio")
+
+
+def test_the_menu_button_of_an_old_message_leaves_the_live_flow_as_it_is(
+    chat: Chat, office: Office, uow_factory: UnitOfWorkFactory
+) -> None:
+    add_client(uow_factory, office.gestor, 1)
+    chat.say("/menu")
+    chat.press(texts.CLIENTES)
+    chat.press("Cliente 001 Ltda")
+    old_menu = chat.button_id(texts.MENU)
+    chat.press(texts.GERENCIAR)
+
+    replies = chat.press_id(old_menu)
+
+    assert texts_of(replies)[0] == texts.EXPIRED_KEPT
+    assert step_of(chat) == ("clientes", "gerenciar")
 
 
 def test_a_stale_menu_button_with_no_state_at_all_answers_expired(chat: Chat) -> None:

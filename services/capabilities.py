@@ -11,13 +11,13 @@ from dataclasses import dataclass
 class Capabilities:
     # A sent message's text can be replaced in place (a job's "Gerando…" notice is edited
     # with its progress instead of piling up new messages).
-    edit: bool = True
+    edit: bool = False
     # "enviando documento…" can be shown while the bot works.
-    chat_actions: bool = True
-    # A message the person sent can be removed (DeleteMessage), e.g. one carrying a password;
-    # promised only by a channel that says so.
+    chat_actions: bool = False
+    # A message the person sent can be removed (DeleteMessage), e.g. one carrying a password.
     can_delete_messages: bool = False
 
 
-# A channel nobody declared (the test chat) is taken to do everything.
-EVERYTHING = Capabilities()
+# Each channel declares its own; the defaults promise nothing. EVERYTHING is for callers that
+# have no channel at hand (a job built without options).
+EVERYTHING = Capabilities(edit=True, chat_actions=True, can_delete_messages=True)

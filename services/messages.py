@@ -15,7 +15,7 @@ from typing import Any
 from services.capabilities import Capabilities
 
 # An event whose channel declared nothing (tests, old callers): promise nothing.
-NOTHING_PROMISED = Capabilities(edit=False, chat_actions=False, can_delete_messages=False)
+NOTHING_PROMISED = Capabilities()
 
 
 @dataclass(frozen=True, slots=True)

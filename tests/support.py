@@ -11,6 +11,7 @@ from domain.documents import complete_cnpj
 from services import access, catalog, clients, outbox
 from services.conversation import ConversationEngine, Result
 from services.messages import (
+    NOTHING_PROMISED,
     Body,
     Capabilities,
     ChoiceBody,
@@ -37,7 +38,7 @@ class Chat:
     uow_factory: UnitOfWorkFactory
     identity_key: str = "test:alice"
     channel: str = "test"
-    capabilities: Capabilities = field(default_factory=Capabilities)
+    capabilities: Capabilities = NOTHING_PROMISED
     received: list[Outbound] = field(default_factory=list)
     edits: list[str | None] = field(default_factory=list)
 

@@ -31,7 +31,7 @@ from handlers import texts
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services import fiscal_exports, job_progress, outbox
-from services.capabilities import Capabilities
+from services.capabilities import EVERYTHING
 from services.clients import ClientCard
 from services.conversation import ConversationEngine
 from services.errors import ServiceError
@@ -351,13 +351,13 @@ def test_the_notice_is_edited_at_most_every_interval_and_only_when_the_count_cha
     to = Recipient("test", "test:ana", "ana")
     uow = uow_factory()
     with uow:
-        announced = announce(uow, to, "⏳ Gerando…", 10, Capabilities())
+        announced = announce(uow, to, "⏳ Gerando…", 10, EVERYTHING)
         uow.commit()
     claimed = outbox.claim(uow_factory, identity_key=to.identity_key)
     outbox.record(uow_factory, [Delivered(m.id, f"m{m.id}") for m in claimed])
     now = [0.0]
     pace = Pace(progress_interval=3.0, action_interval=60.0, monotonic=lambda: now[0])
-    progress = Progress(uow_factory(), to, announced, "{feito} de {total}", Capabilities(), pace)
+    progress = Progress(uow_factory(), to, announced, "{feito} de {total}", EVERYTHING, pace)
 
     for at, done in [(1, 1), (3, 2), (6.5, 2), (7, 3), (8, 5), (11, 5), (20, 10)]:
         now[0] = at

@@ -55,9 +55,22 @@ def contador(uow_factory: UnitOfWorkFactory, office: Office, chat: Chat) -> Chat
 
 
 def data_of(chat: Chat) -> dict[str, Any]:
+    """The flow's data without the engine's bookkeeping of the question on screen (the buttons
+    offered, the prompt's token and message), at every level of the return states."""
     state = state_of(chat)
     assert state is not None
-    return {k: v for k, v in state.data.items() if k != "_offered"}
+    return _answers(state.data)
+
+
+def _answers(data: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "_offered" or key.startswith("_prompt"):
+            continue
+        if isinstance(value, dict) and "data" in value:
+            value = {**value, "data": _answers(value["data"])}
+        kept[key] = value
+    return kept
 
 
 def first_line(chat: Chat) -> str:

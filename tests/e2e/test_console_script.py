@@ -38,7 +38,7 @@ MONTH = re.compile(r"\b\d{2}/\d{4}\b")
 # A new client's integration key is random: shown once, different on every run.
 KEY = re.compile(r"rvb_[A-Za-z0-9_-]{20,}")
 # File names carry the month (`ACME_2026-10_NFe.zip`); links say when they were created.
-COMPETENCIA = re.compile(r"\b20\d{2}-\d{2}\b")
+COMPETENCIA = re.compile(r"(?<!\d)20\d{2}-\d{2}(?!\d)")
 HOUR = re.compile(r"às \d{2}:\d{2}")
 # ZIPs and PDFs hold signatures, certificates and dates made on the day the demo ran.
 SIZE = re.compile(r"\(\d+ bytes\)")

@@ -195,16 +195,24 @@ def _print_invite(settings: Settings, issued: access.IssuedInvite) -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Criar o gestor de demonstração com ~30 clientes fictícios."""
+@click.option(
+    "--fresh", is_flag=True, help="Apagar o escritório de demonstração e criá-lo de novo."
+)
+def demo(fresh: bool) -> None:
+    """Criar o escritório de demonstração: 30 clientes, notas, certificados e uma fatura."""
     from bot.demo import CONSOLE_CONTADOR, CONSOLE_GESTOR, DEMO_NAME, seed_demo
 
     app = _app()
-    result = seed_demo(app.uow_factory)
+    result = seed_demo(app, fresh=fresh)
     if result.created:
-        click.echo(f"Demonstração criada: {DEMO_NAME} com {result.clients} clientes.")
+        click.echo(
+            f"Demonstração criada: {DEMO_NAME} com {result.clients} clientes "
+            f"e {result.notes} notas fiscais."
+        )
     else:
-        click.echo(f"A demonstração já existe: {DEMO_NAME}.")
+        click.echo(f"A demonstração já existe: {DEMO_NAME} (use --fresh para recriá-la).")
+    if result.reminders:
+        click.echo(f"{result.reminders} lembrete(s) de certificado esperando no console.")
     click.echo(f"Entre como gestor:   revendabot console --as {CONSOLE_GESTOR.split(':')[1]}")
     click.echo(f"Entre como contador: revendabot console --as {CONSOLE_CONTADOR.split(':')[1]}")
 

@@ -293,7 +293,7 @@ def _open_console(
     with uow:
         empty = uow.gestores.count() == 0
     if empty:
-        seed_demo(app.uow_factory)
+        seed_demo(app)
     print(
         f"Sem TELEGRAM_BOT_TOKEN: converse aqui como o gestor de demonstração ({DEMO_NAME}). "
         f"Web em http://{host}:{port}. Ctrl+D ou Ctrl+C encerra.",

@@ -119,6 +119,23 @@ def close_month(
     return CloseResult(str(competencia), created, already, empty, total)
 
 
+def close_gestor_month(
+    uow: UnitOfWork,
+    gestor_id: int,
+    competencia: Competencia,
+    *,
+    due_day: int = DEFAULT_DUE_DAY,
+    now: datetime | None = None,
+) -> bool:
+    """Close one gestor's fatura for the competência (the demo office); True when created.
+
+    Joins the caller's transaction when called inside one, like every use case.
+    """
+    due = due_date(competencia, due_day)
+    outcome, _ = _close_one(uow, gestor_id, competencia, due, now or _now())
+    return outcome == "created"
+
+
 def _close_one(
     uow: UnitOfWork, gestor_id: int, competencia: Competencia, due: date, moment: datetime
 ) -> tuple[str, Decimal]:

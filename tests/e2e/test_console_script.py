@@ -12,9 +12,11 @@ import os
 import pty
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +37,15 @@ DATE = re.compile(r"\b\d{2}/\d{2}/\d{4}\b")
 MONTH = re.compile(r"\b\d{2}/\d{4}\b")
 # A new client's integration key is random: shown once, different on every run.
 KEY = re.compile(r"rvb_[A-Za-z0-9_-]{20,}")
+# File names carry the month (`ACME_2026-10_NFe.zip`); links say when they were created.
+COMPETENCIA = re.compile(r"(?<!\d)20\d{2}-\d{2}(?!\d)")
+HOUR = re.compile(r"às \d{2}:\d{2}")
+# ZIPs and PDFs hold signatures, certificates and dates made on the day the demo ran.
+SIZE = re.compile(r"\(\d+ bytes\)")
+# The boleto's due-date factor changes with the month it is due.
+LINHA = re.compile(r"\d{5}\.\d{5} \d{5}\.\d{6} \d{5}\.\d{6} \d \d{14}")
+# The demo's fatura is due on day 10: pendente before it, vencida after it.
+FATURA_SITUACAO = re.compile(r"(— |Situação: )(pendente|vencida)$", re.MULTILINE)
 NOTA = "<nfeProc versao='4.00'/>\n"
 
 
@@ -58,22 +69,67 @@ def revendabot(workdir: Path, *args: str, stdin: str = "") -> subprocess.Complet
     )
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A folder with the demo office seeded, as README tells a newcomer to do."""
-    seeded = revendabot(tmp_path, "demo")
+def _seed(folder: Path) -> str:
+    seeded = revendabot(folder, "demo")
     assert seeded.returncode == 0, seeded.stderr
     assert "Demonstração criada" in seeded.stdout
-    (tmp_path / "nota-fiscal.xml").write_text(NOTA, encoding="utf-8")
-    return tmp_path
+    return seeded.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo office as `revendabot demo` leaves it: its notices not yet seen by anyone.
+
+    Built once per module (signing the demo's notes takes a few seconds) and copied per test.
+    """
+    folder = tmp_path_factory.mktemp("demo")
+    _seed(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def quiet_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo office after both console identities opened once: the demo's own pushes (the
+    fatura, the certificate reminder) are already shown, so a script starts at its first line."""
+    folder = tmp_path_factory.mktemp("quiet")
+    _seed(folder)
+    for identity in ("demo", "contador"):
+        assert revendabot(folder, "console", "--as", identity).returncode == 0
+    return folder
+
+
+def _copy_db(template: Path, target: Path) -> Path:
+    for name in ("x.db", "x.db-wal", "x.db-shm"):
+        if (template / name).exists():
+            shutil.copy(template / name, target / name)
+    (target / "nota-fiscal.xml").write_text(NOTA, encoding="utf-8")
+    return target
+
+
+@pytest.fixture
+def workdir(quiet_template: Path, tmp_path: Path) -> Path:
+    """A folder with the demo office seeded, as README tells a newcomer to do."""
+    return _copy_db(quiet_template, tmp_path)
+
+
+@pytest.fixture
+def demo_workdir(demo_template: Path, tmp_path: Path) -> Path:
+    """A folder right after `revendabot demo`, before anyone opened the console."""
+    return _copy_db(demo_template, tmp_path)
 
 
 def normalized(transcript: str) -> str:
     dated = MONTH.sub("MM/AAAA", DATE.sub("DD/MM/AAAA", transcript))
-    return KEY.sub("rvb_<chave>", dated)
+    dated = COMPETENCIA.sub("AAAA-MM", HOUR.sub("às HH:MM", dated))
+    sized = SIZE.sub("(N bytes)", LINHA.sub("<linha digitável>", dated))
+    return FATURA_SITUACAO.sub(r"\1<situação>", KEY.sub("rvb_<chave>", sized))
 
 
 def run_script(workdir: Path, name: str, identity: str) -> str:
+    return normalized(run_raw(workdir, name, identity))
+
+
+def run_raw(workdir: Path, name: str, identity: str) -> str:
     script = (SCRIPTS / f"{name}.txt").read_text(encoding="utf-8")
     done = revendabot(
         workdir, "console", "--as", identity, "--downloads", "baixados", stdin=script
@@ -82,7 +138,7 @@ def run_script(workdir: Path, name: str, identity: str) -> str:
     # Logging goes to stderr, and migrations do not narrate every start.
     assert "alembic" not in done.stderr
     assert "INFO" not in done.stdout
-    return normalized(done.stdout)
+    return done.stdout
 
 
 def expected(name: str, actual: str) -> str:
@@ -236,3 +292,45 @@ def test_an_open_interactive_console_prints_a_push_as_it_arrives(workdir: Path) 
         if process.poll() is None:
             process.kill()
         os.close(controller)
+
+
+def test_the_demo_walk_shows_every_feature_with_real_data(demo_workdir: Path) -> None:
+    raw = run_raw(demo_workdir, "demo", "demo")
+    transcript = normalized(raw)
+
+    assert transcript == expected("demo", transcript)
+    # The reminder of the certificate that expires in 7 days waits for the first console.
+    first_screen = transcript.split("O que você quer fazer?", 1)[0]
+    assert "🔐 O certificado digital de Auto Peças Ipê 13 ME vence em 7 dias" in first_screen
+    assert "🧾 A fatura MM/AAAA fechou" in first_screen
+    for status in ("Efetivado", "Teste", "Bloqueado", "Cancelado"):
+        assert f" — {status}\n" in transcript
+    # The previous month's NF-e: 14 signed notes and one cancellation, as a ZIP.
+    downloads = demo_workdir / "baixados"
+    zips = list(downloads.glob("Distribuidora-Boa-Vista_*_NFe.zip"))
+    assert len(zips) == 1
+    with zipfile.ZipFile(zips[0]) as archive:
+        names = archive.namelist()
+        first = archive.read(names[0])
+    assert len(names) == 15
+    assert b"<Signature" in first
+    assert b"<digVal>" in first
+    assert "14 notas e 1 evento de cancelamento" in transcript
+    assert "Pendentes: 3\nReconhecidas: 2\n❌ Canceladas pelo emitente" in transcript
+    assert "✅ Parabéns! O certificado digital está válido até" in transcript
+    assert "⚠️ O certificado digital vence em 7 dias" in transcript
+    assert "❌ O certificado digital venceu em" in transcript
+    assert (downloads / next(downloads.glob("*_relatorio.pdf")).name).read_bytes()[:4] == b"%PDF"
+    boleto = next(downloads.glob("boleto-*.pdf"))
+    assert boleto.read_bytes()[:4] == b"%PDF"
+    assert "FazNota Prata — Enviado" in transcript
+
+
+def test_demo_again_reuses_the_office_and_fresh_rebuilds_it(demo_workdir: Path) -> None:
+    again = revendabot(demo_workdir, "demo")
+    fresh = revendabot(demo_workdir, "demo", "--fresh")
+    walk = normalized(run_raw(demo_workdir, "demo", "demo"))
+
+    assert "A demonstração já existe" in again.stdout
+    assert "Demonstração criada: Contabilidade Exemplo Ltda com 30 clientes" in fresh.stdout
+    assert walk == expected("demo", walk)

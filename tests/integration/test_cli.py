@@ -214,7 +214,11 @@ def test_demo_creates_about_thirty_clients_once(run: CliRunner, uows: UnitOfWork
     second = invoke(run, "demo")
 
     assert first.exit_code == second.exit_code == 0
-    assert "Demonstração criada: Contabilidade Exemplo Ltda com 30 clientes." in first.stdout
+    assert (
+        "Demonstração criada: Contabilidade Exemplo Ltda com 30 clientes e 78 notas fiscais."
+        in first.stdout
+    )
+    assert "1 lembrete(s) de certificado esperando no console." in first.stdout
     assert "revendabot console --as demo" in first.stdout
     assert "revendabot console --as contador" in first.stdout
     assert "A demonstração já existe" in second.stdout

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.channels.telegram import TelegramChannel, from_settings
-from bot.demo import DEMO_NAME
+from bot.demo import CONSOLE_GESTOR, DEMO_NAME
 from bot.serve import ServeError, serve
 from services.types import UnitOfWorkFactory
 from storage.models import Gestor, OutboxMessage, ProcessedEvent
@@ -240,8 +240,13 @@ async def test_serve_without_a_token_opens_the_console_on_demo_data(
     assert count(app.uow_factory, Gestor) == 1
     uow = app.uow_factory()
     with uow:
-        statuses = set(uow.session.scalars(select(OutboxMessage.status)))
+        statuses = set(
+            uow.session.scalars(
+                select(OutboxMessage.status).where(OutboxMessage.identity_key == CONSOLE_GESTOR)
+            )
+        )
     assert statuses == {"sent"}  # printed by the console itself
+    assert "vence em 7 dias" in shown  # the demo's certificate reminder, waiting for the gestor
 
 
 def test_revendabot_serve_answers_healthz_and_exits_0_on_sigterm(tmp_path: Path) -> None:

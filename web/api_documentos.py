@@ -8,6 +8,10 @@ Each document of a ZIP is accepted or refused on its own; the accepted ones are 
 transaction at the end of the request (an unexpected failure writes none). The summary lists
 every file with its status and, when refused, the reason in pt-BR.
 
+Reading the XMLs (parse, checks, compression) is CPU work done in the prepare pool's worker
+processes, off the event loop, so concurrent senders overlap; a single XML's transaction
+then holds only its few statements.
+
 No `from __future__ import annotations` here: FastAPI reads the route annotations at run time.
 """
 
@@ -31,6 +35,7 @@ from services.fiscal_documents import MAX_PAGE_SIZE, DocumentSummary, InvalidQue
 from services.fiscal_ingest import IngestReport
 from services.fiscal_prepare import Status, TipoNota
 from services.integration_keys import ApiClient
+from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
 from web.api_errors import FORM_FIELD, Erro, error_responses
 
@@ -150,7 +155,7 @@ _UPLOAD_REFUSED = Erro | XmlRecusado
 
 
 def documentos_router(
-    uow_factory: UnitOfWorkFactory, client_dependency: Callable[..., ApiClient]
+    uow_factory: UnitOfWorkFactory, client_dependency: Callable[..., ApiClient], pool: PreparePool
 ) -> APIRouter:
     router = APIRouter(tags=["documentos fiscais"])
     Client = Annotated[ApiClient, Depends(client_dependency)]
@@ -173,7 +178,15 @@ def documentos_router(
     )
     async def enviar(request: Request, client: Client) -> JSONResponse:
         data = await _upload(request)
-        report = await run_in_threadpool(_ingest, uow_factory, client, data)
+        if looks_like_zip(data):
+            report = await run_in_threadpool(_ingest_zip, uow_factory, pool, client, data)
+        else:
+            prepared = await pool.run(
+                fiscal_ingest.prepare_file, "documento.xml", data, client.documento, check_xsd=True
+            )
+            report = await run_in_threadpool(
+                fiscal_ingest.store, uow_factory(), client, [prepared], via="api"
+            )
         return _answer(report, single=not looks_like_zip(data))
 
     @router.get(
@@ -291,7 +304,9 @@ async def _capped(request: Request, limit: int) -> AsyncGenerator[bytes]:
         yield chunk
 
 
-def _ingest(uow_factory: UnitOfWorkFactory, client: ApiClient, body: bytes) -> IngestReport:
+def _ingest_zip(
+    uow_factory: UnitOfWorkFactory, pool: PreparePool, client: ApiClient, body: bytes
+) -> IngestReport:
     uow = uow_factory()
     with uow:  # one transaction for the whole request (the service's chunks join it)
         report = fiscal_ingest.ingest_upload(
@@ -302,6 +317,7 @@ def _ingest(uow_factory: UnitOfWorkFactory, client: ApiClient, body: bytes) -> I
             via="api",
             limits=ZipLimits(),
             check_xsd=True,
+            pool=pool,
         )
         uow.commit()
     return report

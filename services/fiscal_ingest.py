@@ -309,46 +309,46 @@ def _store_notes(
     uow: UnitOfWork, client: ClientRef, notes: list[tuple[int, PreparedNote]], via: str
 ) -> list[tuple[int, Outcome]]:
     now = datetime.now(UTC)
-    results: list[tuple[int, Outcome]] = []
     with uow:
-        stored = uow.fiscal.existing(
-            client.client_id, {note.nota.chave.valor for _, note in notes}
-        )
-        to_insert: dict[tuple[str, str], tuple[int, PreparedNote]] = {}
-        changed = 0
-        for index, note in notes:
-            key = (note.nota.chave.valor, note.tipo.value)
-            existing = stored.get(key)
-            if key in to_insert:
-                results.append((index, note.outcome(Status.DUPLICADO)))
-            elif existing is None:
-                to_insert[key] = (index, note)
-            elif note.cancelada_em is not None and existing.situacao != "cancelada":
-                # A newer copy of the note with the cancellation attached (non-standard nfeProc).
-                xml = (note.xml.deflated, note.xml.crc32, note.xml.size)
-                uow.fiscal.cancel(existing.id, cancelada_em=note.cancelada_em, xml=xml)
-                stored[key] = replace(existing, situacao="cancelada")
-                results.append((index, note.outcome(Status.CANCELAMENTO)))
-                changed += 1
-            else:
-                results.append((index, note.outcome(Status.DUPLICADO)))
-        inserted = uow.fiscal.insert_many(
-            [note.row(client.client_id, now, via) for _, note in to_insert.values()]
-        )
-        for key, (index, note) in to_insert.items():
-            status = Status.CARREGADO if key in inserted else Status.DUPLICADO
-            results.append((index, note.outcome(status)))
-        changed += len(inserted)
-        if changed:
-            _audit(
-                uow,
-                client,
-                via,
-                now,
-                carregados=len(inserted),
-                cancelamentos=changed - len(inserted),
-            )
+        results = write_notes(uow, client, notes, via, now)
+        audit(uow, client, via, now, [outcome for _, outcome in results])
         uow.commit()
+    return results
+
+
+def write_notes(
+    uow: UnitOfWork,
+    client: ClientRef,
+    notes: list[tuple[int, PreparedNote]],
+    via: str,
+    now: datetime,
+) -> list[tuple[int, Outcome]]:
+    """Insert the new notes (one multi-row INSERT) and record late cancellations, in order;
+    in the caller's transaction, neither audited nor committed."""
+    results: list[tuple[int, Outcome]] = []
+    stored = uow.fiscal.existing(client.client_id, {note.nota.chave.valor for _, note in notes})
+    to_insert: dict[tuple[str, str], tuple[int, PreparedNote]] = {}
+    for index, note in notes:
+        key = (note.nota.chave.valor, note.tipo.value)
+        existing = stored.get(key)
+        if key in to_insert:
+            results.append((index, note.outcome(Status.DUPLICADO)))
+        elif existing is None:
+            to_insert[key] = (index, note)
+        elif note.cancelada_em is not None and existing.situacao != "cancelada":
+            # A newer copy of the note with the cancellation attached (non-standard nfeProc).
+            xml = (note.xml.deflated, note.xml.crc32, note.xml.size)
+            uow.fiscal.cancel(existing.id, cancelada_em=note.cancelada_em, xml=xml)
+            stored[key] = replace(existing, situacao="cancelada")
+            results.append((index, note.outcome(Status.CANCELAMENTO)))
+        else:
+            results.append((index, note.outcome(Status.DUPLICADO)))
+    inserted = uow.fiscal.insert_many(
+        [note.row(client.client_id, now, via) for _, note in to_insert.values()]
+    )
+    for key, (index, note) in to_insert.items():
+        status = Status.CARREGADO if key in inserted else Status.DUPLICADO
+        results.append((index, note.outcome(status)))
     return results
 
 
@@ -357,7 +357,6 @@ def _apply_events(
 ) -> list[tuple[int, Outcome]]:
     now = datetime.now(UTC)
     results: list[tuple[int, Outcome]] = []
-    applied = 0
     with uow:
         stored = uow.fiscal.existing(client.client_id, {event.chave for _, event in events})
         for index, event in events:
@@ -396,28 +395,27 @@ def _apply_events(
                 stored[(event.chave, row.tipo)] = replace(
                     row, situacao="cancelada", has_cancel_event=True
                 )
-            applied += 1
             results.append((index, event.outcome(Status.CANCELAMENTO, tipo)))
-        if applied:
-            _audit(uow, client, via, now, carregados=0, cancelamentos=applied)
+        audit(uow, client, via, now, [outcome for _, outcome in results])
         uow.commit()
     return results
 
 
-def _audit(
-    uow: UnitOfWork,
-    client: ClientRef,
-    via: str,
-    now: datetime,
-    *,
-    carregados: int,
-    cancelamentos: int,
+def audit(
+    uow: UnitOfWork, client: ClientRef, via: str, now: datetime, outcomes: Iterable[Outcome]
 ) -> None:
-    gestor_id = getattr(client, "gestor_id", None)
+    """One audit entry for what a call stored (none when it changed nothing)."""
+    statuses = [outcome.status for outcome in outcomes]
+    carregados, cancelamentos = (
+        statuses.count(Status.CARREGADO),
+        statuses.count(Status.CANCELAMENTO),
+    )
+    if not carregados and not cancelamentos:
+        return
     uow.audit.add(
         AuditEntry(
             at=now,
-            gestor_id=gestor_id,
+            gestor_id=getattr(client, "gestor_id", None),
             actor=via,
             client_id=client.client_id,
             action="fiscal.ingest",

@@ -32,8 +32,9 @@ from domain.fiscal.errors import InvalidKeyError
 from domain.fiscal.zipsafe import ZipLimits, looks_like_zip
 from services import fiscal_documents, fiscal_ingest
 from services.fiscal_documents import MAX_PAGE_SIZE, DocumentSummary, InvalidQuery
+from services.fiscal_group import NoteWriter
 from services.fiscal_ingest import IngestReport
-from services.fiscal_prepare import Status, TipoNota
+from services.fiscal_prepare import PreparedNote, Status, TipoNota
 from services.integration_keys import ApiClient
 from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
@@ -158,6 +159,7 @@ def documentos_router(
     uow_factory: UnitOfWorkFactory, client_dependency: Callable[..., ApiClient], pool: PreparePool
 ) -> APIRouter:
     router = APIRouter(tags=["documentos fiscais"])
+    writer = NoteWriter(uow_factory)  # concurrent single-XML requests commit together
     Client = Annotated[ApiClient, Depends(client_dependency)]
 
     @router.post(
@@ -180,14 +182,9 @@ def documentos_router(
         data = await _upload(request)
         if looks_like_zip(data):
             report = await run_in_threadpool(_ingest_zip, uow_factory, pool, client, data)
-        else:
-            prepared = await pool.run(
-                fiscal_ingest.prepare_file, "documento.xml", data, client.documento, check_xsd=True
-            )
-            report = await run_in_threadpool(
-                fiscal_ingest.store, uow_factory(), client, [prepared], via="api"
-            )
-        return _answer(report, single=not looks_like_zip(data))
+            return _answer(report, single=False)
+        report = await _ingest_one(uow_factory, pool, writer, client, data)
+        return _answer(report, single=True)
 
     @router.get(
         "/documentos",
@@ -302,6 +299,24 @@ async def _capped(request: Request, limit: int) -> AsyncGenerator[bytes]:
         if size > limit:
             raise HTTPException(413, _too_large(limit))
         yield chunk
+
+
+async def _ingest_one(
+    uow_factory: UnitOfWorkFactory,
+    pool: PreparePool,
+    writer: NoteWriter,
+    client: ApiClient,
+    body: bytes,
+) -> IngestReport:
+    """One XML: read in a worker process, then written (a note with the concurrent ones)."""
+    prepared = await pool.run(
+        fiscal_ingest.prepare_file, "documento.xml", body, client.documento, check_xsd=True
+    )
+    if isinstance(prepared, PreparedNote):
+        return await run_in_threadpool(writer.store, client, prepared, via="api")
+    return await run_in_threadpool(
+        fiscal_ingest.store, uow_factory(), client, [prepared], via="api"
+    )
 
 
 def _ingest_zip(

@@ -53,9 +53,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lxml import etree  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, delete, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bot.import_xml import CLI_MIN_PARALLEL  # noqa: E402
 from services import fiscal_prepare, integration_keys  # noqa: E402
 from services.fiscal_ingest import IncomingFile, ingest, prepare_file  # noqa: E402
 from services.prepare_pool import PreparePool  # noqa: E402
@@ -120,6 +121,16 @@ def simulate_verifier(milliseconds: float) -> None:
     fiscal_prepare.parse_document = parse_and_verify
 
 
+def warm_up(pool: PreparePool) -> None:
+    """Every worker up, its modules and the XSD loaded (a server's pool is warm)."""
+    if not pool.parallel:
+        return
+    warm = partial(prepare_file, check_xsd=True)
+    data = nfe_proc_xml(month_specs(1, emitente_cnpj=CLIENT_CNPJ)[0])
+    for future in [pool.submit(warm, "n.xml", data, CLIENT_CNPJ) for _ in range(pool.workers)]:
+        future.result()
+
+
 def make_pool(workers: int, simulated: bool, min_files: int) -> PreparePool:
     # A patched prepare step reaches the workers only by forking this process.
     context = multiprocessing.get_context("fork") if simulated else None
@@ -178,10 +189,11 @@ class Target:
     key: str
 
 
-def add_client(uows: UnitOfWorkFactory) -> Target:
+def add_client(url: str) -> Target:
     """A gestor and the notes' emitente as its client, with an integration key."""
     now = datetime.now(UTC)
-    uow = uows()
+    engine = make_engine(url)
+    uow = UnitOfWorkFactory(make_session_factory(engine))()
     with uow:
         gestor = Gestor(cnpj="10009001000150", razao_social="Escritório", created_at=now)
         uow.session.add(gestor)
@@ -199,7 +211,9 @@ def add_client(uows: UnitOfWorkFactory) -> Target:
         uow.session.flush()
         key = integration_keys.issue(uow, client.id, "bench")
         uow.commit()
-        return Target(client.id, gestor.id, CLIENT_CNPJ, key)
+        target = Target(client.id, gestor.id, CLIENT_CNPJ, key)
+    engine.dispose()
+    return target
 
 
 def stored_rows(uows: UnitOfWorkFactory) -> dict[str, int]:
@@ -214,11 +228,13 @@ def stored_rows(uows: UnitOfWorkFactory) -> dict[str, int]:
 # -- the CLI/service path -----------------------------------------------------------------------
 
 
-def cli_rate(url: str, generated: Generated, pool: PreparePool) -> tuple[float, float, str]:
-    """(docs/s, seconds, what was stored) for `ingest` as import-xml calls it."""
+def cli_rate(
+    url: str, target: Target, generated: Generated, pool: PreparePool
+) -> tuple[float, float, str]:
+    """(docs/s, seconds, what was stored) for `ingest` as import-xml calls it; the notes are
+    deleted afterwards, so the API path starts from the same empty table."""
     engine = make_engine(url)
     uows = UnitOfWorkFactory(make_session_factory(engine))
-    target = add_client(uows)
     files = [IncomingFile(name, data) for name, data in generated.files]
     start = time.perf_counter()
     report = ingest(uows(), target, files, via="bench", pool=pool)
@@ -227,6 +243,8 @@ def cli_rate(url: str, generated: Generated, pool: PreparePool) -> tuple[float, 
     assert report.carregados == len(generated.notes), report.carregados
     assert report.cancelamentos == len(generated.events), report.cancelamentos
     rows = stored_rows(uows)
+    with engine.begin() as connection:
+        connection.execute(delete(FiscalDocument))
     engine.dispose()
     return len(files) / elapsed, elapsed, str(rows)
 
@@ -247,6 +265,7 @@ def serve(url: str, port: int, workers: int, simulate_ms: float) -> None:
     simulate_verifier(simulate_ms)
     settings = Settings(environment="test", database_url=url, _env_file=None)
     pool = make_pool(workers, simulate_ms > 0, min_files=64)
+    warm_up(pool)  # before uvicorn starts threads: a forked pool must fork without them
     app = build_app(settings, prepare_pool=pool)
     web = create_app(app.uow_factory, routers=app.web_routers())
     uvicorn.run(web, host="127.0.0.1", port=port, log_config=None, access_log=False)
@@ -321,11 +340,16 @@ def post_all(
 
 
 def api_figures(
-    url: str, generated: Generated, api_notes: int, clients: int, workers: int, simulate_ms: float
+    url: str,
+    target: Target,
+    generated: Generated,
+    api_notes: int,
+    clients: int,
+    workers: int,
+    simulate_ms: float,
 ) -> str:
     engine = make_engine(url)
     uows = UnitOfWorkFactory(make_session_factory(engine))
-    target = add_client(uows)
     warm, bodies = _split([data for _, data in generated.notes[:api_notes]], clients)
     began = time.perf_counter()
     with api_server(url, workers, simulate_ms) as port:
@@ -370,8 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args.serve[0], int(args.serve[1]), int(args.serve[2]), float(args.serve[3]))
         return 0
-    if args.smoke:  # the CLI path still goes through worker processes; the API's are threads
+    if args.smoke:  # no worker processes: starting them is most of a smoke run's cost
         args.notes, args.api_notes, args.clients = SMOKE["notes"], SMOKE["api_notes"], 4
+        args.workers = 1
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in backends and not pg_reachable(args.pg_url):
         if not args.smoke:
@@ -398,33 +423,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     baseline = lxml_rate(cli_files.files)
     print(f"plain lxml parse (same files):                 {baseline:8,.0f} docs/s")
-    pool = make_pool(
-        args.workers, args.simulate_verify_ms > 0, min_files=0 if args.smoke else 1000
-    )
+    pool = make_pool(args.workers, args.simulate_verify_ms > 0, min_files=CLI_MIN_PARALLEL)
     started = time.perf_counter()
-    if pool.parallel:  # every worker up, modules loaded
-        warm = partial(prepare_file, check_xsd=True)
-        name, data = cli_files.notes[0]
-        for future in [pool.submit(warm, name, data, CLIENT_CNPJ) for _ in range(pool.workers)]:
-            future.result()
+    warm_up(pool)
     print(
         f"prepare pool: {pool.workers} worker(s), started in {time.perf_counter() - started:.2f} s"
     )
     for backend in backends:
         with database(backend, args.pg_url) as url:
-            rate, elapsed, rows = cli_rate(url, cli_files, pool)
-        print(
-            f"ingest, CLI/service path ({backend:<10}):      {rate:8,.0f} docs/s "
-            f"({rate / baseline:.0%} of lxml; {len(cli_files.files):,} docs in {elapsed:.2f} s) "
-            f"stored: {rows}"
-        )
-        with database(backend, args.pg_url) as url:
-            server_workers = 1 if args.smoke else args.workers
+            target = add_client(url)
+            rate, elapsed, rows = cli_rate(url, target, cli_files, pool)
+            print(
+                f"ingest, CLI/service path ({backend:<10}):      {rate:8,.0f} docs/s "
+                f"({rate / baseline:.0%} of lxml; {len(cli_files.files):,} docs in "
+                f"{elapsed:.2f} s) stored: {rows}"
+            )
             line = api_figures(
-                url, api_files, args.api_notes, args.clients, server_workers,
+                url, target, api_files, args.api_notes, args.clients, args.workers,
                 args.simulate_verify_ms,
             )  # fmt: skip
-        print(f"ingest, API path          ({backend:<10}):      {line}")
+            print(f"ingest, API path          ({backend:<10}):      {line}")
     print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0
 

@@ -137,6 +137,30 @@ def make_pool(workers: int, simulated: bool, min_files: int) -> PreparePool:
     return PreparePool(workers, min_files=min_files, context=context)
 
 
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its live descendants (its pool), from /proc:
+    unlike wall time, it says what the work costs on a machine others are using too."""
+    if not Path("/proc").is_dir():
+        return float("nan")
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += ticks.get(pid, 0)
+        stack += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 # -- databases ----------------------------------------------------------------------------------
 
 
@@ -236,9 +260,9 @@ def cli_rate(
     engine = make_engine(url)
     uows = UnitOfWorkFactory(make_session_factory(engine))
     files = [IncomingFile(name, data) for name, data in generated.files]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(os.getpid())
     report = ingest(uows(), target, files, via="bench", pool=pool)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds(os.getpid()) - cpu
     assert report.recusados == 0, report.refusals[:3]
     assert report.carregados == len(generated.notes), report.carregados
     assert report.cancelamentos == len(generated.events), report.cancelamentos
@@ -246,7 +270,7 @@ def cli_rate(
     with engine.begin() as connection:
         connection.execute(delete(FiscalDocument))
     engine.dispose()
-    return len(files) / elapsed, elapsed, str(rows)
+    return len(files) / elapsed, elapsed, f"{1000 * cpu / len(files):.2f} ms CPU per doc; {rows}"
 
 
 # -- the API path -------------------------------------------------------------------------------
@@ -278,7 +302,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def api_server(url: str, workers: int, simulate_ms: float) -> Iterator[int]:
+def api_server(url: str, workers: int, simulate_ms: float) -> Iterator[tuple[int, int]]:
     port = free_port()
     command = [sys.executable, __file__, "--serve", url, str(port), str(workers)]
     child = subprocess.Popen([*command, str(simulate_ms)])
@@ -295,7 +319,7 @@ def api_server(url: str, workers: int, simulate_ms: float) -> Iterator[int]:
             if child.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the API server did not start")
             time.sleep(0.1)
-        yield port
+        yield port, child.pid
     finally:
         child.terminate()
         child.wait(30)
@@ -352,22 +376,25 @@ def api_figures(
     uows = UnitOfWorkFactory(make_session_factory(engine))
     warm, bodies = _split([data for _, data in generated.notes[:api_notes]], clients)
     began = time.perf_counter()
-    with api_server(url, workers, simulate_ms) as port:
+    with api_server(url, workers, simulate_ms) as (port, server):
         print(f"  (API server up in {time.perf_counter() - began:.1f} s)", flush=True)
         # Starts the server's pool and fills its caches (XSD, statements) before timing.
         post_all(port, target.key, warm, clients)
+        cpu, client_cpu = cpu_seconds(server), time.process_time()
         seconds, latencies, statuses = post_all(port, target.key, bodies, clients)
+        cpu, client_cpu = cpu_seconds(server) - cpu, time.process_time() - client_cpu
         _, _, again = post_all(port, target.key, warm + bodies, clients)
     rows = stored_rows(uows)
     engine.dispose()
     assert statuses == Counter({201: len(bodies)}), statuses
     assert again == Counter({200: len(warm) + len(bodies)}), again  # all duplicates
     assert rows == {"autorizada": len(warm) + len(bodies)}, rows
-    ms = sorted(x * 1000 for x in latencies)
+    ms, n = sorted(x * 1000 for x in latencies), len(bodies)
     return (
         f"{len(bodies) / seconds:8,.0f} docs/s ({len(bodies):,} XMLs by {clients} concurrent "
         f"clients in {seconds:.2f} s; latency p50 {statistics.median(ms):.1f} ms, "
-        f"p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.1f} ms; sent again: all duplicates)"
+        f"p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.1f} ms; server {1000 * cpu / n:.2f} ms "
+        f"CPU per doc, clients {1000 * client_cpu / n:.2f}; sent again: all duplicates)"
     )
 
 
@@ -436,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"ingest, CLI/service path ({backend:<10}):      {rate:8,.0f} docs/s "
                 f"({rate / baseline:.0%} of lxml; {len(cli_files.files):,} docs in "
-                f"{elapsed:.2f} s) stored: {rows}"
+                f"{elapsed:.2f} s; {rows}"
             )
             line = api_figures(
                 url, target, api_files, args.api_notes, args.clients, args.workers,

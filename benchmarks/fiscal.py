@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fiscal.py [--notes N] [--api-notes N] [--clients C]
         [--backend sqlite|postgresql|both] [--pg-url URL] [--workers W]
-        [--simulate-verify-ms MS] [--smoke]
+        [--smoke]
 
 The notes come from the test note factory (`tests/unit/fiscal_chat/factory.py`: `month_specs`,
 `nfe_proc_xml`, `cancelamento_xml`), so they are whatever the tests load, signature included:
@@ -18,9 +18,9 @@ in the same run:
   is its own), C client threads each posting one XML per request on a keep-alive connection,
   docs/s and latency, then every note sent again (all must come back as duplicates).
 
-The pool's start (once per process) is timed apart. `--simulate-verify-ms` burns that much CPU
-per document inside the prepare step (the workers are forked from the patched process) to see
-what a signature verifier would cost before one exists; 0 measures the code as it is.
+The pool's start (once per process) is timed apart. Beside each rate, the CPU time per document
+of the process and its worker pool (of the API server and its pool, and of the clients): on a
+machine others are using, that says what the work costs better than the wall clock.
 `--smoke` runs tiny sizes in seconds (PostgreSQL only when it answers), so `./dev test` keeps
 the script alive; its figures mean nothing.
 """
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import multiprocessing
 import os
 import shutil
 import signal
@@ -47,7 +46,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -57,7 +55,7 @@ from sqlalchemy import create_engine, delete, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.import_xml import CLI_MIN_PARALLEL  # noqa: E402
-from services import fiscal_prepare, integration_keys  # noqa: E402
+from services import integration_keys  # noqa: E402
 from services.fiscal_ingest import IncomingFile, ingest, prepare_file  # noqa: E402
 from services.prepare_pool import PreparePool  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
@@ -105,38 +103,6 @@ def lxml_rate(files: list[tuple[str, bytes]]) -> float:
     return len(files) / (time.perf_counter() - start)
 
 
-def simulate_verifier(milliseconds: float) -> None:
-    """Make every document cost `milliseconds` more CPU in the prepare step (in this process
-    and in workers forked from it), holding the GIL, as a pure-Python verifier would."""
-    if milliseconds <= 0:
-        return
-    parse = fiscal_prepare.parse_document
-
-    def parse_and_verify(data: bytes, **kwargs: Any) -> Any:
-        until = time.thread_time() + milliseconds / 1000
-        while time.thread_time() < until:
-            pass
-        return parse(data, **kwargs)
-
-    fiscal_prepare.parse_document = parse_and_verify
-
-
-def warm_up(pool: PreparePool) -> None:
-    """Every worker up, its modules and the XSD loaded (a server's pool is warm)."""
-    if not pool.parallel:
-        return
-    warm = partial(prepare_file, check_xsd=True)
-    data = nfe_proc_xml(month_specs(1, emitente_cnpj=CLIENT_CNPJ)[0])
-    for future in [pool.submit(warm, "n.xml", data, CLIENT_CNPJ) for _ in range(pool.workers)]:
-        future.result()
-
-
-def make_pool(workers: int, simulated: bool, min_files: int) -> PreparePool:
-    # A patched prepare step reaches the workers only by forking this process.
-    context = multiprocessing.get_context("fork") if simulated else None
-    return PreparePool(workers, min_files=min_files, context=context)
-
-
 def cpu_seconds(root: int) -> float:
     """CPU time (user + system) of a process and its live descendants (its pool), from /proc:
     unlike wall time, it says what the work costs on a machine others are using too."""
@@ -159,6 +125,16 @@ def cpu_seconds(root: int) -> float:
         total += ticks.get(pid, 0)
         stack += children.get(pid, [])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def warm_up(pool: PreparePool) -> None:
+    """Every worker up, its modules and the XSD loaded (a server's pool is warm)."""
+    if not pool.parallel:
+        return
+    warm = partial(prepare_file, check_xsd=True)
+    data = nfe_proc_xml(month_specs(1, emitente_cnpj=CLIENT_CNPJ)[0])
+    for future in [pool.submit(warm, "n.xml", data, CLIENT_CNPJ) for _ in range(pool.workers)]:
+        future.result()
 
 
 # -- databases ----------------------------------------------------------------------------------
@@ -255,8 +231,8 @@ def stored_rows(uows: UnitOfWorkFactory) -> dict[str, int]:
 def cli_rate(
     url: str, target: Target, generated: Generated, pool: PreparePool
 ) -> tuple[float, float, str]:
-    """(docs/s, seconds, what was stored) for `ingest` as import-xml calls it; the notes are
-    deleted afterwards, so the API path starts from the same empty table."""
+    """(docs/s, seconds, CPU per doc and what was stored) for `ingest` as import-xml calls it;
+    the notes are deleted afterwards, so the API path starts from the same empty table."""
     engine = make_engine(url)
     uows = UnitOfWorkFactory(make_session_factory(engine))
     files = [IncomingFile(name, data) for name, data in generated.files]
@@ -270,13 +246,13 @@ def cli_rate(
     with engine.begin() as connection:
         connection.execute(delete(FiscalDocument))
     engine.dispose()
-    return len(files) / elapsed, elapsed, f"{1000 * cpu / len(files):.2f} ms CPU per doc; {rows}"
+    return len(files) / elapsed, elapsed, f"{1000 * cpu / len(files):.2f} ms CPU per doc) {rows}"
 
 
 # -- the API path -------------------------------------------------------------------------------
 
 
-def serve(url: str, port: int, workers: int, simulate_ms: float) -> None:
+def serve(url: str, port: int, workers: int) -> None:
     """Child process: the web app as `revendabot serve` builds it, on 127.0.0.1:port."""
     import uvicorn
 
@@ -286,10 +262,9 @@ def serve(url: str, port: int, workers: int, simulate_ms: float) -> None:
 
     # uvicorn re-raises the SIGTERM it handled: exit cleanly then, so the pool shuts down too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    simulate_verifier(simulate_ms)
     settings = Settings(environment="test", database_url=url, _env_file=None)
-    pool = make_pool(workers, simulate_ms > 0, min_files=64)
-    warm_up(pool)  # before uvicorn starts threads: a forked pool must fork without them
+    pool = PreparePool(workers)
+    warm_up(pool)  # the first requests do not wait for the workers to start
     app = build_app(settings, prepare_pool=pool)
     web = create_app(app.uow_factory, routers=app.web_routers())
     uvicorn.run(web, host="127.0.0.1", port=port, log_config=None, access_log=False)
@@ -302,10 +277,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def api_server(url: str, workers: int, simulate_ms: float) -> Iterator[tuple[int, int]]:
+def api_server(url: str, workers: int) -> Iterator[tuple[int, int]]:
     port = free_port()
     command = [sys.executable, __file__, "--serve", url, str(port), str(workers)]
-    child = subprocess.Popen([*command, str(simulate_ms)])
+    child = subprocess.Popen(command)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -370,13 +345,12 @@ def api_figures(
     api_notes: int,
     clients: int,
     workers: int,
-    simulate_ms: float,
 ) -> str:
     engine = make_engine(url)
     uows = UnitOfWorkFactory(make_session_factory(engine))
     warm, bodies = _split([data for _, data in generated.notes[:api_notes]], clients)
     began = time.perf_counter()
-    with api_server(url, workers, simulate_ms) as (port, server):
+    with api_server(url, workers) as (port, server):
         print(f"  (API server up in {time.perf_counter() - began:.1f} s)", flush=True)
         # Starts the server's pool and fills its caches (XSD, statements) before timing.
         post_all(port, target.key, warm, clients)
@@ -414,12 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--simulate-verify-ms", type=float, default=0.0)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
-    parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]), int(args.serve[2]), float(args.serve[3]))
+        serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
         return 0
     if args.smoke:  # no worker processes: starting them is most of a smoke run's cost
         args.notes, args.api_notes, args.clients = SMOKE["notes"], SMOKE["api_notes"], 4
@@ -431,7 +404,6 @@ def main(argv: list[str] | None = None) -> int:
         backends.remove("postgresql")
         print("PostgreSQL does not answer: SQLite only")
 
-    simulate_verifier(args.simulate_verify_ms)
     cli_files = generate(args.notes)
     api_files = cli_files if args.api_notes <= args.notes else generate(args.api_notes)
     sizes = [len(data) for _, data in cli_files.notes]
@@ -442,15 +414,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(cli_files.notes):,} nfeProc + {len(cli_files.events):,} procEventoNFe of one "
         f"client from the test note factory; mean note {sum(sizes) / len(sizes) / 1024:.1f} KB"
-        + (
-            f"; simulated verifier: {args.simulate_verify_ms:g} ms CPU per document"
-            if args.simulate_verify_ms
-            else ""
-        )
     )
     baseline = lxml_rate(cli_files.files)
     print(f"plain lxml parse (same files):                 {baseline:8,.0f} docs/s")
-    pool = make_pool(args.workers, args.simulate_verify_ms > 0, min_files=CLI_MIN_PARALLEL)
+    pool = PreparePool(args.workers, min_files=CLI_MIN_PARALLEL)
     started = time.perf_counter()
     warm_up(pool)
     print(
@@ -465,10 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({rate / baseline:.0%} of lxml; {len(cli_files.files):,} docs in "
                 f"{elapsed:.2f} s; {rows}"
             )
-            line = api_figures(
-                url, target, api_files, args.api_notes, args.clients, args.workers,
-                args.simulate_verify_ms,
-            )  # fmt: skip
+            line = api_figures(url, target, api_files, args.api_notes, args.clients, args.workers)
             print(f"ingest, API path          ({backend:<10}):      {line}")
     print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     return 0

@@ -33,15 +33,14 @@ MIN_PARALLEL_FILES = 64
 _PRELOAD = ["services.fiscal_ingest"]
 
 _lock = threading.Lock()
-_executors: dict[tuple[int, BaseContext], ProcessPoolExecutor] = {}
+_executors: dict[int, ProcessPoolExecutor] = {}
 
 
 class PreparePool:
     """Where prepare runs: in `workers` processes when there are several, else in this one.
 
     `min_files` is the smallest batch worth sending to the workers (a bulk import that starts
-    the pool pays for it once; the web app's pool stays warm). `context` picks the start
-    method (a benchmark may fork a patched process); by default a fork server.
+    the pool pays for it once; the web app's pool stays warm).
     """
 
     def __init__(
@@ -49,11 +48,9 @@ class PreparePool:
         workers: int | None = None,
         *,
         min_files: int = MIN_PARALLEL_FILES,
-        context: BaseContext | None = None,
     ) -> None:
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self.min_files = min_files
-        self._context = context
 
     @property
     def parallel(self) -> bool:
@@ -94,24 +91,20 @@ class PreparePool:
             self._forget()
             raise
 
-    def _key(self) -> tuple[int, BaseContext]:
-        return self.workers, self._context or _default_context()
-
     def _executor(self) -> ProcessPoolExecutor:
-        key = self._key()
         with _lock:
-            executor = _executors.get(key)
+            executor = _executors.get(self.workers)
             if executor is None:
                 executor = ProcessPoolExecutor(
-                    key[0], mp_context=key[1], initializer=_exit_with_parent
+                    self.workers, mp_context=_context(), initializer=_exit_with_parent
                 )
-                _executors[key] = executor
+                _executors[self.workers] = executor
             return executor
 
     def _forget(self) -> None:
         """Drop a broken executor: the next call starts a new one."""
         with _lock:
-            _executors.pop(self._key(), None)
+            _executors.pop(self.workers, None)
 
 
 def _exit_with_parent() -> None:
@@ -127,7 +120,7 @@ def _wait_then_exit(parent: BaseProcess) -> None:
 
 
 @lru_cache(maxsize=1)
-def _default_context() -> BaseContext:
+def _context() -> BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)

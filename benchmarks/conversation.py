@@ -1,7 +1,7 @@
 """Benchmark: simulated gestores through the conversation core and the outbox, vs. bare PTB.
 
     .venv/bin/python benchmarks/conversation.py [--updates N] [--gestores G] [--workers W]
-        [--backend sqlite|postgresql|both] [--pg-url URL] [--rate R]
+        [--backend sqlite|postgresql|both] [--pg-url URL] [--rate R] [--smoke]
 
 Each gestor is its own office (40 clients) and its own chat identity, and walks a realistic
 mix in a loop: /menu → Clientes → Próxima → Próxima → a client card → Voltar → Menu →
@@ -14,6 +14,8 @@ Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end 
 the event's last reply recorded Delivered), and the replies the sender saw. The same run
 measures a bare python-telegram-bot `Application.process_update` with an echo handler.
 With `--rate R` the updates arrive at R per second (open loop) instead of back to back.
+`--smoke` runs tiny sizes in seconds (PostgreSQL only when it answers) so `./dev test` keeps
+the script alive; its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import statistics
 import sys
 import tempfile
@@ -369,6 +372,15 @@ def run_core(
     return figures
 
 
+def pg_reachable(url: str) -> bool:
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 1):
+            return True
+    except OSError:
+        return False
+
+
 @contextmanager
 def database(backend: str, pg_url: str) -> Iterator[str]:
     """A fresh, migrated database for one run; removed afterwards."""
@@ -537,7 +549,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate", type=float, default=1000.0, help="open loop: updates offered per second"
     )
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.updates, args.gestores, args.workers, args.rate = 100, 2, 2, 500.0
+        if args.backend != "sqlite" and not pg_reachable(args.pg_url):
+            print("PostgreSQL does not answer: SQLite only")
+            args.backend = "sqlite"
     host = make_url(args.pg_url).host
     if args.backend != "sqlite" and host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("benchmarks run against 127.0.0.1 only")

@@ -1,62 +1,78 @@
-"""Benchmark: ingesting a month of NF-e through the service, vs. plain lxml parsing.
+"""Benchmark: ingesting a month of NF-e through the CLI/service path and the API, vs. plain lxml.
 
-    .venv/bin/python benchmarks/fiscal.py [--notes N] [--cancelled-share S]
-        [--backend sqlite|postgresql|both] [--pg-url URL]
+    .venv/bin/python benchmarks/fiscal.py [--notes N] [--api-notes N] [--clients C]
+        [--backend sqlite|postgresql|both] [--pg-url URL] [--workers W]
+        [--smoke]
 
-Generates N realistic authorized nfeProc files (valid keys from `domain.fiscal.chave`, 1–12
-items with varied products, CFOPs and values, an emitente and destinatário with addresses,
-ICMS totals, a signature block of real size) for one client and one month, plus the
-procEventoNFe of the cancelled share. Prints, in the same run:
+The notes come from the test note factory (`tests/unit/fiscal_chat/factory.py`: `month_specs`,
+`nfe_proc_xml`, `cancelamento_xml`), so they are whatever the tests load, signature included:
+N authorized nfeProc of one client in Oct/2026, and the procEventoNFe of every 33rd. Printed,
+in the same run:
 
-- the plain lxml parse rate of the same bytes (`etree.fromstring`, the safe parser settings):
-  the baseline;
-- the ingest rate through `services.fiscal_ingest.ingest` (parse, classify, compress, store,
-  commit per chunk of 500), docs/s, on a fresh migrated database per backend, with one
-  process and with `--workers` processes reading while the main one writes (the CLI's mode).
+- plain lxml parsing of the same bytes (`etree.fromstring`, the safe parser settings): the
+  baseline, docs/s;
+- per backend, on a fresh migrated database: ingest through the CLI/service path
+  (`services.fiscal_ingest.ingest` with import-xml's prepare pool: reading in W worker
+  processes, one multi-row INSERT and one transaction per chunk of 500), docs/s and % of the
+  baseline; then the API path: the web app under uvicorn in a child process (the prepare pool
+  is its own), C client threads each posting one XML per request on a keep-alive connection,
+  docs/s and latency, then every note sent again (all must come back as duplicates).
+
+The pool's start (once per process) is timed apart. Beside each rate, the CPU time per document
+of the process and its worker pool (of the API server and its pool, and of the clients): on a
+machine others are using, that says what the work costs better than the wall clock.
+`--smoke` runs tiny sizes in seconds (PostgreSQL only when it answers), so `./dev test` keeps
+the script alive; its figures mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
+import http.client
 import os
-import random
 import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 
-from lxml import etree
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from domain.fiscal import NFE_NS, digito_verificador
-from services.fiscal_ingest import IncomingFile, ingest
-from storage.db import make_engine, make_session_factory
-from storage.migrations import upgrade
-from storage.models import Client, Gestor, Plan
-from storage.models_fiscal import FiscalDocument
-from storage.uow import UnitOfWorkFactory
+from lxml import etree  # noqa: E402
+from sqlalchemy import create_engine, delete, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.import_xml import CLI_MIN_PARALLEL  # noqa: E402
+from services import integration_keys  # noqa: E402
+from services.fiscal_ingest import IncomingFile, ingest, prepare_file  # noqa: E402
+from services.prepare_pool import PreparePool  # noqa: E402
+from storage.db import make_engine, make_session_factory  # noqa: E402
+from storage.migrations import upgrade  # noqa: E402
+from storage.models import Client, Gestor, Plan  # noqa: E402
+from storage.models_fiscal import FiscalDocument  # noqa: E402
+from storage.uow import UnitOfWorkFactory  # noqa: E402
+from tests.unit.fiscal_chat.factory import (  # noqa: E402
+    cancelamento_xml,
+    month_specs,
+    nfe_proc_xml,
+)
 
 CLIENT_CNPJ = "11222333000181"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-MONTH = "2026-10"
-PRODUCTS = [
-    ("Parafuso sextavado M8 zincado", "73181500", "5102"),
-    ("Arruela lisa 8mm", "73182200", "5102"),
-    ("Cabo flexível 2,5mm 100m", "85444900", "5102"),
-    ("Disjuntor bipolar 32A", "85362000", "5405"),
-    ("Tinta acrílica fosca 18L branco", "32091010", "5102"),
-    ("Luva de raspa cano longo", "42032900", "5405"),
-    ("Serviço de montagem", "00000000", "5933"),
-    ("Lâmpada LED 9W bivolt", "85395000", "5102"),
-    ("Fita isolante 20m", "39191000", "5405"),
-    ("Broca aço rápido 6mm", "82075011", "5102"),
-]
-CITIES = [("3550308", "São Paulo"), ("3509502", "Campinas"), ("3548708", "São Bernardo")]
+CANCEL_EVERY = 33  # ~3% of the month cancelled
+SMOKE = {"notes": 60, "api_notes": 40}
 
 
 @dataclass(frozen=True)
@@ -69,113 +85,13 @@ class Generated:
         return self.notes + self.events
 
 
-def _cnpj(rng: random.Random) -> str:
-    body = f"{rng.randrange(10**7, 10**8)}0001"
-    for _ in range(2):
-        weights = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2][-len(body) :]
-        rest = sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11
-        body += "0" if rest < 2 else str(11 - rest)
-    return body
-
-
-def _address(rng: random.Random, tag: str) -> str:
-    code, city = rng.choice(CITIES)
-    return (
-        f"<{tag}><xLgr>Rua {rng.choice(['das Flores', 'XV de Novembro', 'Augusta'])}</xLgr>"
-        f"<nro>{rng.randrange(1, 3000)}</nro><xBairro>Centro</xBairro><cMun>{code}</cMun>"
-        f"<xMun>{city}</xMun><UF>SP</UF><CEP>0{rng.randrange(1000000, 9999999)}</CEP>"
-        f"<cPais>1058</cPais><xPais>BRASIL</xPais><fone>11{rng.randrange(10**8, 10**9)}</fone>"
-        f"</{tag}>"
-    )
-
-
-def _note(rng: random.Random, numero: int) -> tuple[str, bytes]:
-    day = rng.randrange(1, 32)
-    hour, minute = rng.randrange(0, 24), rng.randrange(0, 60)
-    dh_emi = f"2026-10-{day:02d}T{hour:02d}:{minute:02d}:00-03:00"
-    cnf = f"{rng.randrange(10**7, 10**8)}"
-    corpo = f"352610{CLIENT_CNPJ}55001{numero:09d}1{cnf}"
-    chave = corpo + digito_verificador(corpo)
-    items, v_prod = [], Decimal(0)
-    for n in range(1, rng.randrange(1, 13)):
-        name, ncm, cfop = rng.choice(PRODUCTS)
-        quantity = Decimal(rng.randrange(1, 50))
-        price = Decimal(rng.randrange(100, 50000)) / 100
-        value = (quantity * price).quantize(Decimal("0.01"))
-        v_prod += value
-        icms = (value * Decimal("0.18")).quantize(Decimal("0.01"))
-        items.append(
-            f'<det nItem="{n}"><prod><cProd>{1000 + n}</cProd><cEAN>SEM GTIN</cEAN>'
-            f"<xProd>{name}</xProd><NCM>{ncm}</NCM><CFOP>{cfop}</CFOP><uCom>UN</uCom>"
-            f"<qCom>{quantity}.0000</qCom><vUnCom>{price}</vUnCom><vProd>{value}</vProd>"
-            f"<cEANTrib>SEM GTIN</cEANTrib><uTrib>UN</uTrib><qTrib>{quantity}.0000</qTrib>"
-            f"<vUnTrib>{price}</vUnTrib><indTot>1</indTot></prod><imposto><ICMS><ICMS00>"
-            f"<orig>0</orig><CST>00</CST><modBC>3</modBC><vBC>{value}</vBC><pICMS>18.00</pICMS>"
-            f"<vICMS>{icms}</vICMS></ICMS00></ICMS><PIS><PISAliq><CST>01</CST><vBC>{value}</vBC>"
-            f"<pPIS>1.65</pPIS><vPIS>0.00</vPIS></PISAliq></PIS></imposto></det>"
-        )
-    frete = Decimal(rng.randrange(0, 5000)) / 100
-    v_nf = v_prod + frete
-    digest = base64.b64encode(rng.randbytes(20)).decode()
-    signature = base64.b64encode(rng.randbytes(256)).decode()
-    certificate = base64.b64encode(rng.randbytes(1400)).decode()
-    xml = (
-        f'<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="{NFE_NS}" versao="4.00">'
-        f'<NFe xmlns="{NFE_NS}"><infNFe Id="NFe{chave}" versao="4.00"><ide><cUF>35</cUF>'
-        f"<cNF>{cnf}</cNF><natOp>VENDA DE MERCADORIA</natOp><mod>55</mod><serie>1</serie>"
-        f"<nNF>{numero}</nNF><dhEmi>{dh_emi}</dhEmi><tpNF>1</tpNF><idDest>1</idDest>"
-        f"<cMunFG>3550308</cMunFG><tpImp>1</tpImp><tpEmis>1</tpEmis><cDV>{chave[-1]}</cDV>"
-        f"<tpAmb>1</tpAmb><finNFe>1</finNFe><indFinal>0</indFinal><indPres>1</indPres>"
-        f"<procEmi>0</procEmi><verProc>FazNota 3.2</verProc></ide><emit><CNPJ>{CLIENT_CNPJ}"
-        f"</CNPJ><xNome>ACME COMERCIO DE FERRAGENS LTDA</xNome><xFant>ACME</xFant>"
-        f"{_address(rng, 'enderEmit')}<IE>123456789110</IE><CRT>3</CRT></emit>"
-        f"<dest><CNPJ>{_cnpj(rng)}</CNPJ><xNome>CLIENTE {numero} LTDA</xNome>"
-        f"{_address(rng, 'enderDest')}<indIEDest>1</indIEDest><IE>987654321</IE></dest>"
-        f"{''.join(items)}<total><ICMSTot><vBC>{v_prod}</vBC><vICMS>0.00</vICMS>"
-        f"<vProd>{v_prod}</vProd><vFrete>{frete}</vFrete><vDesc>0.00</vDesc>"
-        f"<vNF>{v_nf}</vNF></ICMSTot></total><transp><modFrete>0</modFrete></transp>"
-        f"<pag><detPag><tPag>15</tPag><vPag>{v_nf}</vPag></detPag></pag></infNFe>"
-        f'<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>'
-        f'<CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/>'
-        f'<SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#rsa-sha1"/>'
-        f'<Reference URI="#NFe{chave}"><DigestValue>{digest}</DigestValue></Reference>'
-        f"</SignedInfo><SignatureValue>{signature}</SignatureValue><KeyInfo><X509Data>"
-        f"<X509Certificate>{certificate}</X509Certificate></X509Data></KeyInfo></Signature>"
-        f'</NFe><protNFe versao="4.00"><infProt><tpAmb>1</tpAmb><verAplic>SP_NFE_PL009_V4'
-        f"</verAplic><chNFe>{chave}</chNFe><dhRecbto>{dh_emi}</dhRecbto>"
-        f"<nProt>1352600{numero:08d}</nProt><digVal>{digest}</digVal><cStat>100</cStat>"
-        f"<xMotivo>Autorizado o uso da NF-e</xMotivo></infProt></protNFe></nfeProc>"
-    )
-    return chave, xml.encode()
-
-
-def _cancellation(chave: str, numero: int) -> bytes:
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><procEventoNFe xmlns="{NFE_NS}" versao="1.00">'
-        f'<evento versao="1.00"><infEvento Id="ID110111{chave}01"><cOrgao>35</cOrgao>'
-        f"<tpAmb>1</tpAmb><CNPJ>{CLIENT_CNPJ}</CNPJ><chNFe>{chave}</chNFe>"
-        f"<dhEvento>2026-10-31T10:00:00-03:00</dhEvento><tpEvento>110111</tpEvento>"
-        f'<nSeqEvento>1</nSeqEvento><verEvento>1.00</verEvento><detEvento versao="1.00">'
-        f"<descEvento>Cancelamento</descEvento><nProt>1352600{numero:08d}</nProt>"
-        f"<xJust>Pedido cancelado pelo cliente antes da entrega</xJust></detEvento>"
-        f'</infEvento><Signature xmlns="http://www.w3.org/2000/09/xmldsig#"/></evento>'
-        f'<retEvento versao="1.00"><infEvento><tpAmb>1</tpAmb><verAplic>SP</verAplic>'
-        f"<cOrgao>35</cOrgao><cStat>135</cStat><xMotivo>Evento registrado e vinculado a NF-e"
-        f"</xMotivo><chNFe>{chave}</chNFe><tpEvento>110111</tpEvento><nSeqEvento>1</nSeqEvento>"
-        f"<dhRegEvento>2026-10-31T10:00:05-03:00</dhRegEvento><nProt>1352600{numero + 1:08d}"
-        f"</nProt></infEvento></retEvento></procEventoNFe>"
-    ).encode()
-
-
-def generate(count: int, cancelled_share: float, seed: int = 2026) -> Generated:
-    """`count` authorized notes of one client in Oct/2026 and the cancellations of a share."""
-    rng = random.Random(seed)
+def generate(count: int) -> Generated:
+    """`count` authorized notes of one client in Oct/2026, and the cancellation of every 33rd."""
     notes, events = [], []
-    for numero in range(1, count + 1):
-        chave, data = _note(rng, numero)
-        notes.append((f"{chave}-nfe.xml", data))
-        if rng.random() < cancelled_share:
-            events.append((f"{chave}-cancelamento.xml", _cancellation(chave, numero)))
+    for spec in month_specs(count, emitente_cnpj=CLIENT_CNPJ):
+        notes.append((f"{spec.chave()}-nfe.xml", nfe_proc_xml(spec)))
+        if spec.numero % CANCEL_EVERY == 0:
+            events.append((f"{spec.chave()}-cancelamento.xml", cancelamento_xml(spec)))
     return Generated(notes, events)
 
 
@@ -187,38 +103,97 @@ def lxml_rate(files: list[tuple[str, bytes]]) -> float:
     return len(files) / (time.perf_counter() - start)
 
 
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and its live descendants (its pool), from /proc:
+    unlike wall time, it says what the work costs on a machine others are using too."""
+    if not Path("/proc").is_dir():
+        return float("nan")
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += ticks.get(pid, 0)
+        stack += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def warm_up(pool: PreparePool) -> None:
+    """Every worker up, its modules and the XSD loaded (a server's pool is warm)."""
+    if not pool.parallel:
+        return
+    warm = partial(prepare_file, check_xsd=True)
+    data = nfe_proc_xml(month_specs(1, emitente_cnpj=CLIENT_CNPJ)[0])
+    for future in [pool.submit(warm, "n.xml", data, CLIENT_CNPJ) for _ in range(pool.workers)]:
+        future.result()
+
+
+# -- databases ----------------------------------------------------------------------------------
+
+
+def pg_reachable(url: str) -> bool:
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 1):
+            return True
+    except OSError:
+        return False
+
+
 @contextmanager
 def database(backend: str, pg_url: str) -> Iterator[str]:
+    """A fresh, migrated database for one run; removed afterwards."""
     if backend == "sqlite":
         folder = tempfile.mkdtemp(prefix="fiscal-bench-")
         try:
-            yield f"sqlite:///{folder}/bench.db"
+            url = f"sqlite:///{folder}/bench.db"
+            _migrate(url)
+            yield url
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    name = f"fiscal_bench_{os.getpid()}"
+    name = f"fiscal_bench_{os.getpid()}_{time.monotonic_ns() % 10**6}"
     admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        _migrate(url)
+        yield url
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
+def _migrate(url: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+
+
 @dataclass(frozen=True)
 class Target:
     client_id: int
+    gestor_id: int
     documento: str
+    key: str
 
 
-def _client(uows: UnitOfWorkFactory) -> Target:
-    from datetime import UTC, datetime
-
+def add_client(url: str) -> Target:
+    """A gestor and the notes' emitente as its client, with an integration key."""
     now = datetime.now(UTC)
-    uow = uows()
+    engine = make_engine(url)
+    uow = UnitOfWorkFactory(make_session_factory(engine))()
     with uow:
         gestor = Gestor(cnpj="10009001000150", razao_social="Escritório", created_at=now)
         uow.session.add(gestor)
@@ -234,68 +209,234 @@ def _client(uows: UnitOfWorkFactory) -> Target:
         )  # fmt: skip
         uow.session.add(client)
         uow.session.flush()
+        key = integration_keys.issue(uow, client.id, "bench")
         uow.commit()
-        return Target(client.id, CLIENT_CNPJ)
+        target = Target(client.id, gestor.id, CLIENT_CNPJ, key)
+    engine.dispose()
+    return target
 
 
-def ingest_rate(
-    url: str, generated: Generated, workers: int
-) -> tuple[float, float, float, dict[str, int]]:
-    """(wall-clock docs/s, seconds, docs per CPU-second of this process, rows by situação)."""
-    engine = make_engine(url)
-    upgrade(engine)
-    uows = UnitOfWorkFactory(make_session_factory(engine))
-    target = _client(uows)
-    files = [IncomingFile(name, data) for name, data in generated.files]
-    start, cpu_start = time.perf_counter(), time.process_time()
-    report = ingest(uows(), target, files, via="bench", workers=workers)
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+def stored_rows(uows: UnitOfWorkFactory) -> dict[str, int]:
     uow = uows()
     with uow:
-        rows = dict(
-            uow.session.execute(
-                select(FiscalDocument.situacao, func.count()).group_by(FiscalDocument.situacao)
-            ).all()
-        )
-    engine.dispose()
+        rows = uow.session.execute(
+            select(FiscalDocument.situacao, func.count()).group_by(FiscalDocument.situacao)
+        ).all()
+    return {str(situacao): int(count) for situacao, count in sorted(rows)}
+
+
+# -- the CLI/service path -----------------------------------------------------------------------
+
+
+def cli_rate(
+    url: str, target: Target, generated: Generated, pool: PreparePool
+) -> tuple[float, float, str]:
+    """(docs/s, seconds, CPU per doc and what was stored) for `ingest` as import-xml calls it;
+    the notes are deleted afterwards, so the API path starts from the same empty table."""
+    engine = make_engine(url)
+    uows = UnitOfWorkFactory(make_session_factory(engine))
+    files = [IncomingFile(name, data) for name, data in generated.files]
+    start, cpu = time.perf_counter(), cpu_seconds(os.getpid())
+    report = ingest(uows(), target, files, via="bench", pool=pool)
+    elapsed, cpu = time.perf_counter() - start, cpu_seconds(os.getpid()) - cpu
     assert report.recusados == 0, report.refusals[:3]
-    counts = {str(k): int(v) for k, v in rows.items()}
-    return len(files) / elapsed, elapsed, len(files) / cpu, counts
+    assert report.carregados == len(generated.notes), report.carregados
+    assert report.cancelamentos == len(generated.events), report.cancelamentos
+    rows = stored_rows(uows)
+    with engine.begin() as connection:
+        connection.execute(delete(FiscalDocument))
+    engine.dispose()
+    return len(files) / elapsed, elapsed, f"{1000 * cpu / len(files):.2f} ms CPU per doc) {rows}"
 
 
-def main() -> None:
+# -- the API path -------------------------------------------------------------------------------
+
+
+def serve(url: str, port: int, workers: int) -> None:
+    """Child process: the web app as `revendabot serve` builds it, on 127.0.0.1:port."""
+    import uvicorn
+
+    from bot.app import build_app
+    from bot.settings import Settings
+    from web.app import create_app
+
+    # uvicorn re-raises the SIGTERM it handled: exit cleanly then, so the pool shuts down too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    settings = Settings(environment="test", database_url=url, _env_file=None)
+    pool = PreparePool(workers)
+    warm_up(pool)  # the first requests do not wait for the workers to start
+    app = build_app(settings, prepare_pool=pool)
+    web = create_app(app.uow_factory, routers=app.web_routers())
+    uvicorn.run(web, host="127.0.0.1", port=port, log_config=None, access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def api_server(url: str, workers: int) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    command = [sys.executable, __file__, "--serve", url, str(port), str(workers)]
+    child = subprocess.Popen(command)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.1)
+        yield port, child.pid
+    finally:
+        child.terminate()
+        child.wait(30)
+
+
+def post_all(
+    port: int, key: str, bodies: list[bytes], clients: int
+) -> tuple[float, list[float], Counter[int]]:
+    """Each of `clients` threads posts its share, one XML per request, on its own keep-alive
+    connection; all start together. (seconds, latencies, status codes)."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/xml"}
+    shares = [bodies[n::clients] for n in range(clients)]
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def client(share: list[bytes]) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        own, codes = [], Counter[int]()
+        barrier.wait()
+        for body in share:
+            start = time.perf_counter()
+            connection.request("POST", "/api/v1/documentos", body, headers)
+            response = connection.getresponse()
+            response.read()
+            own.append(time.perf_counter() - start)
+            codes[response.status] += 1
+        connection.close()
+        with lock:
+            latencies.extend(own)
+            statuses.update(codes)
+
+    threads = [threading.Thread(target=client, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start, latencies, statuses
+
+
+def api_figures(
+    url: str,
+    target: Target,
+    generated: Generated,
+    api_notes: int,
+    clients: int,
+    workers: int,
+) -> str:
+    engine = make_engine(url)
+    uows = UnitOfWorkFactory(make_session_factory(engine))
+    warm, bodies = _split([data for _, data in generated.notes[:api_notes]], clients)
+    began = time.perf_counter()
+    with api_server(url, workers) as (port, server):
+        print(f"  (API server up in {time.perf_counter() - began:.1f} s)", flush=True)
+        # Starts the server's pool and fills its caches (XSD, statements) before timing.
+        post_all(port, target.key, warm, clients)
+        cpu, client_cpu = cpu_seconds(server), time.process_time()
+        seconds, latencies, statuses = post_all(port, target.key, bodies, clients)
+        cpu, client_cpu = cpu_seconds(server) - cpu, time.process_time() - client_cpu
+        _, _, again = post_all(port, target.key, warm + bodies, clients)
+    rows = stored_rows(uows)
+    engine.dispose()
+    assert statuses == Counter({201: len(bodies)}), statuses
+    assert again == Counter({200: len(warm) + len(bodies)}), again  # all duplicates
+    assert rows == {"autorizada": len(warm) + len(bodies)}, rows
+    ms, n = sorted(x * 1000 for x in latencies), len(bodies)
+    return (
+        f"{len(bodies) / seconds:8,.0f} docs/s ({len(bodies):,} XMLs by {clients} concurrent "
+        f"clients in {seconds:.2f} s; latency p50 {statistics.median(ms):.1f} ms, "
+        f"p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.1f} ms; server {1000 * cpu / n:.2f} ms "
+        f"CPU per doc, clients {1000 * client_cpu / n:.2f}; sent again: all duplicates)"
+    )
+
+
+def _split(bodies: list[bytes], clients: int) -> tuple[list[bytes], list[bytes]]:
+    warm = min(len(bodies) // 5, 25 * clients)
+    return bodies[:warm], bodies[warm:]
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=int, default=10_000)
-    parser.add_argument("--cancelled-share", type=float, default=0.03)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--api-notes", type=int, default=3_000, help="notes posted to the API")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent API clients")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args()
-
-    generated = generate(args.notes, args.cancelled_share)
-    sizes = [len(data) for _, data in generated.notes]
-    print(
-        f"Generated {len(generated.notes):,} nfeProc ({len(generated.events):,} cancelled, "
-        f"with their procEventoNFe) for one client, {MONTH}; "
-        f"mean {sum(sizes) / len(sizes) / 1024:.1f} KB, "
-        f"total {sum(sizes) / 1024**2:.1f} MB"
-    )
-    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    baseline = lxml_rate(generated.files)
-    print(f"plain lxml parse (same files):       {baseline:8,.0f} docs/s")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
+        return 0
+    if args.smoke:  # no worker processes: starting them is most of a smoke run's cost
+        args.notes, args.api_notes, args.clients = SMOKE["notes"], SMOKE["api_notes"], 4
+        args.workers = 1
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if "postgresql" in backends and not pg_reachable(args.pg_url):
+        if not args.smoke:
+            parser.error(f"PostgreSQL does not answer at {args.pg_url}")
+        backends.remove("postgresql")
+        print("PostgreSQL does not answer: SQLite only")
+
+    cli_files = generate(args.notes)
+    api_files = cli_files if args.api_notes <= args.notes else generate(args.api_notes)
+    sizes = [len(data) for _, data in cli_files.notes]
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average before: "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
+    print(
+        f"{len(cli_files.notes):,} nfeProc + {len(cli_files.events):,} procEventoNFe of one "
+        f"client from the test note factory; mean note {sum(sizes) / len(sizes) / 1024:.1f} KB"
+    )
+    baseline = lxml_rate(cli_files.files)
+    print(f"plain lxml parse (same files):                 {baseline:8,.0f} docs/s")
+    pool = PreparePool(args.workers, min_files=CLI_MIN_PARALLEL)
+    started = time.perf_counter()
+    warm_up(pool)
+    print(
+        f"prepare pool: {pool.workers} worker(s), started in {time.perf_counter() - started:.2f} s"
+    )
     for backend in backends:
-        for workers in sorted({1, args.workers}):
-            with database(backend, args.pg_url) as url:
-                rate, elapsed, cpu_rate, rows = ingest_rate(url, generated, workers)
-            # On one process the CPU-time rate is what an idle core gives (shared machines).
-            cpu_note = f"; {cpu_rate:,.0f} docs per CPU-second" if workers == 1 else ""
+        with database(backend, args.pg_url) as url:
+            target = add_client(url)
+            rate, elapsed, rows = cli_rate(url, target, cli_files, pool)
             print(
-                f"ingest through the service ({backend}, {workers} worker(s)): {rate:8,.0f} "
-                f"docs/s ({len(generated.files):,} docs in {elapsed:.2f} s; "
-                f"{rate / baseline:.0%} of lxml{cpu_note}) stored: {rows}"
+                f"ingest, CLI/service path ({backend:<10}):      {rate:8,.0f} docs/s "
+                f"({rate / baseline:.0%} of lxml; {len(cli_files.files):,} docs in "
+                f"{elapsed:.2f} s; {rows}"
             )
+            line = api_figures(url, target, api_files, args.api_notes, args.clients, args.workers)
+            print(f"ingest, API path          ({backend:<10}):      {line}")
+    print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

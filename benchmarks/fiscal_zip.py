@@ -1,7 +1,7 @@
 """Benchmark: the month ZIP of XMLs and the month report, from notes stored the real way.
 
     .venv/bin/python benchmarks/fiscal_zip.py [--sizes 1000,10000,50000] [--report 10000]
-        [--keep DIR]
+        [--keep DIR] [--smoke]
 
 For each N: N varied authorized NF-e of one client and month (1–6 items, mixed CFOPs, some
 freight, ~3% cancelled with their events) are stored through the ingest service in a fresh
@@ -13,6 +13,8 @@ SQLite file. Then, each in a fresh subprocess so peak RSS is its own:
 Printed: seconds, the ratio ours / baseline (target ≤ 1.0×), peak RSS of each (VmHWM;
 target < 150 MB and flat as N grows), archive sizes. Then the month report for `--report` notes:
 the PDF alone from ready rows (target < 2 s) and the whole job path (inflate + parse + PDF).
+`--smoke` (tiny sizes, seconds; `./dev test` runs it so the script cannot rot) is
+`--sizes 50 --report 50`: the figures mean nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -218,7 +220,7 @@ def bench_report(n: int, work: Path, stored: Stored | None) -> None:
     uow_factory = UnitOfWorkFactory(make_session_factory(make_engine(f"sqlite:///{stored.db}")))
     principal = Principal(1, "bench:gestor", stored.gestor_id, "Bench", Role.GESTOR)
     clock = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
-    words = fiscal_exports.Words(*(["{titulo}"] * 8))
+    words = fiscal_exports.Words(*(["{titulo}"] * len(fields(fiscal_exports.Words))))
     export = fiscal_exports.Export(
         stored.client_id, TipoNota.EMITIDA, Modelo.NFE, "2026-10", "bench", "ACME_2026-10_NFe"
     )
@@ -279,8 +281,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--report", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, default=None, help="work folder to keep")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.report = "50", 50
     if args.child:
         kind, *rest = args.child
         if kind == "ours":

@@ -1,7 +1,7 @@
 """Benchmark: the certificate sweep over 100,000 clients, and paced outbox throughput.
 
     .venv/bin/python benchmarks/reminders.py [--clients N] [--gestores G] [--pg-url URL]
-        [--messages M] [--chats C] [--rate R]
+        [--messages M] [--chats C] [--rate R] [--smoke]
 
 1. Sweep. A throwaway PostgreSQL database gets G gestores and N clients, each with an A1
    certificate whose last day is random between one year ago and two years ahead. The sweep
@@ -14,6 +14,9 @@
    to C chats go out through the real OutboxSender, TelegramChannel (python-telegram-bot over
    HTTP) and RatePacer at TELEGRAM_RATE_GLOBAL=R. Printed: messages/s overall and the most
    messages the stand-in received in any one second (it must not exceed R).
+
+`--smoke` runs tiny sizes in seconds so `./dev test` keeps the script alive (its figures mean
+nothing); without PostgreSQL it skips the sweep and runs the throughput on SQLite.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ import asyncio
 import hashlib
 import json
 import random
+import socket
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -299,6 +304,27 @@ async def bench_throughput(engine: Engine, messages: int, chats: int, rate: floa
     )
 
 
+def pg_reachable(url: str) -> bool:
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 1):
+            return True
+    except OSError:
+        return False
+
+
+def smoke_without_postgresql(messages: int, chats: int, rate: float) -> None:
+    print("PostgreSQL does not answer: no sweep; the throughput on SQLite")
+    with tempfile.TemporaryDirectory(prefix="reminders-bench-") as folder:
+        engine = make_engine(f"sqlite:///{folder}/bench.db")
+        try:
+            upgrade(engine)
+            print("SQLite — outbox throughput through the real Telegram sender + pacer")
+            asyncio.run(bench_throughput(engine, messages, chats, rate))
+        finally:
+            engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=100_000)
@@ -307,7 +333,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
     args = parser.parse_args()
+    if args.smoke:
+        args.clients, args.gestores, args.messages, args.chats = 300, 3, 20, 20
+        if not pg_reachable(args.pg_url):
+            smoke_without_postgresql(args.messages, args.chats, args.rate)
+            return
     with throwaway_database(args.pg_url) as url:
         engine = make_engine(url)
         try:

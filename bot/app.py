@@ -21,6 +21,7 @@ from handlers.router import Dialogue
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
 from services.fiscal_exports import ExportOptions, deployment_upload_limits
+from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
 from storage.migrations import upgrade
@@ -44,6 +45,8 @@ class App:
     db: Engine
     uow_factory: UnitOfWorkFactory
     conversation: ConversationEngine
+    # Worker processes for reading XMLs (API uploads, import-xml), started on first use.
+    prepare_pool: PreparePool = field(default_factory=PreparePool)
     # Called (from any thread) when messages were enqueued: wakes the outbox sender.
     wake_listeners: list[Callable[[], None]] = field(default_factory=list)
 
@@ -64,7 +67,7 @@ class App:
     def web_routers(self) -> list[APIRouter]:
         """The feature routers of the web app, built with their dependencies (one line each)."""
         routers: list[APIRouter] = [
-            api_router(self.uow_factory),
+            api_router(self.uow_factory, self.prepare_pool),
             software_access_router(self.uow_factory, link_signer(self.settings)),
             payments_router(self.uow_factory, _secret(self.settings.payments_callback_secret)),
             signup_router_from(self.settings, self.uow_factory, notify=self.wake),  # issue 5
@@ -78,6 +81,7 @@ def build_app(
     db: Engine | None = None,
     dialogue: Callable[..., object] | None = None,
     run_job: Callable[[Callable[[], None]], None] | None = None,
+    prepare_pool: PreparePool | None = None,
 ) -> App:
     """Wire settings → engine → units of work → conversation engine."""
     settings = settings or Settings()
@@ -105,7 +109,7 @@ def build_app(
         on_enqueued=lambda: holder[0].wake(),
         run_job=run_job,
     )
-    app = App(settings, db, uow_factory, conversation)
+    app = App(settings, db, uow_factory, conversation, prepare_pool or PreparePool())
     holder.append(app)
     return app
 

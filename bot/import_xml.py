@@ -8,7 +8,6 @@ same import again is not a failure."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,12 @@ from domain.text import format_number, quantity
 from services import fiscal_ingest
 from services.errors import NotFound
 from services.fiscal_ingest import CHUNK_SIZE, IncomingFile, IngestReport
+from services.prepare_pool import PreparePool
 
 # An operator's bulk load may be a year of NFC-e: far more than one API upload.
 CLI_ZIP_LIMITS = ZipLimits(max_members=500_000, max_total_bytes=8 * 1024**3)
+# Starting the workers costs about a second here, once: they pay off past a couple of chunks.
+CLI_MIN_PARALLEL = 2 * CHUNK_SIZE
 _WANTED = (".xml", ".zip")
 
 
@@ -34,7 +36,7 @@ _WANTED = (".xml", ".zip")
     "--workers",
     type=click.IntRange(1, 32),
     default=None,
-    help="Processos que leem os XMLs em paralelo (padrão: os núcleos da máquina, até 4).",
+    help="Processos que leem os XMLs em paralelo (padrão: os núcleos da máquina).",
 )
 @click.option(
     "--allow-refused",
@@ -71,8 +73,7 @@ def import_xml(
             client,
             _files(sources),
             via="cli",
-            # Processes pay off only past a couple of chunks; a few files are read here.
-            workers=workers or (min(4, os.cpu_count() or 1) if total > 2 * CHUNK_SIZE else 1),
+            pool=PreparePool(workers or app.prepare_pool.workers, min_files=CLI_MIN_PARALLEL),
             on_file=lambda _outcome: bar.update(1),
         )
     _print_summary(report)

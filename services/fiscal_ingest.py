@@ -2,8 +2,10 @@
 
 Each document is all-or-nothing and decided on its own: in a ZIP with 3 good notes and 1 bad
 one, the 3 are stored and the 1 is refused with its reason (the summary lists each). Reading and
-classifying happen before the database is touched; a chunk of documents is then written in one
-transaction (`chunk_size`, default 500) and committed. Called inside an outer unit of work (the
+classifying (the CPU-bound half: parse, checks, compression) happen before the database is
+touched, in worker processes for big batches (`services.prepare_pool`); a chunk of documents is
+then written in one transaction (`chunk_size`, default 500: one multi-row INSERT) and committed
+while the workers read the next ones. Called inside an outer unit of work (the
 API does this) the whole call is one transaction. Re-sending is always safe: a chave already
 stored is a duplicate, and the database's unique key settles concurrent uploads.
 
@@ -15,16 +17,12 @@ reason ("envie antes o XML da nota").
 from __future__ import annotations
 
 import io
-import multiprocessing
 import zipfile
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from typing import Protocol
 
 from domain.documents import normalize
@@ -41,10 +39,12 @@ from services.fiscal_prepare import (
     prepare,
     refused,
 )
+from services.prepare_pool import PreparePool
 from storage.models import AuditEntry
 from storage.uow import UnitOfWork
 
-CHUNK_SIZE = 500
+CHUNK_SIZE = 500  # notes written per transaction (one multi-row INSERT)
+TASK_SIZE = 50  # files per worker task: small enough to keep every worker busy
 
 
 class ClientRef(Protocol):
@@ -129,84 +129,121 @@ def ingest(
     max_bytes: int = MAX_XML_BYTES,
     check_xsd: bool = False,
     workers: int = 1,
+    pool: PreparePool | None = None,
     on_file: Callable[[Outcome | None], None] | None = None,
 ) -> IngestReport:
     """Store the client's notes and cancellations from `files`; one outcome per file.
 
-    With `workers` > 1 (bulk imports), chunks are read and classified in that many processes
-    while this one writes the previous chunk; `files` is still consumed lazily. `on_file` is
-    called once per file (with its outcome when already known), for a progress bar.
+    Files are read and classified in `pool`'s worker processes when the batch is big enough
+    (or in `workers` processes when asked, whatever the size) while this process writes the
+    previous batch; `files` is still consumed lazily. `on_file` is called once per file (with
+    its outcome when already known), for a progress bar.
     """
-    slots: list[Outcome | None] = []
-    events: list[tuple[int, PreparedEvent]] = []
-    read = partial(
-        _prepare_chunk,
-        documento=client.documento,
+    if pool is None:
+        pool = PreparePool(workers, min_files=0)
+    writer = _Writer(uow, client, via, on_file)
+    prepared = prepare_files(
+        files,
+        client.documento,
+        pool=pool,
         max_bytes=max_bytes,
         check_xsd=check_xsd,
-        slim=workers > 1,
+        task_size=min(TASK_SIZE, chunk_size),
     )
+    for batch in iter(lambda: list(islice(prepared, chunk_size)), []):
+        writer.write(batch)
+    return writer.report()
+
+
+def store(
+    uow: UnitOfWork, client: ClientRef, prepared: Iterable[Prepared], *, via: str
+) -> IngestReport:
+    """Write files already prepared (`prepare_file`): the short, database half of ingest."""
+    writer = _Writer(uow, client, via)
+    writer.write(list(prepared))
+    return writer.report()
+
+
+def prepare_files(
+    files: Iterable[IncomingFile],
+    documento: str,
+    *,
+    pool: PreparePool,
+    max_bytes: int = MAX_XML_BYTES,
+    check_xsd: bool = False,
+    task_size: int = TASK_SIZE,
+) -> Iterator[Prepared]:
+    """Each file read and classified for the client, in order: in the pool's workers, `task_size`
+    files a task, when it has several and the batch has at least `pool.min_files`; else here."""
     iter_files = iter(files)
-    chunks = iter(lambda: list(islice(iter_files, chunk_size)), [])
-    with _chunk_reader(workers) as reader:
-        for prepared_chunk in reader(read, chunks):
-            notes: list[tuple[int, PreparedNote]] = []
-            for prepared in prepared_chunk:
-                index = len(slots)
-                slots.append(prepared if isinstance(prepared, Outcome) else None)
-                if isinstance(prepared, PreparedNote):
-                    notes.append((index, prepared))
-                elif isinstance(prepared, PreparedEvent):
-                    events.append((index, prepared))
-                if on_file is not None:
-                    on_file(prepared if isinstance(prepared, Outcome) else None)
-            if notes:
-                for index, outcome in _store_notes(uow, client, notes, via):
-                    slots[index] = outcome
-    if events:
-        for index, outcome in _apply_events(uow, client, events, via):
-            slots[index] = outcome
-    return IngestReport([outcome for outcome in slots if outcome is not None])
+    head = list(islice(iter_files, max(pool.min_files, 1)))
+    tasks = _tasks(chain(head, iter_files), task_size)
+    here = not pool.parallel or len(head) < pool.min_files
+    # Going back through a pipe, the items are left out: they are not stored.
+    read = partial(
+        _prepare_chunk,
+        documento=documento,
+        max_bytes=max_bytes,
+        check_xsd=check_xsd,
+        slim=not here,
+    )
+    for done in map(read, tasks) if here else pool.map(read, tasks):
+        yield from done
 
 
-ChunkReader = Callable[
-    [Callable[[list[IncomingFile]], list[Prepared]], Iterator[list[IncomingFile]]],
-    Iterator[list[Prepared]],
-]
+def prepare_file(
+    nome: str, data: bytes, documento: str, *, max_bytes: int = MAX_XML_BYTES, check_xsd: bool
+) -> Prepared:
+    """One file read and classified (runs in a pool worker for the API's single XML)."""
+    return _without_items(_prepare(IncomingFile(nome, data), documento, max_bytes, check_xsd))
 
 
-@contextmanager
-def _chunk_reader(workers: int) -> Iterator[ChunkReader]:
-    """Map chunks through `read` in order: here, or in a pool with a bounded window."""
-    if workers <= 1:
-        yield lambda read, chunks: map(read, chunks)
-        return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+def _tasks(files: Iterator[IncomingFile], size: int) -> Iterator[list[IncomingFile]]:
+    return iter(lambda: list(islice(files, size)), [])
 
-        def parallel(
-            read: Callable[[list[IncomingFile]], list[Prepared]],
-            chunks: Iterator[list[IncomingFile]],
-        ) -> Iterator[list[Prepared]]:
-            window: deque[Future[list[Prepared]]] = deque()
-            for chunk in chunks:
-                window.append(pool.submit(read, chunk))
-                if len(window) > workers:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
 
-        yield parallel
+class _Writer:
+    """Writes prepared files a batch at a time (one transaction each), keeping every file's
+    outcome in order; cancellation events wait for `report`, after every note of the call."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        client: ClientRef,
+        via: str,
+        on_file: Callable[[Outcome | None], None] | None = None,
+    ) -> None:
+        self.uow, self.client, self.via, self.on_file = uow, client, via, on_file
+        self.slots: list[Outcome | None] = []
+        self.events: list[tuple[int, PreparedEvent]] = []
+
+    def write(self, batch: list[Prepared]) -> None:
+        notes: list[tuple[int, PreparedNote]] = []
+        for prepared in batch:
+            index = len(self.slots)
+            self.slots.append(prepared if isinstance(prepared, Outcome) else None)
+            if isinstance(prepared, PreparedNote):
+                notes.append((index, prepared))
+            elif isinstance(prepared, PreparedEvent):
+                self.events.append((index, prepared))
+            if self.on_file is not None:
+                self.on_file(prepared if isinstance(prepared, Outcome) else None)
+        if notes:
+            for index, outcome in _store_notes(self.uow, self.client, notes, self.via):
+                self.slots[index] = outcome
+
+    def report(self) -> IngestReport:
+        if self.events:
+            for index, outcome in _apply_events(self.uow, self.client, self.events, self.via):
+                self.slots[index] = outcome
+        return IngestReport([outcome for outcome in self.slots if outcome is not None])
 
 
 def _prepare_chunk(
     chunk: list[IncomingFile], *, documento: str, max_bytes: int, check_xsd: bool, slim: bool
 ) -> list[Prepared]:
     prepared = [_prepare(incoming, documento, max_bytes, check_xsd) for incoming in chunk]
-    if slim:  # going back through a pipe: the items are not stored, so not sent either
-        return [_without_items(item) for item in prepared]
-    return prepared
+    return [_without_items(item) for item in prepared] if slim else prepared
 
 
 def _without_items(prepared: Prepared) -> Prepared:
@@ -224,6 +261,7 @@ def ingest_upload(
     via: str,
     limits: ZipLimits | None = None,
     check_xsd: bool = False,
+    pool: PreparePool | None = None,
 ) -> IngestReport:
     """One uploaded body: a single XML, or a ZIP of XMLs (`ZipRefusedError` for the ZIP)."""
     limits = limits or ZipLimits()
@@ -236,6 +274,7 @@ def ingest_upload(
                 via=via,
                 max_bytes=limits.max_member_bytes,
                 check_xsd=check_xsd,
+                pool=pool,
             )
     return ingest(uow, client, [IncomingFile(nome, data)], via=via, check_xsd=check_xsd)
 
@@ -270,46 +309,46 @@ def _store_notes(
     uow: UnitOfWork, client: ClientRef, notes: list[tuple[int, PreparedNote]], via: str
 ) -> list[tuple[int, Outcome]]:
     now = datetime.now(UTC)
-    results: list[tuple[int, Outcome]] = []
     with uow:
-        stored = uow.fiscal.existing(
-            client.client_id, {note.nota.chave.valor for _, note in notes}
-        )
-        to_insert: dict[tuple[str, str], tuple[int, PreparedNote]] = {}
-        changed = 0
-        for index, note in notes:
-            key = (note.nota.chave.valor, note.tipo.value)
-            existing = stored.get(key)
-            if key in to_insert:
-                results.append((index, note.outcome(Status.DUPLICADO)))
-            elif existing is None:
-                to_insert[key] = (index, note)
-            elif note.cancelada_em is not None and existing.situacao != "cancelada":
-                # A newer copy of the note with the cancellation attached (non-standard nfeProc).
-                xml = (note.xml.deflated, note.xml.crc32, note.xml.size)
-                uow.fiscal.cancel(existing.id, cancelada_em=note.cancelada_em, xml=xml)
-                stored[key] = replace(existing, situacao="cancelada")
-                results.append((index, note.outcome(Status.CANCELAMENTO)))
-                changed += 1
-            else:
-                results.append((index, note.outcome(Status.DUPLICADO)))
-        inserted = uow.fiscal.insert_many(
-            [note.row(client.client_id, now, via) for _, note in to_insert.values()]
-        )
-        for key, (index, note) in to_insert.items():
-            status = Status.CARREGADO if key in inserted else Status.DUPLICADO
-            results.append((index, note.outcome(status)))
-        changed += len(inserted)
-        if changed:
-            _audit(
-                uow,
-                client,
-                via,
-                now,
-                carregados=len(inserted),
-                cancelamentos=changed - len(inserted),
-            )
+        results = write_notes(uow, client, notes, via, now)
+        audit(uow, client, via, now, [outcome for _, outcome in results])
         uow.commit()
+    return results
+
+
+def write_notes(
+    uow: UnitOfWork,
+    client: ClientRef,
+    notes: list[tuple[int, PreparedNote]],
+    via: str,
+    now: datetime,
+) -> list[tuple[int, Outcome]]:
+    """Insert the new notes (one multi-row INSERT) and record late cancellations, in order;
+    in the caller's transaction, neither audited nor committed."""
+    results: list[tuple[int, Outcome]] = []
+    stored = uow.fiscal.existing(client.client_id, {note.nota.chave.valor for _, note in notes})
+    to_insert: dict[tuple[str, str], tuple[int, PreparedNote]] = {}
+    for index, note in notes:
+        key = (note.nota.chave.valor, note.tipo.value)
+        existing = stored.get(key)
+        if key in to_insert:
+            results.append((index, note.outcome(Status.DUPLICADO)))
+        elif existing is None:
+            to_insert[key] = (index, note)
+        elif note.cancelada_em is not None and existing.situacao != "cancelada":
+            # A newer copy of the note with the cancellation attached (non-standard nfeProc).
+            xml = (note.xml.deflated, note.xml.crc32, note.xml.size)
+            uow.fiscal.cancel(existing.id, cancelada_em=note.cancelada_em, xml=xml)
+            stored[key] = replace(existing, situacao="cancelada")
+            results.append((index, note.outcome(Status.CANCELAMENTO)))
+        else:
+            results.append((index, note.outcome(Status.DUPLICADO)))
+    inserted = uow.fiscal.insert_many(
+        [note.row(client.client_id, now, via) for _, note in to_insert.values()]
+    )
+    for key, (index, note) in to_insert.items():
+        status = Status.CARREGADO if key in inserted else Status.DUPLICADO
+        results.append((index, note.outcome(status)))
     return results
 
 
@@ -318,7 +357,6 @@ def _apply_events(
 ) -> list[tuple[int, Outcome]]:
     now = datetime.now(UTC)
     results: list[tuple[int, Outcome]] = []
-    applied = 0
     with uow:
         stored = uow.fiscal.existing(client.client_id, {event.chave for _, event in events})
         for index, event in events:
@@ -357,28 +395,27 @@ def _apply_events(
                 stored[(event.chave, row.tipo)] = replace(
                     row, situacao="cancelada", has_cancel_event=True
                 )
-            applied += 1
             results.append((index, event.outcome(Status.CANCELAMENTO, tipo)))
-        if applied:
-            _audit(uow, client, via, now, carregados=0, cancelamentos=applied)
+        audit(uow, client, via, now, [outcome for _, outcome in results])
         uow.commit()
     return results
 
 
-def _audit(
-    uow: UnitOfWork,
-    client: ClientRef,
-    via: str,
-    now: datetime,
-    *,
-    carregados: int,
-    cancelamentos: int,
+def audit(
+    uow: UnitOfWork, client: ClientRef, via: str, now: datetime, outcomes: Iterable[Outcome]
 ) -> None:
-    gestor_id = getattr(client, "gestor_id", None)
+    """One audit entry for what a call stored (none when it changed nothing)."""
+    statuses = [outcome.status for outcome in outcomes]
+    carregados, cancelamentos = (
+        statuses.count(Status.CARREGADO),
+        statuses.count(Status.CANCELAMENTO),
+    )
+    if not carregados and not cancelamentos:
+        return
     uow.audit.add(
         AuditEntry(
             at=now,
-            gestor_id=gestor_id,
+            gestor_id=getattr(client, "gestor_id", None),
             actor=via,
             client_id=client.client_id,
             action="fiscal.ingest",

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from domain.documents import format_tax_id
 from services import integration_keys
 from services.integration_keys import ApiClient
+from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
 from web.api_documentos import documentos_router  # issue 3
 from web.api_errors import error_responses
@@ -54,13 +55,13 @@ def client_dependency(uow_factory: UnitOfWorkFactory) -> Callable[..., ApiClient
     return current_client
 
 
-def api_router(uow_factory: UnitOfWorkFactory) -> APIRouter:
+def api_router(uow_factory: UnitOfWorkFactory, pool: PreparePool) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1", tags=["integração"], responses=error_responses(401, 403, 405)
     )
     current_client = client_dependency(uow_factory)
     Client = Annotated[ApiClient, Depends(current_client)]
-    router.include_router(documentos_router(uow_factory, current_client))  # issue 3
+    router.include_router(documentos_router(uow_factory, current_client, pool))  # issue 3
 
     @router.get("/cliente", response_model=ClienteOut, summary="O cliente desta chave")
     def who_am_i(client: Client) -> ClienteOut:

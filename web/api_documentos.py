@@ -8,6 +8,10 @@ Each document of a ZIP is accepted or refused on its own; the accepted ones are 
 transaction at the end of the request (an unexpected failure writes none). The summary lists
 every file with its status and, when refused, the reason in pt-BR.
 
+Reading the XMLs (parse, checks, compression) is CPU work done in the prepare pool's worker
+processes, off the event loop, so concurrent senders overlap; a single XML's transaction
+then holds only its few statements.
+
 No `from __future__ import annotations` here: FastAPI reads the route annotations at run time.
 """
 
@@ -28,9 +32,11 @@ from domain.fiscal.errors import InvalidKeyError
 from domain.fiscal.zipsafe import ZipLimits, looks_like_zip
 from services import fiscal_documents, fiscal_ingest
 from services.fiscal_documents import MAX_PAGE_SIZE, DocumentSummary, InvalidQuery
+from services.fiscal_group import NoteWriter
 from services.fiscal_ingest import IngestReport
-from services.fiscal_prepare import Status, TipoNota
+from services.fiscal_prepare import PreparedNote, Status, TipoNota
 from services.integration_keys import ApiClient
+from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
 from web.api_errors import FORM_FIELD, Erro, error_responses
 
@@ -150,9 +156,10 @@ _UPLOAD_REFUSED = Erro | XmlRecusado
 
 
 def documentos_router(
-    uow_factory: UnitOfWorkFactory, client_dependency: Callable[..., ApiClient]
+    uow_factory: UnitOfWorkFactory, client_dependency: Callable[..., ApiClient], pool: PreparePool
 ) -> APIRouter:
     router = APIRouter(tags=["documentos fiscais"])
+    writer = NoteWriter(uow_factory)  # concurrent single-XML requests commit together
     Client = Annotated[ApiClient, Depends(client_dependency)]
 
     @router.post(
@@ -173,8 +180,11 @@ def documentos_router(
     )
     async def enviar(request: Request, client: Client) -> JSONResponse:
         data = await _upload(request)
-        report = await run_in_threadpool(_ingest, uow_factory, client, data)
-        return _answer(report, single=not looks_like_zip(data))
+        if looks_like_zip(data):
+            report = await run_in_threadpool(_ingest_zip, uow_factory, pool, client, data)
+            return _answer(report, single=False)
+        report = await _ingest_one(uow_factory, pool, writer, client, data)
+        return _answer(report, single=True)
 
     @router.get(
         "/documentos",
@@ -291,7 +301,27 @@ async def _capped(request: Request, limit: int) -> AsyncGenerator[bytes]:
         yield chunk
 
 
-def _ingest(uow_factory: UnitOfWorkFactory, client: ApiClient, body: bytes) -> IngestReport:
+async def _ingest_one(
+    uow_factory: UnitOfWorkFactory,
+    pool: PreparePool,
+    writer: NoteWriter,
+    client: ApiClient,
+    body: bytes,
+) -> IngestReport:
+    """One XML: read in a worker process, then written (a note with the concurrent ones)."""
+    prepared = await pool.run(
+        fiscal_ingest.prepare_file, "documento.xml", body, client.documento, check_xsd=True
+    )
+    if isinstance(prepared, PreparedNote):
+        return await run_in_threadpool(writer.store, client, prepared, via="api")
+    return await run_in_threadpool(
+        fiscal_ingest.store, uow_factory(), client, [prepared], via="api"
+    )
+
+
+def _ingest_zip(
+    uow_factory: UnitOfWorkFactory, pool: PreparePool, client: ApiClient, body: bytes
+) -> IngestReport:
     uow = uow_factory()
     with uow:  # one transaction for the whole request (the service's chunks join it)
         report = fiscal_ingest.ingest_upload(
@@ -302,6 +332,7 @@ def _ingest(uow_factory: UnitOfWorkFactory, client: ApiClient, body: bytes) -> I
             via="api",
             limits=ZipLimits(),
             check_xsd=True,
+            pool=pool,
         )
         uow.commit()
     return report

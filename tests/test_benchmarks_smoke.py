@@ -1,0 +1,116 @@
+"""Every script in benchmarks/ runs in `--smoke` mode and prints its figures, so none can rot.
+
+Not timed: the figures of a smoke run mean nothing, only that the script still works end to end
+(on PostgreSQL too when TEST_DATABASE_URL is set). The scripts start together and run side by
+side, so the set costs about as long as the slowest one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+TIMEOUT = 240
+ON_POSTGRESQL = bool(PG_URL)
+
+# Per script: whether it takes --pg-url, and the figure lines it must print.
+FIGURES: dict[str, tuple[bool, list[str]]] = {
+    "fiscal.py": (
+        True,
+        [
+            r"plain lxml parse .* docs/s",
+            r"ingest, CLI/service path \(sqlite *\): +[\d,]+ docs/s \(\d+% of lxml",
+            r"ingest, API path +\(sqlite *\): +[\d,]+ docs/s .* all duplicates",
+        ]
+        + (
+            [
+                r"ingest, CLI/service path \(postgresql\): +[\d,]+ docs/s",
+                r"ingest, API path +\(postgresql\): +[\d,]+ docs/s",
+            ]
+            if ON_POSTGRESQL
+            else []
+        ),
+    ),
+    "fiscal_zip.py": (
+        False,
+        [
+            r"N= +50: ours +[\d.]+s .* ratio [\d.]+×",
+            r"PDF alone from the rows: [\d.]+s",
+            r"whole job .*: [\d.]+s",
+        ],
+    ),
+    "conversation.py": (
+        True,
+        [
+            r"bare PTB echo .* updates/s",
+            r"sqlite, closed loop .* updates/s",
+            r"sqlite, open loop.* updates/s",
+        ]
+        + ([r"postgresql, closed loop .* updates/s"] if ON_POSTGRESQL else []),
+    ),
+    "reminders.py": (
+        True,
+        [r"messages to \d+ chats in [\d.]+ s: [\d.]+ msg/s"]
+        + ([r"first sweep \(publishes\): \d+ ms"] if ON_POSTGRESQL else []),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    output: str
+
+
+@pytest.fixture(scope="module")
+def runs() -> Iterator[dict[str, Run]]:
+    """Start every script in smoke mode at once; collect each one's exit code and output."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = {}
+    for script, (takes_pg_url, _) in FIGURES.items():
+        command = [sys.executable, str(ROOT / "benchmarks" / script), "--smoke"]
+        if takes_pg_url and PG_URL:
+            command += ["--pg-url", PG_URL]
+        started[script] = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    results = {}
+    try:
+        for script, process in started.items():
+            output, _ = process.communicate(timeout=TIMEOUT)
+            results[script] = Run(process.returncode, output)
+        yield results
+    finally:
+        for process in started.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.benchmark_smoke
+@pytest.mark.parametrize("script", sorted(FIGURES))
+def test_the_benchmark_runs_in_smoke_mode_and_prints_its_figures(
+    runs: dict[str, Run], script: str
+) -> None:
+    run = runs[script]
+
+    assert run.returncode == 0, run.output[-3000:]
+    missing = [
+        pattern for pattern in FIGURES[script][1] if not re.search(pattern, run.output, re.M)
+    ]
+    assert not missing, f"figures not printed: {missing}\n{run.output[-3000:]}"
+
+
+def test_every_benchmark_script_is_smoke_tested() -> None:
+    scripts = {path.name for path in (ROOT / "benchmarks").glob("*.py")}
+
+    assert scripts == set(FIGURES)

@@ -26,7 +26,7 @@ from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
 from storage.migrations import upgrade
 from web.api import api_router
-from web.payments import payments_router  # issue 6
+from web.payments import payments_router
 from web.software_access import software_access_router
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class App:
             api_router(self.uow_factory, self.prepare_pool),
             software_access_router(self.uow_factory, link_signer(self.settings)),
             payments_router(self.uow_factory, _secret(self.settings.payments_callback_secret)),
-            signup_router_from(self.settings, self.uow_factory, notify=self.wake),  # issue 5
+            signup_router_from(self.settings, self.uow_factory, notify=self.wake),
         ]
         return routers
 
@@ -96,9 +96,9 @@ def build_app(
                 support_contact=settings.support_contact,
                 secret_box=secret_box(settings),
                 link_signer=link_signer(settings),
-                billing=billing_from_settings(settings),  # issue 6
-                links=link_options(settings),  # issue 5
-                # issue 3: a local Bot API server takes 2000 MB instead of 50 MB
+                billing=billing_from_settings(settings),
+                links=link_options(settings),
+                # a local Bot API server takes 2000 MB instead of 50 MB
                 exports=ExportOptions(
                     deployment_upload_limits(settings.telegram_base_url),
                     channels=CHANNEL_CAPABILITIES,
@@ -137,10 +137,10 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     # APScheduler narrates adding and scheduling each job; it would bury the console's dialogue.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # At DEBUG python-telegram-bot logs every update it fetches and every call's parameters,
-    # typed certificate passwords included (issue 4): never below INFO.
+    # typed certificate passwords included: never below INFO.
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 def _secret(value: SecretStr | None) -> str | None:
-    """A secret's text, or None when unset or empty (issue 6: the payments callback)."""
+    """A secret's text, or None when unset or empty (the payments callback)."""
     return value.get_secret_value() or None if value is not None else None

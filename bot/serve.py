@@ -25,9 +25,9 @@ import uvicorn
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
-from bot import scheduler as reminder_scheduler  # issue 7
+from bot import scheduler as reminder_scheduler
 from bot.app import App
-from bot.channels import email_send  # issue 7
+from bot.channels import email_send
 from bot.channels import telegram as telegram_channel
 from bot.channels import whatsapp as whatsapp_channel
 from bot.channels.console import ConsoleChannel
@@ -35,7 +35,7 @@ from bot.demo import CONSOLE_GESTOR, DEMO_NAME, seed_demo
 from bot.jobs import BackgroundJobs
 from bot.notices import NoticeLoop
 from bot.observability import Metrics
-from bot.pacing import pacer_from_settings  # issue 7
+from bot.pacing import pacer_from_settings
 from bot.sender import OutboxSender
 from services import health
 from services import scheduler as scheduler_service
@@ -108,7 +108,7 @@ async def serve(
     """The whole process as a coroutine; tests pass `stop`, a fake request, no signals, and
     `ready` (set once the web server listens and Telegram is set up)."""
     settings = app.settings
-    jobs = BackgroundJobs()  # issue 3: ZIPs and reports run off the event's path
+    jobs = BackgroundJobs()  # ZIPs and reports run off the event's path
     app.conversation.run_job = jobs
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -124,7 +124,7 @@ async def serve(
         )
     webhook = telegram if telegram is not None and telegram.webhook_mode else None
     whatsapp = None
-    if settings.whatsapp_enabled:  # issue 8: webhook at /webhooks/whatsapp
+    if settings.whatsapp_enabled:  # webhook at /webhooks/whatsapp
         whatsapp = whatsapp_channel.from_settings(
             settings,
             handle,
@@ -162,16 +162,16 @@ async def serve(
         admission=admission,
     )
     server = _Server(uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False))
-    email = email_send.from_settings(settings)  # issue 7: reminders e-mailed to clients
+    email = email_send.from_settings(settings)  # reminders e-mailed to clients
     sender = OutboxSender(
         app.uow_factory,
         [c for c in (telegram, whatsapp, email) if c is not None],
         batch=settings.sender_batch,
-        concurrency=settings.sender_concurrency,  # issue 7
-        pacer=pacer_from_settings(settings),  # issue 7
+        concurrency=settings.sender_concurrency,
+        pacer=pacer_from_settings(settings),
         on_fate=metrics.count_fate,
     )
-    scheduler = (  # issue 7: daily reminder sweeps, one instance per firing (database lease)
+    scheduler = (  # daily reminder sweeps, one instance per firing (database lease)
         reminder_scheduler.from_settings(
             settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done
         )
@@ -190,7 +190,7 @@ async def serve(
                 tasks.append(_task(telegram.poll(stop), "telegram-polling"))
         tasks.append(_task(sender.run(), "sender"))
         tasks.append(_task(notice_loop.run(), "notices"))
-        if scheduler is not None:  # issue 7
+        if scheduler is not None:
             scheduler.start()
         console = not settings.telegram_enabled and stdin is not None and stdin.isatty()
         _log_summary(app, host, port, telegram, console)
@@ -204,9 +204,9 @@ async def serve(
     finally:
         stop.set()
         server.should_exit = True
-        if scheduler is not None:  # issue 7
+        if scheduler is not None:
             scheduler.shutdown()
-        await asyncio.to_thread(jobs.close)  # issue 3: running jobs finish (sender still on)
+        await asyncio.to_thread(jobs.close)  # running jobs finish (sender still on)
         sender.stop()
         notice_loop.stop()
         await asyncio.gather(*tasks, return_exceptions=True)

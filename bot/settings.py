@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # Seconds between edits of a long job's "Gerando…" message with its progress, at most.
     export_progress_seconds: float = Field(default=3.0, ge=1.0, le=60.0)
 
-    # -- WhatsApp Cloud API (issue 8) --
+    # -- WhatsApp Cloud API --
     whatsapp_phone_number_id: str | None = None
     whatsapp_token: SecretStr | None = None
     whatsapp_app_secret: SecretStr | None = None
@@ -63,10 +63,10 @@ class Settings(BaseSettings):
     whatsapp_template_name: str = "revendabot_aviso"
     whatsapp_template_language: str = "pt_BR"
 
-    # -- Configurações and Acessar software do cliente (issue 4) --
+    # -- Configurações and Acessar software do cliente --
     link_signing_key: SecretStr = SecretStr(PLACEHOLDER)
 
-    # -- Contracting links, sign-up page and e-mail (issue 5) --
+    # -- Contracting links, sign-up page and e-mail --
     link_ttl_days: int = Field(default=7, ge=1, le=90)
     signup_secret: SecretStr = SecretStr(PLACEHOLDER)
     signup_rate_per_ip: int = Field(default=30, ge=1)
@@ -112,7 +112,7 @@ class Settings(BaseSettings):
             self.telegram_bot_token.get_secret_value()
         )
 
-    # -- Meus dados and billing (issue 6) --
+    # -- Meus dados and billing --
     # Faturas are due on this day of the month after the competência.
     billing_due_day: int = Field(default=10, ge=1, le=28)
     # Who receives the faturas (printed on the boleto). Itaú, carteira 109 or 175.
@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     # route refuses every call.
     payments_callback_secret: SecretStr | None = None
 
-    # -- Reminders, scheduler and delivery pacing (issue 7) --
+    # -- Reminders, scheduler and delivery pacing --
     # Daily certificate sweep, São Paulo time (HH:MM); faturas and links run at NOTICE_SWEEP_TIME.
     cert_sweep_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     notice_sweep_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

@@ -1,4 +1,4 @@
-"""Meus dados › Avisos (issue 7): turn each kind of automatic reminder on or off."""
+"""Meus dados › Avisos: turn each kind of automatic reminder on or off."""
 
 from __future__ import annotations
 

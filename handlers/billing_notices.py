@@ -1,4 +1,4 @@
-"""How the notices of issue 6 read: /entrar lockouts and new chats, faturas closed and paid."""
+"""How the billing notices read: /entrar lockouts and new chats, faturas closed and paid."""
 
 from __future__ import annotations
 

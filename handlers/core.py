@@ -107,7 +107,7 @@ class Step:
     accepts_text: bool = False
     accepts_file: bool = False
     # The text typed here may be a password: an unknown /command is taken as the answer,
-    # never echoed back (issue 4).
+    # never echoed back.
     secret_text: bool = False
 
 

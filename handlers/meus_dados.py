@@ -12,7 +12,7 @@ from typing import Any
 from domain.contacts import format_phone
 from domain.documents import format_tax_id
 from handlers import texts
-from handlers.avisos import AVISOS_STEPS  # issue 7
+from handlers.avisos import AVISOS_STEPS
 from handlers.core import (
     HISTORY,
     Answer,
@@ -40,7 +40,7 @@ BASICOS = Choice("d:bas", texts.BASICOS)
 EMAILS = Choice("d:em", texts.EMAILS)
 SENHA = Choice("d:senha", texts.SENHA)
 PAGAMENTO = Choice("d:pag", texts.PAGAMENTO)
-AVISOS = Choice("d:avisos", texts.AVISOS)  # issue 7
+AVISOS = Choice("d:avisos", texts.AVISOS)
 SAVE = Choice("bas:save", texts.DADOS_SALVAR)
 DISCARD = Choice("bas:discard", texts.DADOS_DESCARTAR)
 ADD = Choice("em:add", texts.ADICIONAR)
@@ -79,7 +79,7 @@ def answer_inicio(ctx: Ctx, data: Data, body: Body) -> Answer:
         return Goto("basicos", {PENDING: {}})
     if choice == EMAILS.id:
         return Goto("emails")
-    if choice == AVISOS.id:  # issue 7
+    if choice == AVISOS.id:
         return Goto("avisos")
     ctx.principal.require_manage()
     if choice == SENHA.id:
@@ -247,6 +247,6 @@ MEUS_DADOS_FLOW = Flow(
         "email_remover": Step(ask_email_remover, answer_email_remover),
         **SENHA_STEPS,
         **PAGAMENTO_STEPS,
-        **AVISOS_STEPS,  # issue 7
+        **AVISOS_STEPS,
     },
 )

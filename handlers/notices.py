@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from handlers import (
-    billing_notices,  # issue 6
-    links,  # issue 5
-    reminder_notices,  # issue 7
+    billing_notices,
+    links,
+    reminder_notices,
 )
 from handlers.core import Ctx
 from services.messages import Outbound
@@ -21,17 +21,17 @@ from services.messages import Outbound
 Renderer = Callable[[Ctx, dict[str, Any]], Sequence[Outbound]]
 
 NOTICE_RENDERERS: Mapping[str, Renderer] = {
-    "link.completed": links.render_link_completed,  # issue 5
-    "signup.linked": links.render_signup_linked,  # issue 5
-    "login.locked": billing_notices.render_login_locked,  # issue 6
-    "login.new_chat": billing_notices.render_login_new_chat,  # issue 6
-    "fatura.paga": billing_notices.render_fatura_paga,  # issue 6
-    "fatura.nova": billing_notices.render_fatura_nova,  # issue 6
-    "certificado.vencendo": reminder_notices.render_certificate,  # issue 7
-    "certificado.resumo": reminder_notices.render_certificate_digest,  # issue 7
-    "fatura.vencendo": reminder_notices.render_fatura_due,  # issue 7
-    "fatura.vencida": reminder_notices.render_fatura_overdue,  # issue 7
-    "link.parado": reminder_notices.render_link_idle,  # issue 7
+    "link.completed": links.render_link_completed,
+    "signup.linked": links.render_signup_linked,
+    "login.locked": billing_notices.render_login_locked,
+    "login.new_chat": billing_notices.render_login_new_chat,
+    "fatura.paga": billing_notices.render_fatura_paga,
+    "fatura.nova": billing_notices.render_fatura_nova,
+    "certificado.vencendo": reminder_notices.render_certificate,
+    "certificado.resumo": reminder_notices.render_certificate_digest,
+    "fatura.vencendo": reminder_notices.render_fatura_due,
+    "fatura.vencida": reminder_notices.render_fatura_overdue,
+    "link.parado": reminder_notices.render_link_idle,
 }
 
 

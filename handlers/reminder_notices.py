@@ -1,4 +1,4 @@
-"""How the reminders of issue 7 read: certificates (one, or a digest), faturas, idle links."""
+"""How the reminders read: certificates (one, or a digest), faturas, idle links."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from handlers.access import invite_code_in, no_access, redeem
 from handlers.acesso import ACESSO_FLOW
 from handlers.cadastro import CADASTRO_FLOW, NOVO_FLOW
 from handlers.clients import CLIENTES_FLOW
-from handlers.config_upload import CERT_UPLOAD_FLOW  # issue 7
+from handlers.config_upload import CERT_UPLOAD_FLOW
 from handlers.configuracoes import CONFIG_FLOW, CONFIG_FLOWS
 from handlers.core import (
     BACK,
@@ -38,17 +38,17 @@ from handlers.core import (
     stamped,
     unstamped,
 )
-from handlers.fiscal_emitidos import EMITIDOS_FLOW  # issue 3
-from handlers.fiscal_fornecedores import FORNECEDORES_FLOW  # issue 3
-from handlers.fiscal_relatorios import RELATORIOS_FLOW  # issue 3
+from handlers.fiscal_emitidos import EMITIDOS_FLOW
+from handlers.fiscal_fornecedores import FORNECEDORES_FLOW
+from handlers.fiscal_relatorios import RELATORIOS_FLOW
 from handlers.historico import HISTORICO_FLOW
 from handlers.links import LINK_FLOW
-from handlers.login import login_turn, wants_login  # issue 6
+from handlers.login import login_turn, wants_login
 from handlers.menu import MENU_FLOW, help_text
-from handlers.meus_dados import MEUS_DADOS_FLOW  # issue 6
+from handlers.meus_dados import MEUS_DADOS_FLOW
 from handlers.notices import NOTICE_RENDERERS
 from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
-from services import clients  # issue 7: go:cert re-checks tenancy and role
+from services import clients  # go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
 from services.messages import (
@@ -73,14 +73,14 @@ FLOWS: Mapping[str, Flow] = {
         CLIENTES_FLOW,
         NOVO_FLOW,
         CADASTRO_FLOW,
-        MEUS_DADOS_FLOW,  # issue 6
-        LINK_FLOW,  # issue 5
+        MEUS_DADOS_FLOW,
+        LINK_FLOW,
         *CONFIG_FLOWS,
         HISTORICO_FLOW,
-        ACESSO_FLOW,  # issue 4
+        ACESSO_FLOW,
         EMITIDOS_FLOW,
         FORNECEDORES_FLOW,
-        RELATORIOS_FLOW,  # issue 3
+        RELATORIOS_FLOW,
         *ATALHO_FLOWS,  # typed shortcuts: which client, which month
     )
 }
@@ -141,7 +141,7 @@ class Dialogue:
     # -- the pieces ---------------------------------------------------------------------------
 
     def _stranger(self, turn: Turn) -> Outcome:
-        if wants_login(turn):  # issue 6: /entrar with e-mail and password
+        if wants_login(turn):  # /entrar with e-mail and password
             outcome, bound = login_turn(turn)
             if bound is None:
                 return outcome
@@ -165,7 +165,7 @@ class Dialogue:
             return self._home(ctx, greet=True)
         if command == "/menu":
             return self._home(ctx)
-        if command == "/entrar":  # issue 6: this chat already has access
+        if command == "/entrar":  # this chat already has access
             already = texts.ENTRAR_ALREADY.format(gestor=ctx.principal.gestor_name)
             return self._home(ctx, before=[Text(already)])
         if command == "/cancelar":
@@ -178,7 +178,7 @@ class Dialogue:
         if state is not None and state.flow in FLOWS:
             step = FLOWS[state.flow].steps.get(state.step)
             if step is not None and step.secret_text:
-                return self._answer(ctx, state)  # a password starting with "/" (issue 4)
+                return self._answer(ctx, state)  # a password starting with "/"
             return self._reask(ctx, state, texts.UNKNOWN_COMMAND.format(command=command))
         return self._home(ctx, before=[Text(texts.UNKNOWN_COMMAND.format(command=command))])
 
@@ -221,7 +221,7 @@ class Dialogue:
 
     def _go(self, ctx: Ctx, state: State, choice_id: str) -> Outcome:
         """A shortcut from a notice: `go:card:<id>` opens that client (tenancy re-checked)."""
-        cert_client = int_arg(choice_id.removeprefix(GO), "cert")  # issue 7: reminders
+        cert_client = int_arg(choice_id.removeprefix(GO), "cert")  # reminders
         if cert_client is not None:
             return self._go_cert(ctx, cert_client)
         client_id = int_arg(choice_id.removeprefix(GO), "card")

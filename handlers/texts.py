@@ -685,7 +685,7 @@ GENERATING_DANFES = (
     "ficar pronto."
 )
 
-# -- Reminders and Avisos (issue 7) ------------------------------------------------------------
+# -- Reminders and Avisos ------------------------------------------------------------
 ENVIAR_CERTIFICADO_DE = "Enviar certificado: {name}"
 CERT_REMINDER = (
     "🔐 O certificado digital de {name} {when} ({until}). Sem ele a emissão de NF-e/NFC-e para."

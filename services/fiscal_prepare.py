@@ -1,6 +1,6 @@
 """Deciding, without the database, what an incoming XML is for a client and whether it is kept.
 
-Rules (issue 3, DOMAIN.md):
+Rules (DOMAIN.md):
 - the emitente's CNPJ/CPF equal to the client's → `emitida`; the destinatário's → `fornecedor`
   (NF-e only: an NFC-e goes to a final consumer, never to a company as a supplier note);
   neither → refused as a document of another CNPJ;

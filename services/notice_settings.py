@@ -1,4 +1,4 @@
-"""Meus dados › Avisos: which kinds of reminder the office receives (issue 7).
+"""Meus dados › Avisos: which kinds of reminder the office receives.
 
 Mutes are per office (every chat of the gestor), changed by the gestor role only; a contador
 sees them read only.

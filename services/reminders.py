@@ -1,4 +1,4 @@
-"""Reminder sweeps (issue 7): certificates expiring, faturas due, contracting links left idle.
+"""Reminder sweeps: certificates expiring, faturas due, contracting links left idle.
 
 Each sweep finds what is due today (São Paulo), publishes the notices and records every
 reminder in `reminder_sent`, all in one transaction: the table's unique key (kind, subject,

@@ -1,4 +1,4 @@
-"""Faturas and what the monthly close reads (issue 6). Never commits."""
+"""Faturas and what the monthly close reads. Never commits."""
 
 from __future__ import annotations
 

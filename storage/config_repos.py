@@ -1,4 +1,4 @@
-"""Repositories of Configurações (issue 4): certificates, software access links, audit pages."""
+"""Repositories of Configurações: certificates, software access links, audit pages."""
 
 from __future__ import annotations
 

@@ -262,9 +262,9 @@ class Notice(Base):
 
 # Feature model modules register their tables on Base.metadata when imported: one line each,
 # so that Alembic, the tests (which truncate every table) and the app see the whole schema.
-import storage.models_billing  # noqa: E402  (issue 6: fatura, fatura_item)
-import storage.models_config  # noqa: E402  (issue 4: certificate, access_link)
-import storage.models_fiscal  # noqa: E402  (issue 3: fiscal_document)
-import storage.models_links  # noqa: E402  (issue 5: contracting_link, sign_up)
-import storage.models_reminders  # noqa: E402  (issue 7: reminder_sent, scheduler_lease, …)
-import storage.models_whatsapp  # noqa: E402, F401  (issue 8: whatsapp_status, whatsapp_user, …)
+import storage.models_billing  # noqa: E402  (fatura, fatura_item)
+import storage.models_config  # noqa: E402  (certificate, access_link)
+import storage.models_fiscal  # noqa: E402  (fiscal_document)
+import storage.models_links  # noqa: E402  (contracting_link, sign_up)
+import storage.models_reminders  # noqa: E402  (reminder_sent, scheduler_lease, …)
+import storage.models_whatsapp  # noqa: E402, F401  (whatsapp_status, whatsapp_user, …)

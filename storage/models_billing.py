@@ -1,4 +1,4 @@
-"""Faturas (one per gestor and competência) and their lines (issue 6, migration 0007)."""
+"""Faturas (one per gestor and competência) and their lines (migration 0007)."""
 
 from __future__ import annotations
 

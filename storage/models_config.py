@@ -1,4 +1,4 @@
-"""Configurações (issue 4): the client's A1 certificate and the software access links."""
+"""Configurações: the client's A1 certificate and the software access links."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fiscal documents (issue 3): a client's NF-e/NFC-e, emitted or received from suppliers.
+"""Fiscal documents: a client's NF-e/NFC-e, emitted or received from suppliers.
 
 The XML is kept raw-deflate-compressed (zlib, wbits -15) with its CRC-32 and uncompressed size:
 exactly what a ZIP member holds, so the month's ZIP copies the bytes without compressing again.

@@ -1,4 +1,4 @@
-"""Contracting links (issue 5) and the sign-ups that arrived without one."""
+"""Contracting links and the sign-ups that arrived without one."""
 
 from __future__ import annotations
 

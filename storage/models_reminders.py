@@ -1,4 +1,4 @@
-"""Reminders and the scheduler (issue 7): what was sent, who runs each job, what is muted."""
+"""Reminders and the scheduler: what was sent, who runs each job, what is muted."""
 
 from __future__ import annotations
 

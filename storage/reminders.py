@@ -1,4 +1,4 @@
-"""Repositories of issue 7: reminders already sent, what is due, scheduler leases, mutes."""
+"""Repositories of reminders already sent, what is due, scheduler leases, mutes."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from storage.conversation import ConversationRepository, OutboxRepository
 from storage.db import advisory_xact_lock
 from storage.fiscal import FiscalDocumentRepository
 from storage.integration import IntegrationKeyRepository, NoticeRepository
-from storage.links import LinkRepository, SignUpRepository  # issue 5
-from storage.reminders import (  # issue 7
+from storage.links import LinkRepository, SignUpRepository
+from storage.reminders import (
     NoticeMuteRepository,
     ReminderRepository,
     SchedulerLeaseRepository,
@@ -31,7 +31,7 @@ from storage.repositories import (
     IdentityRepository,
     InviteRepository,
 )
-from storage.whatsapp import WhatsAppRepository  # issue 8
+from storage.whatsapp import WhatsAppRepository
 
 
 class UnitOfWork:
@@ -46,18 +46,18 @@ class UnitOfWork:
     outbox: OutboxRepository
     integration_keys: IntegrationKeyRepository
     notices: NoticeRepository
-    faturas: FaturaRepository  # issue 6
-    gestor_emails: GestorEmailRepository  # issue 6
-    links: LinkRepository  # issue 5
-    sign_ups: SignUpRepository  # issue 5
-    certificates: CertificateRepository  # issue 4
-    access_links: AccessLinkRepository  # issue 4
-    history: HistoryRepository  # issue 4
-    fiscal: FiscalDocumentRepository  # issue 3
-    whatsapp: WhatsAppRepository  # issue 8
-    reminders: ReminderRepository  # issue 7
-    scheduler_leases: SchedulerLeaseRepository  # issue 7
-    notice_mutes: NoticeMuteRepository  # issue 7
+    faturas: FaturaRepository
+    gestor_emails: GestorEmailRepository
+    links: LinkRepository
+    sign_ups: SignUpRepository
+    certificates: CertificateRepository
+    access_links: AccessLinkRepository
+    history: HistoryRepository
+    fiscal: FiscalDocumentRepository
+    whatsapp: WhatsAppRepository
+    reminders: ReminderRepository
+    scheduler_leases: SchedulerLeaseRepository
+    notice_mutes: NoticeMuteRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -78,20 +78,20 @@ class UnitOfWork:
             self.outbox = OutboxRepository(self.session)
             self.integration_keys = IntegrationKeyRepository(self.session)
             self.notices = NoticeRepository(self.session)
-            self.fiscal = FiscalDocumentRepository(self.session)  # issue 3
-            self.faturas, self.gestor_emails = (  # issue 6
+            self.fiscal = FiscalDocumentRepository(self.session)
+            self.faturas, self.gestor_emails = (
                 FaturaRepository(self.session),
                 GestorEmailRepository(self.session),
             )
-            self.links = LinkRepository(self.session)  # issue 5
-            self.whatsapp = WhatsAppRepository(self.session)  # issue 8
-            self.reminders, self.scheduler_leases, self.notice_mutes = (  # issue 7
+            self.links = LinkRepository(self.session)
+            self.whatsapp = WhatsAppRepository(self.session)
+            self.reminders, self.scheduler_leases, self.notice_mutes = (
                 ReminderRepository(self.session),
                 SchedulerLeaseRepository(self.session),
                 NoticeMuteRepository(self.session),
             )
-            self.sign_ups = SignUpRepository(self.session)  # issue 5
-            self.certificates, self.access_links, self.history = (  # issue 4
+            self.sign_ups = SignUpRepository(self.session)
+            self.certificates, self.access_links, self.history = (
                 CertificateRepository(self.session),
                 AccessLinkRepository(self.session),
                 HistoryRepository(self.session),

@@ -19,7 +19,7 @@ from services import integration_keys
 from services.integration_keys import ApiClient
 from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
-from web.api_documentos import documentos_router  # issue 3
+from web.api_documentos import documentos_router
 from web.api_errors import error_responses
 
 MISSING_KEY = "Envie a chave de integração do cliente no cabeçalho Authorization: Bearer <chave>."
@@ -61,7 +61,7 @@ def api_router(uow_factory: UnitOfWorkFactory, pool: PreparePool) -> APIRouter:
     )
     current_client = client_dependency(uow_factory)
     Client = Annotated[ApiClient, Depends(current_client)]
-    router.include_router(documentos_router(uow_factory, current_client, pool))  # issue 3
+    router.include_router(documentos_router(uow_factory, current_client, pool))
 
     @router.get("/cliente", response_model=ClienteOut, summary="O cliente desta chave")
     def who_am_i(client: Client) -> ClienteOut:

@@ -1,4 +1,4 @@
-"""The outbox channel "email": reminders to clients (issue 7), sent with the SMTP gateway.
+"""The outbox channel "email": reminders to clients, sent with the SMTP gateway.
 
 Queued in the same transaction as the reminder, delivered with the outbox's retries: a
 refusal the server gives now (DeliveryFailed) is tried again later, a bounded number of times.

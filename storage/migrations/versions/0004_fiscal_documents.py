@@ -1,4 +1,4 @@
-"""fiscal documents (issue 3)
+"""fiscal documents
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""certificates, audit and contract settings (issue 4)
+"""certificates, audit and contract settings
 
 Revision ID: 0005
 Revises: 0004

@@ -1,4 +1,4 @@
-"""contracting links and sign-ups (issue 5)
+"""contracting links and sign-ups
 
 Revision ID: 0006
 Revises: 0005

@@ -1,4 +1,4 @@
-"""meus dados and billing (issue 6)
+"""meus dados and billing
 
 Revision ID: 0007
 Revises: 0006

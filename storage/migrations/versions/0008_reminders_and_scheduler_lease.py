@@ -1,4 +1,4 @@
-"""reminders and scheduler lease (issue 7)
+"""reminders and scheduler lease
 
 Revision ID: 0008
 Revises: 0007

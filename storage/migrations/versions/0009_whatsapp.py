@@ -1,4 +1,4 @@
-"""whatsapp (issue 8): message statuses, BSUID ↔ wa_id, unreadable updates, 24-hour window
+"""whatsapp: message statuses, BSUID ↔ wa_id, unreadable updates, 24-hour window
 
 Revision ID: 0009
 Revises: 0008

@@ -234,7 +234,8 @@ def answer_summary(ctx: Ctx, data: Data, body: Body) -> Answer:
         return Retry(exc.message)
     done = Text(texts.REGISTERED.format(name=card.razao_social))
     raw = card.integration_key or ""
-    key = Text(texts.NEW_KEY.format(key=raw), code=(raw,))  # as code: one tap copies it
+    # as code: one tap copies it; sensitive: the outbox forgets it once delivered
+    key = Text(texts.NEW_KEY.format(key=raw), code=(raw,), sensitive=True)
     # Voltar from the new client's card goes to the client list, where it now appears.
     opened = {"cid": card.id, "q": None, "p": 1, HISTORY: ["lista"]}
     return Goto("card", opened, flow="clientes", before=(done, key))

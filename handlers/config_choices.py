@@ -31,7 +31,8 @@ def answer_confirm_key(ctx: Ctx, data: Data, body: Body) -> Answer:
     cid = int(data["cid"])
     name = clients.open_management(ctx.uow, ctx.principal, cid).razao_social
     raw = integration_keys.regenerate(ctx.uow, ctx.principal, cid)
-    shown = Text(texts.CHAVE_NEW.format(name=name, key=raw), code=(raw,))  # one tap copies it
+    # one tap copies it; the outbox forgets it once delivered
+    shown = Text(texts.CHAVE_NEW.format(name=name, key=raw), code=(raw,), sensitive=True)
     return finish(data, before=[shown])
 
 

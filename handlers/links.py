@@ -119,7 +119,11 @@ def answer_plan(ctx: Ctx, data: Data, body: Body) -> Answer:
     sent = {"link_id": issued.id, "url": url, "forward": forward, "software": issued.software}
     # The gestor's copy shows the address as code (one tap copies it, where the channel can);
     # the message to forward keeps it a plain link, for the client to open.
-    return Goto("enviar", sent, before=(Text(created, code=(url,)), Text(forward)))
+    return Goto(
+        "enviar",
+        sent,
+        before=(Text(created, code=(url,), sensitive=True), Text(forward, sensitive=True)),
+    )
 
 
 def ask_send(ctx: Ctx, data: Data) -> Text:

@@ -301,6 +301,7 @@ def _outbox_rows(
                 "attempts": 0,
                 "not_before": now,
                 "created_at": now,
+                "sensitive": bool(payload.get("sensitive")),
             }
         )
     return rows

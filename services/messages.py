@@ -120,6 +120,9 @@ class Text:
     edit: bool = False
     code: tuple[str, ...] = ()
     prompt: bool = field(default=False, compare=False)
+    # Carries a secret (a one-time integration key, a contracting link): once delivered, the
+    # outbox keeps "[redacted]" instead of the text.
+    sensitive: bool = field(default=False, compare=False)
 
     @property
     def choices(self) -> list[Choice]:
@@ -206,6 +209,8 @@ def to_payload(
         payload: dict[str, Any] = {"type": "text", "text": message.text, "buttons": rows}
         if message.code:
             payload["code"] = list(message.code)
+        if message.sensitive:
+            payload["sensitive"] = True
         if message.edit and edit_ref:
             payload["edit_ref"] = edit_ref
         return payload, None

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     Table,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -34,7 +35,7 @@ from storage.models import (
     ProcessedEvent,
 )
 from storage.repositories import ACTING, ACTING_WIDTH, IDENTITY, ActingIdentity, flushed_connection
-from storage.types import UTCDateTime
+from storage.types import JSONData, UTCDateTime
 
 # The hot path (every inbound event, every outbox send) runs prebuilt Core statements on the
 # session's connection: building a statement and going through the ORM layer cost more than
@@ -83,6 +84,12 @@ _LOAD_STATE = select(
 
 _ENQUEUE = insert(_OUTBOX)
 _ENQUEUE_RETURNING = insert(_OUTBOX).returning(_OUTBOX.c.id)
+# What a delivered message that carried a secret keeps of itself.
+REDACTED: dict[str, Any] = {"type": "text", "text": "[redacted]", "buttons": [], "redacted": True}
+_REDACT_IF_SENSITIVE = case(
+    (_OUTBOX.c.sensitive, bindparam("redacted", REDACTED, type_=JSONData)),
+    else_=_OUTBOX.c.payload,
+)
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("message_id"))
@@ -92,6 +99,7 @@ _MARK_SENT = (
         external_ref=bindparam("ref"),
         blob=None,
         error=None,
+        payload=_REDACT_IF_SENSITIVE,
     )
 )
 
@@ -309,7 +317,9 @@ class OutboxRepository(_CoreRepository):
 
     def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
         """Record several deliveries (message id, platform ref) in one executemany."""
-        params = [{"message_id": id_, "at": now, "ref": ref} for id_, ref in sent]
+        params = [
+            {"message_id": id_, "at": now, "ref": ref, "redacted": REDACTED} for id_, ref in sent
+        ]
         if params:
             self.connection.execute(_MARK_SENT, params[0] if len(params) == 1 else params)
 
@@ -322,9 +332,10 @@ class OutboxRepository(_CoreRepository):
 
     def mark_failed(self, message_id: int, error: str) -> None:
         self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="failed", error=error, blob=None)
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == message_id)
+            .values(status="failed", error=error, blob=None, payload=_REDACT_IF_SENSITIVE),
+            {"redacted": REDACTED},
         )
 
     def forget_done_before(self, cutoff: datetime, limit: int) -> int:

@@ -534,7 +534,7 @@ LINK_EMAIL_BODY = (
     "Se você não esperava esta mensagem, pode ignorá-la."
 )
 LINK_SMS_TEXT = "{gestor}: faça seu cadastro no {software} por este link: {url}"
-LINK_EMAIL_SENT = "📧 Link enviado por e-mail para {email}."
+LINK_EMAIL_SENT = "📧 Link a caminho do e-mail {email} (envio em instantes)."
 LINK_SMS_SENT = "📱 Link enviado por SMS para {phone}."
 LINKS_HEADER = "🔗 Seus links de contratação mais recentes ({count}):"
 LINKS_LINE = "{n}. {software} {plan} — {state} — criado em {created}{extra}"

@@ -7,10 +7,16 @@ message a person may read (no server names, no credentials).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from services.errors import ServiceError
+from storage.uow import UnitOfWork
+
+# The outbox channel that delivers e-mail (bot/channels/email_send.py), with the outbox's retries.
+EMAIL_CHANNEL = "email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +43,31 @@ class NotConfigured(ServiceError):
 
 class DeliveryFailed(ServiceError):
     message = "Não foi possível enviar agora. Tente de novo em alguns minutos."
+
+
+def enqueue_emails(
+    uow: UnitOfWork, messages: Sequence[EmailMessage], now: datetime, *, sensitive: bool = False
+) -> int:
+    """Queue e-mails in the caller's transaction; the sender delivers them after the commit.
+
+    No SMTP conversation happens inside a conversation's transaction (on SQLite it would hold
+    the one writer for as long as the server takes). `sensitive`: the body carries a secret (a
+    contracting link), forgotten by the outbox once delivered.
+    """
+    rows: list[dict[str, Any]] = [
+        {
+            "channel": EMAIL_CHANNEL,
+            "identity_key": f"email:{message.to}",
+            "address": message.to,
+            "payload": {"type": "email", "subject": message.subject, "text": message.body},
+            "blob": None,
+            "status": "pending",
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+            "sensitive": sensitive,
+        }
+        for message in messages
+    ]
+    uow.outbox.enqueue(rows)
+    return len(rows)

@@ -18,7 +18,13 @@ from domain.contacts import parse_email, parse_phone
 from domain.links import LinkState, link_state
 from domain.money import monthly_price
 from services.catalog import get_plan
-from services.email import EmailGateway, EmailMessage, NotConfigured, SmsGateway
+from services.email import (
+    EmailGateway,
+    EmailMessage,
+    NotConfigured,
+    SmsGateway,
+    enqueue_emails,
+)
 from services.errors import Conflict, NotFound
 from services.principal import Principal
 from storage.links import LinkRow
@@ -234,15 +240,19 @@ def send_by_email(
     body: str,
     gateway: EmailGateway | None,
 ) -> str:
-    """E-mail the link text to an address typed by the gestor; returns the address used."""
+    """Queue the link text to an address typed by the gestor (the outbox's e-mail channel
+    sends it after the commit, with retries); returns the address used. `gateway` only says
+    whether e-mail is configured here."""
     principal.require_manage()
     if gateway is None:
         raise NotConfigured()
     address = parse_email(to)
+    now = datetime.now(UTC)
     with uow:
         _pending(uow, principal, link_id)
-        gateway.send(EmailMessage(to=address, subject=subject, body=body))
-        _audit(uow, principal, "link.email", {"link": link_id, "to": address}, datetime.now(UTC))
+        message = EmailMessage(to=address, subject=subject, body=body)
+        enqueue_emails(uow, [message], now, sensitive=True)  # the body carries the token
+        _audit(uow, principal, "link.email", {"link": link_id, "to": address}, now)
         uow.commit()
     return address
 

@@ -21,6 +21,7 @@ from domain.reminders import (
     fatura_threshold,
 )
 from services import notices
+from services.email import EmailMessage, enqueue_emails
 from services.types import UnitOfWorkFactory
 from storage.reminders import CertificateDue
 from storage.uow import UnitOfWork
@@ -163,30 +164,18 @@ def _email_clients(
     uow: UnitOfWork, items: list[tuple[CertificateDue, str, int]], now: datetime
 ) -> int:
     """Queue one e-mail per client (the outbox channel "email" delivers it with retries)."""
-    outbox_rows = []
+    messages = []
     for row, _, left in items:
         when = certificate_when(left)
         until = row.not_after.astimezone(SAO_PAULO).strftime("%d/%m/%Y")
-        payload = {
-            "type": "email",
-            "subject": CERT_EMAIL_SUBJECT.format(name=row.razao_social, when=when),
-            "text": CERT_EMAIL_BODY.format(name=row.razao_social, when=when, until=until),
-        }
-        outbox_rows.append(
-            {
-                "channel": "email",
-                "identity_key": f"email:{row.email}",
-                "address": row.email,
-                "payload": payload,
-                "blob": None,
-                "status": "pending",
-                "attempts": 0,
-                "not_before": now,
-                "created_at": now,
-            }
+        messages.append(
+            EmailMessage(
+                to=row.email,
+                subject=CERT_EMAIL_SUBJECT.format(name=row.razao_social, when=when),
+                body=CERT_EMAIL_BODY.format(name=row.razao_social, when=when, until=until),
+            )
         )
-    uow.outbox.enqueue(outbox_rows)
-    return len(outbox_rows)
+    return enqueue_emails(uow, messages, now)
 
 
 # -- faturas and links --------------------------------------------------------------------------

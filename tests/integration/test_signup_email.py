@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Iterator
@@ -13,14 +14,17 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from bot.app import build_app
+from bot.channels import email_send
 from bot.gateways.email import SmtpEmailGateway
+from bot.sender import OutboxSender
 from bot.settings import Settings
 from handlers import texts
 from services import signups
 from services.email import DeliveryFailed, EmailMessage
+from storage.models import OutboxMessage
 from tests.support import Chat, make_office
 from tests.unit.links.support import token_in
 
@@ -127,6 +131,10 @@ def test_the_gestor_emails_the_link_from_the_chat_and_it_arrives(
     chat.press(texts.LINK_SEND_EMAIL)
 
     chat.say("cliente@paoquente.com.br")
+    assert inbox.messages == []  # queued with the step, not sent inside its transaction
+    email = email_send.from_settings(settings)
+    assert email is not None
+    asyncio.run(OutboxSender(app.uow_factory, [email]).send_due())
 
     [(envelope, received)] = inbox.messages
     assert envelope.rcpt_tos == ["cliente@paoquente.com.br"]
@@ -136,5 +144,11 @@ def test_the_gestor_emails_the_link_from_the_chat_and_it_arrives(
     assert f"http://127.0.0.1:8123/c/{token}" in body
     assert signups.open_link(app.uow_factory(), token).gestor_name == "Escritório 1 Ltda"
     assert chat.received[-2].text == (  # type: ignore[union-attr]
-        "📧 Link enviado por e-mail para cliente@paoquente.com.br."
+        "📧 Link a caminho do e-mail cliente@paoquente.com.br (envio em instantes)."
     )
+    uow = app.uow_factory()
+    with uow:  # the e-mail carried the link's token: the outbox forgot its body
+        kept = uow.session.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.channel == "email")
+        ).all()
+    assert token not in str(kept)

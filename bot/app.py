@@ -20,7 +20,7 @@ from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
-from services.fiscal_exports import ExportOptions, deployment_upload_limits
+from services.fiscal_exports import ExportOptions
 from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
@@ -31,12 +31,21 @@ from web.software_access import software_access_router
 
 log = logging.getLogger(__name__)
 
-# What each channel can do, as the channels declare it.
+# What each channel can do, as the channels declare it (Telegram's upload limit also depends on
+# the deployment: see `channel_capabilities`).
 CHANNEL_CAPABILITIES: dict[str, Capabilities] = {
     telegram.CHANNEL: telegram.CAPABILITIES,
     whatsapp_book.CHANNEL: whatsapp.CAPABILITIES,
     console.CHANNEL: console.CAPABILITIES,
 }
+
+
+def channel_capabilities(settings: Settings) -> dict[str, Capabilities]:
+    """Each channel's capabilities in this deployment (a local Bot API server takes 2000 MB)."""
+    return {
+        **CHANNEL_CAPABILITIES,
+        telegram.CHANNEL: telegram.capabilities_for(settings.telegram_base_url),
+    }
 
 
 @dataclass
@@ -98,10 +107,8 @@ def build_app(
                 link_signer=link_signer(settings),
                 billing=billing_from_settings(settings),
                 links=link_options(settings),
-                # a local Bot API server takes 2000 MB instead of 50 MB
                 exports=ExportOptions(
-                    deployment_upload_limits(settings.telegram_base_url),
-                    channels=CHANNEL_CAPABILITIES,
+                    channels=channel_capabilities(settings),
                     progress_interval=settings.export_progress_seconds,
                 ),
             )

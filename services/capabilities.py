@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MB = 1024 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
@@ -16,6 +18,9 @@ class Capabilities:
     chat_actions: bool = False
     # A message the person sent can be removed (DeleteMessage), e.g. one carrying a password.
     can_delete_messages: bool = False
+    # The largest document the channel takes (DESIGN.md "Files in and out"); bigger ZIPs go
+    # in numbered parts below it.
+    upload_limit: int = 50 * MB
 
 
 # Each channel declares its own; the defaults promise nothing. EVERYTHING is for callers that

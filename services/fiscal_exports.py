@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Literal
-from urllib.parse import urlsplit
 
 from domain.fiscal import Item, Modelo, Participante, Situacao
 from domain.fiscal.danfe import DanfeError, danfe_name, render_danfe
@@ -64,13 +63,6 @@ log = logging.getLogger(__name__)
 Job = Callable[[], None]
 Clock = Callable[[], datetime]
 
-MB = 1024 * 1024
-# Largest document each channel takes (DESIGN.md "Files in and out"); parts stay below it.
-UPLOAD_LIMITS: dict[str, int] = {"telegram": 50 * MB, "whatsapp": 100 * MB}
-DEFAULT_UPLOAD_LIMIT = 50 * MB
-# A local Bot API server (DESIGN.md: its URL is configurable) takes files up to 2000 MB.
-TELEGRAM_CLOUD_HOST = "api.telegram.org"
-LOCAL_BOT_API_LIMIT = 2000 * MB
 ZIP_MIME = "application/zip"
 PDF_MIME = "application/pdf"
 CSV_MIME = "text/csv"
@@ -78,25 +70,12 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MODEL_TAGS = {Modelo.NFE: "NFe", Modelo.NFCE: "NFCe"}
 
 
-def upload_limit(channel: str) -> int:
-    return UPLOAD_LIMITS.get(channel, DEFAULT_UPLOAD_LIMIT)
-
-
-def deployment_upload_limits(telegram_base_url: str) -> dict[str, int]:
-    """The limits of this deployment that differ from UPLOAD_LIMITS: with a local Bot API
-    server (a base URL other than api.telegram.org) Telegram takes 2000 MB."""
-    if urlsplit(telegram_base_url).hostname == TELEGRAM_CLOUD_HOST:
-        return {}
-    return {"telegram": LOCAL_BOT_API_LIMIT}
-
-
 @dataclass(frozen=True, slots=True)
 class ExportOptions:
     """How the jobs run in this deployment (set by the composition root, bot/app.py)."""
 
-    # Limits over the UPLOAD_LIMITS table (e.g. `deployment_upload_limits(...)`).
-    upload_limits: Mapping[str, int] = field(default_factory=dict)
-    # What each channel can do (bot/channels declare it); one not listed can do everything.
+    # What each channel can do and take (bot/channels declare it, the composition root adds
+    # what depends on the deployment); one not listed can do everything.
     channels: Mapping[str, Capabilities] = field(default_factory=dict)
     # How a running job speaks (services/job_progress.py); seconds of `monotonic`.
     progress_interval: float = PROGRESS_INTERVAL
@@ -105,7 +84,7 @@ class ExportOptions:
     monotonic: Callable[[], float] = time.monotonic
 
     def upload_limit(self, channel: str) -> int:
-        return self.upload_limits.get(channel) or upload_limit(channel)
+        return self.capabilities(channel).upload_limit
 
     def capabilities(self, channel: str) -> Capabilities:
         return self.channels.get(channel, EVERYTHING)

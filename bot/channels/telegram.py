@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import (
     Bot,
@@ -54,7 +55,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.settings import Settings
 from services.access import deactivate_identity
-from services.capabilities import Capabilities
+from services.capabilities import MB, Capabilities
 from services.messages import (
     Button,
     ChatAction,
@@ -82,7 +83,21 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 # Edits sent messages in place; shows chat actions ("enviando documento…", ~5 s each); may
 # delete what the person sent it in a private chat (within 48 hours).
-CAPABILITIES = Capabilities(edit=True, chat_actions=True, can_delete_messages=True)
+CAPABILITIES = Capabilities(
+    edit=True, chat_actions=True, can_delete_messages=True, upload_limit=50 * MB
+)
+# A local Bot API server (any host but the cloud's, DESIGN.md) takes files up to 2000 MB.
+TELEGRAM_CLOUD_HOST = "api.telegram.org"
+LOCAL_BOT_API_LIMIT = 2000 * MB
+
+
+def capabilities_for(base_url: str) -> Capabilities:
+    """What Telegram can do in this deployment: the cloud Bot API, or a local server."""
+    if urlsplit(base_url).hostname == TELEGRAM_CLOUD_HOST:
+        return CAPABILITIES
+    return replace(CAPABILITIES, upload_limit=LOCAL_BOT_API_LIMIT)
+
+
 ALLOWED_UPDATES = ("message", "callback_query")
 MAX_CALLBACK_DATA = 64  # bytes, Bot API limit
 # Files in are read into memory up to this size (the cloud Bot API's getFile limit).

@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from bot.channels.whatsapp_parse import MessageEvent, StatusEvent, Unreadable
-from services.capabilities import Capabilities
+from services.capabilities import MB, Capabilities
 from services.messages import Inbound
 from services.types import UnitOfWorkFactory
 from storage.whatsapp import StatusRow
@@ -22,7 +22,9 @@ CHANNEL = "whatsapp"
 # Sent messages cannot be edited (nor their buttons taken off); no "enviando documento…"
 # either (the pacer would space a chat action like a message, holding the replies behind it);
 # the Cloud API cannot delete what a person sent, so a typed password stays in the chat.
-CAPABILITIES = Capabilities(edit=False, chat_actions=False, can_delete_messages=False)
+CAPABILITIES = Capabilities(
+    edit=False, chat_actions=False, can_delete_messages=False, upload_limit=100 * MB
+)
 WINDOW_TOUCH = timedelta(minutes=1)
 
 

@@ -16,7 +16,13 @@ from services.types import UnitOfWorkFactory
 from storage.conversation import StoredState
 from storage.models import ConversationState
 from tests.support import Chat, Office, add_client, add_member, cnpj, make_office
-from tests.unit.fiscal_chat.chat_support import NOW, open_gerenciar, store_emitted, unzip
+from tests.unit.fiscal_chat.chat_support import (
+    NOW,
+    limit_uploads,
+    open_gerenciar,
+    store_emitted,
+    unzip,
+)
 from tests.unit.helpers import step_of
 
 
@@ -121,7 +127,7 @@ def test_a_month_above_the_channel_limit_arrives_in_numbered_parts(
     chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     specs = store_emitted(uow_factory, acme, 12)
-    monkeypatch.setitem(fiscal_exports.UPLOAD_LIMITS, chat.channel, 12_000)
+    limit_uploads(chat, 12_000, monkeypatch)
     open_emitidos(chat)
     chat.press(texts.MES_ANTERIOR)
 

@@ -14,13 +14,18 @@ from pypdf import PdfReader
 from domain.fiscal import Situacao
 from domain.money import format_brl
 from handlers import texts
-from services import fiscal_exports
 from services.clients import ClientCard
 from services.messages import Document, Image, Text
 from services.types import UnitOfWorkFactory
 from storage.models import ConversationState
 from tests.support import Chat, Office, add_client, make_office
-from tests.unit.fiscal_chat.chat_support import NOW, open_gerenciar, store_emitted, unzip
+from tests.unit.fiscal_chat.chat_support import (
+    NOW,
+    limit_uploads,
+    open_gerenciar,
+    store_emitted,
+    unzip,
+)
 from tests.unit.helpers import step_of
 
 
@@ -203,7 +208,7 @@ def test_the_danfe_zip_is_split_above_the_channel_limit(
     chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store_emitted(uow_factory, acme, 4)
-    monkeypatch.setitem(fiscal_exports.UPLOAD_LIMITS, chat.channel, 9_000)
+    limit_uploads(chat, 9_000, monkeypatch)
     open_report_kind(chat)
 
     chat.press(texts.DANFES_DO_MES)

@@ -21,9 +21,10 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from telegram import Update
 
-from bot.app import CHANNEL_CAPABILITIES, App, build_app
+from bot.app import CHANNEL_CAPABILITIES, App, build_app, channel_capabilities
 from bot.channels.console import ConsoleChannel
-from bot.channels.telegram import from_settings
+from bot.channels.telegram import LOCAL_BOT_API_LIMIT, from_settings
+from bot.channels.telegram import capabilities_for as telegram_capabilities_for
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from domain.fiscal import Modelo
@@ -31,16 +32,11 @@ from handlers import texts
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services import fiscal_exports, job_progress, outbox
-from services.capabilities import EVERYTHING
+from services.capabilities import EVERYTHING, MB
 from services.clients import ClientCard
 from services.conversation import ConversationEngine
 from services.errors import ServiceError
-from services.fiscal_exports import (
-    LOCAL_BOT_API_LIMIT,
-    MB,
-    ExportOptions,
-    deployment_upload_limits,
-)
+from services.fiscal_exports import ExportOptions
 from services.job_progress import Pace, Progress, Recipient, announce
 from services.messages import ChatAction, Document, Outbound, Text, from_payload, to_payload
 from services.outbox import Delivered
@@ -547,13 +543,13 @@ async def test_on_telegram_the_notice_is_edited_in_place_and_the_buttons_come_af
 
 
 def test_the_cloud_bot_api_keeps_the_50_mb_limit_and_a_local_server_takes_2000_mb() -> None:
-    cloud = ExportOptions(deployment_upload_limits(CLOUD_URL))
-    local = ExportOptions(deployment_upload_limits(LOCAL_URL))
+    cloud = ExportOptions(channels=channel_capabilities(settings_for(CLOUD_URL)))
+    local = ExportOptions(channels=channel_capabilities(settings_for(LOCAL_URL)))
 
     assert cloud.upload_limit("telegram") == 50 * MB
     assert local.upload_limit("telegram") == LOCAL_BOT_API_LIMIT == 2000 * MB
     assert local.upload_limit("whatsapp") == cloud.upload_limit("whatsapp") == 100 * MB
-    assert deployment_upload_limits("https://api.telegram.org/bot/") == {}
+    assert telegram_capabilities_for("https://api.telegram.org/bot/").upload_limit == 50 * MB
 
 
 def test_the_composition_root_gives_the_dialogue_the_local_servers_limit(
@@ -576,8 +572,10 @@ def over_the_cloud_limit(
 ) -> Chat:
     """A telegram chat whose month (12 notes) is over the cloud limit, scaled down to 12 kB
     to stand for 50 MB (the month stands for 60 MB), with the limits for `base_url`."""
-    monkeypatch.setitem(fiscal_exports.UPLOAD_LIMITS, "telegram", 12_000)
-    options = ExportOptions(deployment_upload_limits(base_url))
+    channels = channel_capabilities(settings_for(base_url))
+    if channels["telegram"].upload_limit == 50 * MB:  # the cloud's 50 MB, scaled down
+        channels["telegram"] = replace(channels["telegram"], upload_limit=12_000)
+    options = ExportOptions(channels=channels)
     chat = Chat(engine_for(uow_factory, options), uow_factory, "tg:222", "telegram")
     acme_with_notes(uow_factory, chat.identity_key, 12)
     to_model_question(chat)
@@ -606,3 +604,7 @@ def test_with_a_local_bot_api_server_the_same_month_goes_whole(
     [document] = chat.documents()
     assert document.name == "ACME-Comercio-Ltda_2026-10_NFe.zip"
     assert len(document.data) > 12_000
+
+
+def settings_for(telegram_base_url: str) -> Settings:
+    return Settings(environment="test", telegram_base_url=telegram_base_url, _env_file=None)

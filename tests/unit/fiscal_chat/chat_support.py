@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+
+import pytest
 
 from handlers import texts
 from services.clients import ClientCard
@@ -110,3 +112,10 @@ def unzip(document: Document) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(document.data)) as archive:
         assert archive.testzip() is None
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+def limit_uploads(chat: Chat, limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scale the chat's channel upload limit down (e.g. 12 kB standing for 50 MB)."""
+    exports = chat.engine.dialogue.config.exports  # type: ignore[attr-defined]
+    capabilities = exports.capabilities(chat.channel)
+    monkeypatch.setitem(exports.channels, chat.channel, replace(capabilities, upload_limit=limit))

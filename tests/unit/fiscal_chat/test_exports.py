@@ -1,10 +1,12 @@
-"""File names and upload limits of the fiscal exports."""
+"""File names of the fiscal exports, and each channel's upload limit."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.fiscal_exports import MB, file_base, upload_limit
+from bot.app import CHANNEL_CAPABILITIES
+from services.capabilities import MB
+from services.fiscal_exports import ExportOptions, file_base
 
 
 @pytest.mark.parametrize(
@@ -31,4 +33,4 @@ def test_a_long_name_is_cut_to_forty_characters() -> None:
     ("channel", "limit"), [("telegram", 50 * MB), ("whatsapp", 100 * MB), ("console", 50 * MB)]
 )
 def test_each_channel_has_its_upload_limit(channel: str, limit: int) -> None:
-    assert upload_limit(channel) == limit
+    assert ExportOptions(channels=CHANNEL_CAPABILITIES).upload_limit(channel) == limit

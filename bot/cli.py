@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO, Any
 
 import click
-from pydantic import ValidationError
 
-from bot.app import App, build_app, configure_logging
-from bot.settings import ProductionSettingsError, Settings
+from bot.cli_support import CommandError
+from bot.cli_support import command_app as _app
+from bot.import_xml import import_xml
+from bot.settings import Settings
 from domain.clients import Role
 from domain.errors import DomainError
 from handlers.formatting import datetime_br
@@ -21,57 +21,9 @@ from services.errors import ServiceError
 SEED_CATALOG = Path(__file__).resolve().parent.parent / "storage" / "seed" / "catalog.json"
 
 
-def _app(migrate: bool = True) -> App:
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
-    app = build_app(settings)
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        context.call_on_close(app.close)
-    if migrate:
-        app.migrate()
-    return app
-
-
 def _deep_link(settings: Settings, code: str) -> str:
     bot = settings.telegram_bot_username or "SEU_BOT"
     return f"https://t.me/{bot}?start={code}"
-
-
-class CommandError(click.ClickException):
-    """A refusal the operator can act on, shown in Portuguese on stderr (exit code 1)."""
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"Erro: {self.format_message()}", file=file or sys.stderr)
-
-
-class SettingsRefused(CommandError):
-    """Settings that cannot run: every problem listed at once, no traceback, exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(self.format_message(), file=file or sys.stderr)
-
-
-def load_settings() -> Settings:
-    """The settings, or a `SettingsRefused` that says each problem in Portuguese."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        raise SettingsRefused(_describe_settings_errors(exc)) from None
-
-
-def _describe_settings_errors(exc: ValidationError) -> str:
-    lines = []
-    for error in exc.errors():
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, ProductionSettingsError):
-            lines.append(str(cause))
-            continue
-        name = "_".join(str(part) for part in error["loc"]).upper() or "configuração"
-        lines.append(f"Configuração inválida: {name}: {error['msg']}")
-    return "\n".join(lines)
 
 
 def _fail(exc: DomainError | ServiceError) -> None:
@@ -217,7 +169,7 @@ def demo(fresh: bool) -> None:
     click.echo(f"Entre como contador: revendabot console --as {CONSOLE_CONTADOR.split(':')[1]}")
 
 
-# --- Issue 4: encryption key rotation ---
+# --- encryption key rotation ---
 
 
 @main.group()
@@ -247,13 +199,10 @@ def keys_rotate() -> None:
     click.echo(f"{count} certificado(s) recriptografado(s) com a chave mais nova.")
 
 
-# --- Issue 3: bulk XML import ---
-from bot.import_xml import import_xml  # noqa: E402
-
-main.add_command(import_xml)
+main.add_command(import_xml)  # bulk XML import (bot/import_xml.py)
 
 
-# --- Issue 6: billing (faturas) ---
+# --- billing (faturas) ---
 @main.group()
 def billing() -> None:
     """Faturas dos gestores: fechamento do mês e baixa de pagamento."""
@@ -334,7 +283,7 @@ def admin_signups() -> None:
         )
 
 
-# --- Issue 7: reminders and the scheduler ---
+# --- reminders and the scheduler ---
 @main.group()
 def scheduler() -> None:
     """Lembretes automáticos (certificados, faturas, links)."""

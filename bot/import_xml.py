@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from bot.cli_support import CommandError
+from bot.cli_support import command_app as _app
 from domain.documents import format_tax_id
 from domain.fiscal import MAX_XML_BYTES, DocumentTooLargeError
 from domain.fiscal.zipsafe import ZipLimits, ZipRefusedError, iter_members, open_zip
@@ -55,7 +57,6 @@ def import_xml(
     nenhum XML foi aceito. Com --allow-refused, recusas não mudam o código se algum XML foi
     aceito.
     """
-    from bot.cli import CommandError, _app
 
     app = _app()
     try:

@@ -33,7 +33,7 @@ IDLE_INTERVAL = 1.0  # seconds between looks at the outbox when nobody wakes us
 CRASH_DELAY = timedelta(seconds=5)
 HOLD_MARGIN = timedelta(seconds=1)
 MAX_ERROR = 500
-# Issue 7: stop sending a claimed batch well before its lease runs out.
+# Stop sending a claimed batch well before its lease runs out.
 LEASE_BUDGET = outbox.CLAIM_LEASE / 2
 
 

@@ -50,14 +50,14 @@ MENU = Choice("nav:menu", texts.MENU)
 class DialogueConfig:
     support_contact: str = "suporte@revendabot.com.br"
     page_size: int = 8
-    # Issue 4 (Configurações): seals the certificate upload; signs software access links.
+    # Configurações: seals the certificate upload; signs software access links.
     secret_box: SecretBox | None = None
     link_signer: LinkSigner | None = None
-    # Issue 6 (Pagamento): the payment gateway and the boleto's beneficiary.
+    # Pagamento: the payment gateway and the boleto's beneficiary.
     billing: BillingSetup | None = None
-    # Issue 5 (Enviar link de contratação): link address, validity, e-mail and SMS gateways.
+    # Enviar link de contratação: link address, validity, e-mail and SMS gateways.
     links: LinkOptions = field(default_factory=LinkOptions)
-    # Issue 3 (long work): upload limits of this deployment, progress of big jobs.
+    # long work: upload limits of this deployment, progress of big jobs.
     exports: ExportOptions = field(default_factory=ExportOptions)
 
 
@@ -201,3 +201,19 @@ def choice_arg(choice_id: str, prefix: str) -> str | None:
 def int_arg(choice_id: str, prefix: str) -> int | None:
     value = choice_arg(choice_id, prefix)
     return int(value) if value is not None and value.isdigit() and len(value) < 12 else None
+
+
+# -- global shortcuts ----------------------------------------------------------------------------
+# Buttons whose id starts with `go:` work from any state (a notice's buttons): the router reads
+# them, re-checking tenancy and role as for any button.
+GO = "go:"
+
+
+def go_card(client_id: int) -> str:
+    """The id of a button that opens a client's card from anywhere."""
+    return f"{GO}card:{client_id}"
+
+
+def go_cert(client_id: int) -> str:
+    """The id of a button that opens a client's certificate upload from anywhere."""
+    return f"{GO}cert:{client_id}"

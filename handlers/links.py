@@ -25,6 +25,7 @@ from handlers.core import (
     Stay,
     Step,
     chosen,
+    go_card,
     int_arg,
     nav,
     screen,
@@ -235,7 +236,6 @@ def answer_pick(ctx: Ctx, data: Data, body: Body) -> Answer:
 
 def ask_detail(ctx: Ctx, data: Data) -> Text:
     """A link's state, its client once concluded; Cancelar link while pending."""
-    from handlers.notices import go_card  # handlers.notices registers this module's renderers
 
     link = links.get_link(ctx.uow, ctx.principal, int(data["sel"]))
     text = texts.LINK_DETAIL.format(
@@ -285,7 +285,6 @@ LINK_FLOW = Flow(
 
 
 def _card_notice(ctx: Ctx, data: dict[str, Any], header: str) -> Sequence[Outbound]:
-    from handlers.notices import go_card
 
     try:
         card = clients.get_client(ctx.uow, ctx.principal, int(data["cid"]))

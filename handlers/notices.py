@@ -1,7 +1,7 @@
 """How each notice (services/notices.py) is worded for a gestor's chat: kind → renderer.
 
-A renderer returns the messages to send; buttons whose id starts with `go:` are global
-shortcuts the router understands from any state (e.g. `go:card:<id>` opens a client card).
+A renderer returns the messages to send; its buttons may be global shortcuts (`go_card`,
+`go_cert` in handlers/core.py) the router understands from any state.
 One line per kind in NOTICE_RENDERERS.
 """
 
@@ -33,8 +33,3 @@ NOTICE_RENDERERS: Mapping[str, Renderer] = {
     "fatura.vencida": reminder_notices.render_fatura_overdue,
     "link.parado": reminder_notices.render_link_idle,
 }
-
-
-def go_card(client_id: int) -> str:
-    """The id of a button that opens a client's card from anywhere."""
-    return f"go:card:{client_id}"

@@ -10,16 +10,11 @@ from typing import Any
 from domain.billing import parse_competencia
 from domain.money import format_brl
 from handlers import texts
-from handlers.core import Ctx
+from handlers.core import Ctx, go_cert
 from services.messages import Choice, Outbound, Text
 from services.reminders import certificate_when
 
 DIGEST_BUTTONS = 10  # a WhatsApp list holds 10 rows; the rest are in the text
-
-
-def go_cert(client_id: int) -> str:
-    """The id of a button that opens the certificate upload of a client from anywhere."""
-    return f"go:cert:{client_id}"
 
 
 def _date(value: object) -> str:

@@ -21,6 +21,7 @@ from handlers.configuracoes import CONFIG_FLOW, CONFIG_FLOWS
 from handlers.core import (
     BACK,
     CANCEL,
+    GO,
     HISTORY,
     MENU,
     OFFERED,
@@ -85,7 +86,6 @@ FLOWS: Mapping[str, Flow] = {
     )
 }
 HOME = ("menu", "inicio")
-GO = "go:"
 
 
 class Dialogue:

@@ -198,7 +198,7 @@ NEW_KEY = (
 ABRIR_CARTAO = "Abrir cliente"
 
 
-# --- Issue 4: Configurações, Acessar software do cliente, Histórico ---
+# --- Configurações, Acessar software do cliente, Histórico ---
 CERTIFICADO_DIGITAL = "Certificado digital"
 CHAVE_INTEGRACAO = "Chave de integração"
 CONTRATO = "Contrato"
@@ -338,7 +338,7 @@ HISTORICO_FIELDS = {
 }
 
 
-# --- Issue 6: Meus dados (Básicos, E-mails, Senha, Pagamento), faturas, boletos, /entrar ---
+# --- Meus dados (Básicos, E-mails, Senha, Pagamento), faturas, boletos, /entrar ---
 BASICOS = "Básicos"
 EMAILS = "E-mails"
 SENHA = "Senha"
@@ -491,7 +491,7 @@ FATURA_CREATED_NOTICE = (
     "Minhas faturas."
 )
 
-# --- Issue 5: Enviar link de contratação, Links enviados, sign-up notices ---
+# --- Enviar link de contratação, Links enviados, sign-up notices ---
 LINKS_ENVIADOS = "Links enviados"
 LINK_ASK_PAYER = (
     "🔗 Link de contratação — 1/3\nO cliente abre o link, preenche o cadastro e já entra na sua "
@@ -562,7 +562,7 @@ SIGNUP_LINKED_NOTICE = (
 )
 
 
-# --- Issue 3: XMLs emitidos, XMLs de fornecedores, Relatórios e documentos ---
+# --- XMLs emitidos, XMLs de fornecedores, Relatórios e documentos ---
 MES_ANTERIOR = "Mês anterior"
 MES_ATUAL = "Mês atual"
 NFE = "NF-e"

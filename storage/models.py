@@ -47,7 +47,7 @@ class Gestor(Base):
     telefone: Mapped[str | None] = mapped_column(String(20))
     endereco: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Issue 6 (migration 0007): the password that binds a new chat (/entrar), its lockout, and
+    # migration 0007: the password that binds a new chat (/entrar), its lockout, and
     # how the gestor pays its faturas.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -259,7 +259,7 @@ class FakeSender(threading.Thread):
         self.delivered = 0
         self.batches = 0
         self.bad: list[str] = []
-        app.wake_listeners.append(self.wake.set)
+        app.wakeup.subscribe(self.wake.set)
 
     def run(self) -> None:
         while True:

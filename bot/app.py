@@ -6,18 +6,33 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter
+import httpx
+from fastapi import APIRouter, FastAPI
 from pydantic import SecretStr
 from sqlalchemy import Engine
+from telegram.request import BaseRequest
 
-from bot.channels import console, telegram, whatsapp, whatsapp_book
+from bot import scheduler as reminder_scheduler
+from bot.channels import console, email_send, telegram, whatsapp, whatsapp_book
+from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
 from bot.crypto import link_signer, secret_box
 from bot.gateways.payments import billing_from_settings
+from bot.jobs import BackgroundJobs
+from bot.notices import NoticeLoop
+from bot.observability import Metrics
+from bot.pacing import pacer_from_settings
+from bot.scheduler import ReminderScheduler
+from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
+from bot.wakeup import Wakeup
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
+from services import health
+from services import scheduler as scheduler_jobs
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
 from services.fiscal_exports import ExportOptions
@@ -26,10 +41,19 @@ from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
 from storage.migrations import upgrade
 from web.api import api_router
+from web.app import create_app
+from web.backpressure import Admission
+from web.observability import metrics_router, status_router
 from web.payments import payments_router
 from web.software_access import software_access_router
+from web.whatsapp import whatsapp_router
 
 log = logging.getLogger(__name__)
+
+try:
+    VERSION = version("revendabot")
+except PackageNotFoundError:  # run from a source tree without the package installed
+    VERSION = "dev"
 
 # What each channel can do, as the channels declare it (Telegram's upload limit also depends on
 # the deployment: see `channel_capabilities`).
@@ -56,16 +80,17 @@ class App:
     conversation: ConversationEngine
     # Worker processes for reading XMLs (API uploads, import-xml), started on first use.
     prepare_pool: PreparePool = field(default_factory=PreparePool)
-    # Called (from any thread) when messages were enqueued: wakes the outbox sender.
-    wake_listeners: list[Callable[[], None]] = field(default_factory=list)
+    # Woken (from any thread) when messages were enqueued: the outbox sender, the notice loop.
+    wakeup: Wakeup = field(default_factory=Wakeup)
+    # The long chat work's thread pool when jobs run in the background (`serve`), else None.
+    jobs: BackgroundJobs | None = None
 
     @property
     def invite_ttl(self) -> timedelta:
         return timedelta(hours=self.settings.invite_ttl_hours)
 
     def wake(self) -> None:
-        for listener in list(self.wake_listeners):
-            listener()
+        self.wakeup.wake()
 
     def migrate(self) -> None:
         upgrade(self.db)
@@ -91,12 +116,18 @@ def build_app(
     dialogue: Callable[..., object] | None = None,
     run_job: Callable[[Callable[[], None]], None] | None = None,
     prepare_pool: PreparePool | None = None,
+    background_jobs: bool = False,
 ) -> App:
-    """Wire settings → engine → units of work → conversation engine."""
+    """Wire settings → engine → units of work → conversation engine.
+
+    `background_jobs`: long chat work runs on a thread pool (`serve`); otherwise inline (tests,
+    the scripted console, one-shot commands) unless `run_job` says how.
+    """
     settings = settings or Settings()
     db = db or make_engine(settings.database_url)
     uow_factory = UnitOfWorkFactory(make_session_factory(db))
-    holder: list[App] = []
+    wakeup = Wakeup()
+    jobs = BackgroundJobs() if background_jobs and run_job is None else None
     conversation = ConversationEngine(
         uow_factory,
         dialogue  # type: ignore[arg-type]
@@ -113,12 +144,12 @@ def build_app(
                 ),
             )
         ),
-        on_enqueued=lambda: holder[0].wake(),
-        run_job=run_job,
+        on_enqueued=wakeup.wake,
+        run_job=run_job or jobs,
     )
-    app = App(settings, db, uow_factory, conversation, prepare_pool or PreparePool())
-    holder.append(app)
-    return app
+    return App(
+        settings, db, uow_factory, conversation, prepare_pool or PreparePool(), wakeup, jobs
+    )
 
 
 def configure_logging(level: str, fmt: str = "text") -> None:
@@ -151,3 +182,106 @@ def configure_logging(level: str, fmt: str = "text") -> None:
 def _secret(value: SecretStr | None) -> str | None:
     """A secret's text, or None when unset or empty (the payments callback)."""
     return value.get_secret_value() or None if value is not None else None
+
+
+@dataclass
+class Runtime:
+    """What `serve` runs for an app: the channels, the web app, the sender, the scheduler and
+    the notice loop, built here from the settings (serve only starts and stops them)."""
+
+    metrics: Metrics
+    telegram: TelegramChannel | None
+    whatsapp: WhatsAppChannel | None
+    web: FastAPI
+    sender: OutboxSender
+    scheduler: ReminderScheduler | None
+    notice_loop: NoticeLoop
+
+    @property
+    def channel_names(self) -> list[str]:
+        return [
+            name
+            for name, channel in (("telegram", self.telegram), ("whatsapp", self.whatsapp))
+            if channel is not None
+        ]
+
+
+def build_runtime(
+    app: App,
+    *,
+    telegram_request: BaseRequest | None = None,
+    whatsapp_session: httpx.AsyncClient | None = None,
+) -> Runtime:
+    """Build everything `serve` runs; tests pass a fake Bot API request or Graph session."""
+    settings = app.settings
+    metrics = Metrics(app.uow_factory)
+    handle = metrics.observe_handle(app.conversation.handle)
+    telegram_ch = None
+    if settings.telegram_enabled:
+        telegram_ch = telegram.from_settings(
+            settings, handle, app.uow_factory, request=telegram_request
+        )
+    whatsapp_ch = None
+    if settings.whatsapp_enabled:  # webhook at /webhooks/whatsapp
+        whatsapp_ch = whatsapp.from_settings(
+            settings, handle, app.uow_factory, session=whatsapp_session, on_enqueued=app.wake
+        )
+    email = email_send.from_settings(settings)  # reminders and links e-mailed to clients
+    sender = OutboxSender(
+        app.uow_factory,
+        [c for c in (telegram_ch, whatsapp_ch, email) if c is not None],
+        batch=settings.sender_batch,
+        concurrency=settings.sender_concurrency,
+        pacer=pacer_from_settings(settings),
+        on_fate=metrics.count_fate,
+    )
+    scheduler = (  # daily sweeps, one instance per firing (database lease)
+        reminder_scheduler.from_settings(
+            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done
+        )
+        if settings.scheduler_enabled
+        else None
+    )
+    runtime = Runtime(
+        metrics=metrics,
+        telegram=telegram_ch,
+        whatsapp=whatsapp_ch,
+        web=FastAPI(),
+        sender=sender,
+        scheduler=scheduler,
+        notice_loop=NoticeLoop(app.uow_factory, app.conversation.handle, app.wakeup),
+    )
+    runtime.web = _web_app(app, runtime)
+    return runtime
+
+
+def _web_app(app: App, runtime: Runtime) -> FastAPI:
+    settings = app.settings
+    metrics = runtime.metrics
+    webhook = runtime.telegram if runtime.telegram is not None else None
+    if webhook is not None and not webhook.webhook_mode:
+        webhook = None
+    # One admission gate for both webhooks: the events in progress share this process.
+    admission = Admission(
+        settings.webhook_max_in_flight,
+        settings.webhook_retry_after_seconds,
+        on_refused=metrics.webhook_refused.inc,
+    )
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    channels = runtime.channel_names or ["console"]
+    return create_app(
+        app.uow_factory,
+        telegram=webhook,
+        telegram_secret=webhook.webhook_secret if webhook else None,
+        routers=[
+            *app.web_routers(),
+            *([whatsapp_router(runtime.whatsapp, admission)] if runtime.whatsapp else []),
+            metrics_router(metrics.render, token),
+            status_router(
+                lambda: health.status(
+                    app.uow_factory, version=VERSION, channels=channels, jobs=scheduler_jobs.JOBS
+                )
+            ),
+        ],
+        admission=admission,
+    )

@@ -43,7 +43,7 @@ def serve(host: str | None, port: int | None) -> None:
     """Web app + Telegram + envio de mensagens (e o console, sem token e com terminal)."""
     from bot.serve import run_server
 
-    run_server(_app(), host=host, port=port)
+    run_server(_app(background_jobs=True), host=host, port=port)
 
 
 @main.command()

@@ -16,10 +16,11 @@ from bot.app import App, build_app, configure_logging
 from bot.settings import ProductionSettingsError, Settings
 
 
-def command_app(migrate: bool = True) -> App:
+def command_app(migrate: bool = True, *, background_jobs: bool = False) -> App:
+    """The app for a command; `serve` runs long chat work in the background."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    app = build_app(settings)
+    app = build_app(settings, background_jobs=background_jobs)
     context = click.get_current_context(silent=True)
     if context is not None:
         context.call_on_close(app.close)

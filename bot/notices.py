@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
-from bot.app import App
+from bot.wakeup import Wakeup
 from services import notices
+from services.messages import Inbound
+from services.types import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -14,8 +17,17 @@ log = logging.getLogger(__name__)
 class NoticeLoop:
     """Dispatches notices when woken (a use case published one) and every `interval` anyway."""
 
-    def __init__(self, app: App, *, interval: float = 2.0) -> None:
-        self.app = app
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        handle: Callable[[Inbound], object],
+        wakeup: Wakeup,
+        *,
+        interval: float = 2.0,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.handle = handle
+        self.wakeup = wakeup
         self.interval = interval
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -32,13 +44,11 @@ class NoticeLoop:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.app.wake_listeners.append(self.wake)
+        unsubscribe = self.wakeup.subscribe(self.wake)
         try:
             while not self._stop.is_set():
                 try:
-                    await asyncio.to_thread(
-                        notices.dispatch, self.app.uow_factory, self.app.conversation.handle
-                    )
+                    await asyncio.to_thread(notices.dispatch, self.uow_factory, self.handle)
                 except Exception:
                     log.exception("notice dispatch failed; retrying on the next round")
                 self._wake.clear()
@@ -49,4 +59,4 @@ class NoticeLoop:
                 for waiter in pending:
                     waiter.cancel()
         finally:
-            self.app.wake_listeners.remove(self.wake)
+            unsubscribe()

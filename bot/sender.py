@@ -1,11 +1,12 @@
 """The outbox sender: delivers what the conversation engine put in the outbox.
 
-It wakes when `App.wake()` is called (from any thread) and once a second anyway, claims a batch
-of due messages for the channels it has senders for, and sends each identity's messages in
-order; different identities go concurrently, at most `concurrency` at a time. Every fate is
-recorded (services.outbox.record): delivered, deferred (retried later) or failed. While one
-of an identity's messages is deferred, its newer messages are deferred behind it (in this
-process; across processes the claim order alone keeps them roughly in line).
+It wakes when `App.wake()` is called (from any thread; `serve` subscribes it to the app's
+`Wakeup`) and once a second anyway, claims a batch of due messages for the channels it has
+senders for, and sends each identity's messages in order; different identities go concurrently,
+at most `concurrency` at a time. Every fate is recorded (services.outbox.record): delivered,
+deferred (retried later) or failed. While one of an identity's messages is deferred, its newer
+messages are deferred behind it (in this process; across processes the claim order alone keeps
+them roughly in line).
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
 `Pacer` (bot/pacing.py), awaited before each send. A paced identity may take longer than the
@@ -79,10 +80,6 @@ class OutboxSender:
     @property
     def channels(self) -> list[str]:
         return sorted(self.senders)
-
-    def listen(self, listeners: list[Callable[[], None]]) -> None:
-        """Register `wake` with an App's wake_listeners."""
-        listeners.append(self.wake)
 
     def wake(self) -> None:
         """Look at the outbox now. Safe to call from any thread, before or after `run`."""

@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 from collections.abc import Coroutine, Generator
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,29 +24,10 @@ import uvicorn
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
-from bot import scheduler as reminder_scheduler
-from bot.app import App
-from bot.channels import email_send
+from bot.app import App, build_runtime
 from bot.channels import telegram as telegram_channel
-from bot.channels import whatsapp as whatsapp_channel
 from bot.channels.console import ConsoleChannel
 from bot.demo import CONSOLE_GESTOR, DEMO_NAME, seed_demo
-from bot.jobs import BackgroundJobs
-from bot.notices import NoticeLoop
-from bot.observability import Metrics
-from bot.pacing import pacer_from_settings
-from bot.sender import OutboxSender
-from services import health
-from services import scheduler as scheduler_service
-from web.app import create_app
-from web.backpressure import Admission
-from web.observability import metrics_router, status_router
-from web.whatsapp import whatsapp_router
-
-try:
-    VERSION = version("revendabot")
-except PackageNotFoundError:  # run from a source tree without the package installed
-    VERSION = "dev"
 
 log = logging.getLogger(__name__)
 
@@ -108,78 +88,20 @@ async def serve(
     """The whole process as a coroutine; tests pass `stop`, a fake request, no signals, and
     `ready` (set once the web server listens and Telegram is set up)."""
     settings = app.settings
-    jobs = BackgroundJobs()  # ZIPs and reports run off the event's path
-    app.conversation.run_job = jobs
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     if handle_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    metrics = Metrics(app.uow_factory)
-    handle = metrics.observe_handle(app.conversation.handle)
-    telegram = None
-    if settings.telegram_enabled:
-        telegram = telegram_channel.from_settings(
-            settings, handle, app.uow_factory, request=telegram_request
-        )
-    webhook = telegram if telegram is not None and telegram.webhook_mode else None
-    whatsapp = None
-    if settings.whatsapp_enabled:  # webhook at /webhooks/whatsapp
-        whatsapp = whatsapp_channel.from_settings(
-            settings,
-            handle,
-            app.uow_factory,
-            session=whatsapp_session,
-            on_enqueued=app.wake,
-        )
-    # One admission gate for both webhooks: the events in progress share this process.
-    admission = Admission(
-        settings.webhook_max_in_flight,
-        settings.webhook_retry_after_seconds,
-        on_refused=metrics.webhook_refused.inc,
+    runtime = build_runtime(
+        app, telegram_request=telegram_request, whatsapp_session=whatsapp_session
     )
-    channel_names = [
-        name for name, on in (("telegram", telegram), ("whatsapp", whatsapp)) if on is not None
-    ]
-    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
-    web = create_app(
-        app.uow_factory,
-        telegram=webhook,
-        telegram_secret=webhook.webhook_secret if webhook else None,
-        routers=[
-            *app.web_routers(),
-            *([whatsapp_router(whatsapp, admission)] if whatsapp else []),
-            metrics_router(metrics.render, token),
-            status_router(
-                lambda: health.status(
-                    app.uow_factory,
-                    version=VERSION,
-                    channels=channel_names or ["console"],
-                    jobs=scheduler_service.JOBS,
-                )
-            ),
-        ],
-        admission=admission,
+    telegram, whatsapp = runtime.telegram, runtime.whatsapp
+    sender, scheduler, notice_loop = runtime.sender, runtime.scheduler, runtime.notice_loop
+    server = _Server(
+        uvicorn.Config(runtime.web, host=host, port=port, log_config=None, access_log=False)
     )
-    server = _Server(uvicorn.Config(web, host=host, port=port, log_config=None, access_log=False))
-    email = email_send.from_settings(settings)  # reminders e-mailed to clients
-    sender = OutboxSender(
-        app.uow_factory,
-        [c for c in (telegram, whatsapp, email) if c is not None],
-        batch=settings.sender_batch,
-        concurrency=settings.sender_concurrency,
-        pacer=pacer_from_settings(settings),
-        on_fate=metrics.count_fate,
-    )
-    scheduler = (  # daily reminder sweeps, one instance per firing (database lease)
-        reminder_scheduler.from_settings(
-            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done
-        )
-        if settings.scheduler_enabled
-        else None
-    )
-    sender.listen(app.wake_listeners)
-    notice_loop = NoticeLoop(app)
+    stop_waking = app.wakeup.subscribe(sender.wake)
     tasks: list[asyncio.Task[None]] = []
     try:
         tasks.append(_task(server.serve(), "web"))
@@ -206,7 +128,8 @@ async def serve(
         server.should_exit = True
         if scheduler is not None:
             scheduler.shutdown()
-        await asyncio.to_thread(jobs.close)  # running jobs finish (sender still on)
+        if app.jobs is not None:
+            await asyncio.to_thread(app.jobs.close)  # running jobs finish (sender still on)
         sender.stop()
         notice_loop.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -217,7 +140,7 @@ async def serve(
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-        app.wake_listeners.remove(sender.wake)
+        stop_waking()
         log.info("RevendaBot parado.")
 
 

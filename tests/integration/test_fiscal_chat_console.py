@@ -106,8 +106,8 @@ def test_with_the_serve_runner_the_zip_is_built_on_a_worker_and_wakes_the_sender
     app.conversation.run_job = jobs
     threads: list[str] = []
     woken = threading.Event()
-    app.wake_listeners.append(lambda: threads.append(threading.current_thread().name))
-    app.wake_listeners.append(woken.set)
+    app.wakeup.subscribe(lambda: threads.append(threading.current_thread().name))
+    app.wakeup.subscribe(woken.set)
     open_gerenciar(chat, "ACME Comércio Ltda")
     chat.press(texts.XMLS_EMITIDOS)
     chat.press(texts.MES_ANTERIOR)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from bot.app import App
 from domain.clients import ContractStatus, Role
 from handlers import notices as notice_renderers
-from handlers.core import Ctx
+from handlers.core import Ctx, go_card
 from services import integration_keys, notices
 from services.errors import Forbidden, NotFound
 from services.messages import Choice, Outbound, Text
@@ -115,7 +115,7 @@ def _signed_up(ctx: Ctx, data: dict[str, Any]) -> list[Outbound]:
     return [
         Text(
             f"Novo cliente: {data['name']}",
-            ((Choice(notice_renderers.go_card(data["cid"]), "Abrir cliente"),),),
+            ((Choice(go_card(data["cid"]), "Abrir cliente"),),),
         )
     ]
 

@@ -108,7 +108,7 @@ async def test_a_wake_from_another_thread_sends_without_waiting_for_the_next_rou
 ) -> None:
     fake = FakeChannel()
     sender = OutboxSender(app.uow_factory, [fake], interval=60)
-    sender.listen(app.wake_listeners)
+    app.wakeup.subscribe(sender.wake)
     running = asyncio.create_task(sender.run())
     enqueue(app.uow_factory, ("fake:a", "first"))
     await fake.until(lambda: len(fake.sent) == 1)

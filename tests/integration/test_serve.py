@@ -189,7 +189,7 @@ async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(app: 
     (reply,) = api.called("sendMessage")
     assert reply.params["text"].startswith("O que você quer fazer?")
     assert [c.method for c in api.calls[:3]] == ["getMe", "setMyCommands", "deleteWebhook"]
-    assert app.wake_listeners == []
+    assert app.wakeup.listeners == ()
 
 
 async def test_serve_fails_with_a_clear_reason_when_telegram_refuses_the_token(
@@ -210,7 +210,7 @@ async def test_serve_fails_with_a_clear_reason_when_telegram_refuses_the_token(
             timeout=10,
         )
     assert TOKEN not in str(refused.value)
-    assert app.wake_listeners == []
+    assert app.wakeup.listeners == ()
 
 
 class Terminal(io.StringIO):

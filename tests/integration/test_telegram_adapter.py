@@ -514,7 +514,7 @@ async def test_polling_processes_updates_and_confirms_them_on_stop(
 ) -> None:
     stop = asyncio.Event()
     sender = OutboxSender(app.uow_factory, [channel])
-    sender.listen(app.wake_listeners)
+    app.wakeup.subscribe(sender.wake)
     running = [asyncio.create_task(channel.poll(stop)), asyncio.create_task(sender.run())]
     await api.push_update(message_update(41, USER, "/menu"))
     await api.push_update(message_update(42, USER, "/ajuda"))

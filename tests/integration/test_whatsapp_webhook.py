@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from bot.app import App
 from bot.channels import whatsapp as whatsapp_channel
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.channels.whatsapp_book import CAPABILITIES
 from services.messages import ChoiceBody, FileBody, Inbound, TextBody
 from storage.models import OutboxMessage, ProcessedEvent, UserIdentity
 from storage.models_whatsapp import WhatsAppStatus
@@ -179,6 +180,7 @@ async def test_a_text_message_becomes_a_text_event_keyed_by_the_bsuid(recorder: 
         body=TextBody("/menu"),
         received_at=datetime.fromtimestamp(1795800000, UTC),
         display_name="Marta Gestora",
+        capabilities=CAPABILITIES,
     )
     # the Cloud API cannot delete it: the dialogue asks the person to delete a password
     assert event.capabilities.can_delete_messages is False

@@ -57,6 +57,14 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
         ]
         + ([r"postgresql, closed loop .* updates/s"] if ON_POSTGRESQL else []),
     ),
+    "retention.py": (
+        True,
+        [
+            r"sqlite: baseline handle\(\) \(no sweep\): p50 [\d.]+ ms, p99 [\d.]+ ms",
+            r"sqlite: during the sweep handle\(\): .* removed [\d,]+ rows",
+        ]
+        + ([r"postgresql: during the sweep handle\(\): .* removed"] if ON_POSTGRESQL else []),
+    ),
     "reminders.py": (
         True,
         [r"messages to \d+ chats in [\d.]+ s: [\d.]+ msg/s"]

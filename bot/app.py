@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from bot.channels import console, telegram, whatsapp, whatsapp_book
 from bot.crypto import link_signer, secret_box
+from bot.gateways.file_store import file_store
 from bot.gateways.payments import billing_from_settings
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
@@ -20,6 +21,7 @@ from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
+from services.files import FileStore
 from services.fiscal_exports import ExportOptions, deployment_upload_limits
 from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
@@ -45,6 +47,8 @@ class App:
     db: Engine
     uow_factory: UnitOfWorkFactory
     conversation: ConversationEngine
+    # Generated files (jobs write, channels stream, the retention sweep expires).
+    files: FileStore
     # Worker processes for reading XMLs (API uploads, import-xml), started on first use.
     prepare_pool: PreparePool = field(default_factory=PreparePool)
     # Called (from any thread) when messages were enqueued: wakes the outbox sender.
@@ -82,11 +86,13 @@ def build_app(
     dialogue: Callable[..., object] | None = None,
     run_job: Callable[[Callable[[], None]], None] | None = None,
     prepare_pool: PreparePool | None = None,
+    files: FileStore | None = None,
 ) -> App:
     """Wire settings → engine → units of work → conversation engine."""
     settings = settings or Settings()
     db = db or make_engine(settings.database_url)
     uow_factory = UnitOfWorkFactory(make_session_factory(db))
+    files = files or files_from(settings)
     holder: list[App] = []
     conversation = ConversationEngine(
         uow_factory,
@@ -103,15 +109,28 @@ def build_app(
                     deployment_upload_limits(settings.telegram_base_url),
                     channels=CHANNEL_CAPABILITIES,
                     progress_interval=settings.export_progress_seconds,
+                    files=files,
                 ),
             )
         ),
         on_enqueued=lambda: holder[0].wake(),
         run_job=run_job,
     )
-    app = App(settings, db, uow_factory, conversation, prepare_pool or PreparePool())
+    app = App(settings, db, uow_factory, conversation, files, prepare_pool or PreparePool())
     holder.append(app)
     return app
+
+
+def files_from(settings: Settings) -> FileStore:
+    """FILE_STORE_URL: a folder, or s3://bucket/prefix (the FILE_STORE_S3_* settings win over
+    the AWS_* variables obstore reads by itself)."""
+    return file_store(
+        settings.file_store_url,
+        endpoint=settings.file_store_s3_endpoint,
+        region=settings.file_store_s3_region,
+        access_key_id=settings.file_store_s3_access_key_id,
+        secret_access_key=_secret(settings.file_store_s3_secret_access_key),
+    )
 
 
 def configure_logging(level: str, fmt: str = "text") -> None:

@@ -120,7 +120,7 @@ async def serve(
     telegram = None
     if settings.telegram_enabled:
         telegram = telegram_channel.from_settings(
-            settings, handle, app.uow_factory, request=telegram_request
+            settings, handle, app.uow_factory, request=telegram_request, files=app.files
         )
     webhook = telegram if telegram is not None and telegram.webhook_mode else None
     whatsapp = None
@@ -131,6 +131,7 @@ async def serve(
             app.uow_factory,
             session=whatsapp_session,
             on_enqueued=app.wake,
+            files=app.files,
         )
     # One admission gate for both webhooks: the events in progress share this process.
     admission = Admission(
@@ -173,7 +174,7 @@ async def serve(
     )
     scheduler = (  # daily reminder sweeps, one instance per firing (database lease)
         reminder_scheduler.from_settings(
-            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done
+            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done, files=app.files
         )
         if settings.scheduler_enabled
         else None
@@ -300,7 +301,9 @@ def _open_console(
         flush=True,
     )
     name = CONSOLE_GESTOR.split(":", 1)[1]
-    channel = ConsoleChannel(name, app.conversation.handle, app.uow_factory, DOWNLOADS)
+    channel = ConsoleChannel(
+        name, app.conversation.handle, app.uow_factory, DOWNLOADS, files=app.files
+    )
 
     def talk() -> None:
         try:

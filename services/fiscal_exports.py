@@ -25,9 +25,9 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import IO, Literal
+from typing import IO, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from domain.fiscal import Item, Modelo, Participante, Situacao
@@ -43,6 +43,7 @@ from services import fiscal_documents
 from services.capabilities import EVERYTHING, Capabilities
 from services.conversation import enqueue_to
 from services.errors import ServiceError
+from services.files import FileStore
 from services.fiscal_documents import CompressedXml
 from services.fiscal_prepare import TipoNota, inflate
 from services.job_progress import (
@@ -62,6 +63,7 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 Job = Callable[[], None]
+_Made = TypeVar("_Made", Document, Image)
 Clock = Callable[[], datetime]
 
 MB = 1024 * 1024
@@ -103,6 +105,9 @@ class ExportOptions:
     action_interval: float = ACTION_INTERVAL
     pronto_from: int = PRONTO_FROM
     monotonic: Callable[[], float] = time.monotonic
+    # Where the jobs' files go (the outbox carries references); None keeps the bytes in the
+    # outbox rows, for callers that run without a store.
+    files: FileStore | None = None
 
     def upload_limit(self, channel: str) -> int:
         return self.upload_limits.get(channel) or upload_limit(channel)
@@ -227,7 +232,7 @@ def xml_zip_job(
         caption = fill(
             words.zip_caption, titulo=export.titulo, notas=counter.notas, eventos=counter.eventos
         )
-        _send_parts(uow, to, documents, caption, words, progress)
+        _send_parts(uow, to, documents, caption, words, progress, options.files)
         progress.end(fill(words.finished, partes=len(documents)), or_send=progress.big)
 
     return _guarded(words, progress, build)
@@ -275,12 +280,17 @@ def report_job(
         progress.tick()
         table_caption = words.table_caption.format(titulo=export.titulo)
         table = (
-            Document(f"{export.base}.csv", CSV_MIME, render_csv(linhas), table_caption)
+            _file(options, Document, f"{export.base}.csv", CSV_MIME, render_csv(linhas))
             if formato == "csv"
-            else Document(
-                f"{export.base}.xlsx", XLSX_MIME, render_xlsx(cabecalho, linhas), table_caption
+            else _file(
+                options,
+                Document,
+                f"{export.base}.xlsx",
+                XLSX_MIME,
+                render_xlsx(cabecalho, linhas),
             )
         )
+        table = replace(table, caption=table_caption)
         caption = words.report_caption.format(titulo=export.titulo)
         messages: list[Outbound] = []
         if chart is not None:  # a look at the month first, the documents to read after it
@@ -289,10 +299,10 @@ def report_job(
                 titulo=export.titulo,
                 valor=format_brl(resumo.total_autorizadas),
             )
-            messages.append(
-                Image(f"{export.base}_grafico.png", PNG_MIME, chart, chart_caption or None)
-            )
-        messages += [Document(f"{export.base}.pdf", PDF_MIME, pdf, caption), table]
+            image = _file(options, Image, f"{export.base}_grafico.png", PNG_MIME, chart)
+            messages.append(replace(image, caption=chart_caption or None))
+        pdf_document = _file(options, Document, f"{export.base}.pdf", PDF_MIME, pdf)
+        messages += [replace(pdf_document, caption=caption), table]
         _send(uow, to, messages)
         progress.end(words.report_finished, or_send=progress.big)
 
@@ -343,7 +353,7 @@ def danfe_zip_job(
             progress.end(not_printed)
             return
         caption = fill(words.danfe_caption, titulo=export.titulo, notas=printed.notas)
-        _send_parts(uow, to, documents, caption, words, progress)
+        _send_parts(uow, to, documents, caption, words, progress, options.files)
         if skipped:
             _send(uow, to, [Text(not_printed)])
         progress.end(fill(words.finished, partes=len(documents)), or_send=progress.big)
@@ -461,20 +471,31 @@ def _send_parts(
     caption: str,
     words: Words,
     progress: Progress,
+    files: FileStore | None = None,
 ) -> None:
-    """One part per transaction, so only one part is in memory at a time."""
+    """One part per transaction; each part streams from its temporary file to the store."""
     try:
         for number, part in enumerate(parts, start=1):
             part.file.seek(0)
-            data = part.file.read()
+            if files is not None:
+                document = Document(part.name, ZIP_MIME, file=files.put(part.file))
+            else:
+                document = Document(part.name, ZIP_MIME, part.file.read())
             part.file.close()
             text = caption
             if len(parts) > 1:
                 text = f"{caption}\n{fill(words.part, n=number, total=len(parts))}"
-            _send(uow, to, [Document(part.name, ZIP_MIME, data, text)])
+            _send(uow, to, [replace(document, caption=text)])
             progress.tick()
     finally:
         _discard(parts)
+
+
+def _file(options: ExportOptions, made: type[_Made], name: str, mime: str, data: bytes) -> _Made:
+    """A document or picture of the job: in the file store when there is one."""
+    if options.files is None:
+        return made(name, mime, data)
+    return made(name, mime, file=options.files.put(data))
 
 
 def _discard(parts: Sequence[_Part]) -> None:

@@ -115,6 +115,7 @@ def build_app(
         ),
         on_enqueued=lambda: holder[0].wake(),
         run_job=run_job,
+        files=files,
     )
     app = App(settings, db, uow_factory, conversation, files, prepare_pool or PreparePool())
     holder.append(app)

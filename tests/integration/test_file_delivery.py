@@ -29,7 +29,7 @@ from bot.gateways.file_store import LocalFileStore
 from bot.sender import OutboxSender
 from handlers import texts
 from services import outbox
-from services.conversation import enqueue_to
+from services.conversation import ConversationEngine, Outcome, Turn, enqueue_to
 from services.files import FileMissing, FileRef
 from services.messages import Document, Image
 from services.retention import RetentionPolicy, sweep_retention
@@ -268,3 +268,23 @@ def test_the_retention_sweep_deletes_files_older_than_their_ttl(tmp_path: Path, 
         store.open(old.key)
     with store.open(fresh.key) as kept:
         assert kept.read() == b"yesterday's ZIP"
+
+
+def test_a_document_a_step_makes_goes_to_the_store_too(app: App) -> None:
+    xml = b"<nfeProc>...</nfeProc>"
+
+    def dialogue(turn: Turn) -> Outcome:
+        return Outcome([Document("nota.xml", "application/xml", xml, caption="A nota")], None)
+
+    engine = ConversationEngine(app.uow_factory, dialogue, files=app.files)
+    chat = Chat(engine, app.uow_factory, files=app.files)
+
+    (received,) = chat.say("Baixar XML")
+
+    (row,) = documents(app.uow_factory)
+    assert row.blob is None
+    assert row.payload["file"]["size"] == len(xml)
+    assert row.payload["file"]["sha256"] == hashlib.sha256(xml).hexdigest()
+    assert received == Document(
+        "nota.xml", "application/xml", xml, "A nota", FileRef.from_json(row.payload["file"])
+    )

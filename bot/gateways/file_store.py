@@ -74,13 +74,23 @@ class LocalFileStore:
 
 
 class _ObjectReader(io.RawIOBase):
-    """obstore's ReadableFile as a standard binary stream (httpx and PTB read it in chunks)."""
+    """obstore's ReadableFile as a standard binary stream (httpx and PTB read it in chunks).
+    Seekable, so an upload learns the length and sends a Content-Length, not chunks."""
 
     def __init__(self, reader: Any) -> None:
         self._reader = reader
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._reader.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._reader.tell())
 
     def readinto(self, buffer: Any) -> int:
         data = memoryview(self._reader.read(len(buffer)))

@@ -288,3 +288,25 @@ def test_a_document_a_step_makes_goes_to_the_store_too(app: App) -> None:
     assert received == Document(
         "nota.xml", "application/xml", xml, "A nota", FileRef.from_json(row.payload["file"])
     )
+
+
+def test_a_button_pressed_after_the_file_expired_builds_it_anew_under_a_new_key(
+    app: App, chat: Chat
+) -> None:
+    office = make_office(app.uow_factory, 1, identity_key=chat.identity_key)
+    acme = add_client(app.uow_factory, office.gestor, 1, name="ACME Comércio Ltda")
+    store_emitted(app.uow_factory, acme, 2)
+    open_gerenciar(chat, "ACME Comércio Ltda")
+    chat.press(texts.XMLS_EMITIDOS)
+    chat.press(texts.MES_ANTERIOR)
+    chat.press(texts.NFE)
+    (first,) = chat.documents()
+    assert first.file is not None
+    app.files.delete(first.file.key)  # what the retention sweep does after FILE_TTL_DAYS
+
+    chat.press(texts.NFE)  # the month question is asked again under the ZIP
+
+    (_, second) = chat.documents()
+    assert second.file is not None
+    assert second.file.key != first.file.key
+    assert second.data == first.data  # the same notes, zipped again (deterministic)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.app import files_from
@@ -94,6 +95,20 @@ def test_an_opened_file_reads_in_chunks(store: FileStore) -> None:
         first = stream.read(1000)
         rest = stream.read()
     assert first + rest == BIG
+
+
+def test_an_opened_file_tells_its_length_so_uploads_carry_a_content_length(
+    store: FileStore,
+) -> None:
+    ref = store.put(BIG)
+    with store.open(ref.key) as stream:
+        stream.read(10)
+        assert stream.seek(0, io.SEEK_END) == len(BIG)
+        stream.seek(10)
+        assert stream.read() == BIG[10:]
+        request = httpx.Request("POST", "http://bot.api/x", files={"document": ("a.zip", stream)})
+        stream.seek(0)
+        assert int(request.headers["Content-Length"]) > len(BIG)
 
 
 def test_every_put_gets_a_new_unguessable_key(store: FileStore) -> None:

@@ -25,9 +25,9 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Literal, TypeVar
+from typing import IO, Literal
 from urllib.parse import urlsplit
 
 from domain.fiscal import Item, Modelo, Participante, Situacao
@@ -41,7 +41,7 @@ from domain.money import format_brl
 from domain.text import fill
 from services import fiscal_documents
 from services.capabilities import EVERYTHING, Capabilities
-from services.conversation import enqueue_to
+from services.conversation import enqueue_to, stored_file
 from services.errors import ServiceError
 from services.files import FileStore
 from services.fiscal_documents import CompressedXml
@@ -63,7 +63,6 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 Job = Callable[[], None]
-_Made = TypeVar("_Made", Document, Image)
 Clock = Callable[[], datetime]
 
 MB = 1024 * 1024
@@ -280,17 +279,12 @@ def report_job(
         progress.tick()
         table_caption = words.table_caption.format(titulo=export.titulo)
         table = (
-            _file(options, Document, f"{export.base}.csv", CSV_MIME, render_csv(linhas))
+            Document(f"{export.base}.csv", CSV_MIME, render_csv(linhas), table_caption)
             if formato == "csv"
-            else _file(
-                options,
-                Document,
-                f"{export.base}.xlsx",
-                XLSX_MIME,
-                render_xlsx(cabecalho, linhas),
+            else Document(
+                f"{export.base}.xlsx", XLSX_MIME, render_xlsx(cabecalho, linhas), table_caption
             )
         )
-        table = replace(table, caption=table_caption)
         caption = words.report_caption.format(titulo=export.titulo)
         messages: list[Outbound] = []
         if chart is not None:  # a look at the month first, the documents to read after it
@@ -299,11 +293,11 @@ def report_job(
                 titulo=export.titulo,
                 valor=format_brl(resumo.total_autorizadas),
             )
-            image = _file(options, Image, f"{export.base}_grafico.png", PNG_MIME, chart)
-            messages.append(replace(image, caption=chart_caption or None))
-        pdf_document = _file(options, Document, f"{export.base}.pdf", PDF_MIME, pdf)
-        messages += [replace(pdf_document, caption=caption), table]
-        _send(uow, to, messages)
+            messages.append(
+                Image(f"{export.base}_grafico.png", PNG_MIME, chart, chart_caption or None)
+            )
+        messages += [Document(f"{export.base}.pdf", PDF_MIME, pdf, caption), table]
+        _send(uow, to, messages, options.files)
         progress.end(words.report_finished, or_send=progress.big)
 
     return _guarded(words, progress, build)
@@ -473,29 +467,23 @@ def _send_parts(
     progress: Progress,
     files: FileStore | None = None,
 ) -> None:
-    """One part per transaction; each part streams from its temporary file to the store."""
+    """One part per transaction; with a store each part streams from its temporary file into
+    it (never whole in memory), else one part at a time is read into its row."""
     try:
         for number, part in enumerate(parts, start=1):
             part.file.seek(0)
-            if files is not None:
-                document = Document(part.name, ZIP_MIME, file=files.put(part.file))
-            else:
-                document = Document(part.name, ZIP_MIME, part.file.read())
-            part.file.close()
             text = caption
             if len(parts) > 1:
                 text = f"{caption}\n{fill(words.part, n=number, total=len(parts))}"
-            _send(uow, to, [replace(document, caption=text)])
+            if files is not None:
+                document = Document(part.name, ZIP_MIME, caption=text, file=files.put(part.file))
+            else:
+                document = Document(part.name, ZIP_MIME, part.file.read(), text)
+            part.file.close()
+            _send(uow, to, [document])
             progress.tick()
     finally:
         _discard(parts)
-
-
-def _file(options: ExportOptions, made: type[_Made], name: str, mime: str, data: bytes) -> _Made:
-    """A document or picture of the job: in the file store when there is one."""
-    if options.files is None:
-        return made(name, mime, data)
-    return made(name, mime, file=options.files.put(data))
 
 
 def _discard(parts: Sequence[_Part]) -> None:
@@ -503,7 +491,11 @@ def _discard(parts: Sequence[_Part]) -> None:
         part.file.close()
 
 
-def _send(uow: UnitOfWork, to: Recipient, messages: Sequence[Outbound]) -> None:
+def _send(
+    uow: UnitOfWork, to: Recipient, messages: Sequence[Outbound], files: FileStore | None = None
+) -> None:
+    # files go to the store before the transaction opens: it stays short
+    messages = [stored_file(files, message) for message in messages]
     with uow:
         enqueue_to(uow, to.channel, to.identity_key, to.address, messages, datetime.now(UTC))
         uow.commit()

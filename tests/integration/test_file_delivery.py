@@ -310,3 +310,22 @@ def test_a_button_pressed_after_the_file_expired_builds_it_anew_under_a_new_key(
     assert second.file is not None
     assert second.file.key != first.file.key
     assert second.data == first.data  # the same notes, zipped again (deterministic)
+
+
+def test_the_reports_chart_pdf_and_table_are_all_references_in_the_outbox(
+    app: App, chat: Chat
+) -> None:
+    office = make_office(app.uow_factory, 1, identity_key=chat.identity_key)
+    acme = add_client(app.uow_factory, office.gestor, 1, name="ACME Comércio Ltda")
+    store_emitted(app.uow_factory, acme, 3)
+    open_gerenciar(chat, "ACME Comércio Ltda")
+    chat.press(texts.RELATORIOS_FEATURE)
+    chat.press(texts.MES_ANTERIOR)
+    chat.press(texts.NFE)
+    chat.press(texts.RELATORIO_CSV)
+
+    files = [row for row in rows(app.uow_factory) if row.payload["type"] in ("document", "image")]
+    assert [row.payload["name"].rsplit(".", 1)[-1] for row in files] == ["png", "pdf", "csv"]
+    assert all(row.blob is None and row.payload["file"]["size"] > 0 for row in files)
+    received = [m for m in chat.received if isinstance(m, Document | Image)]
+    assert received[1].data.startswith(b"%PDF")  # read back from the store

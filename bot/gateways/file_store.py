@@ -51,10 +51,9 @@ class LocalFileStore:
 
     def older_than(self, cutoff: datetime) -> Iterator[str]:
         limit = cutoff.timestamp()
+        # a ".part-" file that old is the leftover of a process killed while writing: it goes too
         for path in sorted(self.root.glob("*/*")):
-            if path.name.startswith(".part-") or not path.is_file():
-                continue
-            if path.stat().st_mtime < limit:
+            if path.is_file() and path.stat().st_mtime < limit:
                 yield path.relative_to(self.root).as_posix()
 
     def delete_older_than(self, cutoff: datetime, limit: int | None = None) -> int:

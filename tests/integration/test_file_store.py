@@ -164,6 +164,20 @@ def test_a_half_written_file_leaves_nothing_behind(tmp_path: Path) -> None:
     assert [p for p in (tmp_path / "files").rglob("*") if p.is_file()] == []
 
 
+def test_the_leftover_of_a_write_cut_short_expires_like_a_file(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path / "files")
+    kept = store.put(b"ZIP")
+    leftover = tmp_path / "files" / "ab" / ".part-killed"
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half a ZIP")
+    long_ago = time.time() - 30 * 86400
+    os.utime(leftover, (long_ago, long_ago))
+
+    assert store.delete_older_than(datetime.now(UTC) - timedelta(days=7)) == 1
+    assert not leftover.exists()
+    assert read(store, kept.key) == b"ZIP"
+
+
 def test_the_setting_picks_the_store(tmp_path: Path, s3_endpoint: str) -> None:
     local = files_from(Settings(_env_file=None, file_store_url=str(tmp_path / "f")))
     assert isinstance(local, LocalFileStore)

@@ -19,6 +19,7 @@ from bot.channels import console, email_send, telegram, whatsapp, whatsapp_book
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.crypto import link_signer, secret_box
+from bot.gateways.file_store import file_store
 from bot.gateways.payments import billing_from_settings
 from bot.jobs import BackgroundJobs
 from bot.notices import NoticeLoop
@@ -35,6 +36,7 @@ from services import health
 from services import scheduler as scheduler_jobs
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
+from services.files import FileStore
 from services.fiscal_exports import ExportOptions
 from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
@@ -78,6 +80,8 @@ class App:
     db: Engine
     uow_factory: UnitOfWorkFactory
     conversation: ConversationEngine
+    # Generated files (jobs write, channels stream, the retention sweep expires).
+    files: FileStore
     # Worker processes for reading XMLs (API uploads, import-xml), started on first use.
     prepare_pool: PreparePool = field(default_factory=PreparePool)
     # Woken (from any thread) when messages were enqueued: the outbox sender, the notice loop.
@@ -117,6 +121,7 @@ def build_app(
     run_job: Callable[[Callable[[], None]], None] | None = None,
     prepare_pool: PreparePool | None = None,
     background_jobs: bool = False,
+    files: FileStore | None = None,
 ) -> App:
     """Wire settings → engine → units of work → conversation engine.
 
@@ -128,6 +133,7 @@ def build_app(
     uow_factory = UnitOfWorkFactory(make_session_factory(db))
     wakeup = Wakeup()
     jobs = BackgroundJobs() if background_jobs and run_job is None else None
+    files = files or files_from(settings)
     conversation = ConversationEngine(
         uow_factory,
         dialogue  # type: ignore[arg-type]
@@ -141,14 +147,35 @@ def build_app(
                 exports=ExportOptions(
                     channels=channel_capabilities(settings),
                     progress_interval=settings.export_progress_seconds,
+                    files=files,
                 ),
             )
         ),
         on_enqueued=wakeup.wake,
         run_job=run_job or jobs,
+        files=files,
     )
     return App(
-        settings, db, uow_factory, conversation, prepare_pool or PreparePool(), wakeup, jobs
+        settings,
+        db,
+        uow_factory,
+        conversation,
+        files,
+        prepare_pool or PreparePool(),
+        wakeup,
+        jobs,
+    )
+
+
+def files_from(settings: Settings) -> FileStore:
+    """FILE_STORE_URL: a folder, or s3://bucket/prefix (the FILE_STORE_S3_* settings win over
+    the AWS_* variables obstore reads by itself)."""
+    return file_store(
+        settings.file_store_url,
+        endpoint=settings.file_store_s3_endpoint,
+        region=settings.file_store_s3_region,
+        access_key_id=settings.file_store_s3_access_key_id,
+        secret_access_key=_secret(settings.file_store_s3_secret_access_key),
     )
 
 
@@ -219,12 +246,17 @@ def build_runtime(
     telegram_ch = None
     if settings.telegram_enabled:
         telegram_ch = telegram.from_settings(
-            settings, handle, app.uow_factory, request=telegram_request
+            settings, handle, app.uow_factory, request=telegram_request, files=app.files
         )
     whatsapp_ch = None
     if settings.whatsapp_enabled:  # webhook at /webhooks/whatsapp
         whatsapp_ch = whatsapp.from_settings(
-            settings, handle, app.uow_factory, session=whatsapp_session, on_enqueued=app.wake
+            settings,
+            handle,
+            app.uow_factory,
+            session=whatsapp_session,
+            on_enqueued=app.wake,
+            files=app.files,
         )
     email = email_send.from_settings(settings)  # reminders and links e-mailed to clients
     sender = OutboxSender(
@@ -237,7 +269,7 @@ def build_runtime(
     )
     scheduler = (  # daily sweeps, one instance per firing (database lease)
         reminder_scheduler.from_settings(
-            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done
+            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done, files=app.files
         )
         if settings.scheduler_enabled
         else None

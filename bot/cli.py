@@ -61,7 +61,9 @@ def console(identity: str, downloads: Path) -> None:
 
     app = _app()
     name = identity.split(":", 1)[1] if identity.startswith("console:") else identity
-    channel = ConsoleChannel(name, app.conversation.handle, app.uow_factory, downloads)
+    channel = ConsoleChannel(
+        name, app.conversation.handle, app.uow_factory, downloads, files=app.files
+    )
     channel.run(sys.stdin, interactive=sys.stdin.isatty())
     app.close()
 
@@ -320,7 +322,7 @@ def scheduler_run_once(job: str, now_text: str | None) -> None:
             job,
             now=now,
             options=options_from(app.settings),
-            retention=retention_from(app.settings),
+            retention=retention_from(app.settings, app.files),
         )
     except (DomainError, ServiceError) as exc:
         _fail(exc)

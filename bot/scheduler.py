@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 
 from bot.settings import Settings
 from services import scheduler as scheduler_service
+from services.files import FileStore
 from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
 from services.retention import RetentionPolicy
 from services.types import UnitOfWorkFactory
@@ -143,6 +144,7 @@ def from_settings(
     *,
     on_done: Callable[[], None],
     on_job: Callable[[str, str, float | None], None] | None = None,
+    files: FileStore | None = None,
 ) -> ReminderScheduler:
     notice_time = parse_time(settings.notice_sweep_time)
     return ReminderScheduler(
@@ -155,16 +157,18 @@ def from_settings(
         },
         options_from(settings),
         on_done=on_done,
-        retention=retention_from(settings),
+        retention=retention_from(settings, files),
         on_job=on_job,
     )
 
 
-def retention_from(settings: Settings) -> RetentionPolicy:
+def retention_from(settings: Settings, files: FileStore | None = None) -> RetentionPolicy:
     return RetentionPolicy(
         events_days=settings.event_retention_days,
         outbox_days=settings.outbox_retention_days,
         whatsapp_raw_days=settings.whatsapp_raw_retention_days,
+        files=files,
+        files_days=settings.file_ttl_days,
     )
 
 

@@ -223,7 +223,9 @@ def _open_console(
         flush=True,
     )
     name = CONSOLE_GESTOR.split(":", 1)[1]
-    channel = ConsoleChannel(name, app.conversation.handle, app.uow_factory, DOWNLOADS)
+    channel = ConsoleChannel(
+        name, app.conversation.handle, app.uow_factory, DOWNLOADS, files=app.files
+    )
 
     def talk() -> None:
         try:

@@ -155,6 +155,15 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(default=30, ge=1)
     outbox_retention_days: int = Field(default=30, ge=1)
     whatsapp_raw_retention_days: int = Field(default=7, ge=1)
+    file_ttl_days: int = Field(default=7, ge=1)
+
+    # -- Generated files (ZIPs, PDFs, charts): a folder, or s3://bucket/prefix for several
+    # instances (credentials from the standard AWS_* variables, or these for a stand-in) --
+    file_store_url: str = "./data/files"
+    file_store_s3_endpoint: str | None = None
+    file_store_s3_region: str | None = None
+    file_store_s3_access_key_id: str | None = None
+    file_store_s3_secret_access_key: SecretStr | None = None
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -16,13 +16,22 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from services.access import principal_of
-from services.messages import ClearButtons, Inbound, Outbound, Text, to_payload
+from services.files import FileStore
+from services.messages import (
+    ClearButtons,
+    Document,
+    Image,
+    Inbound,
+    Outbound,
+    Text,
+    to_payload,
+)
 from services.principal import Principal
 from storage.conversation import StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -91,8 +100,11 @@ class ConversationEngine:
         on_enqueued: Callable[[], None] | None = None,
         run_job: Callable[[Callable[[], None]], None] | None = None,
         state_ttl: timedelta = STATE_TTL,
+        files: FileStore | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        # Where a step's own files (a boleto PDF, one XML) go, so the outbox holds references.
+        self.files = files
         self.dialogue = dialogue
         self.on_enqueued = on_enqueued
         self.run_job = run_job or (lambda job: job())
@@ -174,7 +186,8 @@ class ConversationEngine:
             version = None
             # (an expired state's prompt still has its buttons: a new prompt takes them off)
             previous = stored.data.get(PROMPT_MESSAGE) if stored is not None else None
-            prompt = enqueue_replies(uow, event, outcome.replies, now, previous)
+            replies = [stored_file(self.files, reply) for reply in outcome.replies]
+            prompt = enqueue_replies(uow, event, replies, now, previous)
             if outcome.state is not None:
                 next_state = outcome.state
                 version = (state.version if state else 0) + 1
@@ -212,6 +225,14 @@ class ConversationEngine:
     def _notify(self) -> None:
         if self.on_enqueued is not None:
             self.on_enqueued()
+
+
+def stored_file(files: FileStore | None, message: Outbound) -> Outbound:
+    """A document or picture with bytes, written to the file store (when there is one) and
+    carried as its reference."""
+    if files is None or not isinstance(message, Document | Image) or message.file is not None:
+        return message
+    return replace(message, data=b"", file=files.put(message.data))
 
 
 def enqueue_replies(

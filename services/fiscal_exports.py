@@ -40,8 +40,9 @@ from domain.money import format_brl
 from domain.text import fill
 from services import fiscal_documents
 from services.capabilities import EVERYTHING, Capabilities
-from services.conversation import enqueue_to
+from services.conversation import enqueue_to, stored_file
 from services.errors import ServiceError
+from services.files import FileStore
 from services.fiscal_documents import CompressedXml
 from services.fiscal_prepare import TipoNota, inflate
 from services.job_progress import (
@@ -82,6 +83,9 @@ class ExportOptions:
     action_interval: float = ACTION_INTERVAL
     pronto_from: int = PRONTO_FROM
     monotonic: Callable[[], float] = time.monotonic
+    # Where the jobs' files go (the outbox carries references); None keeps the bytes in the
+    # outbox rows, for callers that run without a store.
+    files: FileStore | None = None
 
     def upload_limit(self, channel: str) -> int:
         return self.capabilities(channel).upload_limit
@@ -206,7 +210,7 @@ def xml_zip_job(
         caption = fill(
             words.zip_caption, titulo=export.titulo, notas=counter.notas, eventos=counter.eventos
         )
-        _send_parts(uow, to, documents, caption, words, progress)
+        _send_parts(uow, to, documents, caption, words, progress, options.files)
         progress.end(fill(words.finished, partes=len(documents)), or_send=progress.big)
 
     return _guarded(words, progress, build)
@@ -272,7 +276,7 @@ def report_job(
                 Image(f"{export.base}_grafico.png", PNG_MIME, chart, chart_caption or None)
             )
         messages += [Document(f"{export.base}.pdf", PDF_MIME, pdf, caption), table]
-        _send(uow, to, messages)
+        _send(uow, to, messages, options.files)
         progress.end(words.report_finished, or_send=progress.big)
 
     return _guarded(words, progress, build)
@@ -322,7 +326,7 @@ def danfe_zip_job(
             progress.end(not_printed)
             return
         caption = fill(words.danfe_caption, titulo=export.titulo, notas=printed.notas)
-        _send_parts(uow, to, documents, caption, words, progress)
+        _send_parts(uow, to, documents, caption, words, progress, options.files)
         if skipped:
             _send(uow, to, [Text(not_printed)])
         progress.end(fill(words.finished, partes=len(documents)), or_send=progress.big)
@@ -440,17 +444,22 @@ def _send_parts(
     caption: str,
     words: Words,
     progress: Progress,
+    files: FileStore | None = None,
 ) -> None:
-    """One part per transaction, so only one part is in memory at a time."""
+    """One part per transaction; with a store each part streams from its temporary file into
+    it (never whole in memory), else one part at a time is read into its row."""
     try:
         for number, part in enumerate(parts, start=1):
             part.file.seek(0)
-            data = part.file.read()
-            part.file.close()
             text = caption
             if len(parts) > 1:
                 text = f"{caption}\n{fill(words.part, n=number, total=len(parts))}"
-            _send(uow, to, [Document(part.name, ZIP_MIME, data, text)])
+            if files is not None:
+                document = Document(part.name, ZIP_MIME, caption=text, file=files.put(part.file))
+            else:
+                document = Document(part.name, ZIP_MIME, part.file.read(), text)
+            part.file.close()
+            _send(uow, to, [document])
             progress.tick()
     finally:
         _discard(parts)
@@ -461,7 +470,11 @@ def _discard(parts: Sequence[_Part]) -> None:
         part.file.close()
 
 
-def _send(uow: UnitOfWork, to: Recipient, messages: Sequence[Outbound]) -> None:
+def _send(
+    uow: UnitOfWork, to: Recipient, messages: Sequence[Outbound], files: FileStore | None = None
+) -> None:
+    # files go to the store before the transaction opens: it stays short
+    messages = [stored_file(files, message) for message in messages]
     with uow:
         enqueue_to(uow, to.channel, to.identity_key, to.address, messages, datetime.now(UTC))
         uow.commit()

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.capabilities import Capabilities
+from services.files import FileRef
 
 # An event whose channel declared nothing (tests, old callers): promise nothing.
 NOTHING_PROMISED = Capabilities()
@@ -147,10 +148,18 @@ class Text:
 
 @dataclass(frozen=True, slots=True)
 class Document:
+    """A file to download: `file` references the file store (what jobs produce); `data` holds
+    the bytes of small documents made in a step, and of rows queued before the store."""
+
     name: str
     mime: str
-    data: bytes = field(repr=False)
+    data: bytes = field(default=b"", repr=False)
     caption: str | None = None
+    file: FileRef | None = None
+
+    @property
+    def size(self) -> int:
+        return self.file.size if self.file is not None else len(self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +169,13 @@ class Image:
 
     name: str
     mime: str
-    data: bytes = field(repr=False)
+    data: bytes = field(default=b"", repr=False)
     caption: str | None = None
+    file: FileRef | None = None
+
+    @property
+    def size(self) -> int:
+        return self.file.size if self.file is not None else len(self.data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,26 +228,18 @@ def to_payload(
         if message.edit and edit_ref:
             payload["edit_ref"] = edit_ref
         return payload, None
-    if isinstance(message, Document):
-        return (
-            {
-                "type": "document",
-                "name": message.name,
-                "mime": message.mime,
-                "caption": message.caption,
-            },
-            message.data,
-        )
-    if isinstance(message, Image):
-        return (
-            {
-                "type": "image",
-                "name": message.name,
-                "mime": message.mime,
-                "caption": message.caption,
-            },
-            message.data,
-        )
+    if isinstance(message, Document | Image):
+        kind = "document" if isinstance(message, Document) else "image"
+        payload = {
+            "type": kind,
+            "name": message.name,
+            "mime": message.mime,
+            "caption": message.caption,
+        }
+        if message.file is not None:  # a reference to the file store: no bytes in the row
+            payload["file"] = message.file.to_json()
+            return payload, None
+        return payload, message.data
     if isinstance(message, ChatAction):
         return {"type": "chat_action", "kind": message.kind}, None
     if isinstance(message, ClearButtons):
@@ -258,12 +264,14 @@ def from_payload(payload: dict[str, Any], blob: bytes | None) -> tuple[Outbound,
         edit_ref = payload.get("edit_ref")
         code = tuple(payload.get("code", ()))
         return Text(payload["text"], buttons, edit=edit_ref is not None, code=code), edit_ref
-    if kind == "document":
-        return Document(
-            payload["name"], payload["mime"], blob or b"", payload.get("caption")
+    if kind in ("document", "image"):
+        # rows queued before the file store carry the bytes in `blob` and no "file"
+        stored = payload.get("file")
+        ref = FileRef.from_json(stored) if stored else None
+        made = Document if kind == "document" else Image
+        return made(
+            payload["name"], payload["mime"], blob or b"", payload.get("caption"), ref
         ), None
-    if kind == "image":
-        return Image(payload["name"], payload["mime"], blob or b"", payload.get("caption")), None
     if kind == "chat_action":
         return ChatAction(payload["kind"]), None
     if kind == "clear_buttons":

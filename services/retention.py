@@ -1,4 +1,5 @@
-"""What is not kept forever: old processed-event ids, delivered outbox rows, unreadable updates.
+"""What is not kept forever: old processed-event ids, delivered outbox rows, unreadable updates,
+generated files (ZIPs, reports) in the file store.
 
 A scheduled job (the same lease as the reminder sweeps) deletes in small batches, one short
 transaction each, oldest first, so the conversation's hot path never waits behind a long delete:
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from services.files import FileStore
 from services.reminders import SweepResult
 from services.types import UnitOfWork, UnitOfWorkFactory
 
@@ -22,6 +24,10 @@ class RetentionPolicy:
     outbox_days: int = 30
     whatsapp_raw_days: int = 7
     batch: int = 2000
+    # The generated files' store and how long a file lives (FILE_TTL_DAYS); a button pressed
+    # later runs its job again, which writes a new file under a new key.
+    files: FileStore | None = None
+    files_days: int = 7
 
 
 def sweep_retention(
@@ -49,6 +55,12 @@ def sweep_retention(
             now - timedelta(days=policy.whatsapp_raw_days), n
         ),
     )
+    if policy.files is not None:
+        cutoff = now - timedelta(days=policy.files_days)
+        while gone := policy.files.delete_older_than(cutoff, policy.batch):
+            removed += gone
+            if gone < policy.batch:
+                break
     return SweepResult("limpeza", 0, 0, 0, 0, removed=removed)
 
 

@@ -82,8 +82,13 @@ def db_engine(
 
 
 @pytest.fixture
-def app(db_engine: Engine) -> App:
-    settings = Settings(environment="test", database_url=str(db_engine.url), _env_file=None)
+def app(db_engine: Engine, tmp_path: Path) -> App:
+    settings = Settings(
+        environment="test",
+        database_url=str(db_engine.url),
+        file_store_url=str(tmp_path / "files"),
+        _env_file=None,
+    )
     return build_app(settings, db=db_engine)
 
 
@@ -94,4 +99,4 @@ def uow_factory(app: App) -> UnitOfWorkFactory:
 
 @pytest.fixture
 def chat(app: App) -> Chat:
-    return Chat(app.conversation, app.uow_factory)
+    return Chat(app.conversation, app.uow_factory, files=app.files)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from domain.clients import Payer, Role
 from domain.documents import complete_cnpj
 from services import access, catalog, clients, outbox
 from services.conversation import ConversationEngine, Result
+from services.files import FileStore, open_content
 from services.messages import (
     NOTHING_PROMISED,
     Body,
@@ -17,6 +18,7 @@ from services.messages import (
     ChoiceBody,
     Document,
     FileBody,
+    Image,
     Inbound,
     Outbound,
     Text,
@@ -41,6 +43,8 @@ class Chat:
     capabilities: Capabilities = NOTHING_PROMISED
     received: list[Outbound] = field(default_factory=list)
     edits: list[str | None] = field(default_factory=list)
+    # The file store the jobs write to: a document's bytes are read from it, as a channel does.
+    files: FileStore | None = None
 
     def event(self, body: Body, *, event_id: str | None = None) -> Inbound:
         return Inbound(
@@ -65,13 +69,19 @@ class Chat:
         while claimed := outbox.claim(self.uow_factory, identity_key=self.identity_key):
             for message in claimed:
                 rebuilt, edit_ref = from_payload(message.payload, message.blob)
-                fresh.append(rebuilt)
+                fresh.append(self._with_bytes(rebuilt))
                 self.edits.append(edit_ref)
             # each delivered message gets a platform id (a number, as Telegram's message ids),
             # as a channel would: the outbox id
             outbox.record(self.uow_factory, [Delivered(m.id, str(m.id)) for m in claimed])
         self.received.extend(fresh)
         return fresh
+
+    def _with_bytes(self, message: Outbound) -> Outbound:
+        if isinstance(message, Document | Image) and message.file is not None:
+            with open_content(self.files, message.file, message.data) as stream:
+                return replace(message, data=stream.read())
+        return message
 
     def say(self, text: str) -> list[Outbound]:
         return self.deliver(self.event(TextBody(text)))

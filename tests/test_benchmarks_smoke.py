@@ -65,6 +65,13 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
         ]
         + ([r"postgresql: during the sweep handle\(\): .* removed"] if ON_POSTGRESQL else []),
     ),
+    "file_delivery.py": (
+        False,
+        [
+            r"peak RSS streaming [\d,]+ MB to the Bot API stand-in: [\d,]+ MB",
+            r"stand-in received the same bytes \(size and sha256\): yes",
+        ],
+    ),
     "reminders.py": (
         True,
         [r"messages to \d+ chats in [\d.]+ s: [\d.]+ msg/s"]

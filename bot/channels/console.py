@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import mimetypes
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from typing import Any, TextIO
 
 from services import notices, outbox
 from services.capabilities import Capabilities
+from services.files import CHUNK, FileMissing, FileStore, open_content
 from services.messages import (
     ChatAction,
     ChoiceBody,
@@ -36,7 +38,7 @@ from services.messages import (
     UrlButton,
     from_payload,
 )
-from services.outbox import Delivered, Fate
+from services.outbox import Delivered, Failed, Fate
 from services.types import UnitOfWorkFactory
 
 CHANNEL = "console"
@@ -61,6 +63,8 @@ class ConsoleChannel:
     _buttons: list[tuple[str, str]] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Where the jobs' files are; a document row carries only its reference.
+    files: FileStore | None = None
 
     @property
     def identity(self) -> str:
@@ -129,8 +133,13 @@ class ConsoleChannel:
                     return printed
                 fates: list[Fate] = []
                 for message in claimed:
-                    self._render(message.payload, message.blob)
-                    fates.append(Delivered(message.id, None))
+                    try:
+                        self._render(message.payload, message.blob)
+                    except FileMissing as exc:
+                        self._print(f"(arquivo indisponível: {exc})")
+                        fates.append(Failed(message.id, str(exc)))
+                    else:
+                        fates.append(Delivered(message.id, None))
                     printed += 1
                 outbox.record(self.uow_factory, fates)
 
@@ -153,9 +162,11 @@ class ConsoleChannel:
             # a terminal shows no picture: it is saved like a document and named as an image
             self.downloads.mkdir(parents=True, exist_ok=True)
             target = self.downloads / Path(message.name).name
-            target.write_bytes(message.data)
+            source = open_content(self.files, message.file, message.data)
+            with source, target.open("wb") as copy:
+                shutil.copyfileobj(source, copy, CHUNK)
             label = "imagem" if isinstance(message, Image) else "documento"
-            self._print(f"[{label}] {message.name} ({len(message.data)} bytes)")
+            self._print(f"[{label}] {message.name} ({message.size} bytes)")
             if message.caption:
                 self._print(message.caption)
             self._print("")

@@ -56,6 +56,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.settings import Settings
 from services.access import deactivate_identity
 from services.capabilities import MB, Capabilities
+from services.files import FileMissing, FileStore, open_content
 from services.messages import (
     Button,
     ChatAction,
@@ -307,8 +308,10 @@ class TelegramChannel:
         poll_timeout: int = 30,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        files: FileStore | None = None,
     ) -> None:
         self.bot = bot
+        self.files = files
         self.handle = handle
         self.uow_factory = uow_factory
         self.poll_timeout = poll_timeout
@@ -437,7 +440,7 @@ class TelegramChannel:
         """Send one outbox message; Telegram's answer decides its fate."""
         try:
             ref = await self._send(message)
-        except CallbackDataTooLong as exc:
+        except (CallbackDataTooLong, FileMissing) as exc:
             return Failed(message.id, str(exc))
         except RetryAfter as exc:
             return Deferred(message.id, message.attempts, retry_delay(exc), "telegram: flood")
@@ -466,22 +469,8 @@ class TelegramChannel:
                 chat_id, text, reply_markup=markup, parse_mode=parse_mode
             )
             return str(sent.message_id)
-        if isinstance(outbound, Document):
-            await self.bot.send_chat_action(chat_id, TelegramChatAction.UPLOAD_DOCUMENT)
-            sent = await self.bot.send_document(
-                chat_id,
-                InputFile(outbound.data, filename=outbound.name),
-                caption=outbound.caption,
-            )
-            return str(sent.message_id)
-        if isinstance(outbound, Image):  # a chart: shown in the chat, not as a file
-            await self.bot.send_chat_action(chat_id, TelegramChatAction.UPLOAD_PHOTO)
-            sent = await self.bot.send_photo(
-                chat_id,
-                InputFile(outbound.data, filename=outbound.name),
-                caption=outbound.caption,
-            )
-            return str(sent.message_id)
+        if isinstance(outbound, Document | Image):
+            return await self._send_file(chat_id, outbound)
         if isinstance(outbound, ChatAction):  # "enviando documento…" while a job runs
             await self.bot.send_chat_action(chat_id, outbound.kind)
             return None
@@ -493,6 +482,20 @@ class TelegramChannel:
                 sent = await self.bot.send_message(chat_id, outbound.if_kept)
                 return str(sent.message_id)
         return None
+
+    async def _send_file(self, chat_id: int, outbound: Document | Image) -> str:
+        """Stream the file from the store into the upload (never whole in memory); a chart
+        goes as a photo, shown in the chat, the rest as a document."""
+        opened = await asyncio.to_thread(open_content, self.files, outbound.file, outbound.data)
+        with opened as stream:
+            upload = InputFile(stream, filename=outbound.name, read_file_handle=False)
+            if isinstance(outbound, Image):
+                await self.bot.send_chat_action(chat_id, TelegramChatAction.UPLOAD_PHOTO)
+                sent = await self.bot.send_photo(chat_id, upload, caption=outbound.caption)
+            else:
+                await self.bot.send_chat_action(chat_id, TelegramChatAction.UPLOAD_DOCUMENT)
+                sent = await self.bot.send_document(chat_id, upload, caption=outbound.caption)
+        return str(sent.message_id)
 
     async def _edit(
         self,
@@ -568,6 +571,7 @@ def from_settings(
     *,
     request: BaseRequest | None = None,
     webhook_secret: str | None = None,
+    files: FileStore | None = None,
 ) -> TelegramChannel:
     """The channel these settings describe: webhook mode when PUBLIC_BASE_URL is set."""
     webhook_url = None
@@ -584,4 +588,5 @@ def from_settings(
         poll_timeout=settings.telegram_poll_timeout,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret if webhook_url else None,
+        files=files,
     )

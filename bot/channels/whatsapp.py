@@ -46,6 +46,7 @@ from bot.channels.whatsapp_parse import (
 from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
 from bot.settings import Settings
+from services.files import FileStore
 from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, TextBody
 from services.outbox import Fate
 from services.types import UnitOfWorkFactory
@@ -102,6 +103,7 @@ class WhatsAppChannel:
         template_name: str,
         template_language: str,
         on_enqueued: Callable[[], None] | None = None,
+        files: FileStore | None = None,
     ) -> None:
         self.wa = wa
         self.handle = handle
@@ -109,7 +111,11 @@ class WhatsAppChannel:
         self.phone_id = phone_id
         self.verify_token = verify_token
         self.sender = GraphSender(
-            wa, uow_factory, template_name=template_name, template_language=template_language
+            wa,
+            uow_factory,
+            template_name=template_name,
+            template_language=template_language,
+            files=files,
         )
         self.on_enqueued = on_enqueued
         self._locks = _IdentityLocks()
@@ -314,6 +320,7 @@ def from_settings(
     *,
     session: httpx.AsyncClient | None = None,
     on_enqueued: Callable[[], None] | None = None,
+    files: FileStore | None = None,
 ) -> WhatsAppChannel:
     """The channel these settings describe (WHATSAPP_* must be set)."""
     wa = build_client(settings, session=session)
@@ -338,4 +345,5 @@ def from_settings(
         template_name=settings.whatsapp_template_name,
         template_language=settings.whatsapp_template_language,
         on_enqueued=on_enqueued,
+        files=files,
     )

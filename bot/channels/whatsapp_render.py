@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from services.files import FileRef
 from services.messages import Choice, Document, Image, Outbound, Text, UrlButton
 
 MAX_BUTTONS = 3
@@ -73,6 +74,7 @@ class DocumentPart:
     mime: str
     data: bytes
     caption: str | None
+    file: FileRef | None = None  # in the file store: streamed at upload time
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class ImagePart:
     mime: str
     data: bytes
     caption: str | None
+    file: FileRef | None = None  # in the file store: streamed at upload time
 
 
 Part = PlainText | ReplyButtons | RowList | DocumentPart | ImagePart
@@ -112,15 +115,17 @@ def render(message: Outbound, *, message_id: int = 0, page: int = 0) -> list[Par
         caption = message.caption
         parts: list[Part] = []
         if caption is not None and len(caption) > CAPTION:
-            parts.append(DocumentPart(message.name, message.mime, message.data, None))
+            parts.append(
+                DocumentPart(message.name, message.mime, message.data, None, message.file)
+            )
             parts.extend(PlainText(chunk) for chunk in chunks(caption, TEXT_BODY))
             return parts
-        return [DocumentPart(message.name, message.mime, message.data, caption)]
+        return [DocumentPart(message.name, message.mime, message.data, caption, message.file)]
     if isinstance(message, Image):
         if message.caption is not None and len(message.caption) > CAPTION:
-            image = ImagePart(message.name, message.mime, message.data, None)
+            image = ImagePart(message.name, message.mime, message.data, None, message.file)
             return [image, *(PlainText(chunk) for chunk in chunks(message.caption, TEXT_BODY))]
-        return [ImagePart(message.name, message.mime, message.data, message.caption)]
+        return [ImagePart(message.name, message.mime, message.data, message.caption, message.file)]
     # DeleteMessage, ClearButtons: the Cloud API cannot delete or edit what it sent; ChatAction: no
     # "enviando documento…" for business messages.
     return []

@@ -31,6 +31,7 @@ from bot.channels.whatsapp_render import (
     render,
     template_text,
 )
+from services.files import FileMissing, FileStore, open_content
 from services.messages import (
     ChatAction,
     ClearButtons,
@@ -66,8 +67,10 @@ class GraphSender:
         *,
         template_name: str,
         template_language: str,
+        files: FileStore | None = None,
     ) -> None:
         self.wa = wa
+        self.files = files
         self.uow_factory = uow_factory
         self.template_name = template_name
         self.template_language = TemplateLanguage(template_language)
@@ -78,10 +81,10 @@ class GraphSender:
         if isinstance(outbound, DeleteMessage | ClearButtons | ChatAction):
             # WhatsApp cannot delete nor edit, and has no "typing…" for business messages
             return Delivered(message.id, None)
-        if isinstance(outbound, Document) and len(outbound.data) > MAX_UPLOAD:
-            return Failed(message.id, f"documento de {len(outbound.data)} bytes: acima de 100 MB")
-        if isinstance(outbound, Image) and len(outbound.data) > MAX_IMAGE_UPLOAD:
-            return Failed(message.id, f"imagem de {len(outbound.data)} bytes: acima de 5 MB")
+        if isinstance(outbound, Document) and outbound.size > MAX_UPLOAD:
+            return Failed(message.id, f"documento de {outbound.size} bytes: acima de 100 MB")
+        if isinstance(outbound, Image) and outbound.size > MAX_IMAGE_UPLOAD:
+            return Failed(message.id, f"imagem de {outbound.size} bytes: acima de 5 MB")
         try:
             if await asyncio.to_thread(self.window_open, message.identity_key):
                 try:
@@ -91,6 +94,8 @@ class GraphSender:
                 except wa_errors.ReEngagementMessage:
                     log.info("window closed for %s: sending the template", message.identity_key)
             ref = await self._send_template(message.address, outbound)
+        except FileMissing as exc:
+            return Failed(message.id, str(exc))
         except wa_errors.WhatsAppError as exc:
             return self._fate(message, exc)
         except httpx.HTTPError as exc:
@@ -134,13 +139,19 @@ class GraphSender:
         return str(sent.id)
 
     async def _send_document(self, to: str, part: DocumentPart) -> Any:
-        media = await self.wa.upload_media(part.data, mime_type=part.mime, filename=part.name)
-        return await self.wa.send_document(to, media.id, filename=part.name, caption=part.caption)
+        media_id = await self._upload(part)
+        return await self.wa.send_document(to, media_id, filename=part.name, caption=part.caption)
 
     async def _send_image(self, to: str, part: ImagePart) -> Any:
         # uploaded first, as documents are, so the bytes never need a public URL
-        media = await self.wa.upload_media(part.data, mime_type=part.mime, filename=part.name)
-        return await self.wa.send_image(to, media.id, caption=part.caption)
+        return await self.wa.send_image(to, await self._upload(part), caption=part.caption)
+
+    async def _upload(self, part: DocumentPart | ImagePart) -> str:
+        """Upload the file as a stream from the store (or the row's bytes, for old rows)."""
+        opened = await asyncio.to_thread(open_content, self.files, part.file, part.data)
+        with opened as stream:
+            media = await self.wa.upload_media(stream, mime_type=part.mime, filename=part.name)
+        return str(media.id)
 
     async def _send_template(self, to: str, outbound: Outbound) -> str | None:
         text = template_text(outbound)

@@ -78,7 +78,7 @@ class TelegramDriver:
         self.loop = asyncio.new_event_loop()
         settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
         self.channel: TelegramChannel = from_settings(
-            settings, app.conversation.handle, app.uow_factory, request=self.api
+            settings, app.conversation.handle, app.uow_factory, request=self.api, files=app.files
         )
         self.sender = OutboxSender(app.uow_factory, [self.channel])
         self._updates = itertools.count(1)
@@ -146,7 +146,12 @@ class ConsoleDriver:
     def __init__(self, app: App, downloads: Path) -> None:
         self.out = io.StringIO()
         self.console = ConsoleChannel(
-            CONSOLE_NAME, app.conversation.handle, app.uow_factory, downloads, out=self.out
+            CONSOLE_NAME,
+            app.conversation.handle,
+            app.uow_factory,
+            downloads,
+            out=self.out,
+            files=app.files,
         )
         self.printed = ""
 

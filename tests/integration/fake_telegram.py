@@ -95,7 +95,11 @@ class FakeBotApi(BaseRequest):
         params = dict(request_data.parameters) if request_data else {}
         files = {}
         if request_data is not None and request_data.contains_files:
-            files = dict(request_data.multipart_data)
+            # a file handle is read here, as the HTTP client streams it into the request
+            files = {
+                name: (part[0], part[1].read(), *part[2:]) if hasattr(part[1], "read") else part
+                for name, part in request_data.multipart_data.items()
+            }
         if api_method != "getUpdates":
             async with self._recorded:
                 self.calls.append(ApiCall(api_method, params, files))

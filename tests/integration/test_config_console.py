@@ -21,7 +21,12 @@ from tests.unit.configuracoes.helpers import pfx_for, stored_certificate
 def console(app: App, tmp_path: Path) -> tuple[ConsoleChannel, io.StringIO]:
     out = io.StringIO()
     channel = ConsoleChannel(
-        "ana", app.conversation.handle, app.uow_factory, tmp_path / "downloads", out=out
+        "ana",
+        app.conversation.handle,
+        app.uow_factory,
+        tmp_path / "downloads",
+        out=out,
+        files=app.files,
     )
     return channel, out
 

@@ -38,7 +38,9 @@ def test_a_console_script_receives_the_month_zip_in_the_downloads_folder(
     acme = add_client(uow_factory, office.gestor, 1, name="ACME Comércio Ltda")
     specs = store_emitted(uow_factory, acme, 3)
     out = io.StringIO()
-    console = ConsoleChannel("ana", app.conversation.handle, uow_factory, tmp_path, out=out)
+    console = ConsoleChannel(
+        "ana", app.conversation.handle, uow_factory, tmp_path, out=out, files=app.files
+    )
     script = [
         "/menu",
         texts.CLIENTES,
@@ -68,7 +70,9 @@ def test_a_console_script_receives_the_reports_chart_as_an_image_before_the_pdf(
     acme = add_client(uow_factory, office.gestor, 1, name="ACME Comércio Ltda")
     store_emitted(uow_factory, acme, 3)
     out = io.StringIO()
-    console = ConsoleChannel("ana", app.conversation.handle, uow_factory, tmp_path, out=out)
+    console = ConsoleChannel(
+        "ana", app.conversation.handle, uow_factory, tmp_path, out=out, files=app.files
+    )
     script = [
         "/menu",
         texts.CLIENTES,

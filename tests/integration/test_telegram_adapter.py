@@ -70,7 +70,9 @@ def api() -> FakeBotApi:
 @pytest.fixture
 async def channel(app: App, api: FakeBotApi) -> AsyncIterator[TelegramChannel]:
     settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
-    channel = from_settings(settings, app.conversation.handle, app.uow_factory, request=api)
+    channel = from_settings(
+        settings, app.conversation.handle, app.uow_factory, request=api, files=app.files
+    )
     await channel.start()
     yield channel
     await channel.stop()

@@ -55,7 +55,11 @@ class Sender:
         self.graph = GraphStandIn()
         session = httpx.AsyncClient(transport=httpx.MockTransport(self.graph.handler))
         self.channel: WhatsAppChannel = whatsapp_channel.from_settings(
-            app.settings, app.conversation.handle, app.uow_factory, session=session
+            app.settings,
+            app.conversation.handle,
+            app.uow_factory,
+            session=session,
+            files=app.files,
         )
         make_office(app.uow_factory, 1, identity_key=KEY)  # wrote just now: window open
 

@@ -1,0 +1,120 @@
+"""Generated files (ZIPs, PDFs, charts) live in a file store, never in the outbox.
+
+A job writes its file with `put` and enqueues a `FileRef` (key, size, sha256); the channel opens
+the key at send time and streams it. Keys are random (never a client's name: the name travels
+in the outbox payload), so nothing can guess one and no two files ever share one: a button
+pressed after a file expired runs the job again and gets a new key. Files older than the
+retention (`FILE_TTL_DAYS`) go in the daily retention sweep (services/retention.py).
+
+The stores themselves (a local folder, S3 through obstore) are in bot/gateways/file_store.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Protocol
+
+from services.errors import ServiceError
+
+CHUNK = 1024 * 1024  # bytes read or written at a time while streaming
+
+# What `put` takes: the bytes, a readable binary file, or chunks as they are produced.
+Source = bytes | IO[bytes] | Iterable[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A stored file as the outbox carries it."""
+
+    key: str
+    size: int
+    sha256: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"key": self.key, "size": self.size, "sha256": self.sha256}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> FileRef:
+        return cls(str(data["key"]), int(str(data["size"])), str(data["sha256"]))
+
+
+class FileMissing(ServiceError):
+    """The key is not in the store (expired, deleted, or another store's)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"arquivo {key} não está no armazenamento (expirou ou foi apagado)")
+        self.key = key
+
+
+class FileStore(Protocol):
+    def put(self, source: Source) -> FileRef:
+        """Store a new file under a fresh random key, hashing and counting it as it goes."""
+        ...
+
+    def open(self, key: str) -> IO[bytes]:
+        """A readable binary stream of the file; FileMissing when it is not there."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the file; a key already gone is not an error."""
+        ...
+
+    def older_than(self, cutoff: datetime) -> Iterator[str]:
+        """Keys of the files written before `cutoff`."""
+        ...
+
+    def delete_older_than(self, cutoff: datetime, limit: int | None = None) -> int:
+        """Remove up to `limit` files written before `cutoff`; how many went."""
+        ...
+
+
+def new_key() -> str:
+    """A 192-bit random key, fanned out by its first two characters (folders stay small)."""
+    token = secrets.token_hex(24)
+    return f"{token[:2]}/{token}"
+
+
+def chunks(source: Source, size: int = CHUNK) -> Iterator[bytes]:
+    """The source as chunks of bytes, whatever its shape."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        view = memoryview(source)
+        for start in range(0, len(view), size):
+            yield bytes(view[start : start + size])
+        return
+    if hasattr(source, "read"):
+        reader: IO[bytes] = source  # type: ignore[assignment]
+        while block := reader.read(size):
+            yield block
+        return
+    yield from source
+
+
+class Digest:
+    """Counts and hashes the chunks passing through `feed`."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._sha = hashlib.sha256()
+
+    def feed(self, source: Source) -> Iterator[bytes]:
+        for block in chunks(source):
+            self.size += len(block)
+            self._sha.update(block)
+            yield block
+
+    def ref(self, key: str) -> FileRef:
+        return FileRef(key, self.size, self._sha.hexdigest())
+
+
+def open_content(store: FileStore | None, ref: FileRef | None, data: bytes) -> IO[bytes]:
+    """What a channel sends: the stored file, or the bytes of a row queued before the store."""
+    if ref is None:
+        return io.BytesIO(data)
+    if store is None:
+        raise FileMissing(ref.key)
+    return store.open(ref.key)

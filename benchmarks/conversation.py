@@ -26,7 +26,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from _support import pg_reachable
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -370,15 +370,6 @@ def run_core(
     figures.notes.extend(f"unexpected: {bad}" for bad in sender.bad)
     figures.notes.extend(f"failed: {failure}" for failure in failures[:5])
     return figures
-
-
-def pg_reachable(url: str) -> bool:
-    parsed = make_url(url)
-    try:
-        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 1):
-            return True
-    except OSError:
-        return False
 
 
 @contextmanager

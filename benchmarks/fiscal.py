@@ -50,6 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _support import pg_reachable  # noqa: E402
 from lxml import etree  # noqa: E402
 from sqlalchemy import create_engine, delete, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -138,15 +139,6 @@ def warm_up(pool: PreparePool) -> None:
 
 
 # -- databases ----------------------------------------------------------------------------------
-
-
-def pg_reachable(url: str) -> bool:
-    parsed = make_url(url)
-    try:
-        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 1):
-            return True
-    except OSError:
-        return False
 
 
 @contextmanager

@@ -26,21 +26,17 @@ import asyncio
 import hashlib
 import json
 import random
-import socket
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from _support import pg_reachable, throwaway_database
+from sqlalchemy import Engine, insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -65,21 +61,6 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SEED_CATALOG = Path(__file__).resolve().parent.parent / "storage" / "seed" / "catalog.json"
 CHUNK = 10_000
 TOKEN = "123456:BENCHMARK"  # noqa: S105 (the stand-in accepts any token)
-
-
-@contextmanager
-def throwaway_database(url: str) -> Iterator[str]:
-    base = make_url(url)
-    name = f"revendabot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def populate(engine: Engine, clients: int, gestores: int, now: datetime) -> None:
@@ -302,15 +283,6 @@ async def bench_throughput(engine: Engine, messages: int, chats: int, rate: floa
         f"  most received by the Bot API stand-in in any one second: "
         f"{most_in_one_second(received)}"
     )
-
-
-def pg_reachable(url: str) -> bool:
-    parsed = make_url(url)
-    try:
-        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 1):
-            return True
-    except OSError:
-        return False
 
 
 def smoke_without_postgresql(messages: int, chats: int, rate: float) -> None:

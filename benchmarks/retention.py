@@ -20,13 +20,11 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from _support import pg_reachable, throwaway_database
+from sqlalchemy import text
 
 from bot.app import App, build_app
 from bot.settings import Settings
@@ -38,32 +36,6 @@ from storage.migrations import upgrade
 
 IDENTITY = "bench:gestor"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-@contextmanager
-def throwaway_database(url: str) -> Iterator[str]:
-    base = make_url(url)
-    name = f"revendabot_retention_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def reachable(url: str) -> bool:
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 2})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:
-        return False
-    return True
 
 
 def prepare(url: str, events: int) -> App:
@@ -175,10 +147,10 @@ def main(argv: list[str] | None = None) -> int:
             url = f"sqlite:///{Path(folder) / 'retention.db'}"
             run("sqlite", url, events, args.batch, baseline_events)
     if args.backend in ("postgresql", "both"):
-        if not reachable(args.pg_url):
+        if not pg_reachable(args.pg_url):
             print("postgresql: not reachable, skipped")
         else:
-            with throwaway_database(args.pg_url) as url:
+            with throwaway_database(args.pg_url, "revendabot_retention") as url:
                 run("postgresql", url, events, args.batch, baseline_events)
     return 0
 

@@ -199,8 +199,12 @@ def _endereco(tag: str, empresa: Empresa) -> str:
     )
 
 
-def _det(n: int, cfop: str, valor: Decimal) -> str:
-    x_prod, ncm, unidade = PRODUTOS[n % len(PRODUTOS)]
+def det_xml(
+    n: int, cfop: str, valor: Decimal, produtos: tuple[tuple[str, str, str], ...] = PRODUTOS
+) -> str:
+    """Item `n` of a note as an NF-e `det` (product from `produtos`, Simples Nacional taxes),
+    complete enough for a DANFE library to print."""
+    x_prod, ncm, unidade = produtos[n % len(produtos)]
     quantidade = Decimal(1 + n % 4)
     unitario = (valor / quantidade).quantize(Decimal("0.0000000001"))
     return (
@@ -227,7 +231,7 @@ def nfe_proc(nota: Nota, assinante: Assinante) -> bytes:
             f"<xNome>{nota.destinatario.nome}</xNome>"
             f"{_endereco('enderDest', nota.destinatario)}<indIEDest>9</indIEDest></dest>"
         )
-    dets = "".join(_det(n, cfop, valor) for n, (cfop, valor) in enumerate(nota.itens, start=1))
+    dets = "".join(det_xml(n, cfop, valor) for n, (cfop, valor) in enumerate(nota.itens, start=1))
     v_nf = nota.v_nf
     supl = ""
     if nfce:

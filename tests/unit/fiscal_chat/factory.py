@@ -18,6 +18,7 @@ from decimal import Decimal
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
+from bot.demo_fiscal import det_xml
 from domain.fiscal import NFE_NS, digito_verificador
 from domain.fiscal.signature import Assinante
 from tests.unit.certificates.pfx_factory import Ecpf, holder_key, make_certificate
@@ -86,19 +87,7 @@ def _endereco(tag: str, fone: bool = True) -> str:
 
 
 def _det(n: int, cfop: str, v_prod: Decimal) -> str:
-    x_prod, ncm, unidade = PRODUTOS[n % len(PRODUTOS)]
-    quantidade = Decimal(1 + n % 4)
-    unitario = (v_prod / quantidade).quantize(Decimal("0.0000000001"))
-    return (
-        f'<det nItem="{n}"><prod><cProd>P{n:04d}</cProd><cEAN>SEM GTIN</cEAN>'
-        f"<xProd>{x_prod}</xProd><NCM>{ncm}</NCM><CFOP>{cfop}</CFOP><uCom>{unidade}</uCom>"
-        f"<qCom>{quantidade:.4f}</qCom><vUnCom>{unitario}</vUnCom><vProd>{v_prod:.2f}</vProd>"
-        f"<cEANTrib>SEM GTIN</cEANTrib><uTrib>{unidade}</uTrib><qTrib>{quantidade:.4f}</qTrib>"
-        f"<vUnTrib>{unitario}</vUnTrib><indTot>1</indTot></prod>"
-        f"<imposto><vTotTrib>0.00</vTotTrib><ICMS><ICMSSN102><orig>0</orig><CSOSN>102</CSOSN>"
-        f"</ICMSSN102></ICMS><PIS><PISNT><CST>07</CST></PISNT></PIS>"
-        f"<COFINS><COFINSNT><CST>07</CST></COFINSNT></COFINS></imposto></det>"
-    )
+    return det_xml(n, cfop, v_prod, PRODUTOS)
 
 
 def nfe_proc_xml(spec: NotaSpec) -> bytes:

@@ -31,7 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -40,8 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from _support import pg_reachable
-from sqlalchemy import create_engine, func, select, text
+from _support import pg_reachable, throwaway_database
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
@@ -382,17 +381,8 @@ def database(backend: str, pg_url: str) -> Iterator[str]:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return
-    base = make_url(pg_url)
-    name = f"revendabot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(pg_url) as url:
+        yield url
 
 
 def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:

@@ -299,18 +299,9 @@ def _event_signature(evento_el: etree._Element, inf: etree._Element, evento: Eve
             "pode cancelá-la.",
         )
     quando = evento.dh_evento or evento.dh_reg_evento
-    assinatura = verificar(evento_el, inf)
-    if quando is None:
-        return problema_do_signatario(
-            assinatura, documento=autor, quando=_validity_neutral(assinatura), papel="o evento"
-        )
-    return problema_do_signatario(assinatura, documento=autor, quando=quando, papel="o evento")
-
-
-def _validity_neutral(assinatura: Assinatura) -> datetime:
-    """A moment inside the certificate's validity, for an event without a date to check."""
-    info = assinatura.certificado
-    return info.not_before if info is not None else datetime.min.replace(tzinfo=BRASILIA)
+    return problema_do_signatario(
+        verificar(evento_el, inf), documento=autor, quando=quando, papel="o evento"
+    )
 
 
 def _evento_from_ret(ret: etree._Element, chave: ChaveAcesso) -> Evento:

@@ -107,7 +107,7 @@ def verificar(container: etree._Element, assinado: etree._Element) -> Assinatura
 
 
 def problema_do_signatario(
-    assinatura: Assinatura, *, documento: str | None, quando: datetime, papel: str
+    assinatura: Assinatura, *, documento: str | None, quando: datetime | None, papel: str
 ) -> Assinatura:
     """Refuse a verified signature made by someone else than `documento`, or out of validity.
 
@@ -135,6 +135,8 @@ def problema_do_signatario(
                 f"{papel} foi assinada com o certificado de outro CNPJ/CPF "
                 f"({info.documento_formatado}, {info.holder_name}), e não pelo de quem a emitiu.",
             )
+    if quando is None:
+        return assinatura
     if quando + _CLOCK_SLACK < info.not_before or quando - _CLOCK_SLACK > info.not_after:
         return recusada(
             "assinatura_fora_validade",

@@ -18,6 +18,7 @@ from decimal import Decimal
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
+from bot.demo_fiscal import PRODUTOS as DEMO_PRODUTOS
 from bot.demo_fiscal import det_xml
 from domain.fiscal import NFE_NS, digito_verificador
 from domain.fiscal.signature import Assinante
@@ -27,14 +28,7 @@ EMITENTE_CNPJ = "11222333000181"
 DEST_CNPJ = "45723174000110"
 CFOPS_NFE = ("5102", "5405", "6102", "5101", "6108")
 CFOPS_NFCE = ("5102", "5405")
-PRODUTOS = (
-    ("Parafuso sextavado 8mm", "73181500", "UN"),
-    ("Cimento CP-II 50kg", "25232910", "SC"),
-    ("Tinta acrílica branca 18L", "32091010", "LT"),
-    ("Cabo flexível 2,5mm 100m", "85444200", "RL"),
-    ("Luva de vaqueta", "42032900", "PR"),
-    ("Disjuntor bipolar 32A", "85362000", "UN"),
-)
+PRODUTOS = DEMO_PRODUTOS[:6]  # the notes' items cycle over these (golden files rely on it)
 
 
 @dataclass(frozen=True)

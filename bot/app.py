@@ -21,7 +21,7 @@ from bot.channels.whatsapp import WhatsAppChannel
 from bot.crypto import link_signer, secret_box
 from bot.gateways.file_store import file_store
 from bot.gateways.payments import billing_from_settings
-from bot.jobs import BackgroundJobs
+from bot.jobs import JobWorkers, default_workers
 from bot.notices import NoticeLoop
 from bot.observability import Metrics
 from bot.pacing import pacer_from_settings
@@ -32,12 +32,13 @@ from bot.signup import link_options, signup_router_from
 from bot.wakeup import Wakeup
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
-from services import health
+from services import fiscal_exports, health
 from services import scheduler as scheduler_jobs
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
 from services.files import FileStore
 from services.fiscal_exports import ExportOptions
+from services.jobs import JobRunner
 from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
@@ -86,8 +87,12 @@ class App:
     prepare_pool: PreparePool = field(default_factory=PreparePool)
     # Woken (from any thread) when messages were enqueued: the outbox sender, the notice loop.
     wakeup: Wakeup = field(default_factory=Wakeup)
-    # The long chat work's thread pool when jobs run in the background (`serve`), else None.
-    jobs: BackgroundJobs | None = None
+    # Runs the durable jobs (ZIPs, reports, DANFEs): inline after each step, or by `serve`'s
+    # workers when `background_jobs`.
+    jobs: JobRunner | None = None
+    # Woken when this process queued a job (the workers of `serve`).
+    job_wakeup: Wakeup = field(default_factory=Wakeup)
+    background_jobs: bool = False
 
     @property
     def invite_ttl(self) -> timedelta:
@@ -118,22 +123,35 @@ def build_app(
     *,
     db: Engine | None = None,
     dialogue: Callable[..., object] | None = None,
-    run_job: Callable[[Callable[[], None]], None] | None = None,
     prepare_pool: PreparePool | None = None,
     background_jobs: bool = False,
     files: FileStore | None = None,
 ) -> App:
-    """Wire settings → engine → units of work → conversation engine.
+    """Wire settings → engine → units of work → conversation engine and job runner.
 
-    `background_jobs`: long chat work runs on a thread pool (`serve`); otherwise inline (tests,
-    the scripted console, one-shot commands) unless `run_job` says how.
+    `background_jobs`: long chat work is left to `serve`'s job workers (any instance);
+    otherwise it runs inline right after the step (tests, the scripted console, one-shot
+    commands).
     """
     settings = settings or Settings()
     db = db or make_engine(settings.database_url)
     uow_factory = UnitOfWorkFactory(make_session_factory(db))
-    wakeup = Wakeup()
-    jobs = BackgroundJobs() if background_jobs and run_job is None else None
+    wakeup, job_wakeup = Wakeup(), Wakeup()
     files = files or files_from(settings)
+    prepare_pool = prepare_pool or PreparePool()
+    exports = ExportOptions(
+        channels=channel_capabilities(settings),
+        progress_interval=settings.export_progress_seconds,
+        files=files,
+        # DANFEs are printed in worker processes where jobs run in the background
+        cpu=prepare_pool if background_jobs else None,
+    )
+    runner = JobRunner(
+        uow_factory,
+        fiscal_exports.kinds(exports),
+        lease=timedelta(seconds=settings.job_lease_seconds),
+        on_enqueued=wakeup.wake,
+    )
     conversation = ConversationEngine(
         uow_factory,
         dialogue  # type: ignore[arg-type]
@@ -144,15 +162,11 @@ def build_app(
                 link_signer=link_signer(settings),
                 billing=billing_from_settings(settings),
                 links=link_options(settings),
-                exports=ExportOptions(
-                    channels=channel_capabilities(settings),
-                    progress_interval=settings.export_progress_seconds,
-                    files=files,
-                ),
+                exports=exports,
             )
         ),
         on_enqueued=wakeup.wake,
-        run_job=run_job or jobs,
+        run_jobs=(lambda _ids: job_wakeup.wake()) if background_jobs else runner.run_now,
         files=files,
     )
     return App(
@@ -161,9 +175,11 @@ def build_app(
         uow_factory,
         conversation,
         files,
-        prepare_pool or PreparePool(),
+        prepare_pool,
         wakeup,
-        jobs,
+        runner,
+        job_wakeup,
+        background_jobs,
     )
 
 
@@ -223,6 +239,8 @@ class Runtime:
     sender: OutboxSender
     scheduler: ReminderScheduler | None
     notice_loop: NoticeLoop
+    # The durable jobs' workers, when jobs run in the background.
+    job_workers: JobWorkers | None = None
 
     @property
     def channel_names(self) -> list[str]:
@@ -274,6 +292,10 @@ def build_runtime(
         if settings.scheduler_enabled
         else None
     )
+    workers = None
+    if app.background_jobs and app.jobs is not None:
+        count = settings.job_workers or default_workers()
+        workers = JobWorkers(app.jobs, count, on_finished=metrics.background_done)
     runtime = Runtime(
         metrics=metrics,
         telegram=telegram_ch,
@@ -282,6 +304,7 @@ def build_runtime(
         sender=sender,
         scheduler=scheduler,
         notice_loop=NoticeLoop(app.uow_factory, app.conversation.handle, app.wakeup),
+        job_workers=workers,
     )
     runtime.web = _web_app(app, runtime)
     return runtime

@@ -39,11 +39,19 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Endereço do servidor web (padrão: HOST).")
 @click.option("--port", default=None, type=int, help="Porta do servidor web (padrão: PORT).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Quantos trabalhos longos (ZIPs, relatórios, DANFEs) em paralelo "
+    "(padrão: JOB_WORKERS, ou um por CPU até 4).",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Web app + Telegram + envio de mensagens (e o console, sem token e com terminal)."""
     from bot.serve import run_server
 
-    run_server(_app(background_jobs=True), host=host, port=port)
+    overrides = {"job_workers": workers} if workers is not None else {}
+    run_server(_app(background_jobs=True, overrides=overrides), host=host, port=port)
 
 
 @main.command()

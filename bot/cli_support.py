@@ -16,9 +16,17 @@ from bot.app import App, build_app, configure_logging
 from bot.settings import ProductionSettingsError, Settings
 
 
-def command_app(migrate: bool = True, *, background_jobs: bool = False) -> App:
-    """The app for a command; `serve` runs long chat work in the background."""
+def command_app(
+    migrate: bool = True,
+    *,
+    background_jobs: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> App:
+    """The app for a command; `serve` runs long chat work in the background. `overrides`:
+    settings given on the command line (they win over the environment)."""
     settings = load_settings()
+    if overrides:
+        settings = settings.model_copy(update=overrides)
     configure_logging(settings.log_level, settings.log_format)
     app = build_app(settings, background_jobs=background_jobs)
     context = click.get_current_context(silent=True)

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services import outbox
+from services import jobs, outbox
 from services.messages import Inbound
 from services.outbox import Deferred, Delivered, Fate
 from services.types import UnitOfWorkFactory
@@ -74,6 +74,13 @@ class Metrics:
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800),
             registry=self.registry,
         )
+        self.background = Counter(
+            "revendabot_background_jobs_finished",
+            "Durable jobs (ZIPs, reports, DANFEs) finished here, by kind and outcome (done, "
+            "failed, released: given back on stop, lost: taken over by another worker).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
         self.webhook_refused = Counter(
             "revendabot_webhook_refused",
             "Webhook calls answered 503 because too many events were in progress.",
@@ -114,6 +121,9 @@ class Metrics:
             name = "failed"
         self.sends.labels(channel, name).inc()
 
+    def background_done(self, kind: str, outcome: str) -> None:
+        self.background.labels(kind, outcome).inc()
+
     def job_done(self, job: str, state: str, seconds: float | None = None) -> None:
         self.jobs.labels(job, state).inc()
         if seconds is not None:
@@ -121,7 +131,8 @@ class Metrics:
 
 
 class _OutboxCollector(Collector):
-    """Outbox depth and the age of the oldest message still to send, read at scrape time."""
+    """Outbox depth, the age of the oldest message still to send, and the durable jobs by
+    status, read at scrape time."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self.uow_factory = uow_factory
@@ -141,6 +152,19 @@ class _OutboxCollector(Collector):
             "Age of the oldest message waiting to be sent (0 when none).",
             value=max(age, 0.0),
         )
+        try:
+            by_status = jobs.counts(self.uow_factory)
+        except Exception:
+            logging.getLogger(__name__).exception("metrics: could not read the jobs")
+            return
+        family = GaugeMetricFamily(
+            "revendabot_background_jobs",
+            "Durable jobs in the database by status (pending, running, done, failed).",
+            labels=["status"],
+        )
+        for status in ("pending", "running", "done", "failed"):
+            family.add_metric([status], by_status.get(status, 0))
+        yield family
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,7 +1,8 @@
 """`revendabot serve`: one process with the web app, the outbox sender and the channels.
 
     uvicorn (web app: /healthz, Telegram webhook)  ·  outbox sender  ·  Telegram polling
-    ·  console in this terminal (no Telegram token and a terminal attached)
+    ·  job workers (ZIPs, reports, DANFEs)  ·  console in this terminal (no Telegram token
+    and a terminal attached)
 
 SIGTERM/SIGINT stop it cleanly: polling stops, the web server finishes its requests, the
 sender records the sends in flight, the Bot's HTTP clients close, the engine is disposed.
@@ -102,6 +103,8 @@ async def serve(
         uvicorn.Config(runtime.web, host=host, port=port, log_config=None, access_log=False)
     )
     stop_waking = app.wakeup.subscribe(sender.wake)
+    workers = runtime.job_workers
+    stop_waking_workers = app.job_wakeup.subscribe(workers.wake) if workers else None
     tasks: list[asyncio.Task[None]] = []
     try:
         tasks.append(_task(server.serve(), "web"))
@@ -112,6 +115,8 @@ async def serve(
                 tasks.append(_task(telegram.poll(stop), "telegram-polling"))
         tasks.append(_task(sender.run(), "sender"))
         tasks.append(_task(notice_loop.run(), "notices"))
+        if workers is not None:
+            workers.start()
         if scheduler is not None:
             scheduler.start()
         console = not settings.telegram_enabled and stdin is not None and stdin.isatty()
@@ -128,8 +133,10 @@ async def serve(
         server.should_exit = True
         if scheduler is not None:
             scheduler.shutdown()
-        if app.jobs is not None:
-            await asyncio.to_thread(app.jobs.close)  # running jobs finish (sender still on)
+        if workers is not None:
+            # a running job gives itself back at its next tick; what it sent so far goes
+            # out (the sender is still on), another worker finishes it
+            await asyncio.to_thread(workers.stop)
         sender.stop()
         notice_loop.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -141,6 +148,8 @@ async def serve(
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         stop_waking()
+        if stop_waking_workers is not None:
+            stop_waking_workers()
         log.info("RevendaBot parado.")
 
 

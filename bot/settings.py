@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     sender_batch: int = Field(default=100, ge=1, le=1000)
     # Seconds between edits of a long job's "Gerando…" message with its progress, at most.
     export_progress_seconds: float = Field(default=3.0, ge=1.0, le=60.0)
+    # Job workers of `serve` (ZIPs, reports, DANFEs); unset: one per CPU, at most 4.
+    # `serve --workers N` wins over it.
+    job_workers: int | None = Field(default=None, ge=1, le=64)
+    # Seconds a running job's claim lasts without renewal: a job whose process died is taken
+    # over by another worker (any instance) this long after its last sign of life.
+    job_lease_seconds: float = Field(default=60.0, ge=2.0, le=3600.0)
 
     # -- WhatsApp Cloud API --
     whatsapp_phone_number_id: str | None = None

@@ -20,6 +20,7 @@ from handlers import texts
 from handlers.entries import ENTRY_FLOWS
 from services.crypto import SecretBox
 from services.fiscal_exports import ExportOptions
+from services.jobs import JobRequest
 from services.links import LinkOptions
 from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
 from services.payment_gateway import BillingSetup
@@ -80,7 +81,7 @@ class Goto:
     flow: str | None = None
     before: Sequence[Outbound] = ()
     # Long work (a month's ZIP, a report) run after commit; it delivers its own messages.
-    jobs: Sequence[Callable[[], None]] = ()
+    jobs: Sequence[JobRequest] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ Registration table (flow → steps) is FLOWS below; each flow module shows its o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -52,6 +52,7 @@ from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
 from services import clients  # go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
+from services.jobs import JobRequest
 from services.messages import (
     Body,
     ChoiceBody,
@@ -367,7 +368,7 @@ class Dialogue:
         return Outcome(replies, State(state.flow, state.step, data))
 
 
-def _question_after_jobs(outcome: Outcome, jobs: Sequence[Callable[[], None]]) -> None:
+def _question_after_jobs(outcome: Outcome, jobs: Sequence[JobRequest]) -> None:
     """Long work sends its files later: the question, with the buttons to go on, comes under
     them as a new message (not now, above them, in place of the pressed one)."""
     *replies, question = outcome.replies

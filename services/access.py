@@ -186,6 +186,17 @@ def principal_of(
     )
 
 
+def current_principal(uow: UnitOfWork, identity_key: str) -> Principal | None:
+    """Who an identity acts as now, for work done on its behalf later (a job): read again,
+    so a person unbound or removed meanwhile gets nothing; the inbound time is left alone."""
+    identity = uow.identities.acting(identity_key)
+    if identity is None or not identity.active:
+        return None
+    return Principal(
+        identity.id, identity.key, identity.gestor_id, identity.gestor_name, Role(identity.role)
+    )
+
+
 def bind_identity(
     uow: UnitOfWork, *, gestor_cnpj: str, identity_key: str, channel: str, address: str, role: Role
 ) -> None:

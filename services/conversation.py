@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from services.access import principal_of
 from services.files import FileStore
+from services.jobs import After, JobRequest, queue
 from services.messages import (
     ClearButtons,
     Document,
@@ -30,8 +31,8 @@ from services.messages import (
     Inbound,
     Outbound,
     Text,
-    to_payload,
 )
+from services.outbox import enqueue_to, outbox_rows
 from services.principal import Principal
 from storage.conversation import StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -67,8 +68,9 @@ class Outcome:
 
     replies: Sequence[Outbound]
     state: State | None
-    # Work to start after commit (a long ZIP, a report); it enqueues its own messages.
-    jobs: Sequence[Callable[[], None]] = ()
+    # Long work (a month's ZIP, a report) written as durable jobs with the step; a worker
+    # builds it and enqueues its own messages (services/jobs.py).
+    jobs: Sequence[JobRequest] = ()
     # Replies that belong under the jobs' messages (the buttons to go on, under the files).
     after_jobs: Sequence[Outbound] = ()
 
@@ -98,7 +100,7 @@ class ConversationEngine:
         dialogue: Dialogue,
         *,
         on_enqueued: Callable[[], None] | None = None,
-        run_job: Callable[[Callable[[], None]], None] | None = None,
+        run_jobs: Callable[[Sequence[int]], None] | None = None,
         state_ttl: timedelta = STATE_TTL,
         files: FileStore | None = None,
     ) -> None:
@@ -107,7 +109,9 @@ class ConversationEngine:
         self.files = files
         self.dialogue = dialogue
         self.on_enqueued = on_enqueued
-        self.run_job = run_job or (lambda job: job())
+        # Told the ids of the jobs an event queued, after its commit: runs them here (inline
+        # mode) or wakes the workers; None leaves them to whichever worker polls next.
+        self.run_jobs = run_jobs
         self.state_ttl = state_ttl
 
     def handle(self, event: Inbound) -> Result:
@@ -123,52 +127,12 @@ class ConversationEngine:
         if processed is None:
             return Result.DUPLICATE
         self._notify()
-        outcome, version = processed
-        if outcome.jobs:
-            self.run_job(self._then_notify(event, outcome, version))
+        if processed and self.run_jobs is not None:
+            self.run_jobs(processed)
         return Result.DONE
 
-    def _then_notify(
-        self, event: Inbound, outcome: Outcome, version: int | None
-    ) -> Callable[[], None]:
-        """Jobs enqueue their own messages later (in their own transactions): run them in
-        order, then the replies that go under their messages; wake the sender at the end. A
-        job answers its own failures; one escaping here is only logged."""
-
-        def run() -> None:
-            try:
-                for job in outcome.jobs:
-                    try:
-                        job()
-                    except Exception:
-                        log.exception("background job failed")
-                self._after_jobs(event, outcome.after_jobs, version)
-            finally:
-                self._notify()
-
-        return run
-
-    def _after_jobs(
-        self, event: Inbound, replies: Sequence[Outbound], version: int | None
-    ) -> None:
-        """Enqueue the replies meant to follow the jobs' messages, unless the person has moved
-        on since this event (their buttons would no longer match the state)."""
-        if not replies:
-            return
-        try:
-            uow = self.uow_factory()
-            with uow:
-                uow.lock(f"identity:{event.identity_key}")
-                stored = uow.conversations.load(event.identity_key)
-                if version is not None and (stored is None or stored.version != version):
-                    return
-                key, address = event.identity_key, event.address
-                enqueue_to(uow, event.channel, key, address, replies, datetime.now(UTC))
-                uow.commit()
-        except Exception:
-            log.exception("could not send what follows the jobs of event %s", event.event_id)
-
-    def _process(self, event: Inbound) -> tuple[Outcome, int | None] | None:
+    def _process(self, event: Inbound) -> list[int] | None:
+        """The event's transaction; returns the ids of the jobs it queued (None: a duplicate)."""
         now = datetime.now(UTC)
         uow = self.uow_factory()
         with uow:
@@ -206,8 +170,9 @@ class ConversationEngine:
                     ),
                     now,
                 )
+            job_ids = _queue_jobs(uow, event, outcome, version, now)
             uow.commit()
-            return outcome, version
+            return job_ids
 
     def _record_failure(self, event: Inbound, reference: str) -> None:
         now = datetime.now(UTC)
@@ -225,6 +190,20 @@ class ConversationEngine:
     def _notify(self) -> None:
         if self.on_enqueued is not None:
             self.on_enqueued()
+
+
+def _queue_jobs(
+    uow: UnitOfWork, event: Inbound, outcome: Outcome, version: int | None, now: datetime
+) -> list[int]:
+    """Write the step's jobs; the replies meant to follow them go with the last one."""
+    ids = []
+    for number, request in enumerate(outcome.jobs, start=1):
+        after = None
+        if number == len(outcome.jobs) and outcome.after_jobs:
+            key, address = event.identity_key, event.address
+            after = After(event.channel, key, address, version, outcome.after_jobs)
+        ids.append(queue(uow, request, now, after))
+    return ids
 
 
 def stored_file(files: FileStore | None, message: Outbound) -> Outbound:
@@ -250,7 +229,7 @@ def enqueue_replies(
         enqueue(uow, event, replies, now)
         return None
     to = (event.channel, event.identity_key, event.address)
-    rows = _outbox_rows(*to, replies, now, event.message_ref)
+    rows = outbox_rows(*to, replies, now, event.message_ref)
     uow.outbox.enqueue(rows[:index])
     (prompt,) = uow.outbox.enqueue_returning(rows[index : index + 1])
     after = rows[index + 1 :]
@@ -259,7 +238,7 @@ def enqueue_replies(
         # answer "expirou" like any other past prompt's
         old = uow.outbox.external_ref(previous_prompt)
         if old is not None and old != rows[index]["payload"].get("edit_ref"):
-            after += _outbox_rows(*to, [ClearButtons(old)], now, None)
+            after += outbox_rows(*to, [ClearButtons(old)], now, None)
     uow.outbox.enqueue(after)
     return prompt
 
@@ -269,60 +248,3 @@ def enqueue(uow: UnitOfWork, event: Inbound, replies: Sequence[Outbound], now: d
     enqueue_to(
         uow, event.channel, event.identity_key, event.address, replies, now, event.message_ref
     )
-
-
-def enqueue_to(
-    uow: UnitOfWork,
-    channel: str,
-    identity_key: str,
-    address: str,
-    messages: Sequence[Outbound],
-    now: datetime,
-    edit_ref: str | None = None,
-) -> None:
-    uow.outbox.enqueue(_outbox_rows(channel, identity_key, address, messages, now, edit_ref))
-
-
-def enqueue_to_returning(
-    uow: UnitOfWork,
-    channel: str,
-    identity_key: str,
-    address: str,
-    messages: Sequence[Outbound],
-    now: datetime,
-    edit_ref: str | None = None,
-) -> list[int]:
-    """Like `enqueue_to`, and the outbox ids of the messages, in order: a long job keeps its
-    notice's id, to edit that message with progress once it is delivered."""
-    rows = _outbox_rows(channel, identity_key, address, messages, now, edit_ref)
-    return uow.outbox.enqueue_returning(rows)
-
-
-def _outbox_rows(
-    channel: str,
-    identity_key: str,
-    address: str,
-    messages: Sequence[Outbound],
-    now: datetime,
-    edit_ref: str | None,
-) -> list[dict[str, Any]]:
-    rows = []
-    for message in messages:
-        payload, blob = to_payload(message, edit_ref=edit_ref)
-        if "edit_ref" in payload:
-            edit_ref = None  # only the first text reply edits the pressed message
-        rows.append(
-            {
-                "channel": channel,
-                "identity_key": identity_key,
-                "address": address,
-                "payload": payload,
-                "blob": blob,
-                "status": "pending",
-                "attempts": 0,
-                "not_before": now,
-                "created_at": now,
-                "sensitive": bool(payload.get("sensitive")),
-            }
-        )
-    return rows

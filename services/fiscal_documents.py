@@ -338,6 +338,12 @@ def api_xml(uow: UnitOfWork, client: ClientRef, chave: str) -> XmlFile:
 # --- shared -------------------------------------------------------------------------------
 
 
+def check_client(uow: UnitOfWork, principal: Principal, client_id: int) -> None:
+    """Refuse a client that is not this gestor's, or a principal that cannot manage."""
+    with uow:
+        _own_client(uow, principal, client_id)
+
+
 def _own_client(uow: UnitOfWork, principal: Principal, client_id: int) -> None:
     principal.require_manage()
     if uow.fiscal.client_of_gestor(principal.gestor_id, client_id) is None:

@@ -9,8 +9,9 @@ The job then ticks its `Progress` from its own loop (each note, each part it sen
   about 5 s only, and a month of DANFEs takes minutes;
 - once the notice is delivered (its platform id is known) it is edited with the count, at most
   every `progress_interval` seconds and only when the count changed.
-The ticks come from the job's own thread, so nothing keeps running, or writing, once it ends;
-the clock is injected (`Pace.monotonic`), so tests simulate minutes without waiting.
+Each tick also renews the job's lease (services/jobs.py), so a job at work is never taken
+over. The ticks come from the job's own thread, so nothing keeps running, or writing, once it
+ends; the clock is injected (`Pace.monotonic`), so tests simulate minutes without waiting.
 
 At the end the notice is edited to the job's last words: "✅ Pronto: …", "nothing found", or
 the error. Where it cannot be edited (the channel cannot, or it is not delivered yet) the last
@@ -27,9 +28,10 @@ from datetime import UTC, datetime
 
 from domain.text import fill
 from services.capabilities import Capabilities
-from services.conversation import enqueue_to, enqueue_to_returning
+from services.jobs import Lease
 from services.messages import ChatAction, Inbound, Outbound, Text
-from storage.uow import UnitOfWork
+from services.outbox import enqueue_to, enqueue_to_returning
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +89,16 @@ class Progress:
 
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow_factory: UnitOfWorkFactory,
         to: Recipient,
         notice: Announced | None,
         template: str,
         capabilities: Capabilities,
         pace: Pace,
+        lease: Lease | None = None,
     ) -> None:
-        self.uow, self.to, self.template, self.pace = uow, to, template, pace
+        self.uow_factory, self.to, self.template, self.pace = uow_factory, to, template, pace
+        self.lease = lease
         self.notice_id = notice.notice_id if notice is not None else 0
         self.total = notice.total if notice is not None else 0
         self.editable = notice is not None and capabilities.edit
@@ -108,7 +112,9 @@ class Progress:
 
     def tick(self, done: int | None = None) -> None:
         """The job is still at it, `done` notes behind it: renew the chat action and show the
-        count when it is time."""
+        count when it is time; keep the job's lease."""
+        if self.lease is not None:
+            self.lease.renew()
         now = self.pace.monotonic()
         messages: list[Outbound] = []
         ref = None
@@ -146,16 +152,18 @@ class Progress:
 
     def _enqueue(self, messages: Sequence[Outbound], ref: str | None) -> None:
         to = self.to
-        with self.uow:
-            enqueue_to(self.uow, to.channel, to.identity_key, to.address, messages, _now(), ref)
-            self.uow.commit()
+        uow = self.uow_factory()
+        with uow:
+            enqueue_to(uow, to.channel, to.identity_key, to.address, messages, _now(), ref)
+            uow.commit()
 
     def _notice_ref(self) -> str | None:
         """The notice's platform id; None while it is not delivered (or cannot be read:
         progress is a courtesy, the documents must still go)."""
         try:
-            with self.uow:
-                return self.uow.outbox.external_ref(self.notice_id)
+            uow = self.uow_factory()
+            with uow:
+                return uow.outbox.external_ref(self.notice_id)
         except Exception:
             log.warning("job progress not shown: no more tries", exc_info=True)
             self.editable = False

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from services.messages import Outbound, to_payload
 from storage.conversation import ClaimedMessage
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 CLAIM_LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
@@ -90,3 +92,60 @@ def depth(uow_factory: UnitOfWorkFactory) -> tuple[int, datetime | None]:
     uow = uow_factory()
     with uow:
         return uow.outbox.pending_stats()
+
+
+def enqueue_to(
+    uow: UnitOfWork,
+    channel: str,
+    identity_key: str,
+    address: str,
+    messages: Sequence[Outbound],
+    now: datetime,
+    edit_ref: str | None = None,
+) -> None:
+    uow.outbox.enqueue(outbox_rows(channel, identity_key, address, messages, now, edit_ref))
+
+
+def enqueue_to_returning(
+    uow: UnitOfWork,
+    channel: str,
+    identity_key: str,
+    address: str,
+    messages: Sequence[Outbound],
+    now: datetime,
+    edit_ref: str | None = None,
+) -> list[int]:
+    """Like `enqueue_to`, and the outbox ids of the messages, in order: a long job keeps its
+    notice's id, to edit that message with progress once it is delivered."""
+    rows = outbox_rows(channel, identity_key, address, messages, now, edit_ref)
+    return uow.outbox.enqueue_returning(rows)
+
+
+def outbox_rows(
+    channel: str,
+    identity_key: str,
+    address: str,
+    messages: Sequence[Outbound],
+    now: datetime,
+    edit_ref: str | None,
+) -> list[dict[str, Any]]:
+    rows = []
+    for message in messages:
+        payload, blob = to_payload(message, edit_ref=edit_ref)
+        if "edit_ref" in payload:
+            edit_ref = None  # only the first text reply edits the pressed message
+        rows.append(
+            {
+                "channel": channel,
+                "identity_key": identity_key,
+                "address": address,
+                "payload": payload,
+                "blob": blob,
+                "status": "pending",
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+                "sensitive": bool(payload.get("sensitive")),
+            }
+        )
+    return rows

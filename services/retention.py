@@ -1,5 +1,5 @@
-"""What is not kept forever: old processed-event ids, delivered outbox rows, unreadable updates,
-generated files (ZIPs, reports) in the file store.
+"""What is not kept forever: old processed-event ids, delivered outbox rows, finished jobs,
+unreadable updates, generated files (ZIPs, reports) in the file store.
 
 A scheduled job (the same lease as the reminder sweeps) deletes in small batches, one short
 transaction each, oldest first, so the conversation's hot path never waits behind a long delete:
@@ -47,6 +47,12 @@ def sweep_retention(
         uow_factory,
         policy.batch,
         lambda uow, n: uow.outbox.forget_done_before(now - timedelta(days=policy.outbox_days), n),
+    )
+    # a finished job is kept as long as the messages it sent (its row says how it ended)
+    removed += _in_batches(
+        uow_factory,
+        policy.batch,
+        lambda uow, n: uow.jobs.forget_done_before(now - timedelta(days=policy.outbox_days), n),
     )
     removed += _in_batches(
         uow_factory,

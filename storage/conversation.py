@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Table,
     bindparam,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    or_,
     select,
     text,
     tuple_,
@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
+from storage.claims import claim_statement
 from storage.db import lock_key
 from storage.models import (
     ConversationState,
@@ -107,22 +108,18 @@ _MARK_SENT = (
 @cache
 def _claim_statement(dialect: str, limit: int, by_channel: bool, by_identity: bool) -> Any:
     table = _OUTBOX
-    due = or_(
-        (table.c.status == "pending") & (table.c.not_before <= bindparam("now")),
-        (table.c.status == "sending") & (table.c.claimed_at < bindparam("stale_before")),
-    )
-    candidates = select(table.c.id).where(due).order_by(table.c.id).limit(limit)
+    where: list[ColumnElement[bool]] = []
     if by_channel:
-        candidates = candidates.where(table.c.channel.in_(bindparam("channels", expanding=True)))
+        where.append(table.c.channel.in_(bindparam("channels", expanding=True)))
     if by_identity:
-        candidates = candidates.where(table.c.identity_key == bindparam("for_identity"))
-    if dialect == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    return (
-        update(table)
-        .where(table.c.id.in_(candidates.scalar_subquery()))
-        .values(status="sending", claimed_at=bindparam("now"), attempts=table.c.attempts + 1)
-        .returning(
+        where.append(table.c.identity_key == bindparam("for_identity"))
+    return claim_statement(
+        table,
+        dialect,
+        limit=limit,
+        in_flight="sending",
+        where=where,
+        returning=(
             table.c.id,
             table.c.channel,
             table.c.identity_key,
@@ -130,11 +127,11 @@ def _claim_statement(dialect: str, limit: int, by_channel: bool, by_identity: bo
             table.c.payload,
             table.c.blob,
             table.c.attempts,
-        )
+        ),
     )
 
 
-class _CoreRepository:
+class CoreRepository:
     """Runs Core statements straight on the session's connection (same transaction)."""
 
     def __init__(self, session: Session) -> None:
@@ -183,7 +180,7 @@ _ACTING_WITH_STATE = (
 )
 
 
-class ConversationRepository(_CoreRepository):
+class ConversationRepository(CoreRepository):
     """The hot path of every inbound event, written in SQL Core: a handful of round trips."""
 
     def claim_event(
@@ -272,7 +269,7 @@ class ClaimedMessage:
     attempts: int
 
 
-class OutboxRepository(_CoreRepository):
+class OutboxRepository(CoreRepository):
     def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
         if len(rows) == 1:  # the usual case: plain execute, no executemany batching
             self.connection.execute(_ENQUEUE, rows[0])

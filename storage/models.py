@@ -268,6 +268,7 @@ class Notice(Base):
 import storage.models_billing  # noqa: E402  (fatura, fatura_item)
 import storage.models_config  # noqa: E402  (certificate, access_link)
 import storage.models_fiscal  # noqa: E402  (fiscal_document)
+import storage.models_jobs  # noqa: E402  (job)
 import storage.models_links  # noqa: E402  (contracting_link, sign_up)
 import storage.models_reminders  # noqa: E402  (reminder_sent, scheduler_lease, …)
 import storage.models_whatsapp  # noqa: E402, F401  (whatsapp_status, whatsapp_user, …)

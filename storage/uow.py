@@ -17,6 +17,7 @@ from storage.conversation import ConversationRepository, OutboxRepository
 from storage.db import advisory_xact_lock
 from storage.fiscal import FiscalDocumentRepository
 from storage.integration import IntegrationKeyRepository, NoticeRepository
+from storage.jobs import JobRepository
 from storage.links import LinkRepository, SignUpRepository
 from storage.reminders import (
     NoticeMuteRepository,
@@ -58,6 +59,7 @@ class UnitOfWork:
     reminders: ReminderRepository
     scheduler_leases: SchedulerLeaseRepository
     notice_mutes: NoticeMuteRepository
+    jobs: JobRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -91,6 +93,7 @@ class UnitOfWork:
                 NoticeMuteRepository(self.session),
             )
             self.sign_ups = SignUpRepository(self.session)
+            self.jobs = JobRepository(self.session)
             self.certificates, self.access_links, self.history = (
                 CertificateRepository(self.session),
                 AccessLinkRepository(self.session),

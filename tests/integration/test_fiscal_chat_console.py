@@ -16,7 +16,7 @@ import time_machine
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
-from bot.jobs import BackgroundJobs
+from bot.jobs import JobWorkers
 from handlers import texts
 from services.clients import ClientCard
 from services.messages import Document
@@ -106,22 +106,25 @@ def test_with_the_serve_runner_the_zip_is_built_on_a_worker_and_wakes_the_sender
     app: App, chat: Chat, acme: ClientCard, uow_factory: UnitOfWorkFactory
 ) -> None:
     specs = store_emitted(uow_factory, acme, 4)
-    jobs = BackgroundJobs()
-    app.conversation.run_job = jobs
-    threads: list[str] = []
-    woken = threading.Event()
-    app.wakeup.subscribe(lambda: threads.append(threading.current_thread().name))
-    app.wakeup.subscribe(woken.set)
+    assert app.jobs is not None
+    workers = JobWorkers(app.jobs, 2, poll=0.05)
+    app.conversation.run_jobs = lambda _ids: workers.wake()  # as `serve` wires it
+    workers.start()
+    woken_by_a_worker = threading.Event()
+
+    def woken() -> None:
+        if threading.current_thread().name.startswith("job"):
+            woken_by_a_worker.set()
+
+    app.wakeup.subscribe(woken)
     open_gerenciar(chat, "ACME Comércio Ltda")
     chat.press(texts.XMLS_EMITIDOS)
     chat.press(texts.MES_ANTERIOR)
-    threads.clear()
 
     chat.press(texts.NFE)
-    jobs.close()
+    assert woken_by_a_worker.wait(10)
+    workers.stop()
     chat.drain()
 
-    assert any(name.startswith("job") for name in threads)
-    assert woken.is_set()
     [document] = [m for m in chat.received if isinstance(m, Document)]
     assert len(unzip(document)) == len(specs)

@@ -9,8 +9,9 @@ import time_machine
 
 from domain.clients import Payer, Role
 from handlers import texts
-from services import catalog, clients, fiscal_exports
+from services import catalog, clients
 from services.clients import ClientCard
+from services.fiscal_exports import xml_zip
 from services.messages import ChatAction, Document, Text
 from services.types import UnitOfWorkFactory
 from storage.conversation import StoredState
@@ -214,7 +215,7 @@ def test_a_failing_job_answers_with_a_reference_and_sends_no_document(
     def broken(*_args: object, **_kwargs: object) -> list[object]:
         raise OSError("disk full")
 
-    monkeypatch.setattr(fiscal_exports, "_zip_documents", broken)
+    monkeypatch.setattr(xml_zip, "zip_documents", broken)
     open_emitidos(chat)
     chat.press(texts.MES_ANTERIOR)
 

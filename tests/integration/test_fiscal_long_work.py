@@ -36,8 +36,9 @@ from services.capabilities import EVERYTHING, MB
 from services.clients import ClientCard
 from services.conversation import ConversationEngine
 from services.errors import ServiceError
-from services.fiscal_exports import ExportOptions
+from services.fiscal_exports import ExportOptions, danfe
 from services.job_progress import Pace, Progress, Recipient, announce
+from services.jobs import JobRunner
 from services.messages import ChatAction, Document, Outbound, Text, from_payload, to_payload
 from services.outbox import Delivered
 from services.types import UnitOfWorkFactory
@@ -70,19 +71,28 @@ def ticking() -> Callable[[], float]:
     return lambda: float(next(seconds))
 
 
+class Held(list[int]):
+    """The ids of the jobs the engine queued, run when the test says (`run`)."""
+
+    runner: JobRunner | None = None
+
+
 def engine_for(
     uow_factory: UnitOfWorkFactory,
     options: ExportOptions,
-    jobs: list[Callable[[], None]] | None = None,
+    jobs: Held | None = None,
 ) -> ConversationEngine:
     """The real dialogue with these export options (and the channels' own capabilities);
     jobs kept in `jobs` (run by the test) instead of inline, when given."""
     if not options.channels:
         options = replace(options, channels=CHANNEL_CAPABILITIES)
+    runner = JobRunner(uow_factory, fiscal_exports.kinds(options))
+    if jobs is not None:
+        jobs.runner = runner
     return ConversationEngine(
         uow_factory,
         Dialogue(DialogueConfig(exports=options)),
-        run_job=jobs.append if jobs is not None else None,
+        run_jobs=jobs.extend if jobs is not None else runner.run_now,
     )
 
 
@@ -106,9 +116,11 @@ def to_report_kind(chat: Chat) -> None:
     chat.press(texts.NFE)
 
 
-def run(jobs: list[Callable[[], None]]) -> None:
-    while jobs:
-        jobs.pop(0)()
+def run(jobs: Held) -> None:
+    assert jobs.runner is not None
+    ids = list(jobs)
+    jobs.clear()
+    jobs.runner.run_now(ids)
 
 
 def texts_of(messages: list[Outbound]) -> list[str]:
@@ -174,7 +186,7 @@ def test_a_chat_action_survives_the_outbox_as_itself() -> None:
 def test_the_notice_and_the_chat_action_go_at_once_and_the_buttons_come_under_the_zip(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    jobs: list[Callable[[], None]] = []
+    jobs = Held()
     chat = Chat(engine_for(uow_factory, ExportOptions(), jobs), uow_factory)
     acme_with_notes(uow_factory, chat.identity_key, 3)
     to_model_question(chat)
@@ -202,7 +214,7 @@ def test_the_notice_and_the_chat_action_go_at_once_and_the_buttons_come_under_th
 def test_the_buttons_do_not_follow_the_files_when_the_person_moved_on_meanwhile(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    jobs: list[Callable[[], None]] = []
+    jobs = Held()
     chat = Chat(engine_for(uow_factory, ExportOptions(), jobs), uow_factory)
     acme_with_notes(uow_factory, chat.identity_key, 3)
     to_model_question(chat)
@@ -232,9 +244,9 @@ def slow_danfes(traveller: time_machine.Traveller, seconds: float) -> Callable[.
 def test_a_long_month_of_danfes_renews_the_chat_action_and_edits_the_notice_until_pronto(
     uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    jobs: list[Callable[[], None]] = []
+    jobs = Held()
     with time_machine.travel(NOW, tick=False) as traveller:  # job time: 1.5 s per DANFE
-        monkeypatch.setattr(fiscal_exports, "render_danfe", slow_danfes(traveller, 1.5))
+        monkeypatch.setattr(danfe, "render_danfe", slow_danfes(traveller, 1.5))
         chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=time.time), jobs), uow_factory)
         acme_with_notes(uow_factory, chat.identity_key, NOTES)
         to_report_kind(chat)
@@ -288,8 +300,8 @@ def test_a_failing_job_edits_its_notice_to_the_error_and_the_buttons_come_under_
             raise error
         return b"%PDF-1.4 DANFE"
 
-    monkeypatch.setattr(fiscal_exports, "render_danfe", fails_on_the_fifth)
-    jobs: list[Callable[[], None]] = []
+    monkeypatch.setattr(danfe, "render_danfe", fails_on_the_fifth)
+    jobs = Held()
     chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs), uow_factory)
     acme_with_notes(uow_factory, chat.identity_key, 12)
     to_report_kind(chat)
@@ -311,7 +323,7 @@ def test_a_failing_job_edits_its_notice_to_the_error_and_the_buttons_come_under_
 def test_the_report_shows_the_notes_read_then_pronto(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    jobs: list[Callable[[], None]] = []
+    jobs = Held()
     chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs), uow_factory)
     acme_with_notes(uow_factory, chat.identity_key, 12)
     to_report_kind(chat)
@@ -353,7 +365,7 @@ def test_the_notice_is_edited_at_most_every_interval_and_only_when_the_count_cha
     outbox.record(uow_factory, [Delivered(m.id, f"m{m.id}") for m in claimed])
     now = [0.0]
     pace = Pace(progress_interval=3.0, action_interval=60.0, monotonic=lambda: now[0])
-    progress = Progress(uow_factory(), to, announced, "{feito} de {total}", EVERYTHING, pace)
+    progress = Progress(uow_factory, to, announced, "{feito} de {total}", EVERYTHING, pace)
 
     for at, done in [(1, 1), (3, 2), (6.5, 2), (7, 3), (8, 5), (11, 5), (20, 10)]:
         now[0] = at
@@ -387,7 +399,7 @@ def test_a_notice_not_delivered_yet_gets_no_progress_and_pronto_arrives_as_a_new
 def test_when_progress_cannot_be_shown_the_job_still_delivers_its_zip(
     uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    jobs: list[Callable[[], None]] = []
+    jobs = Held()
     options = ExportOptions(pronto_from=10, monotonic=ticking())
     chat = Chat(engine_for(uow_factory, options, jobs), uow_factory)
     acme_with_notes(uow_factory, chat.identity_key, NOTES)
@@ -409,7 +421,7 @@ def test_when_progress_cannot_be_shown_the_job_still_delivers_its_zip(
 def test_when_a_chat_action_cannot_be_queued_the_job_goes_on_quietly(
     uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    jobs: list[Callable[[], None]] = []
+    jobs = Held()
     chat = Chat(engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs), uow_factory)
     acme_with_notes(uow_factory, chat.identity_key, 12)
     to_model_question(chat)
@@ -438,7 +450,7 @@ def test_when_a_chat_action_cannot_be_queued_the_job_goes_on_quietly(
 def test_on_whatsapp_there_is_no_chat_action_nor_progress_and_only_a_big_job_says_pronto(
     uow_factory: UnitOfWorkFactory, pronto_from: int, pronto: list[str]
 ) -> None:
-    jobs: list[Callable[[], None]] = []
+    jobs = Held()
     options = ExportOptions(pronto_from=pronto_from, monotonic=ticking())
     chat = Chat(
         engine_for(uow_factory, options, jobs),
@@ -492,7 +504,7 @@ USER = 111
 async def test_on_telegram_the_notice_is_edited_in_place_and_the_buttons_come_after_the_zip(
     app: App, uow_factory: UnitOfWorkFactory
 ) -> None:
-    jobs: list[Callable[[], None]] = []
+    jobs = Held()
     engine = engine_for(uow_factory, ExportOptions(monotonic=ticking()), jobs)
     api = FakeBotApi()
     settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})

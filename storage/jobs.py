@@ -1,0 +1,143 @@
+"""Durable jobs: add one with its step, take due ones (storage/claims.py), renew, finish.
+
+Renewing and finishing are fenced by the taker's token (the `attempts` its claim set): once a
+job was taken over, its old taker's writes change nothing and it learns so (False)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, delete, func, select, update
+
+from storage.claims import claim_statement, fenced
+from storage.conversation import CoreRepository
+from storage.models_jobs import ACTIVE, Job
+
+_JOB = cast(Table, Job.__table__)
+_RUNNING = "running"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    checkpoint: dict[str, Any]
+    attempts: int  # the taker's token
+
+
+@cache
+def _claim(dialect: str, by_id: bool) -> Any:
+    where = [_JOB.c.id == bindparam("job_id")] if by_id else []
+    return claim_statement(
+        _JOB,
+        dialect,
+        limit=1,
+        in_flight=_RUNNING,
+        where=where,
+        returning=(_JOB.c.id, _JOB.c.kind, _JOB.c.payload, _JOB.c.checkpoint, _JOB.c.attempts),
+    )
+
+
+_FENCED = fenced(_JOB, _RUNNING)
+
+
+class JobRepository(CoreRepository):
+    def add(
+        self,
+        *,
+        kind: str,
+        key: str,
+        identity_key: str | None,
+        payload: Mapping[str, Any],
+        now: datetime,
+    ) -> int:
+        row = Job(
+            kind=kind,
+            key=key,
+            identity_key=identity_key,
+            payload=dict(payload),
+            checkpoint={},
+            status="pending",
+            attempts=0,
+            not_before=now,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def active(self, key: str) -> bool:
+        """Whether a job with this key waits or is being built."""
+        found = self.session.scalar(
+            select(Job.id).where(Job.key == key, Job.status.in_(ACTIVE)).limit(1)
+        )
+        return found is not None
+
+    def claim(
+        self, now: datetime, lease: timedelta, job_id: int | None = None
+    ) -> ClaimedJob | None:
+        """Take the oldest due job (or this one, if it is due)."""
+        params: dict[str, Any] = {"now": now, "stale_before": now - lease}
+        if job_id is not None:
+            params["job_id"] = job_id
+        row = self.connection.execute(_claim(self.dialect, job_id is not None), params).first()
+        if row is None:
+            return None
+        return ClaimedJob(
+            row.id, row.kind, dict(row.payload), dict(row.checkpoint or {}), row.attempts
+        )
+
+    def renew(
+        self, job_id: int, token: int, now: datetime, checkpoint: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Keep the lease (and record how far the job got); False when it was lost."""
+        values: dict[str, Any] = {"claimed_at": now}
+        if checkpoint is not None:
+            values["checkpoint"] = dict(checkpoint)
+        result: Any = self.connection.execute(
+            update(_JOB).where(_FENCED).values(**values), {"row_id": job_id, "token": token}
+        )
+        return bool(result.rowcount)
+
+    def finish(
+        self, job_id: int, token: int, now: datetime, *, failed: bool, error: str | None = None
+    ) -> bool:
+        result: Any = self.connection.execute(
+            update(_JOB)
+            .where(_FENCED)
+            .values(status="failed" if failed else "done", finished_at=now, error=error),
+            {"row_id": job_id, "token": token},
+        )
+        return bool(result.rowcount)
+
+    def release(self, job_id: int, token: int) -> bool:
+        """Give a job back at once (its process stops): another worker may take it now."""
+        result: Any = self.connection.execute(
+            update(_JOB).where(_FENCED).values(status="pending", claimed_at=None),
+            {"row_id": job_id, "token": token},
+        )
+        return bool(result.rowcount)
+
+    def status_of(self, job_id: int) -> str | None:
+        return self.session.scalar(select(Job.status).where(Job.id == job_id))
+
+    def counts(self) -> dict[str, int]:
+        """Jobs by status (the metrics' gauge)."""
+        rows = self.session.execute(select(Job.status, func.count()).group_by(Job.status))
+        return {status: int(count) for status, count in rows}
+
+    def forget_done_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` finished jobs created before `cutoff`, oldest first."""
+        batch = (
+            select(Job.id)
+            .where(Job.created_at < cutoff, Job.status.in_(("done", "failed")))
+            .order_by(Job.created_at)
+            .limit(limit)
+        )
+        result: Any = self.session.execute(delete(Job).where(Job.id.in_(batch)))
+        return int(result.rowcount)

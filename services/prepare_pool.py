@@ -1,4 +1,5 @@
-"""Worker processes for the CPU-bound half of ingest: parse, checks, signature, compression.
+"""Worker processes for CPU-bound work: ingest's half (parse, checks, signature, compression)
+and printing DANFEs in the background jobs.
 
 One `ProcessPoolExecutor` per worker count for the whole process, started on first use and
 reused by every later import or upload (starting workers costs more than a thousand notes),

@@ -28,6 +28,7 @@ from services.messages import (
     Document,
     Image,
     Inbound,
+    NoticeBody,
     Outbound,
     Text,
     to_payload,
@@ -178,7 +179,8 @@ class ConversationEngine:
             if not uow.conversations.claim_event(event.channel, event.event_id, now, lock=lock):
                 return None
             identity, stored = uow.conversations.load_with_identity(event.identity_key)
-            principal = principal_of(uow, identity, address=event.address)
+            sent_by_person = not isinstance(event.body, NoticeBody)
+            principal = principal_of(uow, identity, address=event.address, touch=sent_by_person)
             state = None
             if stored is not None and (stored.expires_at is None or stored.expires_at > now):
                 state = State(stored.flow, stored.step, stored.data, stored.version)

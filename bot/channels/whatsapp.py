@@ -45,7 +45,9 @@ from bot.channels.whatsapp_parse import (
 )
 from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
+from bot.crypto import download_links
 from bot.settings import Settings
+from services.download_links import DownloadLinks
 from services.files import FileStore
 from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, TextBody
 from services.outbox import Fate
@@ -104,6 +106,7 @@ class WhatsAppChannel:
         template_language: str,
         on_enqueued: Callable[[], None] | None = None,
         files: FileStore | None = None,
+        links: DownloadLinks | None = None,
     ) -> None:
         self.wa = wa
         self.handle = handle
@@ -116,6 +119,7 @@ class WhatsAppChannel:
             template_name=template_name,
             template_language=template_language,
             files=files,
+            links=links,
         )
         self.on_enqueued = on_enqueued
         self._locks = _IdentityLocks()
@@ -218,7 +222,8 @@ class WhatsAppChannel:
 
     async def _act(self, event: Event) -> None:
         if isinstance(event, StatusEvent):
-            await asyncio.to_thread(self.book.record_status, event)
+            if await asyncio.to_thread(self.book.record_status, event) and self.on_enqueued:
+                self.on_enqueued()  # a message back in the outbox as the template
             return
         key, address = await asyncio.to_thread(self.book.who, event)
         await asyncio.to_thread(self.book.touch_window, key, min(event.at, datetime.now(UTC)))
@@ -346,4 +351,5 @@ def from_settings(
         template_language=settings.whatsapp_template_language,
         on_enqueued=on_enqueued,
         files=files,
+        links=download_links(settings),
     )

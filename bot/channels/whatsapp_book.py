@@ -26,6 +26,9 @@ CAPABILITIES = Capabilities(
     edit=False, chat_actions=False, can_delete_messages=False, upload_limit=100 * MB
 )
 WINDOW_TOUCH = timedelta(minutes=1)
+# Error codes of a `failed` status that mean "the 24-hour window was closed": the message goes
+# again as the approved template.
+REENGAGEMENT_CODES = frozenset({"131047"})
 
 
 def identity_key(user: str) -> str:
@@ -39,15 +42,23 @@ class WhatsAppBook:
         self._known_users: dict[str, tuple[str | None, str | None]] = {}
         self._windows: dict[str, datetime] = {}
 
-    def record_status(self, event: StatusEvent) -> None:
-        """Store a delivery status (once per wamid and status)."""
+    def record_status(self, event: StatusEvent) -> bool:
+        """Store a delivery status (once per wamid and status). A `failed` one for the closed
+        window puts the message back in the outbox as the template (once); True then."""
         if event.status == "failed":
             log.warning("WhatsApp message %s failed: %s", event.wamid, event.error)
+        now = datetime.now(UTC)
         uow = self.uow_factory()
         with uow:
             row = StatusRow(event.wamid, event.status, event.recipient, event.at, event.error)
-            uow.whatsapp.record_statuses([row], datetime.now(UTC))
+            new = uow.whatsapp.record_statuses([row], now)
+            retried = False
+            if new and event.status == "failed" and _reengagement(event.error):
+                done = uow.whatsapp.retry_as_template(event.wamid, event.error or "", now)
+                log.info("message %s refused for the closed window: %s", event.wamid, done)
+                retried = done == "retry"
             uow.commit()
+        return retried
 
     def who(self, event: MessageEvent) -> tuple[str, str]:
         """(identity key, address): the BSUID keys the person; an older payload without it
@@ -122,3 +133,8 @@ class WhatsAppBook:
             )
             uow.commit()
             return True
+
+
+def _reengagement(error: str | None) -> bool:
+    """Whether a status error ("131047: Re-engagement message") says the window was closed."""
+    return error is not None and error.split(":", 1)[0].strip() in REENGAGEMENT_CODES

@@ -34,6 +34,7 @@ from services.messages import (
     to_payload,
 )
 from services.principal import Principal
+from services.replies import merge_replies
 from storage.conversation import StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -188,7 +189,10 @@ class ConversationEngine:
             version = None
             # (an expired state's prompt still has its buttons: a new prompt takes them off)
             previous = stored.data.get(PROMPT_MESSAGE) if stored is not None else None
-            replies = [stored_file(self.files, reply) for reply in outcome.replies]
+            replies = [
+                stored_file(self.files, reply)
+                for reply in merge_replies(outcome.replies, event.capabilities)
+            ]
             prompt = enqueue_replies(uow, event, replies, now, previous)
             if outcome.state is not None:
                 next_state = outcome.state

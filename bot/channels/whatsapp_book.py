@@ -22,8 +22,18 @@ CHANNEL = "whatsapp"
 # Sent messages cannot be edited (nor their buttons taken off); no "enviando documento…"
 # either (the pacer would space a chat action like a message, holding the replies behind it);
 # the Cloud API cannot delete what a person sent, so a typed password stays in the chat.
+# Every message counts against the pair rate, so replies merge; 3 reply buttons, else a list
+# of 10 rows (whatsapp_render.py), whose body holds 1024 characters.
 CAPABILITIES = Capabilities(
-    edit=False, chat_actions=False, can_delete_messages=False, upload_limit=100 * MB
+    edit=False,
+    chat_actions=False,
+    can_delete_messages=False,
+    upload_limit=100 * MB,
+    merge_replies=True,
+    choice_text_limit=1024,
+    text_limit=4096,
+    max_buttons=3,
+    list_rows=10,
 )
 WINDOW_TOUCH = timedelta(minutes=1)
 # Error codes of a `failed` status that mean "the 24-hour window was closed": the message goes

@@ -48,6 +48,7 @@ from handlers.login import login_turn, wants_login
 from handlers.menu import MENU_FLOW, help_text
 from handlers.meus_dados import MEUS_DADOS_FLOW
 from handlers.notices import NOTICE_RENDERERS
+from handlers.ordering import ignored_out_of_order, stale_command
 from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
 from services import clients  # go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
@@ -105,6 +106,9 @@ class Dialogue:
         if turn.principal is None:
             return self._stranger(turn)
         ctx = Ctx(turn.uow, turn.principal, event, self.config)
+        late = self._late(ctx, turn.state)
+        if late is not None:
+            return late
         body = event.body
         if isinstance(body, TextBody) and body.text.startswith("/"):
             return self._command(ctx, turn.state, body.text)
@@ -181,6 +185,20 @@ class Dialogue:
                 return self._answer(ctx, state)  # a password starting with "/"
             return self._reask(ctx, state, texts.UNKNOWN_COMMAND.format(command=command))
         return self._home(ctx, before=[Text(texts.UNKNOWN_COMMAND.format(command=command))])
+
+    def _late(self, ctx: Ctx, state: State | None) -> Outcome | None:
+        """A command sent too long ago: a note; a message dated before one already answered:
+        named, and the live question asked again. None when the event is on time."""
+        note = stale_command(ctx.event)
+        if note is not None:
+            return Outcome([Text(note)], None)
+        flow = FLOWS.get(state.flow) if state is not None else None
+        step = flow.steps.get(state.step) if flow is not None and state is not None else None
+        note = ignored_out_of_order(ctx.event, step)
+        if note is None:
+            return None
+        live = state if step is not None and state is not None else State(*HOME, {})
+        return self._reask(ctx, live, note)
 
     def _notice(self, ctx: Ctx, state: State | None, body: NoticeBody) -> Outcome:
         """Word a notice; its shortcut buttons join what the current state accepts."""

@@ -76,6 +76,16 @@ MEDIA_AT_MENU = {
 }
 CANCELLED = "Cancelado. Nada foi salvo."
 NOTHING_TO_CANCEL = "Não havia nada em andamento."
+OUT_OF_ORDER = (
+    "Sua mensagem {what} chegou fora de ordem (foi enviada antes da anterior), então eu a "
+    "ignorei. Se ainda vale, envie de novo:"
+)
+OUT_OF_ORDER_HIDDEN = "(a senha)"
+OUT_OF_ORDER_CHOICE = "(um toque em botão)"
+STALE_COMMAND = (
+    "Ignorei o comando {command}: ele chegou com {minutes} minutos de atraso. "
+    "Se ainda quiser, envie de novo."
+)
 UNKNOWN_COMMAND = "Não conheço o comando {command}. Os comandos são /menu, /cancelar e /ajuda."
 COMING_SOON = "⏳ {feature} ainda não está disponível nesta versão do RevendaBot. Em breve!"
 

@@ -89,6 +89,9 @@ class Inbound:
     # The platform id of the message whose button was pressed (for editing it in place).
     message_ref: str | None = None
     capabilities: Capabilities = NOTHING_PROMISED
+    # The platform dates it before an event of this identity already processed (WhatsApp does
+    # not guarantee order): it must not answer the step the person has moved to since.
+    out_of_order: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,24 @@ class WhatsAppRepository:
             )
         )
 
+    def advance(self, identity_key: str, at: datetime, sent_at: datetime) -> datetime | None:
+        """Record a message: `at` opens the window, `sent_at` (WhatsApp's date) orders it.
+        Returns the latest WhatsApp date processed before (None for the first): a message
+        dated before that one arrived out of order."""
+        previous = self.session.scalar(
+            select(WhatsAppWindow.last_message_at)
+            .where(WhatsAppWindow.identity_key == identity_key)
+            .with_for_update()
+        )
+        self.touch_window(identity_key, at)
+        if previous is None or sent_at > previous:
+            self.session.execute(
+                update(WhatsAppWindow)
+                .where(WhatsAppWindow.identity_key == identity_key)
+                .values(last_message_at=sent_at)
+            )
+        return previous
+
     def last_inbound_at(self, identity_key: str) -> datetime | None:
         """The latest of the identity's last inbound time and the window's."""
         times = [

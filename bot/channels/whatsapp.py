@@ -226,9 +226,9 @@ class WhatsAppChannel:
                 self.on_enqueued()  # a message back in the outbox as the template
             return
         key, address = await asyncio.to_thread(self.book.who, event)
-        await asyncio.to_thread(self.book.touch_window, key, min(event.at, datetime.now(UTC)))
         async with self._locks.hold(key):
-            inbound = await self._inbound(event, key, address)
+            late = await asyncio.to_thread(self.book.advance, key, event.at)
+            inbound = await self._inbound(event, key, address, late)
             if inbound is None:
                 log.debug("ignoring WhatsApp %s message %s", event.kind, event.wamid)
                 return
@@ -238,7 +238,9 @@ class WhatsAppChannel:
             if event.person.wa_id:
                 await asyncio.to_thread(self.book.keep_wa_id, key, event.person.wa_id)
 
-    async def _inbound(self, event: MessageEvent, key: str, address: str) -> Inbound | None:
+    async def _inbound(
+        self, event: MessageEvent, key: str, address: str, out_of_order: bool = False
+    ) -> Inbound | None:
         body: TextBody | ChoiceBody | FileBody | MediaBody
         if event.kind == "text" and event.text is not None:
             body = TextBody(event.text)
@@ -260,6 +262,7 @@ class WhatsAppChannel:
             received_at=event.at,
             display_name=event.person.name,
             capabilities=CAPABILITIES,
+            out_of_order=out_of_order,
         )
 
     async def _file(self, media_id: str, name: str, mime: str) -> FileBody:

@@ -8,7 +8,7 @@ in-process caches spare a transaction per message when nothing changed.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.channels.whatsapp_parse import MessageEvent, StatusEvent, Unreadable
 from services.capabilities import MB, Capabilities
@@ -35,7 +35,6 @@ CAPABILITIES = Capabilities(
     max_buttons=3,
     list_rows=10,
 )
-WINDOW_TOUCH = timedelta(minutes=1)
 # Error codes of a `failed` status that mean "the 24-hour window was closed": the message goes
 # again as the approved template.
 REENGAGEMENT_CODES = frozenset({"131047"})
@@ -50,7 +49,6 @@ class WhatsAppBook:
         self.uow_factory = uow_factory
         self._known_wa_ids: dict[str, str] = {}
         self._known_users: dict[str, tuple[str | None, str | None]] = {}
-        self._windows: dict[str, datetime] = {}
 
     def record_status(self, event: StatusEvent) -> bool:
         """Store a delivery status (once per wamid and status). A `failed` one for the closed
@@ -91,16 +89,16 @@ class WhatsAppBook:
             raise Unreadable("a message without a sender")
         return identity_key(user), person.wa_id or user
 
-    def touch_window(self, key: str, at: datetime) -> None:
-        """Keep the person's last message time (at most once a minute per person here)."""
-        touched = self._windows.get(key)
-        if touched is not None and timedelta(0) <= at - touched < WINDOW_TOUCH:
-            return
+    def advance(self, key: str, sent_at: datetime) -> bool:
+        """Keep the person's last message time (it opens the 24-hour window); True when the
+        message (dated `sent_at` by WhatsApp) is older than one of theirs already processed
+        (WhatsApp does not guarantee order)."""
+        at = min(sent_at, datetime.now(UTC))  # a clock ahead of ours must not hold the window
         uow = self.uow_factory()
         with uow:
-            uow.whatsapp.touch_window(key, at)
+            previous = uow.whatsapp.advance(key, at, sent_at)
             uow.commit()
-        self._windows[key] = at
+        return previous is not None and sent_at < previous
 
     def keep_wa_id(self, key: str, wa_id: str) -> None:
         """Keep the phone number on the identity (once bound: the identity may not exist)."""

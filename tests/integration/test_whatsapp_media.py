@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from bot.app import App
@@ -186,6 +188,8 @@ async def test_a_reaction_is_taken_in_silence(live: Harness) -> None:
     assert live.count(ProcessedEvent) == 1
 
 
+# The fixtures were sent a few minutes before this (a /menu over 10 minutes old is ignored).
+@time_machine.travel(datetime.fromtimestamp(1795800400, UTC), tick=True)
 async def test_a_photo_in_the_middle_of_novo_cadastro_asks_the_same_question_again(
     live: Harness,
 ) -> None:

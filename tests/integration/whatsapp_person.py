@@ -17,7 +17,7 @@ import httpx
 from bot.app import App
 from bot.channels import whatsapp as whatsapp_channel
 from bot.channels.whatsapp import WhatsAppChannel
-from services import outbox
+from services import access, outbox
 from services.outbox import Fate
 from tests.integration.test_whatsapp_webhook import wa_settings
 from tests.integration.whatsapp_graph import BSUID, PHONE_ID, WA_ID, GraphStandIn, sign
@@ -101,7 +101,9 @@ class Person:
         choice_id, kind = option(shown, label)
         reply = {"id": choice_id, "title": label[:24]}
         interactive = {"type": kind, kind: reply}
-        return await self.send({"type": "interactive", "interactive": interactive}, label)
+        context = {"from": "551140028922", "id": "wamid.OUT"}  # the pressed message
+        message = {"type": "interactive", "interactive": interactive, "context": context}
+        return await self.send(message, label)
 
     async def flush(self) -> list[Fate]:
         fates: list[Fate] = []
@@ -147,3 +149,15 @@ def option(message: dict[str, Any], label: str) -> tuple[str, str]:
             if label in (row["title"], row.get("description")):
                 return row["id"], "list_reply"
     raise AssertionError(f"no option {label!r} in {labels(message)}")
+
+
+async def bind(person: Person, office_cnpj: str) -> None:
+    """The person redeems a new office's invite code on WhatsApp (the menu comes back)."""
+    issued = access.create_gestor(
+        person.app.uow_factory(),
+        cnpj=office_cnpj,
+        razao_social="Escritório Zap Ltda",
+        email="gestor@escritoriozap.com.br",
+    )
+    [welcome] = await person.say(issued.code)
+    assert "Acesso liberado para Escritório Zap Ltda" in body_of(welcome)

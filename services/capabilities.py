@@ -32,6 +32,8 @@ class Capabilities:
     # `list_rows` rows (None: no limit), so a page of choices must fit there with its navigation.
     max_buttons: int | None = None
     list_rows: int | None = None
+    # What the person taps to open such a list (the dialogue's words name it).
+    list_label: str = "Ver opções"
 
     def shows_as_list(self, choices: int) -> bool:
         """Whether `choices` choices show as a list ("Ver opções") rather than buttons."""

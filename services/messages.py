@@ -41,6 +41,9 @@ class FileBody:
     size: int
     # The bytes, fetched by the channel before the dialogue runs (None when over its cap).
     data: bytes | None = field(default=None, repr=False, compare=False)
+    # The channel could not fetch it (the platform's media expired, unknown, or kept failing):
+    # the person is asked to send it again.
+    unavailable: bool = False
 
 
 class MediaKind(StrEnum):

@@ -57,6 +57,8 @@ from storage.conversation import ClaimedMessage
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # inbound files kept in memory; bigger ones are not fetched
+MEDIA_ATTEMPTS = 3  # tries to fetch a file the person sent, while the Graph API fails
+MEDIA_BACKOFF = 0.5  # seconds before the second try, doubled for each next one
 
 Handle = Callable[[Inbound], object]
 
@@ -83,10 +85,6 @@ def build_client(settings: Settings, *, session: httpx.AsyncClient | None = None
     base = settings.whatsapp_graph_base_url.rstrip("/")
     session.base_url = httpx.URL(f"{base}/v{settings.whatsapp_api_version}/")
     return wa
-
-
-class MediaUnavailable(RuntimeError):
-    """The Graph API could not give a file the person sent, for now."""
 
 
 class WhatsAppChannel:
@@ -123,6 +121,7 @@ class WhatsAppChannel:
         )
         self.on_enqueued = on_enqueued
         self._locks = _IdentityLocks()
+        self.media_backoff = MEDIA_BACKOFF
         self.book = WhatsAppBook(uow_factory)
         self._parsed: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar(
             "whatsapp_parsed", default=None
@@ -267,20 +266,24 @@ class WhatsAppChannel:
 
     async def _file(self, media_id: str, name: str, mime: str) -> FileBody:
         """The file's description with its bytes (GET /{media-id} → URL → download with the
-        token), or without them when over MAX_DOWNLOAD (the dialogue refuses it by size)."""
-        try:
-            info = await self.wa.get_media_url(media_id)
-        except wa_errors.WhatsAppError as exc:
-            if exc.status_code is None or exc.status_code == 429 or exc.status_code >= 500:
-                # Answered 500: Meta delivers the webhook again later. (pywa's errors are frozen
-                # dataclasses that cannot travel through `async with`: ours goes instead.)
-                raise MediaUnavailable(f"media {media_id}: {exc.code} {exc.message}") from None
-            log.warning("media %s cannot be fetched: %s %s", media_id, exc.code, exc.message)
-            return FileBody(media_id, name, mime, 0, None)
-        size = int(info.file_size or 0)
-        data = await self.wa.get_media_bytes(info.url) if size <= MAX_DOWNLOAD else None
-        mime = info.mime_type or mime
-        return FileBody(media_id, name, mime, len(data) if data is not None else size, data)
+        token), or without them when over MAX_DOWNLOAD (the dialogue refuses it by size).
+        Graph or network trouble is tried MEDIA_ATTEMPTS times with backoff; a media id that
+        still cannot be fetched (expired, unknown) arrives marked unavailable, so the person is
+        asked to send it again."""
+        for attempt in range(1, MEDIA_ATTEMPTS + 1):
+            try:
+                info = await self.wa.get_media_url(media_id)
+                size = int(info.file_size or 0)
+                data = await self.wa.get_media_bytes(info.url) if size <= MAX_DOWNLOAD else None
+            except (wa_errors.WhatsAppError, httpx.HTTPError) as exc:
+                log.warning("media %s not fetched (attempt %d): %s", media_id, attempt, _why(exc))
+                if not _transient(exc) or attempt == MEDIA_ATTEMPTS:
+                    return FileBody(media_id, name, mime, 0, None, unavailable=True)
+                await asyncio.sleep(self.media_backoff * 2 ** (attempt - 1))
+                continue
+            mime = info.mime_type or mime
+            return FileBody(media_id, name, mime, len(data) if data is not None else size, data)
+        raise AssertionError("unreachable")  # the loop returns on its last attempt
 
     async def download(self, ref: str) -> bytes:
         """The bytes of a file the person sent (FileBody.ref is the media id), in memory."""
@@ -305,6 +308,20 @@ class WhatsAppChannel:
     async def deliver(self, message: ClaimedMessage) -> Fate:
         """Send one outbox message (free-form inside the 24-hour window, else a template)."""
         return await self.sender.deliver(message)
+
+
+def _transient(exc: Exception) -> bool:
+    """Worth another try: the network, a rate limit or a server error (not an unknown id)."""
+    if isinstance(exc, httpx.HTTPError):
+        return True
+    status = getattr(exc, "status_code", None)
+    return status is None or status == 429 or status >= 500
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, wa_errors.WhatsAppError):
+        return f"{exc.code} {exc.message}"
+    return type(exc).__name__  # never the URL: it may carry the token
 
 
 def _same(given: str, expected: str) -> bool:

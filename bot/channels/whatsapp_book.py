@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 
 from bot.channels.whatsapp_parse import MessageEvent, StatusEvent, Unreadable
+from bot.channels.whatsapp_render import LIST_BUTTON, MAX_BUTTONS, MAX_ROWS
 from services.capabilities import MB, Capabilities
 from services.messages import Inbound
 from services.types import UnitOfWorkFactory
@@ -32,8 +33,9 @@ CAPABILITIES = Capabilities(
     merge_replies=True,
     choice_text_limit=1024,
     text_limit=4096,
-    max_buttons=3,
-    list_rows=10,
+    max_buttons=MAX_BUTTONS,
+    list_rows=MAX_ROWS,
+    list_label=LIST_BUTTON,
 )
 # Error codes of a `failed` status that mean "the 24-hour window was closed": the message goes
 # again as the approved template.

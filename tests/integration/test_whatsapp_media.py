@@ -176,7 +176,9 @@ async def test_each_type_is_answered_with_what_to_do_instead(
 
     await live.post(payload(name))
 
-    assert replies(live) == [f"{texts.MEDIA_AT_MENU[kind]}\n\n{texts.MENU_TEXT}"]
+    # the menu shows as a list on WhatsApp: "toque em Ver opções", not "use os botões"
+    note = texts.MEDIA_AT_MENU[kind].replace("use os botões", "toque em Ver opções")
+    assert replies(live) == [f"{note}\n\n{texts.MENU_TEXT}"]
 
 
 async def test_a_reaction_is_taken_in_silence(live: Harness) -> None:

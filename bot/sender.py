@@ -4,9 +4,9 @@ It wakes when `App.wake()` is called (from any thread; `serve` subscribes it to 
 `Wakeup`) and once a second anyway, claims a batch of due messages for the channels it has
 senders for, and sends each identity's messages in order; different identities go concurrently,
 at most `concurrency` at a time. Every fate is recorded (services.outbox.record): delivered,
-deferred (retried later, with backoff, at most outbox.MAX_ATTEMPTS times) or failed. While one of an identity's messages is deferred, its newer
-messages are deferred behind it (in this process; across processes the claim order alone keeps
-them roughly in line).
+deferred (retried later, with backoff, at most outbox.MAX_ATTEMPTS times) or failed. While one
+of an identity's messages is deferred, its newer messages are deferred behind it (in this
+process; across processes the claim order alone keeps them roughly in line).
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
 `Pacer` (bot/pacing.py), awaited before each send. A paced identity may take longer than the

@@ -277,13 +277,14 @@ class WhatsAppChannel:
                 data = await self.wa.get_media_bytes(info.url) if size <= MAX_DOWNLOAD else None
             except (wa_errors.WhatsAppError, httpx.HTTPError) as exc:
                 log.warning("media %s not fetched (attempt %d): %s", media_id, attempt, _why(exc))
-                if not _transient(exc) or attempt == MEDIA_ATTEMPTS:
-                    return FileBody(media_id, name, mime, 0, None, unavailable=True)
-                await asyncio.sleep(self.media_backoff * 2 ** (attempt - 1))
+                if not _transient(exc):
+                    break
+                if attempt < MEDIA_ATTEMPTS:
+                    await asyncio.sleep(self.media_backoff * 2 ** (attempt - 1))
                 continue
             mime = info.mime_type or mime
             return FileBody(media_id, name, mime, len(data) if data is not None else size, data)
-        raise AssertionError("unreachable")  # the loop returns on its last attempt
+        return FileBody(media_id, name, mime, 0, None, unavailable=True)
 
     async def download(self, ref: str) -> bytes:
         """The bytes of a file the person sent (FileBody.ref is the media id), in memory."""

@@ -18,7 +18,7 @@ from bot import scheduler as reminder_scheduler
 from bot.channels import console, email_send, telegram, whatsapp, whatsapp_book
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
-from bot.crypto import link_signer, secret_box
+from bot.crypto import download_links, link_signer, secret_box
 from bot.gateways.file_store import file_store
 from bot.gateways.payments import billing_from_settings
 from bot.jobs import JobWorkers, default_workers
@@ -46,6 +46,7 @@ from storage.migrations import upgrade
 from web.api import api_router
 from web.app import create_app
 from web.backpressure import Admission
+from web.downloads import downloads_router
 from web.observability import metrics_router, status_router
 from web.payments import payments_router
 from web.software_access import software_access_router
@@ -114,6 +115,7 @@ class App:
             software_access_router(self.uow_factory, link_signer(self.settings)),
             payments_router(self.uow_factory, _secret(self.settings.payments_callback_secret)),
             signup_router_from(self.settings, self.uow_factory, notify=self.wake),
+            downloads_router(download_links(self.settings), self.files),
         ]
         return routers
 

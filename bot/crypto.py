@@ -7,9 +7,11 @@ placeholders in bot/settings.py), so a fresh checkout works without configuratio
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from bot.settings import PLACEHOLDER, Settings
 from services.crypto import FernetBox, development_key
+from services.download_links import DownloadLinks
 from services.software_access import LinkSigner
 
 
@@ -29,3 +31,13 @@ def link_signer(settings: Settings) -> LinkSigner:
     key = hashlib.sha256(b"revendabot-access-links:" + value.encode()).digest()
     fallback = settings.public_base_url or f"http://{settings.host}:{settings.port}"
     return LinkSigner(key, fallback.rstrip("/"))
+
+
+def download_links(settings: Settings) -> DownloadLinks:
+    """Signed links to generated files (a document WhatsApp may not send outside its window);
+    they last as long as the file store keeps the file (FILE_TTL_DAYS)."""
+    value = settings.link_signing_key.get_secret_value()
+    if value in ("", PLACEHOLDER) and settings.environment != "production":
+        value = development_key("links")
+    key = hashlib.sha256(b"revendabot-download-links:" + value.encode()).digest()
+    return DownloadLinks(key, settings.web_base_url, timedelta(days=settings.file_ttl_days))

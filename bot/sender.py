@@ -4,9 +4,9 @@ It wakes when `App.wake()` is called (from any thread; `serve` subscribes it to 
 `Wakeup`) and once a second anyway, claims a batch of due messages for the channels it has
 senders for, and sends each identity's messages in order; different identities go concurrently,
 at most `concurrency` at a time. Every fate is recorded (services.outbox.record): delivered,
-deferred (retried later) or failed. While one of an identity's messages is deferred, its newer
-messages are deferred behind it (in this process; across processes the claim order alone keeps
-them roughly in line).
+deferred (retried later, with backoff, at most outbox.MAX_ATTEMPTS times) or failed. While one
+of an identity's messages is deferred, its newer messages are deferred behind it (in this
+process; across processes the claim order alone keeps them roughly in line).
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
 `Pacer` (bot/pacing.py), awaited before each send. A paced identity may take longer than the
@@ -31,7 +31,8 @@ from storage.conversation import ClaimedMessage
 log = logging.getLogger(__name__)
 
 IDLE_INTERVAL = 1.0  # seconds between looks at the outbox when nobody wakes us
-CRASH_DELAY = timedelta(seconds=5)
+CRASH_DELAY = timedelta(seconds=5)  # after an unexpected error; doubled for each next one
+MAX_CRASH_DELAY = timedelta(minutes=10)
 HOLD_MARGIN = timedelta(seconds=1)
 MAX_ERROR = 500
 # Stop sending a claimed batch well before its lease runs out.
@@ -201,7 +202,13 @@ class OutboxSender:
         except Exception as exc:
             log.exception("sender %s crashed on outbox message %s", message.channel, message.id)
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-            return Deferred(message.id, message.attempts, CRASH_DELAY, error)
+            # bounded: after outbox.MAX_ATTEMPTS the row is recorded failed
+            return Deferred(message.id, message.attempts, crash_delay(message.attempts), error)
+
+
+def crash_delay(attempts: int) -> timedelta:
+    """How long a message waits after its `attempts`-th try failed unexpectedly."""
+    return min(CRASH_DELAY * 2 ** max(attempts - 1, 0), MAX_CRASH_DELAY)
 
 
 def _by_identity(messages: Sequence[ClaimedMessage]) -> list[list[ClaimedMessage]]:

@@ -10,8 +10,8 @@ from typing import Any
 from domain.billing import parse_competencia
 from domain.money import format_brl
 from handlers import texts
-from handlers.core import Ctx
-from services.messages import Outbound, Text
+from handlers.core import Ctx, go_boleto
+from services.messages import Choice, Outbound, Text
 
 CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "console": "console"}
 
@@ -47,6 +47,8 @@ def render_fatura_nova(ctx: Ctx, data: dict[str, Any]) -> Sequence[Outbound]:
     competencia = parse_competencia(str(data["competencia"])).label
     total = format_brl(Decimal(str(data["total"])))
     due = date.fromisoformat(str(data["due"])).strftime("%d/%m/%Y")
-    return [
-        Text(texts.FATURA_CREATED_NOTICE.format(competencia=competencia, total=total, due=due))
-    ]
+    text = texts.FATURA_CREATED_NOTICE.format(competencia=competencia, total=total, due=due)
+    fatura_id = data.get("fatura")
+    if not fatura_id:
+        return [Text(text)]
+    return [Text(text, ((Choice(go_boleto(int(fatura_id)), texts.GERAR_BOLETO),),))]

@@ -39,14 +39,18 @@ ACTIONS = (
 )
 
 
+def page_size(ctx: Ctx, data: Data) -> int:
+    """Clients per page: the configured size, fewer where a list holds few rows (WhatsApp: 10),
+    so Anterior, Próxima, Menu (and Ver todos after a search) always fit beside them."""
+    navigation = 3 + (1 if data.get("q") else 0)
+    return ctx.event.capabilities.page_size(ctx.config.page_size, navigation)
+
+
 def ask_list(ctx: Ctx, data: Data) -> Text:
     """Show one page of clients, with a button per client and page navigation."""
+    size = page_size(ctx, data)
     page = clients.list_clients(
-        ctx.uow,
-        ctx.principal,
-        query=data.get("q"),
-        page=int(data.get("p", 1)),
-        page_size=ctx.config.page_size,
+        ctx.uow, ctx.principal, query=data.get("q"), page=int(data.get("p", 1)), page_size=size
     )
     data["p"] = page.page
     if page.total == 0 and page.query:
@@ -60,7 +64,7 @@ def ask_list(ctx: Ctx, data: Data) -> Text:
         if page.query
         else texts.LIST_HEADER.format(total=page.total, page=page.page, pages=page.pages)
     )
-    first = (page.page - 1) * ctx.config.page_size
+    first = (page.page - 1) * size
     lines = [
         texts.LIST_LINE.format(
             n=first + i + 1,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from handlers import texts
@@ -205,8 +206,8 @@ def int_arg(choice_id: str, prefix: str) -> int | None:
 
 
 # -- global shortcuts ----------------------------------------------------------------------------
-# Buttons whose id starts with `go:` work from any state (a notice's buttons): the router reads
-# them, re-checking tenancy and role as for any button.
+# Buttons whose id starts with `go:` work from any state (a notice's buttons), until their
+# object changes: handlers/push.py reads them, re-checking tenancy and role as for any button.
 GO = "go:"
 
 
@@ -215,6 +216,13 @@ def go_card(client_id: int) -> str:
     return f"{GO}card:{client_id}"
 
 
-def go_cert(client_id: int) -> str:
-    """The id of a button that opens a client's certificate upload from anywhere."""
-    return f"{GO}cert:{client_id}"
+def go_cert(client_id: int, valid_until: date | None = None) -> str:
+    """The id of a button that opens a client's certificate upload from anywhere, while its
+    certificate is still the one valid until `valid_until` (handlers/push.py)."""
+    version = f":{valid_until:%Y%m%d}" if valid_until is not None else ""
+    return f"{GO}cert:{client_id}{version}"
+
+
+def go_boleto(fatura_id: int) -> str:
+    """The id of Gerar boleto for a fatura, from anywhere, while it is pending."""
+    return f"{GO}boleto:{fatura_id}"

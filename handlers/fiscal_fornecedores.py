@@ -107,7 +107,8 @@ def ask_list(ctx: Ctx, data: Data) -> Text:
         competencia=data.get("comp"),
         reconhecida=_reconhecida(data),
         page=int(data.get("pg", 1)),
-        page_size=ctx.config.page_size,
+        # Anterior, Próxima, the ZIP, Voltar and Menu fit beside the notes in a short list
+        page_size=ctx.event.capabilities.page_size(ctx.config.page_size, 5),
     )
     if page.total == 0:
         return screen(
@@ -128,7 +129,7 @@ def ask_list(ctx: Ctx, data: Data) -> Text:
         page=page.page,
         pages=page.pages,
     )
-    first = (page.page - 1) * ctx.config.page_size
+    first = (page.page - 1) * ctx.event.capabilities.page_size(ctx.config.page_size, 5)
     lines = [
         texts.FORN_LINE.format(
             n=first + i + 1,

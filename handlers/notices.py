@@ -1,7 +1,8 @@
 """How each notice (services/notices.py) is worded for a gestor's chat: kind → renderer.
 
-A renderer returns the messages to send; its buttons may be global shortcuts (`go_card`,
-`go_cert` in handlers/core.py) the router understands from any state.
+A renderer returns the messages to send; its buttons are global shortcuts (`go_card`,
+`go_cert`, `go_boleto` in handlers/core.py) that work from any state until their object changes
+(handlers/push.py).
 One line per kind in NOTICE_RENDERERS.
 """
 

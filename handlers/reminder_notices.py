@@ -10,7 +10,7 @@ from typing import Any
 from domain.billing import parse_competencia
 from domain.money import format_brl
 from handlers import texts
-from handlers.core import Ctx, go_cert
+from handlers.core import Ctx, go_boleto, go_cert
 from services.messages import Choice, Outbound, Text
 from services.reminders import certificate_when
 
@@ -29,7 +29,8 @@ def render_certificate(ctx: Ctx, data: dict[str, Any]) -> Sequence[Outbound]:
     )
     if not ctx.principal.can_manage:
         return [Text(texts.CERT_REMINDER_CONTADOR.format(text=text))]
-    button = Choice(go_cert(int(data["client_id"])), texts.ENVIAR_CERTIFICADO)
+    until = date.fromisoformat(str(data["valid_until"]))
+    button = Choice(go_cert(int(data["client_id"]), until), texts.ENVIAR_CERTIFICADO)
     return [Text(text, ((button,),))]
 
 
@@ -49,7 +50,7 @@ def render_certificate_digest(ctx: Ctx, data: dict[str, Any]) -> Sequence[Outbou
     buttons = tuple(
         (
             Choice(
-                go_cert(int(item["client_id"])),
+                go_cert(int(item["client_id"]), date.fromisoformat(str(item["valid_until"]))),
                 texts.ENVIAR_CERTIFICADO_DE.format(name=item["razao_social"]),
             ),
         )
@@ -66,16 +67,21 @@ def _fatura(data: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _boleto_button(data: dict[str, Any]) -> tuple[tuple[Choice, ...], ...]:
+    fatura_id = data.get("fatura_id")
+    return ((Choice(go_boleto(int(fatura_id)), texts.GERAR_BOLETO),),) if fatura_id else ()
+
+
 def render_fatura_due(ctx: Ctx, data: dict[str, Any]) -> Sequence[Outbound]:
     if not ctx.principal.can_manage:
         return []
-    return [Text(texts.FATURA_DUE_NOTICE.format(**_fatura(data)))]
+    return [Text(texts.FATURA_DUE_NOTICE.format(**_fatura(data)), _boleto_button(data))]
 
 
 def render_fatura_overdue(ctx: Ctx, data: dict[str, Any]) -> Sequence[Outbound]:
     if not ctx.principal.can_manage:
         return []
-    return [Text(texts.FATURA_OVERDUE_NOTICE.format(**_fatura(data)))]
+    return [Text(texts.FATURA_OVERDUE_NOTICE.format(**_fatura(data)), _boleto_button(data))]
 
 
 def render_link_idle(ctx: Ctx, data: dict[str, Any]) -> Sequence[Outbound]:

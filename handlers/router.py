@@ -11,13 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 from domain.errors import InvalidValue
-from handlers import texts
+from handlers import push, texts
 from handlers.access import invite_code_in, no_access, redeem
 from handlers.acesso import ACESSO_FLOW
 from handlers.cadastro import CADASTRO_FLOW, NOVO_FLOW
 from handlers.clients import CLIENTES_FLOW
-from handlers.config_upload import CERT_UPLOAD_FLOW
-from handlers.configuracoes import CONFIG_FLOW, CONFIG_FLOWS
+from handlers.configuracoes import CONFIG_FLOWS
 from handlers.core import (
     BACK,
     CANCEL,
@@ -34,7 +33,6 @@ from handlers.core import (
     Retry,
     Stay,
     UnexpectedInput,
-    int_arg,
     new_token,
     stamped,
     unstamped,
@@ -48,8 +46,8 @@ from handlers.login import login_turn, wants_login
 from handlers.menu import MENU_FLOW, help_text
 from handlers.meus_dados import MEUS_DADOS_FLOW
 from handlers.notices import NOTICE_RENDERERS
+from handlers.ordering import ignored_out_of_order, stale_command
 from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
-from services import clients  # go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
 from services.jobs import JobRequest
@@ -106,6 +104,9 @@ class Dialogue:
         if turn.principal is None:
             return self._stranger(turn)
         ctx = Ctx(turn.uow, turn.principal, event, self.config)
+        late = self._late(ctx, turn.state)
+        if late is not None:
+            return late
         body = event.body
         if isinstance(body, TextBody) and body.text.startswith("/"):
             return self._command(ctx, turn.state, body.text)
@@ -113,6 +114,8 @@ class Dialogue:
             return self._notice(ctx, turn.state, body)
         if isinstance(body, MediaBody):
             return self._media(ctx, turn.state, body)
+        if isinstance(body, ChoiceBody) and body.choice_id.startswith(GO):
+            return self._go(ctx, body.choice_id)
         state = turn.state
         if state is None or state.flow not in FLOWS or state.step not in FLOWS[state.flow].steps:
             if isinstance(body, ChoiceBody) and body.choice_id != MENU.id:
@@ -135,8 +138,6 @@ class Dialogue:
                 return self._home(ctx, before=[Text(texts.CANCELLED)])
             if body.choice_id == BACK.id:
                 return self._back(ctx, state)
-            if body.choice_id.startswith(GO):
-                return self._go(ctx, state, body.choice_id)
         return self._answer(ctx, state)
 
     # -- the pieces ---------------------------------------------------------------------------
@@ -183,23 +184,40 @@ class Dialogue:
             return self._reask(ctx, state, texts.UNKNOWN_COMMAND.format(command=command))
         return self._home(ctx, before=[Text(texts.UNKNOWN_COMMAND.format(command=command))])
 
+    def _late(self, ctx: Ctx, state: State | None) -> Outcome | None:
+        """A command sent too long ago: a note; a message dated before one already answered:
+        named, and the live question asked again. None when the event is on time."""
+        note = stale_command(ctx.event)
+        if note is not None:
+            return Outcome([Text(note)], None)
+        flow = FLOWS.get(state.flow) if state is not None else None
+        step = flow.steps.get(state.step) if flow is not None and state is not None else None
+        note = ignored_out_of_order(ctx.event, step)
+        if note is None:
+            return None
+        live = state if step is not None and state is not None else State(*HOME, {})
+        return self._reask(ctx, live, note)
+
     def _notice(self, ctx: Ctx, state: State | None, body: NoticeBody) -> Outcome:
-        """Word a notice; its shortcut buttons join what the current state accepts."""
+        """Word a notice. Its buttons are `go:` ids (handlers/push.py), not tied to the live
+        prompt, so the state stays as it is."""
         render = NOTICE_RENDERERS.get(body.kind)
         if render is None:
             log.warning("no renderer for notice kind %s", body.kind)
             return Outcome([], None)
-        if state is None:
-            state = State(*HOME, {})
-        # Its buttons carry the live prompt's token: they work as long as that prompt does.
-        token = state.data.get(PROMPT) or new_token()
-        replies = [
-            replace(m, buttons=stamped(m.buttons, token)) if isinstance(m, Text) else m
-            for m in render(ctx, dict(body.data))
+        replies = list(render(ctx, dict(body.data)))
+        stray = [
+            c.id
+            for m in replies
+            if isinstance(m, Text)
+            for c in m.choices
+            if not c.id.startswith(GO)
         ]
-        offered = [unstamped(c.id)[1] for m in replies if isinstance(m, Text) for c in m.choices]
-        data = {**state.data, OFFERED: [*state.data.get(OFFERED, ()), *offered], PROMPT: token}
-        return Outcome(replies, State(state.flow, state.step, data))
+        if stray:
+            log.warning(
+                "notice %s offers buttons that only work from a state: %s", body.kind, stray
+            )
+        return Outcome(replies, None)
 
     def _media(self, ctx: Ctx, state: State | None, body: MediaBody) -> Outcome:
         """A photo, voice note, sticker...: no step takes one, so say so where the person is
@@ -220,27 +238,16 @@ class Dialogue:
             return self._reask(ctx, state, texts.MEDIA_WANTS_TEXT.format(what=what))
         return self._reask(ctx, state, texts.MEDIA_WANTS_BUTTON.format(what=what))
 
-    def _go(self, ctx: Ctx, state: State, choice_id: str) -> Outcome:
-        """A shortcut from a notice: `go:card:<id>` opens that client (tenancy re-checked)."""
-        cert_client = int_arg(choice_id.removeprefix(GO), "cert")  # reminders
-        if cert_client is not None:
-            return self._go_cert(ctx, cert_client)
-        client_id = int_arg(choice_id.removeprefix(GO), "card")
-        if client_id is None:
-            return self._home(ctx, before=[Text(texts.EXPIRED)])
-        data = {"cid": client_id, "q": None, "p": 1, HISTORY: ["lista"]}
-        return self._show(ctx, State("clientes", "card", data), [])
-
-    def _go_cert(self, ctx: Ctx, client_id: int) -> Outcome:
-        """`go:cert:<id>` (a reminder): the certificate upload of that client, gestor role and
-        own clients only; when done or on Voltar it lands on the client's Certificado screen."""
-        try:
-            clients.open_management(ctx.uow, ctx.principal, client_id)
-        except ServiceError as exc:
-            return self._home(ctx, before=[Text(f"⚠️ {exc.message}")])
-        back = {"flow": CONFIG_FLOW.name, "step": "cert", "data": {"cid": client_id}}
-        data = {"cid": client_id, RETURN: back}
-        return self._show(ctx, State(CERT_UPLOAD_FLOW.name, CERT_UPLOAD_FLOW.first, data), [])
+    def _go(self, ctx: Ctx, choice_id: str) -> Outcome:
+        """A notice's button (handlers/push.py): valid until its object changes, from any
+        state; tenancy and role re-checked."""
+        found = push.target(ctx, choice_id)
+        if isinstance(found, str):
+            return self._home(ctx, before=[Text(found)])
+        if isinstance(found, tuple):
+            state, press = found
+            return self._answer(ctx, state, press)
+        return self._show(ctx, found, [])
 
     def _home(self, ctx: Ctx, *, before: Sequence[Outbound] = (), greet: bool = False) -> Outcome:
         state = State(*HOME, {})
@@ -280,6 +287,8 @@ class Dialogue:
             return self._reask(ctx, state, texts.USE_BUTTONS)
         if isinstance(body, FileBody) and not step.accepts_file:
             return self._reask(ctx, state, texts.NO_FILE_HERE)
+        if isinstance(body, FileBody) and body.unavailable:
+            return self._reask(ctx, state, texts.FILE_UNAVAILABLE.format(name=body.name))
         data = dict(state.data)
         try:
             answer = step.answer(ctx, data, body)
@@ -360,6 +369,10 @@ class Dialogue:
             text = f"{prefix}\n\n{text}"
         if hint:
             text = f"{text}\n\n{texts.MENU_HINT}"
+        capabilities = ctx.event.capabilities
+        if capabilities.shows_as_list(len(question.choices)):
+            for buttons, listed in texts.AS_LIST:
+                text = text.replace(buttons, listed.format(list=capabilities.list_label))
         edit = isinstance(ctx.event.body, ChoiceBody) and not replies
         token = new_token()
         replies.append(Text(text, stamped(question.buttons, token), edit=edit, prompt=True))

@@ -40,6 +40,16 @@ EXPIRED_KEPT = (
     "Essa opção expirou (era de uma mensagem antiga); nada foi alterado. Você está aqui:"
 )
 USE_BUTTONS = "Para seguir, toque em um dos botões abaixo (ou envie /menu)."
+# Where the choices show as a list (WhatsApp, over 3 choices), the words about buttons say how
+# to open it instead; {list} is what the person taps (Capabilities.list_label). Longest first.
+AS_LIST = (
+    ("Use os botões.", "Toque em {list} para escolher."),
+    ("toque em um dos botões abaixo", "toque em {list} e escolha"),
+    ("tocar em um dos botões abaixo", "tocar em {list} e escolher"),
+    ("use os botões abaixo", "toque em {list}"),
+    ("use os botões", "toque em {list}"),
+)
+FILE_UNAVAILABLE = "Não consegui baixar o arquivo {name}, envie de novo."
 NO_FILE_HERE = "Não esperava um arquivo agora. Para seguir, use os botões abaixo."
 # A photo, voice note, sticker... (services.messages.MediaKind): no step takes one. In a
 # flow the question follows ("{what}" is MEDIA_NAMES); at the menu, MEDIA_AT_MENU.
@@ -76,6 +86,16 @@ MEDIA_AT_MENU = {
 }
 CANCELLED = "Cancelado. Nada foi salvo."
 NOTHING_TO_CANCEL = "Não havia nada em andamento."
+OUT_OF_ORDER = (
+    "Sua mensagem {what} chegou fora de ordem (foi enviada antes da anterior), então eu a "
+    "ignorei. Se ainda vale, envie de novo:"
+)
+OUT_OF_ORDER_HIDDEN = "(a senha)"
+OUT_OF_ORDER_CHOICE = "(um toque em botão)"
+STALE_COMMAND = (
+    "Ignorei o comando {command}: ele chegou com {minutes} minutos de atraso. "
+    "Se ainda quiser, envie de novo."
+)
 UNKNOWN_COMMAND = "Não conheço o comando {command}. Os comandos são /menu, /cancelar e /ajuda."
 COMING_SOON = "⏳ {feature} ainda não está disponível nesta versão do RevendaBot. Em breve!"
 
@@ -353,6 +373,11 @@ BOLETO_BANCARIO = "Boleto bancário"
 CARTAO_CREDITO = "Cartão de crédito"
 MINHAS_FATURAS = "Minhas faturas"
 GERAR_BOLETO = "Gerar boleto"
+PUSH_CERT_REPLACED = (
+    "O certificado de {name} já foi trocado (o atual vale até {until}): esse lembrete não vale "
+    "mais."
+)
+PUSH_FATURA_SETTLED = "A fatura de {competencia} não está mais em aberto: não há boleto a gerar."
 VER_ITENS = "Ver itens"
 BASIC_LABELS = {
     "razao_social": "Razão social",

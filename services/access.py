@@ -168,19 +168,27 @@ def resolve_principal(
 
 
 def principal_of(
-    uow: UnitOfWork, identity: ActingIdentity | None, *, address: str | None = None
+    uow: UnitOfWork,
+    identity: ActingIdentity | None,
+    *,
+    address: str | None = None,
+    touch: bool = True,
 ) -> Principal | None:
     """`resolve_principal` for an identity already read (the conversation core reads it along
-    with the conversation state); records the inbound time and the address it came from."""
+    with the conversation state); records the inbound time and the address it came from.
+
+    `touch=False` for events the person did not send (a notice): the inbound time opens
+    WhatsApp's 24-hour window, so only the person's own messages may move it."""
     if identity is None or not identity.active:
         return None
-    touched_at = identity.last_inbound_at
-    now = _now()
-    if touched_at is None or now - touched_at > timedelta(minutes=1):
-        touched_at = now
-    new_address = address or identity.address
-    if touched_at != identity.last_inbound_at or new_address != identity.address:
-        uow.identities.touch(identity.id, touched_at, new_address)
+    if touch:
+        touched_at = identity.last_inbound_at
+        now = _now()
+        if touched_at is None or now - touched_at > timedelta(minutes=1):
+            touched_at = now
+        new_address = address or identity.address
+        if touched_at != identity.last_inbound_at or new_address != identity.address:
+            uow.identities.touch(identity.id, touched_at, new_address)
     return Principal(
         identity.id, identity.key, identity.gestor_id, identity.gestor_name, Role(identity.role)
     )

@@ -29,11 +29,13 @@ from services.messages import (
     Document,
     Image,
     Inbound,
+    NoticeBody,
     Outbound,
     Text,
 )
 from services.outbox import enqueue_to, outbox_rows
 from services.principal import Principal
+from services.replies import merge_replies
 from storage.conversation import StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -142,7 +144,8 @@ class ConversationEngine:
             if not uow.conversations.claim_event(event.channel, event.event_id, now, lock=lock):
                 return None
             identity, stored = uow.conversations.load_with_identity(event.identity_key)
-            principal = principal_of(uow, identity, address=event.address)
+            sent_by_person = not isinstance(event.body, NoticeBody)
+            principal = principal_of(uow, identity, address=event.address, touch=sent_by_person)
             state = None
             if stored is not None and (stored.expires_at is None or stored.expires_at > now):
                 state = State(stored.flow, stored.step, stored.data, stored.version)
@@ -150,7 +153,10 @@ class ConversationEngine:
             version = None
             # (an expired state's prompt still has its buttons: a new prompt takes them off)
             previous = stored.data.get(PROMPT_MESSAGE) if stored is not None else None
-            replies = [stored_file(self.files, reply) for reply in outcome.replies]
+            replies = [
+                stored_file(self.files, reply)
+                for reply in merge_replies(outcome.replies, event.capabilities)
+            ]
             prompt = enqueue_replies(uow, event, replies, now, previous)
             if outcome.state is not None:
                 next_state = outcome.state

@@ -41,6 +41,9 @@ class FileBody:
     size: int
     # The bytes, fetched by the channel before the dialogue runs (None when over its cap).
     data: bytes | None = field(default=None, repr=False, compare=False)
+    # The channel could not fetch it (the platform's media expired, unknown, or kept failing):
+    # the person is asked to send it again.
+    unavailable: bool = False
 
 
 class MediaKind(StrEnum):
@@ -89,6 +92,9 @@ class Inbound:
     # The platform id of the message whose button was pressed (for editing it in place).
     message_ref: str | None = None
     capabilities: Capabilities = NOTHING_PROMISED
+    # The platform dates it before an event of this identity already processed (WhatsApp does
+    # not guarantee order): it must not answer the step the person has moved to since.
+    out_of_order: bool = False
 
 
 @dataclass(frozen=True, slots=True)

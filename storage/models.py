@@ -213,6 +213,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_pending", "status", "not_before"),
         Index("ix_outbox_identity", "identity_key", "id"),
         Index("ix_outbox_created", "created_at"),  # the retention sweep's order
+        # A WhatsApp status names the message by its wamid: a failed one finds its row.
+        Index("ix_outbox_external_ref", "external_ref"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -65,3 +65,6 @@ class WhatsAppWindow(Base):
 
     identity_key: Mapped[str] = mapped_column(String(120), primary_key=True)
     last_inbound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # WhatsApp's own date of the latest message processed, as sent (not held to our clock):
+    # a message dated before it arrived out of order.
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -119,6 +119,24 @@ class WhatsAppRepository:
             )
         )
 
+    def advance(self, identity_key: str, at: datetime, sent_at: datetime) -> datetime | None:
+        """Record a message: `at` opens the window, `sent_at` (WhatsApp's date) orders it.
+        Returns the latest WhatsApp date processed before (None for the first): a message
+        dated before that one arrived out of order."""
+        previous = self.session.scalar(
+            select(WhatsAppWindow.last_message_at)
+            .where(WhatsAppWindow.identity_key == identity_key)
+            .with_for_update()
+        )
+        self.touch_window(identity_key, at)
+        if previous is None or sent_at > previous:
+            self.session.execute(
+                update(WhatsAppWindow)
+                .where(WhatsAppWindow.identity_key == identity_key)
+                .values(last_message_at=sent_at)
+            )
+        return previous
+
     def last_inbound_at(self, identity_key: str) -> datetime | None:
         """The latest of the identity's last inbound time and the window's."""
         times = [
@@ -148,6 +166,42 @@ class WhatsAppRepository:
                 OutboxMessage.id == message_id, OutboxMessage.identity_key == identity_key
             )
         )
+
+    def retry_as_template(self, wamid: str, error: str, now: datetime) -> str:
+        """Meta refused a message we sent (`wamid`) because the 24-hour window had closed: put
+        its outbox row back as pending, marked to go as the template, once. The row's payload
+        keeps the history. Returns what was done: "retry", "failed" (already retried, or its
+        text was redacted), or "unknown" (not one of our rows)."""
+        found = self.session.execute(
+            select(OutboxMessage.id, OutboxMessage.payload)
+            .where(OutboxMessage.channel == "whatsapp", OutboxMessage.external_ref == wamid)
+            .with_for_update()
+        ).first()
+        if found is None:
+            return "unknown"
+        message_id, payload = found
+        payload = dict(payload)
+        history = list(payload.get("wa_history") or [])
+        again = not payload.get("wa_template") and not payload.get("redacted")
+        history.append(
+            {
+                "at": now.isoformat(),
+                "wamid": wamid,
+                "error": error,
+                "then": "modelo aprovado" if again else "desistiu",
+            }
+        )
+        payload["wa_history"] = history
+        values: dict[str, Any] = {"payload": payload, "error": error[:500]}
+        if again:
+            payload["wa_template"] = True
+            values |= {"status": "pending", "not_before": now, "claimed_at": None}
+        else:
+            values["status"] = "failed"
+        self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+        )
+        return "retry" if again else "failed"
 
     def forget_raw_before(self, cutoff: datetime, limit: int) -> int:
         """Delete up to `limit` unreadable updates received before `cutoff`, oldest first."""

@@ -45,7 +45,9 @@ from bot.channels.whatsapp_parse import (
 )
 from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
+from bot.crypto import download_links
 from bot.settings import Settings
+from services.download_links import DownloadLinks
 from services.files import FileStore
 from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, TextBody
 from services.outbox import Fate
@@ -55,6 +57,8 @@ from storage.conversation import ClaimedMessage
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # inbound files kept in memory; bigger ones are not fetched
+MEDIA_ATTEMPTS = 3  # tries to fetch a file the person sent, while the Graph API fails
+MEDIA_BACKOFF = 0.5  # seconds before the second try, doubled for each next one
 
 Handle = Callable[[Inbound], object]
 
@@ -83,10 +87,6 @@ def build_client(settings: Settings, *, session: httpx.AsyncClient | None = None
     return wa
 
 
-class MediaUnavailable(RuntimeError):
-    """The Graph API could not give a file the person sent, for now."""
-
-
 class WhatsAppChannel:
     """Receives webhook payloads and delivers the outbox for channel "whatsapp"."""
 
@@ -104,6 +104,7 @@ class WhatsAppChannel:
         template_language: str,
         on_enqueued: Callable[[], None] | None = None,
         files: FileStore | None = None,
+        links: DownloadLinks | None = None,
     ) -> None:
         self.wa = wa
         self.handle = handle
@@ -116,9 +117,11 @@ class WhatsAppChannel:
             template_name=template_name,
             template_language=template_language,
             files=files,
+            links=links,
         )
         self.on_enqueued = on_enqueued
         self._locks = _IdentityLocks()
+        self.media_backoff = MEDIA_BACKOFF
         self.book = WhatsAppBook(uow_factory)
         self._parsed: contextvars.ContextVar[list[Event] | None] = contextvars.ContextVar(
             "whatsapp_parsed", default=None
@@ -218,12 +221,13 @@ class WhatsAppChannel:
 
     async def _act(self, event: Event) -> None:
         if isinstance(event, StatusEvent):
-            await asyncio.to_thread(self.book.record_status, event)
+            if await asyncio.to_thread(self.book.record_status, event) and self.on_enqueued:
+                self.on_enqueued()  # a message back in the outbox as the template
             return
         key, address = await asyncio.to_thread(self.book.who, event)
-        await asyncio.to_thread(self.book.touch_window, key, min(event.at, datetime.now(UTC)))
         async with self._locks.hold(key):
-            inbound = await self._inbound(event, key, address)
+            late = await asyncio.to_thread(self.book.advance, key, event.at)
+            inbound = await self._inbound(event, key, address, late)
             if inbound is None:
                 log.debug("ignoring WhatsApp %s message %s", event.kind, event.wamid)
                 return
@@ -233,7 +237,9 @@ class WhatsAppChannel:
             if event.person.wa_id:
                 await asyncio.to_thread(self.book.keep_wa_id, key, event.person.wa_id)
 
-    async def _inbound(self, event: MessageEvent, key: str, address: str) -> Inbound | None:
+    async def _inbound(
+        self, event: MessageEvent, key: str, address: str, out_of_order: bool = False
+    ) -> Inbound | None:
         body: TextBody | ChoiceBody | FileBody | MediaBody
         if event.kind == "text" and event.text is not None:
             body = TextBody(event.text)
@@ -255,24 +261,30 @@ class WhatsAppChannel:
             received_at=event.at,
             display_name=event.person.name,
             capabilities=CAPABILITIES,
+            out_of_order=out_of_order,
         )
 
     async def _file(self, media_id: str, name: str, mime: str) -> FileBody:
         """The file's description with its bytes (GET /{media-id} → URL → download with the
-        token), or without them when over MAX_DOWNLOAD (the dialogue refuses it by size)."""
-        try:
-            info = await self.wa.get_media_url(media_id)
-        except wa_errors.WhatsAppError as exc:
-            if exc.status_code is None or exc.status_code == 429 or exc.status_code >= 500:
-                # Answered 500: Meta delivers the webhook again later. (pywa's errors are frozen
-                # dataclasses that cannot travel through `async with`: ours goes instead.)
-                raise MediaUnavailable(f"media {media_id}: {exc.code} {exc.message}") from None
-            log.warning("media %s cannot be fetched: %s %s", media_id, exc.code, exc.message)
-            return FileBody(media_id, name, mime, 0, None)
-        size = int(info.file_size or 0)
-        data = await self.wa.get_media_bytes(info.url) if size <= MAX_DOWNLOAD else None
-        mime = info.mime_type or mime
-        return FileBody(media_id, name, mime, len(data) if data is not None else size, data)
+        token), or without them when over MAX_DOWNLOAD (the dialogue refuses it by size).
+        Graph or network trouble is tried MEDIA_ATTEMPTS times with backoff; a media id that
+        still cannot be fetched (expired, unknown) arrives marked unavailable, so the person is
+        asked to send it again."""
+        for attempt in range(1, MEDIA_ATTEMPTS + 1):
+            try:
+                info = await self.wa.get_media_url(media_id)
+                size = int(info.file_size or 0)
+                data = await self.wa.get_media_bytes(info.url) if size <= MAX_DOWNLOAD else None
+            except (wa_errors.WhatsAppError, httpx.HTTPError) as exc:
+                log.warning("media %s not fetched (attempt %d): %s", media_id, attempt, _why(exc))
+                if not _transient(exc):
+                    break
+                if attempt < MEDIA_ATTEMPTS:
+                    await asyncio.sleep(self.media_backoff * 2 ** (attempt - 1))
+                continue
+            mime = info.mime_type or mime
+            return FileBody(media_id, name, mime, len(data) if data is not None else size, data)
+        return FileBody(media_id, name, mime, 0, None, unavailable=True)
 
     async def download(self, ref: str) -> bytes:
         """The bytes of a file the person sent (FileBody.ref is the media id), in memory."""
@@ -297,6 +309,20 @@ class WhatsAppChannel:
     async def deliver(self, message: ClaimedMessage) -> Fate:
         """Send one outbox message (free-form inside the 24-hour window, else a template)."""
         return await self.sender.deliver(message)
+
+
+def _transient(exc: Exception) -> bool:
+    """Worth another try: the network, a rate limit or a server error (not an unknown id)."""
+    if isinstance(exc, httpx.HTTPError):
+        return True
+    status = getattr(exc, "status_code", None)
+    return status is None or status == 429 or status >= 500
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, wa_errors.WhatsAppError):
+        return f"{exc.code} {exc.message}"
+    return type(exc).__name__  # never the URL: it may carry the token
 
 
 def _same(given: str, expected: str) -> bool:
@@ -346,4 +372,5 @@ def from_settings(
         template_language=settings.whatsapp_template_language,
         on_enqueued=on_enqueued,
         files=files,
+        links=download_links(settings),
     )

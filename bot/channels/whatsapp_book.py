@@ -8,9 +8,10 @@ in-process caches spare a transaction per message when nothing changed.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.channels.whatsapp_parse import MessageEvent, StatusEvent, Unreadable
+from bot.channels.whatsapp_render import LIST_BUTTON, MAX_BUTTONS, MAX_ROWS
 from services.capabilities import MB, Capabilities
 from services.messages import Inbound
 from services.types import UnitOfWorkFactory
@@ -22,10 +23,23 @@ CHANNEL = "whatsapp"
 # Sent messages cannot be edited (nor their buttons taken off); no "enviando documento…"
 # either (the pacer would space a chat action like a message, holding the replies behind it);
 # the Cloud API cannot delete what a person sent, so a typed password stays in the chat.
+# Every message counts against the pair rate, so replies merge; 3 reply buttons, else a list
+# of 10 rows (whatsapp_render.py), whose body holds 1024 characters.
 CAPABILITIES = Capabilities(
-    edit=False, chat_actions=False, can_delete_messages=False, upload_limit=100 * MB
+    edit=False,
+    chat_actions=False,
+    can_delete_messages=False,
+    upload_limit=100 * MB,
+    merge_replies=True,
+    choice_text_limit=1024,
+    text_limit=4096,
+    max_buttons=MAX_BUTTONS,
+    list_rows=MAX_ROWS,
+    list_label=LIST_BUTTON,
 )
-WINDOW_TOUCH = timedelta(minutes=1)
+# Error codes of a `failed` status that mean "the 24-hour window was closed": the message goes
+# again as the approved template.
+REENGAGEMENT_CODES = frozenset({"131047"})
 
 
 def identity_key(user: str) -> str:
@@ -37,17 +51,24 @@ class WhatsAppBook:
         self.uow_factory = uow_factory
         self._known_wa_ids: dict[str, str] = {}
         self._known_users: dict[str, tuple[str | None, str | None]] = {}
-        self._windows: dict[str, datetime] = {}
 
-    def record_status(self, event: StatusEvent) -> None:
-        """Store a delivery status (once per wamid and status)."""
+    def record_status(self, event: StatusEvent) -> bool:
+        """Store a delivery status (once per wamid and status). A `failed` one for the closed
+        window puts the message back in the outbox as the template (once); True then."""
         if event.status == "failed":
             log.warning("WhatsApp message %s failed: %s", event.wamid, event.error)
+        now = datetime.now(UTC)
         uow = self.uow_factory()
         with uow:
             row = StatusRow(event.wamid, event.status, event.recipient, event.at, event.error)
-            uow.whatsapp.record_statuses([row], datetime.now(UTC))
+            new = uow.whatsapp.record_statuses([row], now)
+            retried = False
+            if new and event.status == "failed" and _reengagement(event.error):
+                done = uow.whatsapp.retry_as_template(event.wamid, event.error or "", now)
+                log.info("message %s refused for the closed window: %s", event.wamid, done)
+                retried = done == "retry"
             uow.commit()
+        return retried
 
     def who(self, event: MessageEvent) -> tuple[str, str]:
         """(identity key, address): the BSUID keys the person; an older payload without it
@@ -70,16 +91,16 @@ class WhatsAppBook:
             raise Unreadable("a message without a sender")
         return identity_key(user), person.wa_id or user
 
-    def touch_window(self, key: str, at: datetime) -> None:
-        """Keep the person's last message time (at most once a minute per person here)."""
-        touched = self._windows.get(key)
-        if touched is not None and timedelta(0) <= at - touched < WINDOW_TOUCH:
-            return
+    def advance(self, key: str, sent_at: datetime) -> bool:
+        """Keep the person's last message time (it opens the 24-hour window); True when the
+        message (dated `sent_at` by WhatsApp) is older than one of theirs already processed
+        (WhatsApp does not guarantee order)."""
+        at = min(sent_at, datetime.now(UTC))  # a clock ahead of ours must not hold the window
         uow = self.uow_factory()
         with uow:
-            uow.whatsapp.touch_window(key, at)
+            previous = uow.whatsapp.advance(key, at, sent_at)
             uow.commit()
-        self._windows[key] = at
+        return previous is not None and sent_at < previous
 
     def keep_wa_id(self, key: str, wa_id: str) -> None:
         """Keep the phone number on the identity (once bound: the identity may not exist)."""
@@ -122,3 +143,8 @@ class WhatsAppBook:
             )
             uow.commit()
             return True
+
+
+def _reengagement(error: str | None) -> bool:
+    """Whether a status error ("131047: Re-engagement message") says the window was closed."""
+    return error is not None and error.split(":", 1)[0].strip() in REENGAGEMENT_CODES

@@ -13,13 +13,16 @@ WhatsApp's limits, per DESIGN.md "Renderers":
 - deleting a message, or taking its buttons off, is impossible: nothing is sent (the channel's
   capabilities say so, so the engine does not even ask).
 Outside the 24-hour window only an approved template may go: its one body parameter carries the
-text, flattened to a single line as Meta requires of template parameters.
+text, flattened to a single line as Meta requires of template parameters; a file goes as a
+signed download link in that text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from services.files import FileRef
 from services.messages import Choice, Document, Image, Outbound, Text, UrlButton
@@ -40,6 +43,8 @@ MORE_LABEL = "Mais opções"
 MORE_PREFIX = "~mais:"
 CHOOSE = "Escolha uma opção:"
 LINK = re.compile(r"https?://", re.IGNORECASE)
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+LINK_CAPTION = 300  # a long caption is cut before the link, never the link itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +203,18 @@ def chunks(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def template_text(message: Outbound) -> str | None:
-    """The single-line text a template carries for `message` outside the 24-hour window."""
+def template_text(message: Outbound, link: tuple[str, datetime] | None = None) -> str | None:
+    """The single-line text a template carries for `message` outside the 24-hour window;
+    `link` is (URL, expiry) of the file of a document or a picture."""
     if isinstance(message, Text):
         text = with_links(message)
+    elif isinstance(message, Document | Image) and link is not None:
+        url, until = link
+        text = (
+            f"{cut(message.caption or message.name, LINK_CAPTION)} — baixe o arquivo "
+            f"{cut(message.name, LINK_CAPTION)} em {url} "
+            f"(link válido até {until.astimezone(SAO_PAULO):%d/%m/%Y})"
+        )
     elif isinstance(message, Document):
         text = (
             f"{message.caption or message.name} — o arquivo {message.name} está pronto; "

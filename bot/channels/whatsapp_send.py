@@ -1,11 +1,13 @@
 """Delivering outbox messages through the Graph API (the WhatsApp channel's outbound half).
 
-Inside the 24-hour customer-service window (the identity's last inbound time is recent) the
+Inside the 24-hour customer-service window (the person's own last message is recent) the
 message is rendered by whatsapp_render.py and sent free-form; outside it, and when Meta answers
-131047 (re-engagement required), the approved template goes instead, the text as its body
-parameter. A document or an image cannot go as a template: the person is told by the template
-and the message is marked failed. Graph API errors become fates: rate limits (pair rate 131056,
-throughput, 429), server and token trouble are retried later; the rest fail.
+131047 (re-engagement required) at once or later in a `failed` status (the row then comes back
+marked `wa_template`, see WhatsAppBook.record_status), the approved template goes instead, the
+text as its body parameter. A document or an image cannot go as a template: the template
+carries a signed, expiring link to the file in the store (services/download_links.py). Graph
+API errors become fates: the pair rate limit (131056) is waited out without ever giving up;
+throughput, 429, server and token trouble are retried later with backoff; the rest fail.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from bot.channels.whatsapp_render import (
     render,
     template_text,
 )
-from services.files import FileMissing, FileStore, open_content
+from services.download_links import DownloadLinks
+from services.files import FileMissing, FileRef, FileStore, open_content
 from services.messages import (
     ChatAction,
     ClearButtons,
@@ -53,6 +56,9 @@ MAX_IMAGE_UPLOAD = 5 * 1024 * 1024  # Cloud API limit for images
 PAIR_RATE_DELAY = timedelta(seconds=6)  # ≈ 1 message per 6 s per person
 MAX_BACKOFF = timedelta(minutes=5)
 TRANSIENT_CODES = {1, 2, 131000, 131016, 131057}
+# Set on a row sent free-form that Meta later refused for the closed window: send it again as
+# the template, once (storage/whatsapp.py `retry_as_template`).
+TEMPLATE_RETRY = "wa_template"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -68,9 +74,11 @@ class GraphSender:
         template_name: str,
         template_language: str,
         files: FileStore | None = None,
+        links: DownloadLinks | None = None,
     ) -> None:
         self.wa = wa
         self.files = files
+        self.links = links
         self.uow_factory = uow_factory
         self.template_name = template_name
         self.template_language = TemplateLanguage(template_language)
@@ -86,14 +94,16 @@ class GraphSender:
         if isinstance(outbound, Image) and outbound.size > MAX_IMAGE_UPLOAD:
             return Failed(message.id, f"imagem de {outbound.size} bytes: acima de 5 MB")
         try:
-            if await asyncio.to_thread(self.window_open, message.identity_key):
+            free_form = not message.payload.get(TEMPLATE_RETRY)
+            if free_form and await asyncio.to_thread(self.window_open, message.identity_key):
                 try:
                     page = int(message.payload.get("wa_page", 0))
                     parts = render(outbound, message_id=message.id, page=page)
                     return Delivered(message.id, await self._send_parts(message.address, parts))
                 except wa_errors.ReEngagementMessage:
                     log.info("window closed for %s: sending the template", message.identity_key)
-            ref = await self._send_template(message.address, outbound)
+            link = await asyncio.to_thread(self._link, outbound)
+            ref = await self._send_template(message.address, outbound, link)
         except FileMissing as exc:
             return Failed(message.id, str(exc))
         except wa_errors.WhatsAppError as exc:
@@ -101,9 +111,19 @@ class GraphSender:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: rede"
             return Deferred(message.id, message.attempts, backoff(message.attempts), error)
-        if isinstance(outbound, Document | Image):
+        if isinstance(outbound, Document | Image) and link is None:
             return Failed(message.id, "fora da janela de 24 horas: avisado pelo modelo aprovado")
         return Delivered(message.id, ref)
+
+    def _link(self, outbound: Outbound) -> tuple[str, datetime] | None:
+        """A signed link to the file of a document or picture (None for other messages, or
+        without a file store); bytes of a row queued before the store are stored first."""
+        if not isinstance(outbound, Document | Image) or self.links is None or self.files is None:
+            return None
+        ref: FileRef = outbound.file or self.files.put(outbound.data)
+        if outbound.file is not None:
+            self.files.open(ref.key).close()  # FileMissing now, rather than a dead link later
+        return self.links.link(ref, outbound.name, outbound.mime, datetime.now(UTC))
 
     def window_open(self, key: str, now: datetime | None = None) -> bool:
         """Whether the person wrote within the last 24 hours (free-form messages allowed)."""
@@ -153,8 +173,10 @@ class GraphSender:
             media = await self.wa.upload_media(stream, mime_type=part.mime, filename=part.name)
         return str(media.id)
 
-    async def _send_template(self, to: str, outbound: Outbound) -> str | None:
-        text = template_text(outbound)
+    async def _send_template(
+        self, to: str, outbound: Outbound, link: tuple[str, datetime] | None = None
+    ) -> str | None:
+        text = template_text(outbound, link)
         if text is None:
             return None
         parameters = [{"type": "text", "text": text}]
@@ -169,8 +191,10 @@ class GraphSender:
     def _fate(self, message: ClaimedMessage, exc: wa_errors.WhatsAppError) -> Fate:
         error = f"whatsapp {exc.code}: {exc.message}"[:500]
         if isinstance(exc, wa_errors.TooManyMessages):
+            # Meta only asks us to slow down for this person: back off, never give up (an
+            # attempt count of 0 keeps the row below MAX_ATTEMPTS however long it takes).
             delay = max(PAIR_RATE_DELAY, backoff(message.attempts))
-            return Deferred(message.id, message.attempts, delay, error)
+            return Deferred(message.id, 0, delay, error)
         status = exc.status_code or 0
         if (
             isinstance(exc, wa_errors.ThrottlingError | wa_errors.AuthorizationError)

@@ -295,7 +295,8 @@ async def test_mais_opcoes_of_another_person_is_not_shown(app: App, sender: Send
     await harness.close()
     replies = outbox.claim(app.uow_factory, channels=["whatsapp"])
     assert [m.payload.get("wa_page") for m in replies] == [None] * len(replies)
-    assert replies[0].payload["text"] == texts.EXPIRED  # the dialogue's answer to a stale id
+    # the dialogue's answer to a stale id (with the menu, in one message)
+    assert replies[0].payload["text"].startswith(texts.EXPIRED)
     assert all("Opção 10" not in json.dumps(m.payload) for m in replies)
 
 
@@ -333,23 +334,31 @@ async def test_outside_the_window_the_approved_template_carries_the_text(sender:
     assert fate == Delivered(41, "wamid.OUT1")
 
 
-async def test_a_document_outside_the_window_is_announced_by_template_and_not_sent(
+async def test_a_document_outside_the_window_goes_as_a_template_with_a_download_link(
     sender: Sender,
 ) -> None:
     with time_machine.travel(datetime.now(UTC) + timedelta(days=2)):
         fate = await sender.deliver(Document("r.pdf", "application/pdf", b"%PDF", "Relatório"))
-    assert [s["type"] for s in sender.graph.sent()] == ["template"]
-    assert isinstance(fate, Failed)
+    [sent] = sender.graph.sent()
+    assert sent["type"] == "template"
+    text = sent["template"]["components"][0]["parameters"][0]["text"]
+    assert f"{sender.app.settings.web_base_url}/arquivo/" in text
+    assert "peça de novo" not in text
+    assert fate == Delivered(41, "wamid.OUT1")
     assert not any(c.path.endswith("/media") for c in sender.graph.calls)
 
 
-async def test_an_image_outside_the_window_is_announced_by_template_and_not_sent(
+async def test_an_image_outside_the_window_goes_as_a_template_with_a_download_link(
     sender: Sender,
 ) -> None:
     with time_machine.travel(datetime.now(UTC) + timedelta(days=2)):
         fate = await sender.deliver(Image("g.png", "image/png", b"\x89PNG", "Outubro em barras"))
-    assert [s["type"] for s in sender.graph.sent()] == ["template"]
-    assert isinstance(fate, Failed)
+    [sent] = sender.graph.sent()
+    assert sent["type"] == "template"
+    text = sent["template"]["components"][0]["parameters"][0]["text"]
+    assert f"{sender.app.settings.web_base_url}/arquivo/" in text
+    assert "peça de novo" not in text
+    assert fate == Delivered(41, "wamid.OUT1")
     assert not any(c.path.endswith("/media") for c in sender.graph.calls)
 
 

@@ -368,21 +368,41 @@ async def test_a_person_without_access_gets_the_free_form_reply_not_a_template(
     assert live.graph.sent()[0]["to"] == WA_ID
 
 
-async def test_a_document_whose_media_is_gone_arrives_without_bytes(recorder: Harness) -> None:
+async def test_a_document_whose_media_is_gone_arrives_marked_unavailable(
+    recorder: Harness,
+) -> None:
     recorder.graph.fail_next("/1037543291543636", 404, 100, "Unsupported get request")
     assert (await recorder.post(fixture("document"))).status_code == 200
     [event] = recorder.events
-    assert event.body == FileBody("1037543291543636", "certificado.pfx", "application/x-pkcs12", 0)
+    assert event.body == FileBody(
+        "1037543291543636", "certificado.pfx", "application/x-pkcs12", 0, unavailable=True
+    )
     assert isinstance(event.body, FileBody)
     assert event.body.data is None
+    # an unknown id is not asked again
+    assert len([c for c in recorder.graph.calls if c.path.endswith("/1037543291543636")]) == 1
 
 
-async def test_a_media_server_error_asks_meta_to_deliver_again(live: Harness) -> None:
-    make_office(live.app.uow_factory, 1, identity_key=f"wa:{BSUID}")
-    live.graph.fail_next("/1037543291543636", 500, 1, "An unknown error occurred")
-    with pytest.raises(whatsapp_channel.MediaUnavailable, match="unknown error"):
-        await live.post(fixture("document"))
-    assert live.count(ProcessedEvent) == 0
-    live.graph.add_media("1037543291543636", b"PFX", "application/x-pkcs12")
-    assert (await live.post(fixture("document"))).status_code == 200
-    assert live.count(ProcessedEvent) == 1
+async def test_a_media_server_error_is_tried_again_a_bounded_number_of_times(
+    recorder: Harness,
+) -> None:
+    recorder.channel.media_backoff = 0
+    recorder.graph.add_media("1037543291543636", b"PFX", "application/x-pkcs12")
+    recorder.graph.fail_next("/1037543291543636", 500, 1, "An unknown error occurred")
+    assert (await recorder.post(fixture("document"))).status_code == 200
+    [event] = recorder.events
+    assert isinstance(event.body, FileBody)
+    assert (event.body.data, event.body.unavailable) == (b"PFX", False)
+
+    def asked() -> int:
+        return len([c for c in recorder.graph.calls if c.path.endswith("/1037543291543636")])
+
+    for _ in range(whatsapp_channel.MEDIA_ATTEMPTS + 1):  # one more failure than tries
+        recorder.graph.fail_next("/1037543291543636", 500, 1, "An unknown error occurred")
+    before = asked()
+    document = fixture("document").replace(b"wamid.", b"wamid.AGAIN")
+    assert (await recorder.post(document)).status_code == 200
+    again = recorder.events[-1].body
+    assert isinstance(again, FileBody)
+    assert again.unavailable
+    assert asked() - before == whatsapp_channel.MEDIA_ATTEMPTS

@@ -13,7 +13,7 @@ import time_machine
 from bot.app import App
 from bot.sender import OutboxSender
 from services import outbox
-from services.conversation import enqueue_to_returning
+from services.outbox import enqueue_to_returning
 from services.files import FileStore
 from services.messages import Document
 from storage.models import OutboxMessage

@@ -3,8 +3,9 @@
 A job writes its file with `put` and enqueues a `FileRef` (key, size, sha256); the channel opens
 the key at send time and streams it. Keys are random (never a client's name: the name travels
 in the outbox payload), so nothing can guess one and no two files ever share one: a button
-pressed after a file expired runs the job again and gets a new key. Files older than the
-retention (`FILE_TTL_DAYS`) go in the daily retention sweep (services/retention.py).
+pressed after a file expired runs the job again and gets a new key. A cache (a note's printed
+DANFE) uses `put_at` with a key derived from its content (`content_key`) instead. Files older
+than the retention (`FILE_TTL_DAYS`) go in the daily retention sweep (services/retention.py).
 
 The stores themselves (a local folder, S3 through obstore) are in bot/gateways/file_store.py.
 """
@@ -56,6 +57,11 @@ class FileStore(Protocol):
         """Store a new file under a fresh random key, hashing and counting it as it goes."""
         ...
 
+    def put_at(self, key: str, source: Source) -> FileRef:
+        """Store a file under a key the caller derives from its content (a cache: the same
+        content, the same key); a file already there is replaced whole, never half-read."""
+        ...
+
     def open(self, key: str) -> IO[bytes]:
         """A readable binary stream of the file; FileMissing when it is not there."""
         ...
@@ -77,6 +83,12 @@ def new_key() -> str:
     """A 192-bit random key, fanned out by its first two characters (folders stay small)."""
     token = secrets.token_hex(24)
     return f"{token[:2]}/{token}"
+
+
+def content_key(kind: str, digest: str) -> str:
+    """The key of a cached file derived from what it was made of (a hex digest), fanned out
+    like `new_key`'s: `danfe`, `ab12…` → `danfe-ab/ab12…`."""
+    return f"{kind}-{digest[:2]}/{digest}"
 
 
 def chunks(source: Source, size: int = CHUNK) -> Iterator[bytes]:

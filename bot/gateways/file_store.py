@@ -25,8 +25,10 @@ class LocalFileStore:
         self.root = root
 
     def put(self, source: Source) -> FileRef:
-        key = new_key()
-        path = self.root / key
+        return self.put_at(new_key(), source)
+
+    def put_at(self, key: str, source: Source) -> FileRef:
+        path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         digest = Digest()
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".part-", delete=False) as out:
@@ -110,7 +112,9 @@ class S3FileStore:
         self.store = store
 
     def put(self, source: Source) -> FileRef:
-        key = new_key()
+        return self.put_at(new_key(), source)
+
+    def put_at(self, key: str, source: Source) -> FileRef:
         digest = Digest()
         obstore.put(self.store, key, digest.feed(source), chunk_size=8 * CHUNK)
         return digest.ref(key)

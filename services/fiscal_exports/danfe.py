@@ -1,21 +1,29 @@
 """The month's DANFE/DANFCE PDFs as a ZIP; cancelled notes carry the watermark.
 
-Printing is the CPU-bound part (about a tenth of a second a note): with worker processes
-(`ExportOptions.cpu`) the notes are printed there, in order, a few at a time, while this thread
-writes the ZIP; without, here."""
+Printing is the CPU-bound part (a third of a second a note with brazilfiscalreport): with
+worker processes (`ExportOptions.cpu`) the notes are printed there, in order, a few at a time,
+while this thread writes the ZIP; without, here. Each DANFE printed is kept in the file store
+under a key made of the stored XML, its situação and the printer's version, so asking again
+(another format, a split month, the accountant's package) is a ZIP of stored PDFs; the cache
+goes with the other files after FILE_TTL_DAYS."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache
+from importlib.metadata import version
 
 from domain.fiscal import Modelo, Situacao
 from domain.fiscal.danfe import DanfeError, danfe_name, render_danfe
 from domain.fiscal.zipstream import ZipEntry, deflate_entry
 from domain.text import fill
+from services.files import FileMissing, FileStore, content_key
 from services.fiscal_documents import CompressedXml
 from services.fiscal_exports.parts import (
     discard,
@@ -38,11 +46,13 @@ log = logging.getLogger(__name__)
 class Printed:
     chave: str
     entry: ZipEntry | None  # None: this note could not be printed
+    pdf: bytes = b""  # a DANFE printed now, to keep in the cache
+    key: str = ""  # where it is kept
 
 
 def print_danfe(member: CompressedXml, gerado_em: datetime) -> Printed:
     """One note's DANFE as a ZIP member (in a worker process, or here)."""
-    modelo = Modelo.NFCE if member.chave[20:22] == Modelo.NFCE.value else Modelo.NFE
+    modelo = _modelo(member)
     try:
         pdf = render_danfe(
             inflate(member.deflated),
@@ -53,17 +63,77 @@ def print_danfe(member: CompressedXml, gerado_em: datetime) -> Printed:
     except DanfeError:
         log.warning("DANFE not printed for %s", member.chave, exc_info=True)
         return Printed(member.chave, None)
-    name = f"{danfe_name(modelo)}_{member.chave}.pdf"
-    return Printed(member.chave, deflate_entry(name, pdf, member.modified))
+    return Printed(member.chave, _entry(member, pdf), pdf, cache_key(member))
+
+
+def _modelo(member: CompressedXml) -> Modelo:
+    return Modelo.NFCE if member.chave[20:22] == Modelo.NFCE.value else Modelo.NFE
+
+
+def _entry(member: CompressedXml, pdf: bytes) -> ZipEntry:
+    name = f"{danfe_name(_modelo(member))}_{member.chave}.pdf"
+    return deflate_entry(name, pdf, member.modified)
+
+
+def cache_key(member: CompressedXml) -> str:
+    """Where a note's DANFE is kept: its stored XML, whether cancelled (the watermark), and
+    the printer's version (a new layout prints anew)."""
+    digest = hashlib.sha256(member.deflated)
+    digest.update(f"|{member.situacao.value}|{_printer_version()}".encode())
+    return content_key("danfe", digest.hexdigest())
+
+
+@cache
+def _printer_version() -> str:
+    return version("brazilfiscalreport")
+
+
+def _cached(files: FileStore | None, member: CompressedXml) -> Printed | None:
+    if files is None:
+        return None
+    try:
+        with files.open(cache_key(member)) as stream:
+            pdf = stream.read()
+    except FileMissing:
+        return None
+    return Printed(member.chave, _entry(member, pdf))
 
 
 def _printed(
     members: Iterable[CompressedXml], gerado_em: datetime, options: ExportOptions
 ) -> Iterator[Printed]:
-    work = partial(print_danfe, gerado_em=gerado_em)
-    if options.cpu is not None and options.cpu.parallel:
-        return options.cpu.map(work, members)
-    return map(work, members)
+    """Each note's DANFE in order: from the cache when it was printed before, else printed
+    (in the worker processes, a few at a time, when there are some) and kept in the cache."""
+    cpu = options.cpu if options.cpu is not None and options.cpu.parallel else None
+    window: deque[Future[Printed]] = deque()
+    for member in members:
+        printed = _cached(options.files, member)
+        if printed is not None:
+            window.append(_done(printed))
+        elif cpu is not None:
+            window.append(cpu.submit(print_danfe, member, gerado_em))
+        else:
+            window.append(_done(print_danfe(member, gerado_em)))
+        if len(window) >= 2 * (cpu.workers if cpu is not None else 1):
+            yield _kept(options.files, window.popleft().result())
+    while window:
+        yield _kept(options.files, window.popleft().result())
+
+
+def _done(printed: Printed) -> Future[Printed]:
+    future: Future[Printed] = Future()
+    future.set_result(printed)
+    return future
+
+
+def _kept(files: FileStore | None, printed: Printed) -> Printed:
+    """Keep a DANFE printed now in the cache (a courtesy: the ZIP goes anyway)."""
+    if files is not None and printed.pdf and printed.key:
+        try:
+            files.put_at(printed.key, printed.pdf)
+        except Exception:
+            log.warning("DANFE of %s not kept in the cache", printed.chave, exc_info=True)
+    return printed
 
 
 def run(job: RunningJob, options: ExportOptions) -> None:

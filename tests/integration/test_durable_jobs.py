@@ -317,6 +317,37 @@ def test_danfes_printed_in_worker_processes_are_the_bytes_printed_here(
     assert danfe.print_danfe.__module__ == "services.fiscal_exports.danfe"  # picklable by name
 
 
+def test_a_danfe_is_printed_once_and_comes_from_the_file_store_after(
+    app: App,
+    chat: Chat,
+    acme: ClientCard,
+    uow_factory: UnitOfWorkFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store_emitted(uow_factory, acme, 5)
+    printed: list[bytes] = []
+    real = danfe.render_danfe
+
+    def counted(xml: bytes, *args: object, **kwargs: object) -> bytes:
+        printed.append(xml)
+        return real(xml, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(danfe, "render_danfe", counted)
+    zips = []
+    for _ in range(2):
+        with time_machine.travel(NOW, tick=False):
+            open_gerenciar(chat, "ACME Comércio Ltda")
+            chat.press(texts.RELATORIOS_FEATURE)
+            chat.press(texts.MES_ANTERIOR)
+            chat.press(texts.NFE)
+            chat.press(texts.DANFES_DO_MES)
+        zips.append(chat.documents()[-1].data)  # jobs run inline here
+
+    assert len(printed) == 5  # the second time, every PDF came from the store
+    assert zips[0] == zips[1]
+    assert len(unzip_bytes(zips[1])) == 5
+
+
 def _with_cpu(
     exports: fiscal_exports.ExportOptions, cpu: PreparePool | None
 ) -> fiscal_exports.ExportOptions:

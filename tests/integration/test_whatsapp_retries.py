@@ -13,9 +13,9 @@ import time_machine
 from bot.app import App
 from bot.sender import OutboxSender
 from services import outbox
-from services.outbox import enqueue_to_returning
 from services.files import FileStore
 from services.messages import Document
+from services.outbox import enqueue_to_returning
 from storage.models import OutboxMessage
 from tests.integration.whatsapp_graph import WA_ID
 from tests.integration.whatsapp_person import KEY, Person, bind

@@ -18,6 +18,7 @@ from storage.db import advisory_xact_lock
 from storage.fiscal import FiscalDocumentRepository
 from storage.integration import IntegrationKeyRepository, NoticeRepository
 from storage.links import LinkRepository, SignUpRepository
+from storage.pendencias import PendenciaRepository
 from storage.reminders import (
     NoticeMuteRepository,
     ReminderRepository,
@@ -58,6 +59,7 @@ class UnitOfWork:
     reminders: ReminderRepository
     scheduler_leases: SchedulerLeaseRepository
     notice_mutes: NoticeMuteRepository
+    pendencias: PendenciaRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -91,6 +93,7 @@ class UnitOfWork:
                 NoticeMuteRepository(self.session),
             )
             self.sign_ups = SignUpRepository(self.session)
+            self.pendencias = PendenciaRepository(self.session)
             self.certificates, self.access_links, self.history = (
                 CertificateRepository(self.session),
                 AccessLinkRepository(self.session),

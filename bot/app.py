@@ -30,6 +30,7 @@ from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
 from bot.wakeup import Wakeup
+from domain.pendencias import PendenciaOptions
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services import health
@@ -149,6 +150,7 @@ def build_app(
                     progress_interval=settings.export_progress_seconds,
                     files=files,
                 ),
+                pendencias=PendenciaOptions(teste_alerta_dias=settings.teste_alerta_dias),
             )
         ),
         on_enqueued=wakeup.wake,

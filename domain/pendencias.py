@@ -17,6 +17,12 @@ TESTE_ALERTA_DIAS = 14
 CERTIFICADO_DIAS = 30
 
 
+@dataclass(frozen=True, slots=True)
+class PendenciaOptions:
+    teste_alerta_dias: int = TESTE_ALERTA_DIAS  # a client in Teste longer than this is listed
+    certificado_dias: int = CERTIFICADO_DIAS  # certificates ending within this many days
+
+
 class Kind(StrEnum):
     CERTIFICADO = "certificado"
     # Supplier notes awaiting manifestação, and supplier summaries (resNFe) without the full

@@ -48,6 +48,7 @@ from handlers.login import login_turn, wants_login
 from handlers.menu import MENU_FLOW, help_text
 from handlers.meus_dados import MEUS_DADOS_FLOW
 from handlers.notices import NOTICE_RENDERERS
+from handlers.pendencias import PENDENCIAS_FLOW, go_target
 from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
 from services import clients  # go:cert re-checks tenancy and role
 from services.conversation import Outcome, State, Turn
@@ -83,6 +84,7 @@ FLOWS: Mapping[str, Flow] = {
         FORNECEDORES_FLOW,
         RELATORIOS_FLOW,
         *ATALHO_FLOWS,  # typed shortcuts: which client, which month
+        PENDENCIAS_FLOW,
     )
 }
 HOME = ("menu", "inicio")
@@ -224,6 +226,13 @@ class Dialogue:
         cert_client = int_arg(choice_id.removeprefix(GO), "cert")  # reminders
         if cert_client is not None:
             return self._go_cert(ctx, cert_client)
+        try:  # Pendências: its items' actions and the digest's Ver pendências
+            target = go_target(ctx, choice_id.removeprefix(GO), state.data)
+        except ServiceError as exc:
+            return self._home(ctx, before=[Text(f"⚠️ {exc.message}")])
+        if target is not None:
+            land = Land(target.step, target.data, flow=target.flow, press=target.press)
+            return self._land(ctx, land)
         client_id = int_arg(choice_id.removeprefix(GO), "card")
         if client_id is None:
             return self._home(ctx, before=[Text(texts.EXPIRED)])

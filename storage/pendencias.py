@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from domain.pendencias import Kind
-from storage.models import Client, Plan, Software
+from storage.models import Client, Plan, Software, UserIdentity
 from storage.models_billing import Fatura
 from storage.models_config import Certificate
 from storage.models_fiscal import FiscalDocument
@@ -212,6 +212,17 @@ class PendenciaRepository:
             ItemRow(kind, row[0], row[1], row[2], row[3], row[4], row[5])
             for row in self.session.execute(statement)
         ]
+
+    def gestores_with_chats(self) -> list[int]:
+        """The offices with at least one active chat: the ones a digest can reach."""
+        return list(
+            self.session.scalars(
+                select(UserIdentity.gestor_id)
+                .where(UserIdentity.active.is_(True))
+                .distinct()
+                .order_by(UserIdentity.gestor_id)
+            )
+        )
 
     def statements(self, gestor_id: int, window: Window, limit: int) -> dict[str, Any]:
         """The SELECTs the list runs, by name (the benchmark prints their plans)."""

@@ -98,7 +98,7 @@ def window(now: datetime, options: PendenciaOptions) -> Window:
         cert_horizon=_midnight(today + timedelta(days=options.certificado_dias + 1)),
         teste_before=now - timedelta(days=options.teste_alerta_dias),
         competencia=str(competencia),
-        competencia_anterior=str(competencia.previous),
+        competencia_anterior=str(competencia.previous()),
     )
 
 

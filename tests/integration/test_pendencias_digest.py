@@ -4,12 +4,15 @@ not when muted (and muting does not make it replay the past later)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from click.testing import CliRunner
+from sqlalchemy import Engine, func, select
 
 from bot.app import App
+from bot.cli import main
 from domain.clients import Role
 from handlers import texts
 from services import notice_settings, notices
@@ -145,3 +148,30 @@ def test_a_contador_gets_nothing_when_only_the_gestors_kinds_are_new(
 
     assert contador.drain() == []
     assert len(chat.drain()) == 1
+
+
+def test_the_digest_is_muted_from_meus_dados_avisos(app: App, chat: Chat, office: Office) -> None:
+    seed_each_kind(app.uow_factory, office)
+    chat.say("/menu")
+    chat.press(texts.MEUS_DADOS)
+    chat.press(texts.AVISOS)
+
+    chat.press(texts.AVISO_TOGGLE_OFF.format(label="Resumo diário de pendências"))
+
+    assert digest(app, TODAY).notices == 0
+    assert notice_settings.muted_kinds(app.uow_factory(), office.gestor) == {"pendencias"}
+
+
+def test_run_once_sends_the_digest_by_hand_and_only_once(
+    app: App, db_engine: Engine, office: Office, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    seed_each_kind(app.uow_factory, office)
+    runner = CliRunner(env={"DATABASE_URL": db_engine.url.render_as_string(hide_password=False)})
+    args = ["scheduler", "run-once", "pendencias", "--now", f"{TODAY.isoformat()}T08:00"]
+
+    first = runner.invoke(main, args, catch_exceptions=False)
+    second = runner.invoke(main, args, catch_exceptions=False)
+
+    assert "pendencias: 7 lembrete(s) novo(s), 1 aviso(s) publicado(s)" in first.output
+    assert "pendencias: 0 lembrete(s) novo(s), 0 aviso(s)" in second.output

@@ -6,7 +6,8 @@ asking for the others is refused here, whatever the dialogue offered.
 
 The daily digest (`sweep_digest`) tells the office once a day that there is something new or
 newly due; what it already told is recorded in `reminder_sent` (kind "pendencia": one row per
-item and state), so a second run, or the next day with nothing new, publishes nothing.
+item and state, read back per office and forgotten once the item is gone), so a second run, or
+the next day with nothing new, publishes nothing.
 """
 
 from __future__ import annotations
@@ -32,12 +33,10 @@ from services.errors import Forbidden
 from services.principal import Principal
 from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
 from services.types import UnitOfWorkFactory
-from storage.pendencias import GroupRow, ItemRow, Window
+from storage.pendencias import DIGEST_SENT_KIND, GroupRow, ItemRow, Window
 from storage.uow import UnitOfWork
 
 DIGEST_KIND = "pendencias.resumo"
-SENT_KIND = "pendencia"  # reminder_sent.kind of the digest's items
-LOOKUP_CHUNK = 500  # subjects per IN (...) when reading what the digest already told
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +192,9 @@ def _all_items(uow: UnitOfWork, gestor_id: int, w: Window) -> list[Item]:
     ]
 
 
-def _told(uow: UnitOfWork, subjects: Sequence[str]) -> set[tuple[str, str]]:
-    told: set[tuple[str, str]] = set()
-    for start in range(0, len(subjects), LOOKUP_CHUNK):
-        told |= uow.reminders.sent_keys(SENT_KIND, subjects[start : start + LOOKUP_CHUNK])
-    return told
+def _subject(gestor_id: int, item: Item) -> str:
+    """The item in reminder_sent: per office (a client handed to another gestor is news there)."""
+    return f"{gestor_id}:{item.key}"
 
 
 def digest_payload(items: Sequence[Item], fresh: Sequence[Item]) -> dict[str, Any]:
@@ -229,23 +226,27 @@ def sweep_digest(
         published = 0
         for gestor_id in uow.pendencias.gestores_with_chats():
             items = _all_items(uow, gestor_id, w)
-            told = _told(uow, [item.key for item in items])
-            fresh = [item for item in items if (item.key, item.state) not in told]
+            current = {(_subject(gestor_id, item), item.state): item for item in items}
+            told = uow.pendencias.told(gestor_id)
+            # What is no longer pending is forgotten: the table stays the size of the list.
+            uow.pendencias.forget([row for key, row in told.items() if key not in current])
+            fresh = [key for key in current if key not in told]
             if not fresh:
                 continue
             rows += [
                 {
-                    "kind": SENT_KIND,
-                    "subject": item.key,
-                    "threshold": item.state,
+                    "kind": DIGEST_SENT_KIND,
+                    "subject": subject,
+                    "threshold": state,
                     "gestor_id": gestor_id,
                     "sent_at": now,
                 }
-                for item in fresh
+                for subject, state in fresh
             ]
             if "pendencias" in muted.get(gestor_id, set()):
                 continue  # recorded all the same: turning it on again does not replay the past
-            notices.publish(uow, gestor_id, DIGEST_KIND, digest_payload(items, fresh))
+            payload = digest_payload(items, [current[key] for key in fresh])
+            notices.publish(uow, gestor_id, DIGEST_KIND, payload)
             published += 1
         uow.reminders.add_many(rows)
         uow.commit()

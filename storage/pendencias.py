@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     case,
+    delete,
     exists,
     func,
     literal,
@@ -30,7 +31,10 @@ from storage.models_billing import Fatura
 from storage.models_config import Certificate
 from storage.models_fiscal import FiscalDocument
 from storage.models_links import ContractingLink
+from storage.models_reminders import ReminderSent
 
+# reminder_sent.kind of the daily digest's items (one row per item and state).
+DIGEST_SENT_KIND = "pendencia"
 # A client Bloqueado or Cancelado has no certificate or missing note to worry about.
 ACTIVE_STATUSES = ("efetivado", "teste")
 
@@ -223,6 +227,22 @@ class PendenciaRepository:
                 .order_by(UserIdentity.gestor_id)
             )
         )
+
+    def told(self, gestor_id: int) -> dict[tuple[str, str], int]:
+        """What the digest already told this office: (subject, state) → row id."""
+        rows = self.session.execute(
+            select(ReminderSent.subject, ReminderSent.threshold, ReminderSent.id).where(
+                ReminderSent.gestor_id == gestor_id, ReminderSent.kind == DIGEST_SENT_KIND
+            )
+        )
+        return {(subject, threshold): row_id for subject, threshold, row_id in rows}
+
+    def forget(self, ids: list[int]) -> None:
+        """Drop what the digest told about items that are no longer pending."""
+        for start in range(0, len(ids), 1000):
+            self.session.execute(
+                delete(ReminderSent).where(ReminderSent.id.in_(ids[start : start + 1000]))
+            )
 
     def statements(self, gestor_id: int, window: Window, limit: int) -> dict[str, Any]:
         """The SELECTs the list runs, by name (the benchmark prints their plans)."""

@@ -22,7 +22,7 @@ from storage.models_reminders import ReminderSent
 from tests.integration.pendencias_support import TODAY, seed_each_kind, sp
 from tests.integration.reminder_support import published, put_certificate, put_fatura
 from tests.support import Chat, Office, add_client, add_member, make_office
-from tests.unit.helpers import step_of
+from tests.unit.helpers import move_client, step_of
 
 
 def digest(app: App, day: date) -> SweepResult:
@@ -175,3 +175,33 @@ def test_run_once_sends_the_digest_by_hand_and_only_once(
 
     assert "pendencias: 7 lembrete(s) novo(s), 1 aviso(s) publicado(s)" in first.output
     assert "pendencias: 0 lembrete(s) novo(s), 0 aviso(s)" in second.output
+
+
+def told_rows(app: App) -> int:
+    with app.uow_factory() as uow:
+        return (
+            uow.session.scalar(
+                select(func.count())
+                .select_from(ReminderSent)
+                .where(ReminderSent.kind == "pendencia")
+            )
+            or 0
+        )
+
+
+def test_what_is_no_longer_pending_is_forgotten_and_a_moved_client_is_news_to_its_new_office(
+    app: App, office: Office
+) -> None:
+    seeded = seed_each_kind(app.uow_factory, office)
+    other = make_office(app.uow_factory, 2)
+    digest(app, TODAY)
+    assert told_rows(app) == 7
+
+    move_client(app.uow_factory, seeded.teste, other.gestor.gestor_id)
+    result = digest(app, TODAY + timedelta(days=1))
+
+    assert result.notices == 1  # the other office hears of the client it received
+    assert told_rows(app) == 7  # forgotten by the first office, told to the second
+    [(gestor_id, _, payload)] = [n for n in published(app.uow_factory) if n[0] != 1]
+    assert gestor_id == other.gestor.gestor_id
+    assert payload["new"] == {"teste": 1}

@@ -3,7 +3,8 @@
 `client.status_since` is filled from the last audited contract change (a client never changed
 keeps NULL: since created_at; a change of the payer alone counts too, so at worst a client in
 Teste shows up later than it should). Indexes: clients of a gestor by status (Teste too long); the
-month's emitted notes by client (clients that stopped issuing); opened links of a gestor.
+month's emitted notes by client (clients that stopped issuing); what the daily digest told an
+office (reminder_sent by gestor).
 
 Revision ID: 0016
 Revises: 0012
@@ -40,9 +41,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("tipo = 'emitida'"),
         sqlite_where=sa.text("tipo = 'emitida'"),
     )
+    op.create_index("ix_reminder_sent_gestor_kind", "reminder_sent", ["gestor_id", "kind"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reminder_sent_gestor_kind", table_name="reminder_sent")
     op.drop_index("ix_fiscal_document_emitida_competencia", table_name="fiscal_document")
     op.drop_index("ix_client_gestor_status", table_name="client")
     op.drop_column("client", "status_since")

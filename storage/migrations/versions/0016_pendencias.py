@@ -33,7 +33,7 @@ def upgrade() -> None:
         " SELECT max(a.at) FROM audit_entry a"
         " WHERE a.client_id = client.id AND a.action = 'contract.update')"
     )
-    op.create_index("ix_client_gestor_status", "client", ["gestor_id", "status"])
+    op.create_index("ix_client_gestor_status", "client", ["gestor_id", "status", "id"])
     op.create_index(
         "ix_fiscal_document_emitida_competencia",
         "fiscal_document",

@@ -86,7 +86,8 @@ def _title(ctx: Ctx, group: Group) -> str:
         titles = {**titles, **texts.PENDENCIAS_TITLES_CONTADOR}
     title = titles[group.kind.value].format(dias=ctx.config.pendencias.teste_alerta_dias)
     overdue = fill(texts.PENDENCIAS_GROUP_OVERDUE, overdue=group.overdue) if group.overdue else ""
-    return texts.PENDENCIAS_GROUP.format(title=title, count=group.count, overdue=overdue)
+    count = format_number(group.count)
+    return texts.PENDENCIAS_GROUP.format(title=title, count=count, overdue=overdue)
 
 
 def _line(item: Item, n: int) -> str:
@@ -108,8 +109,10 @@ def _line(item: Item, n: int) -> str:
         )
     if item.kind is Kind.TESTE:
         return texts.PENDENCIA_TESTE.format(n=n, name=item.name, since=_day(item.since))
-    month = parse_competencia(item.detail).label if item.detail else ""
-    return texts.PENDENCIA_SEM_NOTAS.format(n=n, name=item.name, competencia=month)
+    if item.kind is Kind.SEM_NOTAS:
+        month = parse_competencia(item.detail).label if item.detail else ""
+        return texts.PENDENCIA_SEM_NOTAS.format(n=n, name=item.name, competencia=month)
+    return texts.PENDENCIA_BUTTON.format(n=n, name=item.name)  # a kind still without its words
 
 
 def _today() -> date:
@@ -149,7 +152,7 @@ def ask_list(ctx: Ctx, data: Data) -> Text:
     data["p"] = page.page
     if page.total == 0:
         return screen(texts.PENDENCIAS_EMPTY, [MENU])
-    lines = [texts.PENDENCIAS_HEADER.format(total=page.total, page=page.page, pages=page.pages)]
+    lines = [fill(texts.PENDENCIAS_HEADER, total=page.total, page=page.page, pages=page.pages)]
     groups = {group.kind: group for group in page.groups}
     first = (page.page - 1) * PAGE_SIZE
     rows: list[list[Choice]] = []

@@ -785,7 +785,7 @@ PENDENCIAS_EMPTY = (
     "✅ Nenhuma pendência: nenhum certificado vencendo, contrato esquecido em Teste, link "
     "parado, fatura em aberto ou cliente que parou de emitir."
 )
-PENDENCIAS_HEADER = "📋 Pendências ({total}) — página {page} de {pages}"
+PENDENCIAS_HEADER = "📋 Pendências ({total:n}) — página {page:n} de {pages:n}"
 PENDENCIAS_HINT = "Toque no número de uma pendência para resolvê-la."
 # Each group's title, with what its buttons do.
 PENDENCIAS_GROUP = "{title} ({count}){overdue}"

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from bot.app import App
 from domain.clients import ContractStatus, Payer, Role
 from domain.pendencias import Kind
+from domain.text import fill
 from handlers import texts
 from handlers.core import go_card, go_cert
 from handlers.pendencias import PAGE_SIZE, go_contrato, go_fatura, go_link
@@ -88,7 +89,7 @@ def test_the_menu_counts_them_and_the_list_shows_each_group_with_its_count(
     chat.press(texts.PENDENCIAS_BUTTON.format(count=7))
 
     text = chat.last_text().text
-    assert text.startswith(texts.PENDENCIAS_HEADER.format(total=7, page=1, pages=1))
+    assert text.startswith(fill(texts.PENDENCIAS_HEADER, total=7, page=1, pages=1))
     assert "🧾 Minhas faturas em aberto → Gerar boleto (2) — 1 já venceu" in text
     assert "🔐 Certificado digital vencido ou vencendo → Enviar certificado (2)" in text
     assert "1. Fatura 02/2026 — venceu em 10/03/2026" in text
@@ -191,7 +192,7 @@ def test_the_pages_run_across_groups_and_proxima_turns_them(
     assert len(chat.labels()) == PAGE_SIZE + 2  # the items, Próxima, Menu
     chat.press(texts.PROXIMA)
     assert chat.last_text().text.startswith(
-        texts.PENDENCIAS_HEADER.format(total=12, page=2, pages=2)
+        fill(texts.PENDENCIAS_HEADER, total=12, page=2, pages=2)
     )
     assert chat.labels()[0] == "8. Cliente 13 Ltda"
     assert chat.labels()[-2:] == [texts.ANTERIOR, texts.MENU]

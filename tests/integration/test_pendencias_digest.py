@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from bot.app import App
 from bot.cli import main
 from domain.clients import Role
+from domain.text import fill
 from handlers import texts
 from services import notice_settings, notices
 from services.reminders import ReminderOptions, SweepResult
@@ -119,7 +120,7 @@ def test_the_digest_reaches_the_chat_with_ver_pendencias_which_opens_the_list(
 
     assert step_of(chat) == ("pendencias", "lista")
     assert chat.last_text().text.startswith(
-        texts.PENDENCIAS_HEADER.format(total=7, page=1, pages=1)
+        fill(texts.PENDENCIAS_HEADER, total=7, page=1, pages=1)
     )
 
 

@@ -25,12 +25,11 @@ from bot.jobs import BackgroundJobs
 from bot.notices import NoticeLoop
 from bot.observability import Metrics
 from bot.pacing import pacer_from_settings
-from bot.scheduler import ReminderScheduler
+from bot.scheduler import ReminderScheduler, pendencia_options
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
 from bot.wakeup import Wakeup
-from domain.pendencias import PendenciaOptions
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services import health
@@ -150,7 +149,7 @@ def build_app(
                     progress_interval=settings.export_progress_seconds,
                     files=files,
                 ),
-                pendencias=PendenciaOptions(teste_alerta_dias=settings.teste_alerta_dias),
+                pendencias=pendencia_options(settings),
             )
         ),
         on_enqueued=wakeup.wake,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 
-from bot.app import App
+from bot.app import App, build_app
+from bot.scheduler import options_from as scheduler_options
+from bot.settings import Settings
 from domain.clients import ContractStatus, Payer, Role
 from domain.pendencias import Kind
 from domain.text import fill
@@ -347,3 +350,22 @@ def test_the_lists_of_two_offices_never_mix(app: App, office: Office, seeded: Se
     assert pendencias.count(app.uow_factory(), other.gestor) == 7
     with pytest.raises(NotFound):
         contracts.get_contract(app.uow_factory(), other.gestor, seeded.teste)
+
+
+def test_teste_alerta_dias_comes_from_the_settings(db_engine: Engine, tmp_path: Path) -> None:
+    settings = Settings(
+        environment="test",
+        database_url=str(db_engine.url),
+        file_store_url=str(tmp_path / "files"),
+        teste_alerta_dias=30,
+        _env_file=None,
+    )
+    patient = build_app(settings, db=db_engine)
+    chat = Chat(patient.conversation, patient.uow_factory)
+    office = make_office(patient.uow_factory, 1, identity_key=chat.identity_key)
+    seed_each_kind(patient.uow_factory, office)  # its Teste client is 20 days in
+
+    chat.say("/menu")
+
+    assert texts.PENDENCIAS_BUTTON.format(count=6) in chat.labels()
+    assert scheduler_options(settings).pendencias.teste_alerta_dias == 30

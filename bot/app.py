@@ -25,7 +25,7 @@ from bot.jobs import JobWorkers, default_workers
 from bot.notices import NoticeLoop
 from bot.observability import Metrics
 from bot.pacing import pacer_from_settings
-from bot.scheduler import ReminderScheduler
+from bot.scheduler import ReminderScheduler, pendencia_options
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
@@ -165,6 +165,7 @@ def build_app(
                 billing=billing_from_settings(settings),
                 links=link_options(settings),
                 exports=exports,
+                pendencias=pendencia_options(settings),
             )
         ),
         on_enqueued=wakeup.wake,

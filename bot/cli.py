@@ -296,11 +296,13 @@ def admin_signups() -> None:
 # --- reminders and the scheduler ---
 @main.group()
 def scheduler() -> None:
-    """Lembretes automáticos (certificados, faturas, links)."""
+    """Lembretes automáticos (certificados, faturas, links, resumo de pendências)."""
 
 
 @scheduler.command("run-once")
-@click.argument("job", type=click.Choice(["certificados", "faturas", "links", "limpeza"]))
+@click.argument(
+    "job", type=click.Choice(["certificados", "faturas", "links", "limpeza", "pendencias"])
+)
 @click.option(
     "--now",
     "now_text",

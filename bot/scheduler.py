@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
 from bot.settings import Settings
+from domain.pendencias import PendenciaOptions
 from services import scheduler as scheduler_service
 from services.files import FileStore
 from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
@@ -154,6 +155,7 @@ def from_settings(
             "faturas": notice_time,
             "links": notice_time,
             "limpeza": parse_time(settings.retention_sweep_time),
+            "pendencias": parse_time(settings.pendencias_time),
         },
         options_from(settings),
         on_done=on_done,
@@ -174,5 +176,11 @@ def retention_from(settings: Settings, files: FileStore | None = None) -> Retent
 
 def options_from(settings: Settings) -> ReminderOptions:
     return ReminderOptions(
-        digest_threshold=settings.reminder_digest_threshold, email=bool(settings.smtp_host)
+        digest_threshold=settings.reminder_digest_threshold,
+        email=bool(settings.smtp_host),
+        pendencias=pendencia_options(settings),
     )
+
+
+def pendencia_options(settings: Settings) -> PendenciaOptions:
+    return PendenciaOptions(teste_alerta_dias=settings.teste_alerta_dias)

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     whatsapp_raw_retention_days: int = Field(default=7, ge=1)
     file_ttl_days: int = Field(default=7, ge=1)
 
+    # -- Pendências: the list across all clients and its daily digest (São Paulo time) --
+    pendencias_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # A client in Teste for more than this many days is listed (a contract to settle).
+    teste_alerta_dias: int = Field(default=14, ge=1, le=365)
+
     # -- Generated files (ZIPs, PDFs, charts): a folder, or s3://bucket/prefix for several
     # instances (credentials from the standard AWS_* variables, or these for a stand-in) --
     file_store_url: str = "./data/files"

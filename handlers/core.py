@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from domain.pendencias import PendenciaOptions
 from handlers import texts
 from handlers.entries import ENTRY_FLOWS
 from services.crypto import SecretBox
@@ -61,6 +62,8 @@ class DialogueConfig:
     links: LinkOptions = field(default_factory=LinkOptions)
     # long work: upload limits of this deployment, progress of big jobs.
     exports: ExportOptions = field(default_factory=ExportOptions)
+    # Pendências: how long in Teste is too long, how far ahead certificates count.
+    pendencias: PendenciaOptions = field(default_factory=PendenciaOptions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers import texts
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Stay, Step, chosen, enter, screen
+from handlers.pendencias import MENU_ENTRY, menu_choice, open_list
 from services.messages import Body, Choice, Text
 
 CLIENTES = Choice("m:clientes", texts.CLIENTES)
@@ -18,9 +19,10 @@ def help_text(ctx: Ctx) -> str:
 
 def ask_menu(ctx: Ctx, data: Data) -> Text:
     """Show the main menu (a contador cannot add clients, so it gets no Novo cliente)."""
+    pendencias = [menu_choice(ctx)]  # last: the numbers of the other entries stay as they were
     if not ctx.principal.can_manage:
-        return screen(texts.MENU_TEXT, [CLIENTES], [DADOS, AJUDA])
-    return screen(texts.MENU_TEXT, [CLIENTES, NOVO], [DADOS, AJUDA])
+        return screen(texts.MENU_TEXT, [CLIENTES], [DADOS, AJUDA], pendencias)
+    return screen(texts.MENU_TEXT, [CLIENTES, NOVO], [DADOS, AJUDA], pendencias)
 
 
 def answer_menu(ctx: Ctx, data: Data, body: Body) -> Answer:
@@ -30,6 +32,8 @@ def answer_menu(ctx: Ctx, data: Data, body: Body) -> Answer:
         return Goto("lista", {"q": None, "p": 1}, flow="clientes")
     if choice == NOVO.id:
         return Goto("escolha", flow="novo")
+    if choice == MENU_ENTRY:
+        return open_list()
     if choice == DADOS.id:
         return enter(DADOS, {}, back_to=("menu", "inicio", data))
     return Stay(help_text(ctx))

@@ -47,6 +47,7 @@ from handlers.menu import MENU_FLOW, help_text
 from handlers.meus_dados import MEUS_DADOS_FLOW
 from handlers.notices import NOTICE_RENDERERS
 from handlers.ordering import ignored_out_of_order, stale_command
+from handlers.pendencias import PENDENCIAS_FLOW, go_target
 from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
@@ -82,6 +83,7 @@ FLOWS: Mapping[str, Flow] = {
         FORNECEDORES_FLOW,
         RELATORIOS_FLOW,
         *ATALHO_FLOWS,  # typed shortcuts: which client, which month
+        PENDENCIAS_FLOW,
     )
 }
 HOME = ("menu", "inicio")
@@ -115,7 +117,7 @@ class Dialogue:
         if isinstance(body, MediaBody):
             return self._media(ctx, turn.state, body)
         if isinstance(body, ChoiceBody) and body.choice_id.startswith(GO):
-            return self._go(ctx, body.choice_id)
+            return self._go(ctx, turn.state, body.choice_id)
         state = turn.state
         if state is None or state.flow not in FLOWS or state.step not in FLOWS[state.flow].steps:
             if isinstance(body, ChoiceBody) and body.choice_id != MENU.id:
@@ -238,15 +240,22 @@ class Dialogue:
             return self._reask(ctx, state, texts.MEDIA_WANTS_TEXT.format(what=what))
         return self._reask(ctx, state, texts.MEDIA_WANTS_BUTTON.format(what=what))
 
-    def _go(self, ctx: Ctx, choice_id: str) -> Outcome:
-        """A notice's button (handlers/push.py): valid until its object changes, from any
-        state; tenancy and role re-checked."""
+    def _go(self, ctx: Ctx, state: State | None, choice_id: str) -> Outcome:
+        """A notice's button (handlers/push.py) or a Pendências item (handlers/pendencias.py):
+        valid until its object changes, from any state; tenancy and role re-checked."""
+        try:  # Pendências: its items' actions and the digest's Ver pendências
+            pending = go_target(ctx, choice_id.removeprefix(GO), state.data if state else {})
+        except ServiceError as exc:
+            return self._home(ctx, before=[Text(f"⚠️ {exc.message}")])
+        if pending is not None:
+            land = Land(pending.step, pending.data, flow=pending.flow, press=pending.press)
+            return self._land(ctx, land)
         found = push.target(ctx, choice_id)
         if isinstance(found, str):
             return self._home(ctx, before=[Text(found)])
         if isinstance(found, tuple):
-            state, press = found
-            return self._answer(ctx, state, press)
+            next_state, press = found
+            return self._answer(ctx, next_state, press)
         return self._show(ctx, found, [])
 
     def _home(self, ctx: Ctx, *, before: Sequence[Outbound] = (), greet: bool = False) -> Outcome:

@@ -741,6 +741,7 @@ AVISO_LABELS = {
     "certificados": "Certificados vencendo",
     "faturas": "Faturas a vencer e vencidas",
     "links": "Links abertos e não concluídos",
+    "pendencias": "Resumo diário de pendências",
 }
 AVISO_TOGGLE_OFF = "Desligar: {label}"
 AVISO_TOGGLE_ON = "Ligar: {label}"
@@ -800,3 +801,55 @@ SHORTCUT_NONE = (
     "CNPJ, ou toque em Clientes para ver a lista."
 )
 SHORTCUT_WHICH_CLIENT = "{feature}\nDe qual cliente? Digite parte do nome ou do CNPJ."
+
+
+# --- Pendências (handlers/pendencias.py) ---
+PENDENCIAS_BUTTON = "Pendências ({count})"
+VER_PENDENCIAS = "Ver pendências"
+PENDENCIAS_EMPTY = (
+    "✅ Nenhuma pendência: nenhum certificado vencendo, contrato esquecido em Teste, link "
+    "parado, fatura em aberto ou cliente que parou de emitir."
+)
+PENDENCIAS_HEADER = "📋 Pendências ({total:n}) — página {page:n} de {pages:n}"
+PENDENCIAS_HINT = "Toque no número de uma pendência para resolvê-la."
+# Each group's title, with what its buttons do.
+PENDENCIAS_GROUP = "{title} ({count}){overdue}"
+PENDENCIAS_GROUP_OVERDUE = " — {overdue:já venceu|já venceram}"
+PENDENCIAS_TITLES = {
+    "certificado": "🔐 Certificado digital vencido ou vencendo → Enviar certificado",
+    "manifestacao": "📥 Notas de fornecedores aguardando manifestação",
+    "resumo": "📥 Notas de fornecedores só com o resumo, sem o XML",
+    "fatura": "🧾 Minhas faturas em aberto → Gerar boleto",
+    "link": "🔗 Links de contratação abertos e não concluídos",
+    "teste": "📄 Clientes em Teste há mais de {dias} dias → Contrato",
+    "sem_notas": "📉 Clientes que emitiram no mês passado e ainda não neste mês",
+}
+# The contador cannot act on a certificate or a contract: the same groups, read only.
+PENDENCIAS_TITLES_CONTADOR = {
+    "certificado": "🔐 Certificado digital vencido ou vencendo",
+    "teste": "📄 Clientes em Teste há mais de {dias} dias",
+}
+PENDENCIA_CERT = "{n}. {name} — certificado {when} ({until})"
+PENDENCIA_FATURA = "{n}. Fatura {competencia} — {when} {due}"
+PENDENCIA_FATURA_VENCIDA = "venceu em"
+PENDENCIA_FATURA_VENCE = "vence em"
+PENDENCIA_LINK = "{n}. {software}, {plan} — aberto em {opened}, expira em {expires}"
+PENDENCIA_TESTE = "{n}. {name} — em Teste desde {since}"
+PENDENCIA_SEM_NOTAS = "{n}. {name} — nenhuma nota em {competencia}"
+PENDENCIA_BUTTON = "{n}. {name}"
+PENDENCIA_BUTTON_FATURA = "{n}. Boleto {competencia}"
+PENDENCIA_BUTTON_LINK = "{n}. Link {software}"
+# The daily digest: counts per group, one button.
+PENDENCIAS_DIGEST = "📋 Bom dia! Pendências do escritório{new}:\n\n{lines}"
+PENDENCIAS_DIGEST_NEW = " ({n:nova|novas} desde o último resumo)"
+PENDENCIAS_DIGEST_LINE = "• {title}: {count}"
+PENDENCIAS_DIGEST_TITLES = {
+    "certificado": "Certificados vencidos ou vencendo",
+    "manifestacao": "Notas aguardando manifestação",
+    "resumo": "Notas de fornecedores sem o XML",
+    "fatura": "Faturas em aberto",
+    "link": "Links abertos e não concluídos",
+    "teste": "Clientes em Teste há muito tempo",
+    "sem_notas": "Clientes que pararam de emitir",
+}
+PENDENCIAS_DIGEST_OVERDUE = " ({n:já venceu|já venceram})"

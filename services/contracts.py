@@ -89,6 +89,8 @@ def save_contract(
         after = {"status": status.value, "pagador": payer.value}
         if before == after:
             raise NothingChanged()
+        if client.status != status.value:
+            client.status_since = now
         client.status, client.payer, client.updated_at = status.value, payer.value, now
         _audit(uow, principal, client, "contract.update", before, after, now)
         uow.commit()

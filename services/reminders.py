@@ -10,11 +10,12 @@ so turning them on again does not replay the past.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.pendencias import PendenciaOptions
 from domain.reminders import (
     LINK_IDLE_DAYS,
     certificate_threshold,
@@ -39,6 +40,7 @@ MUTABLE_KINDS: Mapping[str, tuple[str, ...]] = {
     "certificados": ("certificado.vencendo", "certificado.resumo"),
     "faturas": ("fatura.vencendo", "fatura.vencida"),
     "links": ("link.parado",),
+    "pendencias": ("pendencias.resumo",),  # the daily digest (services/pendencias.py)
 }
 
 CERT_EMAIL_SUBJECT = "Certificado digital de {name}: {when}"
@@ -53,6 +55,7 @@ CERT_EMAIL_BODY = (
 class ReminderOptions:
     digest_threshold: int = DEFAULT_DIGEST_THRESHOLD
     email: bool = False  # SMTP configured: clients get an e-mail through the outbox too
+    pendencias: PendenciaOptions = field(default_factory=PendenciaOptions)
 
 
 @dataclass(frozen=True, slots=True)

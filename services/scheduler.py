@@ -11,13 +11,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.errors import ServiceError
+from services.pendencias import sweep_digest
 from services.reminders import JOBS as REMINDER_JOBS
 from services.reminders import ReminderOptions, SweepResult
 from services.retention import RetentionPolicy, sweep_retention
 from services.types import UnitOfWorkFactory
 
 RETENTION_JOB = "limpeza"
-JOBS = (*REMINDER_JOBS, RETENTION_JOB)
+PENDENCIAS_JOB = "pendencias"
+JOBS = (*REMINDER_JOBS, RETENTION_JOB, PENDENCIAS_JOB)
 
 LEASE_TTL = timedelta(minutes=30)
 
@@ -59,6 +61,8 @@ def run_job(
         return None
     if job == RETENTION_JOB:
         return sweep_retention(uow_factory, now=now, policy=retention)
+    if job == PENDENCIAS_JOB:
+        return sweep_digest(uow_factory, now=now, options=options)
     return REMINDER_JOBS[job](uow_factory, now=now, options=options)
 
 

@@ -137,7 +137,11 @@ class Plan(Base):
 
 class Client(Base):
     __tablename__ = "client"
-    __table_args__ = (Index("ix_client_gestor_name", "gestor_id", "razao_social"),)
+    __table_args__ = (
+        Index("ix_client_gestor_name", "gestor_id", "razao_social"),
+        # Pendências: the office's clients by status, with the id for index-only joins.
+        Index("ix_client_gestor_status", "gestor_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gestor_id: Mapped[int] = mapped_column(ForeignKey("gestor.id", ondelete="RESTRICT"))
@@ -160,6 +164,9 @@ class Client(Base):
     created_via: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # migration 0016: when the contract entered its current status (None: since created_at),
+    # so Pendências can tell a client that has been in Teste too long.
+    status_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     software: Mapped[Software] = relationship()
     plan: Mapped[Plan] = relationship()

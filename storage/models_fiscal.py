@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +34,14 @@ class FiscalDocument(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "chave", "tipo", name="uq_fiscal_document_client_chave"),
         Index("ix_fiscal_document_month", "client_id", "tipo", "modelo", "competencia"),
+        # Pendências: which clients issued in a month (read whole, without the table).
+        Index(
+            "ix_fiscal_document_emitida_competencia",
+            "competencia",
+            "client_id",
+            postgresql_where=text("tipo = 'emitida'"),
+            sqlite_where=text("tipo = 'emitida'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

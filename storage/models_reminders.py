@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -18,6 +18,8 @@ class ReminderSent(Base):
     __tablename__ = "reminder_sent"
     __table_args__ = (
         UniqueConstraint("kind", "subject", "threshold", name="uq_reminder_sent_key"),
+        # The Pendências digest reads back what it told one office (migration 0016).
+        Index("ix_reminder_sent_gestor_kind", "gestor_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

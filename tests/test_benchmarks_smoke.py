@@ -72,6 +72,22 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             r"stand-in received the same bytes \(size and sha256\): yes",
         ],
     ),
+    "pendencias.py": (
+        True,
+        [
+            r"sqlite: baseline \(without the 0016 indexes\): first page p50 [\d.]+ ms",
+            r"sqlite: first page p50 [\d.]+ ms \([\d,]+ pendências",
+            r"sqlite: digest sweep: first \d+ ms",
+        ]
+        + (
+            [
+                r"postgresql: first page p50 [\d.]+ ms",
+                r"EXPLAIN ANALYZE \(sem_notas: page\)",
+            ]
+            if ON_POSTGRESQL
+            else []
+        ),
+    ),
     "reminders.py": (
         True,
         [r"messages to \d+ chats in [\d.]+ s: [\d.]+ msg/s"]

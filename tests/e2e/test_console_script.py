@@ -46,6 +46,8 @@ SIZE = re.compile(r"\(\d+ bytes\)")
 LINHA = re.compile(r"\d{5}\.\d{5} \d{5}\.\d{6} \d{5}\.\d{6} \d \d{14}")
 # The demo's fatura is due on day 10: pendente before it, vencida after it.
 FATURA_SITUACAO = re.compile(r"(— |Situação: )(pendente|vencida)$", re.MULTILINE)
+# How many pendências the demo office has depends on the day it ran (certificates, the fatura).
+PENDENCIAS = re.compile(r"Pendências \(\d+\)")
 NOTA = "<nfeProc versao='4.00'/>\n"
 
 
@@ -122,7 +124,8 @@ def normalized(transcript: str) -> str:
     dated = MONTH.sub("MM/AAAA", DATE.sub("DD/MM/AAAA", transcript))
     dated = COMPETENCIA.sub("AAAA-MM", HOUR.sub("às HH:MM", dated))
     sized = SIZE.sub("(N bytes)", LINHA.sub("<linha digitável>", dated))
-    return FATURA_SITUACAO.sub(r"\1<situação>", KEY.sub("rvb_<chave>", sized))
+    counted = PENDENCIAS.sub("Pendências (N)", sized)
+    return FATURA_SITUACAO.sub(r"\1<situação>", KEY.sub("rvb_<chave>", counted))
 
 
 def run_script(workdir: Path, name: str, identity: str) -> str:

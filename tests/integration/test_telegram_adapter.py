@@ -58,6 +58,7 @@ MENU_KEYBOARD = {
             {"text": "Meus dados", "callback_data": "m:dados"},
             {"text": "Ajuda", "callback_data": "m:ajuda"},
         ],
+        [{"text": "Pendências (0)", "callback_data": "m:pend"}],
     ]
 }
 

@@ -37,9 +37,9 @@ CAPABILITIES = Capabilities(
     list_rows=MAX_ROWS,
     list_label=LIST_BUTTON,
 )
-# Error codes of a `failed` status that mean "the 24-hour window was closed": the message goes
-# again as the approved template.
-REENGAGEMENT_CODES = frozenset({"131047"})
+# Error codes of a `failed` status that mean "the 24-hour window was closed" (470: the same,
+# from API versions before 2022): the message goes again as the approved template.
+REENGAGEMENT_CODES = frozenset({"131047", "470"})
 
 
 def identity_key(user: str) -> str:

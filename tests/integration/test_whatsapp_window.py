@@ -256,6 +256,14 @@ async def test_a_late_131047_status_sends_the_message_again_as_the_template_once
     assert [e["then"] for e in row.payload["wa_history"]] == ["modelo aprovado", "desistiu"]
 
 
+async def test_the_older_re_engagement_code_470_is_retried_too(window: Window) -> None:
+    window.notify("login.locked", {"channel": "telegram"})
+    await window.flush()
+    await window.status_failed("wamid.OUT1", code=470)
+    await window.flush()
+    assert window.types() == ["text", "template"]
+
+
 async def test_a_failed_status_for_another_reason_is_only_recorded(window: Window) -> None:
     window.notify("login.locked", {"channel": "telegram"})
     [first] = await window.flush()

@@ -1,8 +1,10 @@
 """The WhatsApp channel's bookkeeping in the database (sync: called in worker threads).
 
-Who a person is (BSUID ↔ phone number), when they last wrote (the 24-hour window), the phone
-number kept on their identity, message statuses, and the next page of a long list. Small
-in-process caches spare a transaction per message when nothing changed.
+Who a person is (BSUID ↔ phone number), when they last wrote (the 24-hour window) and the
+WhatsApp date of their latest message (to tell one that arrived out of order), the phone
+number kept on their identity, message statuses (a late 131047 puts the message back as the
+template), and the next page of a long list. Small in-process caches spare a transaction per
+message when nothing changed (not for the dates: the order check needs the exact one).
 """
 
 from __future__ import annotations

@@ -5,15 +5,18 @@ the body here. Each message or status of the payload is read by pywa, or by our 
 pywa cannot (whatsapp_parse.py); what neither can read is logged and stored, never dropped.
 Messages become neutral `Inbound` events (identity `wa:<BSUID>`, event id = the wamid, address =
 the phone number, or the BSUID when WhatsApp hides the number) and go through the conversation
-engine, which drops duplicates by (channel, wamid). Statuses are recorded once per (wamid,
-status).
+engine, which drops duplicates by (channel, wamid); one dated before the person's latest
+message already processed is marked out of order (the dialogue does not apply it). A file the
+Graph API cannot give after a few tries arrives marked unavailable. Statuses are recorded once
+per (wamid, status); a `failed` one for the closed window sends the message again as the
+template.
 
 Outbound: the outbox sender hands us claimed messages. Inside the 24-hour customer-service
 window they are rendered by whatsapp_render.py; outside it only the approved template goes,
 with the text as its parameter (whatsapp_send.py). The window is judged by the later of the
 identity's last inbound time and the person's last message seen here (whatsapp_window: people
-without access yet get free-form answers too). Rate limits (pair rate 131056, throughput, 429)
-defer the message; the token never reaches logs or errors.
+without access yet get free-form answers too); notices never move it. Rate limits (pair rate
+131056, throughput, 429) defer the message; the token never reaches logs or errors.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The WhatsApp channel's bookkeeping in the database (sync: called in worker threads).
 
-Who a person is (BSUID ↔ phone number), when they last wrote (the 24-hour window), the phone
-number kept on their identity, message statuses, and the next page of a long list. Small
-in-process caches spare a transaction per message when nothing changed.
+Who a person is (BSUID ↔ phone number), when they last wrote (the 24-hour window) and the
+WhatsApp date of their latest message (to tell one that arrived out of order), the phone
+number kept on their identity, message statuses (a late 131047 puts the message back as the
+template), and the next page of a long list. Small in-process caches spare a transaction per
+message when nothing changed (not for the dates: the order check needs the exact one).
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ CAPABILITIES = Capabilities(
     list_rows=MAX_ROWS,
     list_label=LIST_BUTTON,
 )
-# Error codes of a `failed` status that mean "the 24-hour window was closed": the message goes
-# again as the approved template.
-REENGAGEMENT_CODES = frozenset({"131047"})
+# Error codes of a `failed` status that mean "the 24-hour window was closed" (470: the same,
+# from API versions before 2022): the message goes again as the approved template.
+REENGAGEMENT_CODES = frozenset({"131047", "470"})
 
 
 def identity_key(user: str) -> str:

@@ -18,8 +18,8 @@ from handlers import texts
 from services import access
 from services.messages import Choice, Document, Outbound, Text
 from services.replies import merge_replies
-from tests.integration.whatsapp_person import Person, body_of, labels
-from tests.support import cnpj
+from tests.integration.whatsapp_person import KEY, Person, body_of, labels
+from tests.support import add_client, cnpj
 
 OFFICE = cnpj(4343)
 NEW_CLIENT = cnpj(778)
@@ -97,3 +97,25 @@ def test_a_text_with_buttons_or_a_document_is_never_merged_into() -> None:
 def test_channels_that_do_not_count_messages_keep_them_apart() -> None:
     replies = [Text("Salvo."), Text("Menu", ((Choice("a", "A"),),))]
     assert merge_replies(replies, TELEGRAM) == replies
+
+
+async def test_managing_a_client_takes_one_message_per_tap(person: Person) -> None:
+    await bind(person)
+    principal = access.resolve_principal(person.app.uow_factory(), KEY)
+    assert principal is not None
+    add_client(person.app.uow_factory, principal, 1, name="Padaria Estrela Ltda")
+    await person.press(texts.CLIENTES)
+    await person.press("Padaria Estrela Ltda")
+    await person.press(texts.GERENCIAR)
+    await person.press(texts.CONFIGURACOES)
+    await person.press(texts.CHAVE_INTEGRACAO)
+    await person.press(texts.GERAR_NOVA_CHAVE)
+    [key] = await person.press(texts.CONFIRMAR)
+    assert re.search(r"```\S+```", body_of(key))  # the new key, with the screen's buttons
+    assert labels(key)
+    await person.press(texts.VOLTAR, key)
+    await person.press(texts.CONTRATO)
+    await person.say("/menu")
+    await person.press(texts.MEUS_DADOS)
+    await person.press(texts.PAGAMENTO)
+    assert [count for _, count in person.interactions] == [1] * len(person.interactions)

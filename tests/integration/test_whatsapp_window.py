@@ -22,10 +22,11 @@ from bot.channels import whatsapp as whatsapp_channel
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.crypto import download_links
 from domain.clients import Role
+from handlers.notices import NOTICE_RENDERERS
 from services import access, notices, outbox
 from services.conversation import enqueue_to
 from services.messages import Document, Text
-from services.outbox import Fate
+from services.outbox import Delivered, Fate
 from storage.models import OutboxMessage, UserIdentity
 from tests.integration.test_whatsapp_webhook import wa_settings
 from tests.integration.whatsapp_graph import BSUID, PHONE_ID, WA_ID, GraphStandIn, sign
@@ -169,8 +170,6 @@ KINDS = [
 
 
 def test_every_notice_kind_has_a_sample_here() -> None:
-    from handlers.notices import NOTICE_RENDERERS
-
     assert sorted(NOTICE_RENDERERS) == sorted(KINDS)
 
 
@@ -256,6 +255,14 @@ async def test_a_late_131047_status_sends_the_message_again_as_the_template_once
     assert [e["then"] for e in row.payload["wa_history"]] == ["modelo aprovado", "desistiu"]
 
 
+async def test_the_older_re_engagement_code_470_is_retried_too(window: Window) -> None:
+    window.notify("login.locked", {"channel": "telegram"})
+    await window.flush()
+    await window.status_failed("wamid.OUT1", code=470)
+    await window.flush()
+    assert window.types() == ["text", "template"]
+
+
 async def test_a_failed_status_for_another_reason_is_only_recorded(window: Window) -> None:
     window.notify("login.locked", {"channel": "telegram"})
     [first] = await window.flush()
@@ -285,7 +292,7 @@ async def test_a_document_ready_outside_the_window_goes_as_a_signed_link(window:
     with later():
         enqueue_document(window, data)
         [fate] = await window.flush()
-        assert type(fate).__name__ == "Delivered"
+        assert isinstance(fate, Delivered)
         assert window.types() == ["template"]  # no upload, no document message
         text = window.graph.sent()[0]["template"]["components"][0]["parameters"][0]["text"]
         assert "peça de novo" not in text

@@ -327,14 +327,18 @@ def test_another_gestors_item_is_not_found(
     assert not intruder.documents()
 
 
-def test_an_item_id_never_offered_to_this_chat_only_expires(app: App, seeded: Seeded) -> None:
+def test_an_item_id_never_offered_to_this_chat_is_refused_like_any_other_gestors(
+    app: App, seeded: Seeded
+) -> None:
+    # Item buttons work from any state, like a notice's (handlers/push.py): what guards them is
+    # the object's tenancy, checked when pressed.
     intruder = Chat(app.conversation, app.uow_factory, identity_key="test:gestor2")
     make_office(app.uow_factory, 2, identity_key="test:gestor2")
     intruder.say("/menu")
 
     replies = intruder.press_id(go_fatura(seeded.overdue_fatura))
 
-    assert texts.EXPIRED in texts_of(replies)
+    assert "⚠️ Fatura não encontrada." in texts_of(replies)
     assert not intruder.documents()
 
 

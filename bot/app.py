@@ -26,6 +26,7 @@ from bot.notices import NoticeLoop
 from bot.observability import Metrics
 from bot.pacing import pacer_from_settings
 from bot.scheduler import ReminderScheduler
+from bot.sefaz import capture_runner
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
@@ -269,7 +270,12 @@ def build_runtime(
     )
     scheduler = (  # daily sweeps, one instance per firing (database lease)
         reminder_scheduler.from_settings(
-            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done, files=app.files
+            settings,
+            app.uow_factory,
+            on_done=app.wake,
+            on_job=metrics.job_done,
+            files=app.files,
+            capture=capture_runner(settings, app.uow_factory),
         )
         if settings.scheduler_enabled
         else None

@@ -214,6 +214,11 @@ def go_card(client_id: int) -> str:
     return f"{GO}card:{client_id}"
 
 
+def go_pendentes(client_id: int) -> str:
+    """The id of a button that opens a client's pending supplier notes from anywhere."""
+    return f"{GO}forn:{client_id}"
+
+
 def go_cert(client_id: int) -> str:
     """The id of a button that opens a client's certificate upload from anywhere."""
     return f"{GO}cert:{client_id}"

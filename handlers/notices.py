@@ -32,4 +32,5 @@ NOTICE_RENDERERS: Mapping[str, Renderer] = {
     "fatura.vencendo": reminder_notices.render_fatura_due,
     "fatura.vencida": reminder_notices.render_fatura_overdue,
     "link.parado": reminder_notices.render_link_idle,
+    "fornecedores.novas": reminder_notices.render_supplier_notes,
 }

@@ -224,11 +224,24 @@ class Dialogue:
         cert_client = int_arg(choice_id.removeprefix(GO), "cert")  # reminders
         if cert_client is not None:
             return self._go_cert(ctx, cert_client)
+        forn_client = int_arg(choice_id.removeprefix(GO), "forn")  # supplier-note capture
+        if forn_client is not None:
+            return self._go_pendentes(ctx, forn_client)
         client_id = int_arg(choice_id.removeprefix(GO), "card")
         if client_id is None:
             return self._home(ctx, before=[Text(texts.EXPIRED)])
         data = {"cid": client_id, "q": None, "p": 1, HISTORY: ["lista"]}
         return self._show(ctx, State("clientes", "card", data), [])
+
+    def _go_pendentes(self, ctx: Ctx, client_id: int) -> Outcome:
+        """`go:forn:<id>` (a capture notice): that client's pending supplier notes; tenancy
+        re-checked here (any role may see them)."""
+        try:
+            clients.get_client(ctx.uow, ctx.principal, client_id)
+        except ServiceError as exc:
+            return self._home(ctx, before=[Text(f"⚠️ {exc.message}")])
+        data = {"cid": client_id, "f": "p", "comp": None, "pg": 1, HISTORY: ["inicio"]}
+        return self._show(ctx, State(FORNECEDORES_FLOW.name, "lista", data), [])
 
     def _go_cert(self, ctx: Ctx, client_id: int) -> Outcome:
         """`go:cert:<id>` (a reminder): the certificate upload of that client, gestor role and

@@ -716,6 +716,7 @@ AVISO_LABELS = {
     "certificados": "Certificados vencendo",
     "faturas": "Faturas a vencer e vencidas",
     "links": "Links abertos e não concluídos",
+    "fornecedores": "Notas novas de fornecedores (SEFAZ)",
 }
 AVISO_TOGGLE_OFF = "Desligar: {label}"
 AVISO_TOGGLE_ON = "Ligar: {label}"
@@ -775,3 +776,10 @@ SHORTCUT_NONE = (
     "CNPJ, ou toque em Clientes para ver a lista."
 )
 SHORTCUT_WHICH_CLIENT = "{feature}\nDe qual cliente? Digite parte do nome ou do CNPJ."
+
+
+# -- SEFAZ: capture notices, manifestação, consulta --
+FORN_NOVAS_NOTICE = (
+    "📥 {quantidade} nota{s} nova{s} de fornecedores para {nome}, recebida{s} da SEFAZ."
+)
+VER_PENDENTES = "Ver Pendentes"

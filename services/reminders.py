@@ -39,6 +39,8 @@ MUTABLE_KINDS: Mapping[str, tuple[str, ...]] = {
     "certificados": ("certificado.vencendo", "certificado.resumo"),
     "faturas": ("fatura.vencendo", "fatura.vencida"),
     "links": ("link.parado",),
+    # the capture of supplier notes (services/sefaz_capture.py)
+    "fornecedores": ("fornecedores.novas",),
 }
 
 CERT_EMAIL_SUBJECT = "Certificado digital de {name}: {when}"

@@ -31,6 +31,7 @@ from storage.repositories import (
     IdentityRepository,
     InviteRepository,
 )
+from storage.sefaz import SefazRepository
 from storage.whatsapp import WhatsAppRepository
 
 
@@ -58,6 +59,7 @@ class UnitOfWork:
     reminders: ReminderRepository
     scheduler_leases: SchedulerLeaseRepository
     notice_mutes: NoticeMuteRepository
+    sefaz: SefazRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -79,6 +81,7 @@ class UnitOfWork:
             self.integration_keys = IntegrationKeyRepository(self.session)
             self.notices = NoticeRepository(self.session)
             self.fiscal = FiscalDocumentRepository(self.session)
+            self.sefaz = SefazRepository(self.session)
             self.faturas, self.gestor_emails = (
                 FaturaRepository(self.session),
                 GestorEmailRepository(self.session),

@@ -135,18 +135,6 @@ class ResumoNFe:
     situacao: str
 
 
-@dataclass(frozen=True, slots=True)
-class ResumoEvento:
-    """resEvento: an event registered for a note (a cancellation, a CC-e…) without its XML."""
-
-    chave: str
-    tp_evento: str
-    n_seq_evento: int
-    descricao: str
-    registrado_em: datetime
-    protocolo: str | None
-
-
 _SITUACOES = {"1": "autorizada", "2": "denegada", "3": "cancelada"}
 
 
@@ -165,18 +153,6 @@ def ler_res_nfe(xml: bytes) -> ResumoNFe:
         valor=valor,
         protocolo=_text(root, "n:nProt"),
         situacao=_SITUACOES.get(_text(root, "n:cSitNFe") or "", "autorizada"),
-    )
-
-
-def ler_res_evento(xml: bytes) -> ResumoEvento:
-    root = _root(xml, "resEvento")
-    return ResumoEvento(
-        chave=_required(root, "n:chNFe"),
-        tp_evento=_required(root, "n:tpEvento"),
-        n_seq_evento=int(_text(root, "n:nSeqEvento") or "1"),
-        descricao=_text(root, "n:xEvento") or "",
-        registrado_em=_datetime(_text(root, "n:dhRecbto") or _required(root, "n:dhEvento")),
-        protocolo=_text(root, "n:nProt"),
     )
 
 

@@ -133,6 +133,7 @@ def manifestar(
 ) -> Resultado:
     """Sign and send one manifestação for a supplier note of one of the gestor's clients."""
     principal.require_manage()
+    moment = now or datetime.now(UTC)
     if tipo is TipoManifestacao.NAO_REALIZADA:
         try:
             justificativa = checar_justificativa(justificativa or "")
@@ -147,6 +148,9 @@ def manifestar(
         if (chave, "fornecedor") not in stored:
             raise NotaNaoEncontrada()
         n_seq = uow.sefaz.next_seq(cid, chave, tipo.value)
+        certificate = uow.certificates.of_client(cid)
+        if certificate is None or certificate.not_after <= moment:
+            raise SemCertificado()
     secret = stored_secret(uow_factory(), box, cid)
     if secret is None:
         raise SemCertificado()
@@ -162,7 +166,7 @@ def manifestar(
         n_seq=n_seq,
         actor=principal.identity_key,
         gestor_id=principal.gestor_id,
-        now=now or datetime.now(UTC),
+        now=moment,
     )
 
 

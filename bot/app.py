@@ -21,6 +21,7 @@ from bot.channels.whatsapp import WhatsAppChannel
 from bot.crypto import link_signer, secret_box
 from bot.gateways.file_store import file_store
 from bot.gateways.payments import billing_from_settings
+from bot.gateways.sefaz import gateway_from_settings
 from bot.jobs import BackgroundJobs
 from bot.notices import NoticeLoop
 from bot.observability import Metrics
@@ -145,6 +146,7 @@ def build_app(
                 link_signer=link_signer(settings),
                 billing=billing_from_settings(settings),
                 links=link_options(settings),
+                sefaz=gateway_from_settings(settings),
                 exports=ExportOptions(
                     channels=channel_capabilities(settings),
                     progress_interval=settings.export_progress_seconds,

@@ -24,6 +24,7 @@ from services.links import LinkOptions
 from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
 from services.payment_gateway import BillingSetup
 from services.principal import Principal
+from services.sefaz import SefazGateway
 from services.software_access import LinkSigner
 from services.types import UnitOfWork
 
@@ -59,6 +60,8 @@ class DialogueConfig:
     links: LinkOptions = field(default_factory=LinkOptions)
     # long work: upload limits of this deployment, progress of big jobs.
     exports: ExportOptions = field(default_factory=ExportOptions)
+    # SEFAZ web services (manifestação, consulta), with each client's A1.
+    sefaz: SefazGateway | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ and xMotivo, and nothing is stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -120,7 +121,7 @@ def prazo_da_nota(autorizada_em: datetime, hoje: date) -> Prazo:
 
 
 def manifestar(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], UnitOfWork],
     principal: Principal,
     client_id: int,
     chave: str,
@@ -192,7 +193,7 @@ def ciencia_automatica(
 
 
 def _send_with(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: Callable[[], UnitOfWork],
     gateway: SefazGateway,
     a1: A1,
     *,

@@ -10,6 +10,7 @@ CLIENTES = Choice("m:clientes", texts.CLIENTES)
 NOVO = Choice("m:novo", texts.NOVO_CLIENTE)
 DADOS = Choice("m:dados", texts.MEUS_DADOS)
 AJUDA = Choice("m:ajuda", texts.AJUDA)
+CONSULTAR = Choice("m:consulta", texts.CONSULTAR_NOTA)
 
 
 def help_text(ctx: Ctx) -> str:
@@ -19,8 +20,8 @@ def help_text(ctx: Ctx) -> str:
 def ask_menu(ctx: Ctx, data: Data) -> Text:
     """Show the main menu (a contador cannot add clients, so it gets no Novo cliente)."""
     if not ctx.principal.can_manage:
-        return screen(texts.MENU_TEXT, [CLIENTES], [DADOS, AJUDA])
-    return screen(texts.MENU_TEXT, [CLIENTES, NOVO], [DADOS, AJUDA])
+        return screen(texts.MENU_TEXT, [CLIENTES], [CONSULTAR], [DADOS, AJUDA])
+    return screen(texts.MENU_TEXT, [CLIENTES, NOVO], [CONSULTAR], [DADOS, AJUDA])
 
 
 def answer_menu(ctx: Ctx, data: Data, body: Body) -> Answer:
@@ -30,6 +31,8 @@ def answer_menu(ctx: Ctx, data: Data, body: Body) -> Answer:
         return Goto("lista", {"q": None, "p": 1}, flow="clientes")
     if choice == NOVO.id:
         return Goto("escolha", flow="novo")
+    if choice == CONSULTAR.id:
+        return Goto("chave", {"r": None}, flow="consulta")
     if choice == DADOS.id:
         return enter(DADOS, {}, back_to=("menu", "inicio", data))
     return Stay(help_text(ctx))

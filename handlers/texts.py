@@ -818,3 +818,23 @@ MANIF_RECUSADA = "⚠️ A SEFAZ recusou {rotulo}: {c_stat} – {x_motivo}"
 SEFAZ_INDISPONIVEL = (
     "A conexão com a SEFAZ não está configurada neste servidor. Fale com o suporte."
 )
+# Consultar nota (main menu)
+CONSULTAR_NOTA = "Consultar nota"
+CONSULTA_ASK = (
+    "🔎 Consultar nota: digite ou cole a chave de acesso (44 números; espaços, pontos e o "
+    "prefixo NFe podem vir juntos) ou envie uma foto do DANFE ou do DANFCE."
+)
+CONSULTA_RESULT = "🔎 Nota {chave}\nSituação: {situacao}\n{linhas}"
+CONSULTA_ARQUIVO = "Guardada para {cliente} ({tipo})."
+CONSULTA_SEFAZ = "Consultada agora na SEFAZ com o certificado de {cliente}: {c_stat} – {x_motivo}."
+CONSULTA_TIPOS = {"emitida": "nota emitida", "fornecedor": "nota de fornecedor"}
+CONSULTA_SEM_XML = "Só o resumo da SEFAZ está guardado (sem XML)."
+CONSULTA_EMITENTE = "Emitente: {v}"
+CONSULTA_DEST = "Destinatário: {v}"
+CONSULTA_VALOR = "Valor (vNF): {v}"
+CONSULTA_DATA = "Emissão: {v}"
+CONSULTA_PROTOCOLO = "Protocolo: {v}"
+CONSULTA_FOTO_FILE = "Envie a foto como imagem (JPG ou PNG) do DANFE ou do DANFCE."
+DANFE_PDF = "DANFE (PDF)"
+MANIFESTAR = "Manifestar"
+OUTRA_CONSULTA = "Outra consulta"

@@ -155,6 +155,33 @@ class SefazRepository:
             .execution_options(synchronize_session=False)
         )
 
+    # --- consulta pela chave ------------------------------------------------------------------
+
+    def note_of_gestor(self, gestor_id: int, chave: str) -> tuple[FiscalDocument, Client] | None:
+        """The stored note with this key among the gestor's clients (an emitida first)."""
+        row = self.session.execute(
+            select(FiscalDocument, Client)
+            .join(Client, Client.id == FiscalDocument.client_id)
+            .where(Client.gestor_id == gestor_id, FiscalDocument.chave == chave)
+            .order_by(FiscalDocument.tipo, FiscalDocument.resumo)
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    def client_with_certificate(
+        self, gestor_id: int, documento: str, now: datetime
+    ) -> Client | None:
+        """The gestor's client with this CNPJ and a certificate valid now."""
+        return self.session.scalars(
+            select(Client)
+            .join(Certificate, Certificate.client_id == Client.id)
+            .where(
+                Client.gestor_id == gestor_id,
+                Client.documento == documento,
+                Certificate.not_before <= now,
+                Certificate.not_after > now,
+            )
+        ).first()
+
     # --- events -----------------------------------------------------------------------------
 
     def add_event(self, row: dict[str, Any]) -> bool:

@@ -123,7 +123,13 @@ async def test_a_gestor_joins_browses_clients_and_registers_a_new_one_over_polli
     user.send_command("start", code)
     await shown(user, "✅ Acesso liberado para Escritório Ponta a Ponta Ltda como gestor.")
     menu = await shown(user, "O que você quer fazer?")
-    assert [b.text for b in menu.buttons] == ["Clientes", "Novo cliente", "Meus dados", "Ajuda"]
+    assert [b.text for b in menu.buttons] == [
+        "Clientes",
+        "Novo cliente",
+        "Consultar nota",
+        "Meus dados",
+        "Ajuda",
+    ]
 
     user.press_button("Clientes", menu)
     listing = await shown(user, "👥 Seus clientes (2)")

@@ -287,7 +287,13 @@ async def test_a_gestor_binds_by_invite_code_and_registers_a_client_on_whatsapp(
     await phone.shown("Acesso liberado para Escritório Zap Ltda")
     menu = await phone.shown("O que você quer fazer?")
     assert menu["interactive"]["type"] == "list"
-    assert labels(menu) == ["Clientes", "Novo cliente", "Meus dados", "Ajuda"]
+    assert labels(menu) == [
+        "Clientes",
+        "Novo cliente",
+        "Consultar nota",
+        "Meus dados",
+        "Ajuda",
+    ]
     assert menu["to"] == WA_ID
 
     await phone.press("Novo cliente", menu)

@@ -17,10 +17,11 @@ from handlers import texts
 from services import sefaz_manifest
 from services.sefaz_capture import capture
 from tests.integration.sefaz_support import Recipient, box_of, gateway_for, recipient
-from tests.support import Chat, Office, add_member, make_office
+from tests.support import Chat, Office, add_client, add_member, make_office
 from tests.support_sefaz import SefazState, StandIn, sefaz_stand_in
 from tests.unit.fiscal.samples import Ide, res_nfe
 from tests.unit.fiscal_chat.chat_support import open_gerenciar
+from tests.unit.fiscal_chat.factory import nfe_proc_xml
 
 IDE = Ide(nnf="555")
 NAME = "CONSTRUTORA BOA OBRA LTDA"
@@ -136,3 +137,82 @@ def test_the_switches_are_in_configuracoes(
     chat.press("Desligar: Captura de notas")
     switches = sefaz_manifest.switches(app.uow_factory(), office.gestor, client.client_id)
     assert switches.captura is False
+
+
+# -- Consultar nota ----------------------------------------------------------------------------
+
+
+def test_consultar_nota_by_typed_key_answers_from_the_archive_and_offers_manifestar(
+    chat: Chat, client: Recipient
+) -> None:
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say("NFe " + " ".join(IDE.chave()[i : i + 4] for i in range(0, 44, 4)))
+    text = chat.last_text().text
+    assert text.startswith(f"🔎 Nota {IDE.chave()}\nSituação: autorizada\n")
+    assert "Emitente: FORNECEDOR LTDA" in text
+    assert "Valor (vNF): R$ 1.000,00" in text
+    assert f"Guardada para {NAME} (nota de fornecedor)." in text
+    assert "Só o resumo da SEFAZ está guardado (sem XML)." in text
+    assert texts.MANIFESTAR in chat.labels()
+    assert texts.DANFE_PDF not in chat.labels()  # only a summary: nothing to print
+    chat.press(texts.MANIFESTAR)
+    assert "Ciência" in chat.labels()
+
+
+def test_a_wrong_key_says_what_is_wrong_and_asks_again(chat: Chat, client: Recipient) -> None:
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say("1234")
+    assert "44" in chat.last_text().text
+    assert chat.labels() == [texts.VOLTAR, texts.MENU]
+
+
+def test_consultar_nota_by_a_photo_of_the_danfe_gives_danfe_and_xml(
+    app: App, chat: Chat, office: Office
+) -> None:
+    from domain.fiscal import Modelo
+    from services.messages import Document, FileBody
+    from tests.unit.fiscal_chat.chat_support import store
+    from tests.unit.fiscal_chat.factory import NotaSpec
+    from tests.unit.sefaz.test_consulta_chave import photo
+
+    card = add_client(app.uow_factory, office.gestor, 7, name="ACME Comércio Ltda")
+    spec = NotaSpec(
+        numero=9, dh_emi=datetime(2026, 10, 15, 10, 30, tzinfo=UTC), emitente_cnpj=card.documento
+    )
+    store(app.uow_factory, card, [("nota.xml", nfe_proc_xml(spec))])
+    data = photo(spec, Modelo.NFE)
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.deliver(chat.event(FileBody("ref", "foto.jpg", "image/jpeg", len(data), data)))
+    assert f"🔎 Nota {spec.chave()}" in chat.last_text().text
+    chat.press(texts.DANFE_PDF)
+    chat.press(texts.BAIXAR_XML)
+    names = [m.name for m in chat.received if isinstance(m, Document)]
+    assert names[-2] == f"DANFE-{spec.chave()}.pdf"
+    assert names[-1].endswith(".xml")
+
+
+def test_a_note_not_archived_is_asked_to_sefaz_with_the_emitentes_certificate(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    issued = Ide(cnpj=client.cnpj, nnf="900")  # a note the client itself issued
+    sefaz.state.notas[issued.chave()] = ("101", "Cancelamento de NF-e homologado")
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(issued.chave())
+    text = chat.last_text().text
+    assert "Situação: cancelada" in text
+    assert "101 – Cancelamento de NF-e homologado" in text
+    assert sefaz.state.count("consulta", client.cnpj) == 1
+
+
+def test_no_client_can_ask_sefaz_about_a_stranger_note(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(Ide(nnf="901").chave())  # issued by someone who is not a client
+    assert "nenhum cliente seu" in chat.last_text().text
+    assert sefaz.state.count("consulta") == 0

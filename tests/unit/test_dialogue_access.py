@@ -75,7 +75,13 @@ def test_start_with_a_gestor_code_binds_the_chat_and_shows_the_menu(
         texts.WELCOME.format(name="Contabilidade Horizonte Ltda"),
         f"{texts.MENU_TEXT}\n\n{texts.MENU_HINT}",
     ]
-    assert chat.labels() == [texts.CLIENTES, texts.NOVO_CLIENTE, texts.MEUS_DADOS, texts.AJUDA]
+    assert chat.labels() == [
+        texts.CLIENTES,
+        texts.NOVO_CLIENTE,
+        texts.CONSULTAR_NOTA,
+        texts.MEUS_DADOS,
+        texts.AJUDA,
+    ]
     assert role_of(uow_factory, chat.identity_key) is Role.GESTOR
     assert step_of(chat) == ("menu", "inicio")
 

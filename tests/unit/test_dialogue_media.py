@@ -16,7 +16,13 @@ from tests.support import Chat, Office, add_client
 from tests.unit.helpers import GOOD, open_cadastro, state_of, step_of, texts_of, walk_to
 
 ANSWERED = [kind for kind in MediaKind if kind is not MediaKind.REACTION]
-MENU_LABELS = [texts.CLIENTES, texts.NOVO_CLIENTE, texts.MEUS_DADOS, texts.AJUDA]
+MENU_LABELS = [
+    texts.CLIENTES,
+    texts.NOVO_CLIENTE,
+    texts.CONSULTAR_NOTA,
+    texts.MEUS_DADOS,
+    texts.AJUDA,
+]
 
 
 def send(chat: Chat, kind: MediaKind) -> list[Outbound]:

@@ -18,7 +18,13 @@ from tests.support import Chat, Office, add_client
 from tests.unit.helpers import client_count, state_of, step_of, texts_of, walk_to
 
 pytestmark = pytest.mark.usefixtures("office")
-MENU_LABELS = [texts.CLIENTES, texts.NOVO_CLIENTE, texts.MEUS_DADOS, texts.AJUDA]
+MENU_LABELS = [
+    texts.CLIENTES,
+    texts.NOVO_CLIENTE,
+    texts.CONSULTAR_NOTA,
+    texts.MEUS_DADOS,
+    texts.AJUDA,
+]
 
 
 def test_the_first_message_greets_by_office_and_shows_the_menu_with_the_hint(

@@ -182,7 +182,7 @@ class _Contexts:
         pem_chain = b"".join(
             c.public_bytes(serialization.Encoding.PEM) for c in (certificate, *chain)
         )
-        with tempfile.TemporaryDirectory(prefix="sefaz-") as folder:
+        with tempfile.TemporaryDirectory(prefix="a1-tls-") as folder:
             key_path, cert_path = Path(folder, "k.pem"), Path(folder, "c.pem")
             for path, data in ((key_path, pem_key), (cert_path, pem_chain)):
                 descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

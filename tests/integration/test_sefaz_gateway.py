@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import ssl
+import stat
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,20 +101,45 @@ def test_a_client_certificate_from_another_authority_never_reaches_the_service()
         assert sefaz.state.calls == []
 
 
-def test_the_certificate_key_is_never_left_on_disk(
+def test_the_certificate_key_is_never_on_disk_in_clear_and_never_left_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen: list[tuple[str, int]] = []
+    load = ssl.SSLContext.load_cert_chain
+
+    def spy(  # type: ignore[no-untyped-def]
+        context: ssl.SSLContext, certfile: str, keyfile: str | None = None, password=None
+    ):
+        if keyfile is not None and Path(keyfile).parent.name.startswith("a1-tls-"):
+            head = Path(keyfile).read_text().splitlines()[0]
+            seen.append((head, stat.S_IMODE(os.stat(keyfile).st_mode)))
+        return load(context, certfile, keyfile, password)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_cert_chain", spy)
     with sefaz_stand_in() as sefaz:
         gateway(sefaz.url, sefaz.ca_bundle).distribuicao(
             a1_of(), cnpj=CNPJ, uf_autor="35", ult_nsu="0" * 15
         )
-    left = [p for p in tmp_path.rglob("*") if p.is_file()]
-    # only the stand-in's own folder could be here, and it is gone too
-    assert left == []
+    # the key file existed only encrypted (one-time password), readable by the owner only
+    assert seen == [("-----BEGIN ENCRYPTED PRIVATE KEY-----", 0o600)]
     assert os.listdir(tmp_path) == []
+
+
+def test_the_password_never_shows_in_logs_or_errors(caplog: pytest.LogCaptureFixture) -> None:
+    a1 = a1_of()
+    wrong = A1(a1.pfx, "senha-errada-123")
+    caplog.set_level(logging.DEBUG)
+    with sefaz_stand_in() as sefaz, pytest.raises(SefazIndisponivel) as refused:
+        gateway(sefaz.url, sefaz.ca_bundle).distribuicao(
+            wrong, cnpj=CNPJ, uf_autor="35", ult_nsu="0" * 15
+        )
+    assert "Envie o certificado de novo" in refused.value.message
+    assert refused.value.__cause__ is None
+    for secret in (PASSWORD, "senha-errada-123"):
+        assert secret not in caplog.text
+        assert secret not in str(refused.value)
+    assert "senha" not in repr(wrong)
 
 
 @pytest.mark.parametrize(

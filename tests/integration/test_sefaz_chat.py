@@ -216,3 +216,28 @@ def test_no_client_can_ask_sefaz_about_a_stranger_note(
     chat.say(Ide(nnf="901").chave())  # issued by someone who is not a client
     assert "nenhum cliente seu" in chat.last_text().text
     assert sefaz.state.count("consulta") == 0
+
+
+def test_the_capture_notice_reaches_the_chat_with_a_button_to_pendentes(
+    app: App, chat: Chat, client: Recipient
+) -> None:
+    from services import notices
+
+    notices.dispatch(app.uow_factory, chat.deliver)
+    notice = chat.last_text()
+    assert notice.text == f"📥 1 nota nova de fornecedores para {NAME}, recebida da SEFAZ."
+    chat.press(texts.VER_PENDENTES)
+    assert chat.last_text().text.startswith(f"📥 {NAME}: notas pendentes (1)")
+
+
+def test_another_gestor_cannot_look_up_a_note_of_this_office(
+    app: App, client: Recipient, sefaz: StandIn
+) -> None:
+    from services.sefaz_consulta import SemCertificadoParaConsulta, consultar
+
+    other = make_office(app.uow_factory, 2)
+    with pytest.raises(SemCertificadoParaConsulta):
+        consultar(
+            app.uow_factory, other.gestor, IDE.chave(), gateway=gateway_for(sefaz), box=box_of(app)
+        )
+    assert sefaz.state.count("consulta") == 0

@@ -253,7 +253,9 @@ def ask_note(ctx: Ctx, data: Data) -> Text:
     if not _cancelada(note):
         text += manifestacao.prazo_line(note)
     pending = note.reconhecida_em is None and not _cancelada(note)
-    actions = [ACKNOWLEDGE, DOWNLOAD] if pending else [DOWNLOAD]
+    # A summary's blob is the resNFe, not the note: nothing to download until the XML arrives.
+    download = [] if note.resumo else [DOWNLOAD]
+    actions = [ACKNOWLEDGE, *download] if pending else download
     manifest = manifestacao.buttons() if ctx.principal.can_manage and not _cancelada(note) else []
     return screen(text, actions, *manifest, nav(cancel=False, menu=True))
 

@@ -134,6 +134,11 @@ def capture(
             _capture_client(uow_factory, gateway, a1, target, result, now, max_pages)
             if auto_ciencia is not None and target.ciencia_automatica and result.chaves_resumo:
                 auto_ciencia(uow_factory, target, a1, result.chaves_resumo, now)
+        except SefazIndisponivel as error:  # the automatic Ciência's calls
+            result.erro = error.message
+        except Exception:  # one client's failure must not stop the others' capture
+            log.exception("SEFAZ capture of client %s failed", target.client_id)
+            result.erro = "Falha inesperada; a captura deste cliente tenta de novo na próxima vez."
         finally:
             _release(uow_factory, target, holder)
         if result.novas:

@@ -225,3 +225,25 @@ def test_the_cli_captures_one_client_and_prints_what_it_got(
     assert "cStat 138" in result.output
     assert "próxima consulta:" in result.output
     assert "Nenhum cliente com captura ligada" in other.output
+
+
+def test_sefaz_unreachable_is_reported_and_the_lease_released(app: App, office: Office) -> None:
+    from bot.gateways.sefaz import HttpsSefazGateway, SefazEndpoints
+
+    recipient(app, office.gestor)
+    with sefaz_stand_in() as sefaz:
+        bundle, url = sefaz.ca_bundle.read_bytes(), sefaz.url
+    tmp_bundle = Path(app.settings.file_store_url) / "ca.pem"
+    tmp_bundle.parent.mkdir(parents=True, exist_ok=True)
+    tmp_bundle.write_bytes(bundle)
+    down = HttpsSefazGateway(SefazEndpoints(base=url), ca_bundle=tmp_bundle, timeout=2)
+    report = capture(app.uow_factory, down, box_of(app), now=NOW, holder="a")
+    assert (
+        report.clientes[0].erro == "A SEFAZ não respondeu agora. Tente de novo em alguns minutos."
+    )
+    [cursor] = rows(app, SefazCursor)
+    assert (cursor.lease_holder, cursor.proxima_consulta_em, cursor.ultimo_c_stat) == (
+        None,
+        None,
+        None,
+    )

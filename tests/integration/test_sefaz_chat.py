@@ -77,6 +77,7 @@ def test_a_summary_shows_sem_xml_and_its_deadline(chat: Chat, client: Recipient)
     text = chat.last_text().text
     assert "📝 Sem XML: só o resumo da SEFAZ chegou." in text
     assert "⏳ manifestar até " in text
+    assert texts.BAIXAR_XML not in chat.labels()  # the summary is not the note's XML
 
 
 def test_nao_realizada_asks_a_justificativa_of_the_right_size_then_confirms(

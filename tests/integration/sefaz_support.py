@@ -34,11 +34,18 @@ def pfx_valid_now(cnpj: str) -> bytes:
     )
 
 
-def recipient(app: App, gestor: Principal, *, captura: bool = True) -> Recipient:
-    """The samples' destinatário as a client of `gestor`, its A1 stored, capture on."""
-    card = client_with_documento(app.uow_factory, gestor, RECIPIENT, "CONSTRUTORA BOA OBRA LTDA")
+def recipient(
+    app: App,
+    gestor: Principal,
+    *,
+    captura: bool = True,
+    cnpj: str = RECIPIENT,
+    name: str = "CONSTRUTORA BOA OBRA LTDA",
+) -> Recipient:
+    """The samples' destinatário (or `cnpj`) as a client of `gestor`, its A1 stored, capture on."""
+    card = client_with_documento(app.uow_factory, gestor, cnpj, name)
     box = secret_box(app.settings)
-    pfx = pfx_valid_now(RECIPIENT)
+    pfx = pfx_valid_now(cnpj)
     sealed = certificates.accept_file(
         app.uow_factory(), gestor, card.id, box=box, name="a1.pfx", size=len(pfx), data=pfx
     )
@@ -53,7 +60,7 @@ def recipient(app: App, gestor: Principal, *, captura: bool = True) -> Recipient
     )
     if captura:
         sefaz_manifest.set_switches(app.uow_factory(), gestor, card.id, captura=True)
-    return Recipient(card.id, RECIPIENT)
+    return Recipient(card.id, cnpj)
 
 
 def gateway_for(stand_in: StandIn) -> HttpsSefazGateway:

@@ -247,3 +247,34 @@ def test_sefaz_unreachable_is_reported_and_the_lease_released(app: App, office: 
         None,
         None,
     )
+
+
+def test_documents_that_fail_verification_are_refused_and_the_nsu_still_advances(
+    app: App, office: Office
+) -> None:
+    from tests.integration.fiscal_support import (
+        FIXTURES,
+        NFELIB_DESTINATARIO,
+        NFELIB_SAMPLES,
+        NFELIB_TO_DESTINATARIO,
+        fixture_bytes,
+    )
+
+    client = recipient(app, office.gestor, cnpj=NFELIB_DESTINATARIO, name="DESTINATARIO REAL")
+    real = fixture_bytes(
+        str((NFELIB_SAMPLES / f"{NFELIB_TO_DESTINATARIO}-nfe.xml").relative_to(FIXTURES))
+    )
+    broken = fixture_bytes("Unimake-DFe/source/Unimake.DFe.Test/NFe/Resources/resEvento.xml")
+    state = SefazState()
+    # nfelib's sample was re-indented after signing: its signature no longer verifies
+    state.add(client.cnpj, "procNFe_v4.00.xsd", real)
+    state.add(client.cnpj, "resEvento_v1.01.xsd", broken)  # a 42-character key
+    good = Ide(cnpj="11222333000181", nnf="5")
+    state.add(client.cnpj, "resNFe_v1.01.xsd", res_nfe(good))
+    with sefaz_stand_in(state) as sefaz:
+        got = run(app, sefaz).clientes[0]
+    assert (got.notas, got.resumos, got.recusados, got.c_stat) == (0, 1, 2, "138")
+    assert [d.chave for d in rows(app, FiscalDocument)] == [good.chave()]
+    assert NFELIB_TO_DESTINATARIO not in {d.chave for d in rows(app, FiscalDocument)}
+    [cursor] = rows(app, SefazCursor)
+    assert cursor.ult_nsu == "000000000000003"  # refused documents do not hold the NSU back

@@ -122,6 +122,7 @@ class Call:
     cnpj_certificado: str | None
     cnpj_pedido: str | None
     body: bytes
+    soap: str = SOAP11
 
 
 @dataclass
@@ -180,16 +181,16 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         if (dist := root.find(".//n:distDFeInt", _NS)) is not None:
             cnpj = dist.findtext("n:CNPJ", None, _NS)
-            state.calls.append(Call("distribuicao", cnpj_cert, cnpj, body))
+            state.calls.append(Call("distribuicao", cnpj_cert, cnpj, body, soap))
             inner = _dist(state, cnpj or "", dist)
             self._answer(soap, "NFeDistribuicaoDFe", "nfeDistDFeInteresseResponse", inner)
         elif (env := root.find(".//n:envEvento", _NS)) is not None:
             evento = env.find("n:evento", _NS)
             cnpj = evento.findtext("n:infEvento/n:CNPJ", None, _NS) if evento is not None else None
-            state.calls.append(Call("evento", cnpj_cert, cnpj, body))
+            state.calls.append(Call("evento", cnpj_cert, cnpj, body, soap))
             self._answer(soap, "NFeRecepcaoEvento4", "nfeResultMsg", _evento(state, env))
         elif (cons := root.find(".//n:consSitNFe", _NS)) is not None:
-            state.calls.append(Call("consulta", cnpj_cert, None, body))
+            state.calls.append(Call("consulta", cnpj_cert, None, body, soap))
             self._answer(soap, "NFeConsultaProtocolo4", "nfeResultMsg", _consulta(state, cons))
         else:
             self.send_response(400)

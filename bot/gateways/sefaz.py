@@ -72,6 +72,8 @@ from services.sefaz import (
 log = logging.getLogger(__name__)
 
 BUNDLED_CA = "certs/icp_brasil.pem"
+SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 MAX_RESPONSE_BYTES = 40 * 1024 * 1024  # 50 docZip of full notes, base64
 _NS = {"n": NFE_NS}
 _BRASILIA = ZoneInfo("America/Sao_Paulo")
@@ -133,6 +135,10 @@ class SefazEndpoints:
         if self.base:
             return f"{self.base.rstrip('/')}/NFeRecepcaoEvento4"
         return self._table("AN", Endpoint.RECEPCAOEVENTO)
+
+    def soap_version(self, server: str) -> str:
+        """ "1.1" or "1.2", as nfelib's table says the server speaks (kept for a stand-in too)."""
+        return NFE_SERVERS[server].get("soap_version", "1.1")
 
     def url_consulta(self, cuf: str) -> str:
         sigla = UF_SIGLAS.get(cuf, cuf)
@@ -239,7 +245,7 @@ class HttpsSefazGateway:
         body = {"Body": {"nfeDistDFeInteresse": {"nfeDadosMsg": {"content": [pedido]}}}}
         ret = self._call(
             a1, NfeDistribuicaoDfeSoapNfeDistDfeInteresse, self.endpoints.url_distribuicao(),
-            body, "retDistDFeInt",
+            body, "retDistDFeInt", soap=self.endpoints.soap_version("AN"),
         )  # fmt: skip
         documentos = []
         for doc in ret.iterfind("n:loteDistDFeInt/n:docZip", _NS):
@@ -272,7 +278,7 @@ class HttpsSefazGateway:
         body = {"Body": {"nfeDadosMsg": {"content": [envelope]}}}
         ret = self._call(
             a1, NfeRecepcaoEvento4SoapNfeRecepcaoEvento, self.endpoints.url_evento(), body,
-            "retEnvEvento", replace_evento=signed,
+            "retEnvEvento", replace_evento=signed, soap=self.endpoints.soap_version("AN"),
         )  # fmt: skip
         c_stat, x_motivo = _text(ret, "n:cStat"), _text(ret, "n:xMotivo")
         inf = ret.find("n:retEvento/n:infEvento", _NS)
@@ -298,7 +304,7 @@ class HttpsSefazGateway:
         body = {"Body": {"nfeDadosMsg": {"content": [pedido]}}}
         ret = self._call(
             a1, NfeConsultaProtocolo4SoapNfeConsultaNf, self.endpoints.url_consulta(cuf), body,
-            "retConsSitNFe",
+            "retConsSitNFe", soap=self.endpoints.soap_version(authorizer_of(cuf)),
         )  # fmt: skip
         return RetornoConsulta(
             c_stat=_text(ret, "n:cStat"),
@@ -319,6 +325,7 @@ class HttpsSefazGateway:
         answer: str,
         *,
         replace_evento: str | None = None,
+        soap: str = "1.1",
     ) -> etree._Element:
         client = Client(Config.from_service(action, location=url))
         payload = client.prepare_payload(body)
@@ -329,6 +336,13 @@ class HttpsSefazGateway:
             text = re.sub(r"<(\w+:)?evento[^>]*/>", lambda _: replace_evento, text, count=1)
         headers = client.prepare_headers({})
         headers["content-type"] = "text/xml; charset=utf-8"
+        if soap == "1.2":
+            # nfelib's bindings are SOAP 1.1 envelopes; the servers its table marks 1.2 get the
+            # same envelope in the SOAP 1.2 namespace, the action in the content type.
+            text = text.replace(SOAP11_NS, SOAP12_NS, 1)
+            action = headers.pop("SOAPAction", "")
+            headers["content-type"] = f'application/soap+xml; charset=utf-8; action="{action}"'
+
         context = self._contexts.get(a1)
         try:
             with httpx.Client(verify=context, timeout=self.timeout) as http:

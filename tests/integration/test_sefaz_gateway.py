@@ -178,6 +178,8 @@ def test_a_note_is_looked_up_at_the_authorizer_of_its_uf() -> None:
         unknown = gw.consultar(a1_of(), chave=Ide(nnf="6").chave())
     assert (known.c_stat, known.protocolo) == ("101", "135260000000001")
     assert unknown.c_stat == "217"
+    # SP speaks SOAP 1.2 in nfelib's table: the request and its answer were 1.2
+    assert {call.soap for call in state.calls} == {"http://www.w3.org/2003/05/soap-envelope"}
 
 
 def test_the_official_urls_come_from_nfelib_by_environment() -> None:

@@ -21,11 +21,13 @@ from bot.channels.whatsapp import WhatsAppChannel
 from bot.crypto import download_links, link_signer, secret_box
 from bot.gateways.file_store import file_store
 from bot.gateways.payments import billing_from_settings
+from bot.gateways.sefaz import gateway_from_settings
 from bot.jobs import JobWorkers, default_workers
 from bot.notices import NoticeLoop
 from bot.observability import Metrics
 from bot.pacing import pacer_from_settings
 from bot.scheduler import ReminderScheduler, pendencia_options
+from bot.sefaz import capture_runner
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
@@ -166,6 +168,7 @@ def build_app(
                 links=link_options(settings),
                 exports=exports,
                 pendencias=pendencia_options(settings),
+                sefaz=gateway_from_settings(settings),
             )
         ),
         on_enqueued=wakeup.wake,
@@ -290,7 +293,12 @@ def build_runtime(
     )
     scheduler = (  # daily sweeps, one instance per firing (database lease)
         reminder_scheduler.from_settings(
-            settings, app.uow_factory, on_done=app.wake, on_job=metrics.job_done, files=app.files
+            settings,
+            app.uow_factory,
+            on_done=app.wake,
+            on_job=metrics.job_done,
+            files=app.files,
+            capture=capture_runner(settings, app.uow_factory),
         )
         if settings.scheduler_enabled
         else None

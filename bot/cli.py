@@ -346,3 +346,45 @@ def scheduler_run_once(job: str, now_text: str | None) -> None:
         f"{job}: {result.reminders} lembrete(s) novo(s), {result.notices} aviso(s) publicado(s)"
         f" ({result.digests} resumo(s)), {result.emails} e-mail(s) na fila."
     )
+
+
+# --- SEFAZ ---
+@main.group()
+def sefaz() -> None:
+    """Conexão com a SEFAZ: captura de notas de fornecedores."""
+
+
+@sefaz.command("capturar")
+@click.option("--client", "documento", default=None, help="Só o cliente com este CNPJ.")
+def sefaz_capturar(documento: str | None) -> None:
+    """Buscar agora as notas de fornecedores na SEFAZ (respeitando as esperas da NT 2014.002)."""
+    from datetime import UTC, datetime
+
+    from bot.scheduler import holder_name
+    from bot.sefaz import capture_runner
+    from domain.documents import normalize
+    from services.reminders import SAO_PAULO
+
+    app = _app()
+    run = capture_runner(app.settings, app.uow_factory)
+    report = run(
+        now=datetime.now(UTC),
+        holder=holder_name(),
+        documento=normalize(documento) if documento else None,
+    )
+    if not report.clientes:
+        click.echo(
+            "Nenhum cliente com captura ligada e certificado válido"
+            + (f" com o CNPJ {documento}." if documento else ".")
+        )
+        return
+    for got in report.clientes:
+        proxima = (
+            got.proxima.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M") if got.proxima else "-"
+        )
+        situacao = got.erro or got.pulada or f"cStat {got.c_stat} {got.x_motivo}"
+        click.echo(
+            f"{got.nome} ({got.cnpj}): {got.notas} nota(s) completa(s), {got.resumos} resumo(s), "
+            f"{got.eventos} evento(s), {got.recusados} recusado(s); {got.consultas} consulta(s); "
+            f"{situacao}; próxima consulta: {proxima}"
+        )

@@ -15,10 +15,11 @@ import socket
 import time as time_module
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from bot.settings import Settings
 from domain.pendencias import PendenciaOptions
@@ -29,6 +30,8 @@ from services.retention import RetentionPolicy
 from services.types import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+
+CAPTURE_JOB = "captura"
 
 MISFIRE_GRACE = 3600  # seconds: a firing the loop missed (busy, suspended) still runs
 
@@ -54,8 +57,13 @@ class ReminderScheduler:
         on_done: Callable[[], None] | None = None,
         retention: RetentionPolicy | None = None,
         on_job: Callable[[str, str, float | None], None] | None = None,
+        capture: Callable[..., object] | None = None,
+        capture_minutes: int = 60,
     ) -> None:
         self.on_job = on_job
+        # The SEFAZ capture (bot/sefaz.py): every `capture_minutes`, not daily.
+        self.capture = capture
+        self.capture_minutes = capture_minutes
         self.uow_factory = uow_factory
         self.times = dict(times)
         self.options = options
@@ -80,6 +88,15 @@ class ReminderScheduler:
             )
             if self.missed_today(job, now):
                 scheduler.add_job(self.fire, args=[job], id=f"{job}:catch-up")
+        if self.capture is not None:
+            scheduler.add_job(
+                self.fire_capture,
+                IntervalTrigger(minutes=self.capture_minutes),
+                id=CAPTURE_JOB,
+                coalesce=True,
+                max_instances=1,
+                next_run_time=now,
+            )
         scheduler.start()
         self._scheduler = scheduler
 
@@ -126,6 +143,32 @@ class ReminderScheduler:
             self.on_done()
         return result
 
+    async def fire_capture(self) -> object | None:
+        """Run the SEFAZ capture if this instance takes the `captura` lease (each CNPJ has its
+        own lease too, so an overlap would still query a CNPJ once)."""
+        if self.capture is None:
+            return None
+        now = datetime.now(UTC)
+        ttl = timedelta(minutes=max(1, self.capture_minutes // 2))
+        began = time_module.perf_counter()
+        try:
+            taken = await asyncio.to_thread(
+                scheduler_service.take_lease, self.uow_factory, CAPTURE_JOB, self.holder,
+                now=now, ttl=ttl,
+            )  # fmt: skip
+            if not taken:
+                self._observe(CAPTURE_JOB, "skipped", None)
+                return None
+            result = await asyncio.to_thread(self.capture, now=now, holder=self.holder)
+        except Exception:
+            log.exception("SEFAZ capture failed; it runs again at its next time")
+            self._observe(CAPTURE_JOB, "failed", None)
+            return None
+        self._observe(CAPTURE_JOB, "ran", time_module.perf_counter() - began)
+        if self.on_done is not None:
+            self.on_done()
+        return result
+
     def _observe(self, job: str, state: str, seconds: float | None) -> None:
         if self.on_job is not None:
             self.on_job(job, state, seconds)
@@ -146,6 +189,7 @@ def from_settings(
     on_done: Callable[[], None],
     on_job: Callable[[str, str, float | None], None] | None = None,
     files: FileStore | None = None,
+    capture: Callable[..., object] | None = None,
 ) -> ReminderScheduler:
     notice_time = parse_time(settings.notice_sweep_time)
     return ReminderScheduler(
@@ -161,6 +205,8 @@ def from_settings(
         on_done=on_done,
         retention=retention_from(settings, files),
         on_job=on_job,
+        capture=capture,
+        capture_minutes=settings.sefaz_capture_minutes,
     )
 
 

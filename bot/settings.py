@@ -176,6 +176,20 @@ class Settings(BaseSettings):
     file_store_s3_access_key_id: str | None = None
     file_store_s3_secret_access_key: SecretStr | None = None
 
+    # -- SEFAZ web services (supplier notes, manifestação, consulta), with each client's A1 --
+    sefaz_ambiente: Literal["producao", "homologacao"] = "homologacao"
+    # Overrides of nfelib's official URL table; SEFAZ_URL_BASE points every service at one host
+    # (a stand-in). SEFAZ_URL_CONSULTA_<UF> (e.g. SEFAZ_URL_CONSULTA_SP) is read per UF.
+    sefaz_url_distribuicao: str | None = None
+    sefaz_url_evento: str | None = None
+    sefaz_url_base: str | None = None
+    # PEM file replacing the ICP-Brasil chain shipped in bot/gateways/certs/icp_brasil.pem
+    # (the system store is still used besides it). Never a way to turn verification off.
+    sefaz_ca_bundle: str | None = None
+    sefaz_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    # How often the `captura` job runs; each CNPJ still waits the hour NT 2014.002 asks.
+    sefaz_capture_minutes: int = Field(default=60, ge=5, le=1440)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":

@@ -13,6 +13,7 @@ from domain.money import format_brl
 from handlers import texts
 from handlers.config_choices import CHAVE_FLOW, PLANO_FLOW
 from handlers.config_nav import open_sub
+from handlers.config_sefaz import answer_sefaz, ask_sefaz
 from handlers.config_upload import CERT_UPLOAD_FLOW
 from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Step, chosen, nav, screen
 from handlers.formatting import SAO_PAULO, datetime_br
@@ -24,7 +25,14 @@ CERT = Choice("cfg:cert", texts.CERTIFICADO_DIGITAL)
 CHAVE = Choice("cfg:chave", texts.CHAVE_INTEGRACAO)
 CONTRATO = Choice("cfg:contrato", texts.CONTRATO)
 SOFTWARE = Choice("cfg:software", texts.SOFTWARE)
-SECTIONS = {CERT.id: "cert", CHAVE.id: "chave", CONTRATO.id: "contrato", SOFTWARE.id: "software"}
+SEFAZ = Choice("cfg:sefaz", texts.SEFAZ_CONFIG)
+SECTIONS = {
+    CERT.id: "cert",
+    CHAVE.id: "chave",
+    CONTRATO.id: "contrato",
+    SOFTWARE.id: "software",
+    SEFAZ.id: "sefaz",
+}
 SEND_CERT = Choice("cert:send", texts.ENVIAR_CERTIFICADO)
 NEW_KEY = Choice("key:new", texts.GERAR_NOVA_CHAVE)
 SAVE = Choice("ct:save", texts.SALVAR)
@@ -50,7 +58,13 @@ def ask_sections(ctx: Ctx, data: Data) -> Text:
         data.pop(pending, None)
     name = _name(ctx, data)
     return screen(
-        texts.CONFIG_TEXT.format(name=name), [CERT], [CHAVE], [CONTRATO], [SOFTWARE], HOME_NAV
+        texts.CONFIG_TEXT.format(name=name),
+        [CERT],
+        [CHAVE],
+        [CONTRATO],
+        [SOFTWARE],
+        [SEFAZ],
+        HOME_NAV,
     )
 
 
@@ -258,6 +272,7 @@ CONFIG_FLOW = Flow(
         "chave": Step(ask_key, answer_key),
         "contrato": Step(ask_contract, answer_contract),
         "software": Step(ask_software, answer_software),
+        "sefaz": Step(ask_sefaz, answer_sefaz),
     },
 )
 CONFIG_FLOWS = (CONFIG_FLOW, CERT_UPLOAD_FLOW, CHAVE_FLOW, PLANO_FLOW)

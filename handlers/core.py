@@ -27,6 +27,7 @@ from services.links import LinkOptions
 from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
 from services.payment_gateway import BillingSetup
 from services.principal import Principal
+from services.sefaz import SefazGateway
 from services.software_access import LinkSigner
 from services.types import UnitOfWork
 
@@ -64,6 +65,8 @@ class DialogueConfig:
     exports: ExportOptions = field(default_factory=ExportOptions)
     # Pendências: how long in Teste is too long, how far ahead certificates count.
     pendencias: PendenciaOptions = field(default_factory=PendenciaOptions)
+    # SEFAZ web services (manifestação, consulta), with each client's A1.
+    sefaz: SefazGateway | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,3 +232,8 @@ def go_cert(client_id: int, valid_until: date | None = None) -> str:
 def go_boleto(fatura_id: int) -> str:
     """The id of Gerar boleto for a fatura, from anywhere, while it is pending."""
     return f"{GO}boleto:{fatura_id}"
+
+
+def go_pendentes(client_id: int) -> str:
+    """The id of a button that opens a client's pending supplier notes from anywhere."""
+    return f"{GO}forn:{client_id}"

@@ -18,6 +18,7 @@ from domain.documents import format_tax_id
 from domain.fiscal import Situacao
 from domain.money import format_brl
 from domain.text import fill
+from handlers import fiscal_manifestacao as manifestacao
 from handlers import texts
 from handlers.core import (
     Answer,
@@ -248,15 +249,26 @@ def ask_note(ctx: Ctx, data: Data) -> Text:
         chave=note.chave,
         status=status,
     )
+    if note.resumo:
+        text += texts.FORN_RESUMO
+    if not _cancelada(note):
+        text += manifestacao.prazo_line(note)
     pending = note.reconhecida_em is None and not _cancelada(note)
-    actions = [ACKNOWLEDGE, DOWNLOAD] if pending else [DOWNLOAD]
-    return screen(text, actions, nav(cancel=False, menu=True))
+    # A summary's blob is the resNFe, not the note: nothing to download until the XML arrives.
+    download = [] if note.resumo else [DOWNLOAD]
+    actions = [ACKNOWLEDGE, *download] if pending else download
+    manifest = manifestacao.buttons() if ctx.principal.can_manage and not _cancelada(note) else []
+    return screen(text, actions, *manifest, nav(cancel=False, menu=True))
 
 
 def answer_note(ctx: Ctx, data: Data, body: Body) -> Answer:
     """Reconhecer (who and when are recorded) or send the XML."""
     choice = chosen(body)
     cid, chave = int(data["cid"]), str(data["ch"])
+    tipo = manifestacao.chosen_event(choice)
+    if tipo is not None:
+        ctx.principal.require_manage()
+        return manifestacao.start(tipo)
     if choice == ACKNOWLEDGE.id:
         note = fiscal_documents.recognize(ctx.uow, ctx.principal, cid, chave)
         done = texts.RECONHECIDA_OK.format(numero=note.numero, emitente=_emitente(note))
@@ -310,6 +322,10 @@ FORNECEDORES_FLOW = Flow(
         "inicio": Step(ask_overview, answer_overview),
         "lista": Step(ask_list, answer_list),
         "nota": Step(ask_note, answer_note),
+        "manif_just": Step(
+            manifestacao.ask_justificativa, manifestacao.answer_justificativa, accepts_text=True
+        ),
+        "manif_ok": Step(manifestacao.ask_confirm, manifestacao.answer_confirm),
         "ano": Step(ask_year, answer_year),
         "mes": Step(ask_month, answer_month),
     },

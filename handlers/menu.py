@@ -11,6 +11,7 @@ CLIENTES = Choice("m:clientes", texts.CLIENTES)
 NOVO = Choice("m:novo", texts.NOVO_CLIENTE)
 DADOS = Choice("m:dados", texts.MEUS_DADOS)
 AJUDA = Choice("m:ajuda", texts.AJUDA)
+CONSULTAR = Choice("m:consulta", texts.CONSULTAR_NOTA)
 
 
 def help_text(ctx: Ctx) -> str:
@@ -21,8 +22,8 @@ def ask_menu(ctx: Ctx, data: Data) -> Text:
     """Show the main menu (a contador cannot add clients, so it gets no Novo cliente)."""
     pendencias = [menu_choice(ctx)]  # last: the numbers of the other entries stay as they were
     if not ctx.principal.can_manage:
-        return screen(texts.MENU_TEXT, [CLIENTES], [DADOS, AJUDA], pendencias)
-    return screen(texts.MENU_TEXT, [CLIENTES, NOVO], [DADOS, AJUDA], pendencias)
+        return screen(texts.MENU_TEXT, [CLIENTES], [CONSULTAR], [DADOS, AJUDA], pendencias)
+    return screen(texts.MENU_TEXT, [CLIENTES, NOVO], [CONSULTAR], [DADOS, AJUDA], pendencias)
 
 
 def answer_menu(ctx: Ctx, data: Data, body: Body) -> Answer:
@@ -34,6 +35,8 @@ def answer_menu(ctx: Ctx, data: Data, body: Body) -> Answer:
         return Goto("escolha", flow="novo")
     if choice == MENU_ENTRY:
         return open_list()
+    if choice == CONSULTAR.id:
+        return Goto("chave", {"r": None}, flow="consulta")
     if choice == DADOS.id:
         return enter(DADOS, {}, back_to=("menu", "inicio", data))
     return Stay(help_text(ctx))

@@ -35,4 +35,5 @@ NOTICE_RENDERERS: Mapping[str, Renderer] = {
     "fatura.vencida": reminder_notices.render_fatura_overdue,
     "link.parado": reminder_notices.render_link_idle,
     "pendencias.resumo": pendencias.render_digest,
+    "fornecedores.novas": reminder_notices.render_supplier_notes,
 }

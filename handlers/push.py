@@ -5,7 +5,8 @@ the object they are about changes (not only while the prompt they came with is l
   the gestor's;
 - `go:cert:<client>:<yyyymmdd>` (a certificate reminder): the certificate upload, while the
   client's certificate is still the one valid until that day;
-- `go:boleto:<fatura>` (a fatura): Gerar boleto, while the fatura is pending.
+- `go:boleto:<fatura>` (a fatura): Gerar boleto, while the fatura is pending;
+- `go:forn:<client>` (supplier notes captured from SEFAZ): the client's pending notes.
 Tenancy and role are re-checked by the services, as for any button.
 """
 
@@ -44,6 +45,10 @@ def target(ctx: Ctx, choice_id: str) -> Target:
             return _certificate(ctx, object_id, args[1] if len(args) > 1 else None)
         if kind == "boleto":
             return _boleto(ctx, object_id)
+        if kind == "forn":  # new supplier notes captured from SEFAZ: any role may see them
+            clients.get_client(ctx.uow, ctx.principal, object_id)
+            data = {"cid": object_id, "f": "p", "comp": None, "pg": 1, HISTORY: ["inicio"]}
+            return State("fornecedores", "lista", data)
     except ServiceError as exc:
         return f"⚠️ {exc.message}"
     return texts.EXPIRED

@@ -10,7 +10,7 @@ from typing import Any
 from domain.billing import parse_competencia
 from domain.money import format_brl
 from handlers import texts
-from handlers.core import Ctx, go_boleto, go_cert
+from handlers.core import Ctx, go_boleto, go_cert, go_pendentes
 from services.messages import Choice, Outbound, Text
 from services.reminders import certificate_when
 
@@ -91,3 +91,13 @@ def render_link_idle(ctx: Ctx, data: dict[str, Any]) -> Sequence[Outbound]:
         software=data["software"], plan=data["plan"], opened=_date(data["opened"])
     )
     return [Text(text)]
+
+
+def render_supplier_notes(ctx: Ctx, data: dict[str, Any]) -> Sequence[Outbound]:
+    """New supplier notes from the SEFAZ capture, with a button to the client's Pendentes."""
+    quantidade = int(data["quantidade"])
+    text = texts.FORN_NOVAS_NOTICE.format(
+        quantidade=quantidade, s="s" if quantidade != 1 else "", nome=data["nome"]
+    )
+    button = Choice(go_pendentes(int(data["client_id"])), texts.VER_PENDENTES)
+    return [Text(text, ((button,),))]

@@ -17,6 +17,7 @@ from handlers.acesso import ACESSO_FLOW
 from handlers.cadastro import CADASTRO_FLOW, NOVO_FLOW
 from handlers.clients import CLIENTES_FLOW
 from handlers.configuracoes import CONFIG_FLOWS
+from handlers.consulta import CONSULTA_FLOW
 from handlers.core import (
     BACK,
     CANCEL,
@@ -82,6 +83,7 @@ FLOWS: Mapping[str, Flow] = {
         EMITIDOS_FLOW,
         FORNECEDORES_FLOW,
         RELATORIOS_FLOW,
+        CONSULTA_FLOW,
         *ATALHO_FLOWS,  # typed shortcuts: which client, which month
         PENDENCIAS_FLOW,
     )

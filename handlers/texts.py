@@ -742,6 +742,7 @@ AVISO_LABELS = {
     "faturas": "Faturas a vencer e vencidas",
     "links": "Links abertos e não concluídos",
     "pendencias": "Resumo diário de pendências",
+    "fornecedores": "Notas novas de fornecedores (SEFAZ)",
 }
 AVISO_TOGGLE_OFF = "Desligar: {label}"
 AVISO_TOGGLE_ON = "Ligar: {label}"
@@ -853,3 +854,63 @@ PENDENCIAS_DIGEST_TITLES = {
     "sem_notas": "Clientes que pararam de emitir",
 }
 PENDENCIAS_DIGEST_OVERDUE = " ({n:já venceu|já venceram})"
+# -- SEFAZ: capture notices, manifestação, consulta --
+FORN_NOVAS_NOTICE = (
+    "📥 {quantidade} nota{s} nova{s} de fornecedores para {nome}, recebida{s} da SEFAZ."
+)
+VER_PENDENTES = "Ver Pendentes"
+SEFAZ_CONFIG = "Conexão SEFAZ"
+SEFAZ_CONFIG_TEXT = (
+    "🔗 Conexão SEFAZ de {name}\n{captura}\n{ciencia}\n\n"
+    "Captura de notas: busca na SEFAZ, com o certificado A1 do cliente, as notas emitidas para "
+    "ele (no máximo uma consulta por hora quando não há novidade).\n"
+    "Ciência automática: registra a Ciência da Operação de cada resumo novo, para que o XML "
+    "completo chegue na captura seguinte."
+)
+SEFAZ_CAPTURA = "Captura de notas"
+SEFAZ_CIENCIA = "Ciência automática"
+SEFAZ_SWITCH_LINE = "{mark} {label}: {state}"
+SEFAZ_ON, SEFAZ_OFF = "ligada", "desligada"
+SEFAZ_SWITCHED = "✅ {label}: {state}."
+# Manifestação do destinatário (XMLs de fornecedores)
+FORN_RESUMO = "\n📝 Sem XML: só o resumo da SEFAZ chegou. Registre a Ciência para receber o XML."
+FORN_PRAZO = "\n⏳ {prazo}"
+MANIF_CIENCIA = "Ciência"
+MANIF_CONFIRMAR = "Confirmar operação"
+MANIF_DESCONHECER = "Desconhecer"
+MANIF_NAO_REALIZADA = "Não realizada"
+MANIF_CONFIRM = (
+    "Enviar à SEFAZ o evento {rotulo} ({codigo}) da nota nº {numero} de {emitente}?\n"
+    "O evento é assinado com o certificado A1 do cliente e não pode ser desfeito.{just}"
+)
+MANIF_CONFIRM_JUST = "\nJustificativa: {just}"
+MANIF_SEND = "Enviar à SEFAZ"
+MANIF_ASK_JUST = (
+    "Escreva a justificativa da Operação não Realizada (de 15 a 255 caracteres): por que a "
+    "operação não aconteceu?"
+)
+MANIF_OK = "✅ {rotulo} registrada na SEFAZ (protocolo {protocolo})."
+MANIF_RECUSADA = "⚠️ A SEFAZ recusou {rotulo}: {c_stat} – {x_motivo}"
+SEFAZ_INDISPONIVEL = (
+    "A conexão com a SEFAZ não está configurada neste servidor. Fale com o suporte."
+)
+# Consultar nota (main menu)
+CONSULTAR_NOTA = "Consultar nota"
+CONSULTA_ASK = (
+    "🔎 Consultar nota: digite ou cole a chave de acesso (44 números; espaços, pontos e o "
+    "prefixo NFe podem vir juntos) ou envie uma foto do DANFE ou do DANFCE."
+)
+CONSULTA_RESULT = "🔎 Nota {chave}\nSituação: {situacao}\n{linhas}"
+CONSULTA_ARQUIVO = "Guardada para {cliente} ({tipo})."
+CONSULTA_SEFAZ = "Consultada agora na SEFAZ com o certificado de {cliente}: {c_stat} – {x_motivo}."
+CONSULTA_TIPOS = {"emitida": "nota emitida", "fornecedor": "nota de fornecedor"}
+CONSULTA_SEM_XML = "Só o resumo da SEFAZ está guardado (sem XML)."
+CONSULTA_EMITENTE = "Emitente: {v}"
+CONSULTA_DEST = "Destinatário: {v}"
+CONSULTA_VALOR = "Valor (vNF): {v}"
+CONSULTA_DATA = "Emissão: {v}"
+CONSULTA_PROTOCOLO = "Protocolo: {v}"
+CONSULTA_FOTO_FILE = "Envie a foto como imagem (JPG ou PNG) do DANFE ou do DANFCE."
+DANFE_PDF = "DANFE (PDF)"
+MANIFESTAR = "Manifestar"
+OUTRA_CONSULTA = "Outra consulta"

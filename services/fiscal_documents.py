@@ -65,6 +65,8 @@ class DocumentSummary:
     cancelada_em: datetime | None
     reconhecida_em: datetime | None
     reconhecida_por: str | None
+    # Known only by its SEFAZ summary (resNFe): the full XML comes after a manifestação.
+    resumo: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +463,7 @@ def _summary(row: Any) -> DocumentSummary:
         cancelada_em=row.cancelada_em,
         reconhecida_em=row.reconhecida_em,
         reconhecida_por=row.reconhecida_por,
+        resumo=bool(getattr(row, "resumo", False)),
     )
 
 

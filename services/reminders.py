@@ -41,6 +41,8 @@ MUTABLE_KINDS: Mapping[str, tuple[str, ...]] = {
     "faturas": ("fatura.vencendo", "fatura.vencida"),
     "links": ("link.parado",),
     "pendencias": ("pendencias.resumo",),  # the daily digest (services/pendencias.py)
+    # the capture of supplier notes (services/sefaz_capture.py)
+    "fornecedores": ("fornecedores.novas",),
 }
 
 CERT_EMAIL_SUBJECT = "Certificado digital de {name}: {when}"

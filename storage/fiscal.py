@@ -44,6 +44,7 @@ _LISTED = (
     FiscalDocument.cancelada_em,
     FiscalDocument.reconhecida_em,
     FiscalDocument.reconhecida_por,
+    FiscalDocument.resumo,
 )
 
 
@@ -235,6 +236,8 @@ class FiscalDocumentRepository:
             ),
             where,
         )
+        # A summary from SEFAZ (resNFe) is not the note: it never goes into a ZIP of notes.
+        statement = statement.where(FiscalDocument.resumo.is_(False))
         return list(
             self.session.execute(
                 statement.where(FiscalDocument.id > after_id)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -69,6 +71,9 @@ class FiscalDocument(Base):
     reconhecida_por: Mapped[str | None] = mapped_column(String(120))
     recebida_em: Mapped[datetime] = mapped_column(UTCDateTime)
     recebida_via: Mapped[str] = mapped_column(String(16))
+    # A supplier note known only by its resNFe summary ("sem XML"): the blob is the resNFe; the
+    # full note (procNFe) replaces the row when it arrives.
+    resumo: Mapped[bool] = mapped_column(Boolean, server_default=false())
     xml_crc32: Mapped[int] = mapped_column(BigInteger)
     xml_size: Mapped[int] = mapped_column(Integer)
     cancelamento_crc32: Mapped[int | None] = mapped_column(BigInteger)

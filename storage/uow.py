@@ -33,6 +33,7 @@ from storage.repositories import (
     IdentityRepository,
     InviteRepository,
 )
+from storage.sefaz import SefazRepository
 from storage.whatsapp import WhatsAppRepository
 
 
@@ -62,6 +63,7 @@ class UnitOfWork:
     notice_mutes: NoticeMuteRepository
     jobs: JobRepository
     pendencias: PendenciaRepository
+    sefaz: SefazRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -83,6 +85,7 @@ class UnitOfWork:
             self.integration_keys = IntegrationKeyRepository(self.session)
             self.notices = NoticeRepository(self.session)
             self.fiscal = FiscalDocumentRepository(self.session)
+            self.sefaz = SefazRepository(self.session)
             self.faturas, self.gestor_emails = (
                 FaturaRepository(self.session),
                 GestorEmailRepository(self.session),

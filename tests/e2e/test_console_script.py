@@ -286,7 +286,7 @@ def test_an_open_interactive_console_prints_a_push_as_it_arrives(workdir: Path) 
     try:
         wait_for("Console do RevendaBot")
         os.write(controller, b"/menu\n")
-        wait_for("[4] Ajuda")
+        wait_for("[5] Ajuda")
         _push(workdir, "Novo cliente cadastrado pelo link: Padaria Lua Ltda.")
         wait_for("Novo cliente cadastrado pelo link: Padaria Lua Ltda.")
         os.write(controller, b"\x04")  # Ctrl+D

@@ -126,6 +126,7 @@ async def test_a_gestor_joins_browses_clients_and_registers_a_new_one_over_polli
     assert [b.text for b in menu.buttons] == [
         "Clientes",
         "Novo cliente",
+        "Consultar nota",
         "Meus dados",
         "Ajuda",
         "Pendências (0)",

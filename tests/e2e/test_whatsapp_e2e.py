@@ -312,7 +312,14 @@ async def test_a_gestor_binds_by_invite_code_and_registers_a_client_on_whatsapp(
     menu = await phone.shown("Acesso liberado para Escritório Zap Ltda")
     assert "O que você quer fazer?" in body_of(menu)  # the welcome and the menu: one message
     assert menu["interactive"]["type"] == "list"
-    assert labels(menu) == ["Clientes", "Novo cliente", "Meus dados", "Ajuda", "Pendências (0)"]
+    assert labels(menu) == [
+        "Clientes",
+        "Novo cliente",
+        "Consultar nota",
+        "Meus dados",
+        "Ajuda",
+        "Pendências (0)",
+    ]
     assert menu["to"] == WA_ID
 
     await phone.press("Novo cliente", menu)

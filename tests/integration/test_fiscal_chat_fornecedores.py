@@ -96,7 +96,16 @@ def test_reconhecer_records_who_and_when_and_moves_the_note_to_reconhecidas(
     open_fornecedores(chat)
     chat.press(texts.PENDENTES)
     chat.press(chat.labels()[0])
-    assert chat.labels() == ["Reconhecer", "Baixar XML", "Voltar", "Menu"]
+    assert chat.labels() == [
+        "Reconhecer",
+        "Baixar XML",
+        "Ciência",
+        "Confirmar operação",
+        "Desconhecer",
+        "Não realizada",
+        "Voltar",
+        "Menu",
+    ]
     assert "Status: Pendente (ainda não reconhecida)." in chat.last_text().text
 
     replies = chat.press(texts.RECONHECER)
@@ -105,7 +114,16 @@ def test_reconhecer_records_who_and_when_and_moves_the_note_to_reconhecidas(
     assert replies[0].text.startswith("✅ Nota nº ")
     assert replies[0].text.endswith(" de FORNECEDOR DE ACO LTDA reconhecida.")
     assert "Status: Reconhecida em 16/11/2026 12:00 por você." in chat.last_text().text
-    assert chat.labels() == ["Baixar XML", "Voltar", "Menu"]
+    # acknowledged here; the SEFAZ manifestação is still offered (Reconhecer is local only)
+    assert chat.labels() == [
+        "Baixar XML",
+        "Ciência",
+        "Confirmar operação",
+        "Desconhecer",
+        "Não realizada",
+        "Voltar",
+        "Menu",
+    ]
     [entry] = [e for e in audit_entries(uow_factory, acme.id) if e.action == "fiscal.reconhecer"]
     assert entry.actor == office.gestor.identity_key
     assert entry.after is not None

@@ -213,3 +213,19 @@ async def test_serve_runs_a_sweep_missed_today_and_the_reminder_reaches_telegram
     assert card.razao_social in reminder.params["text"]
     assert "vence em 7 dias" in reminder.params["text"]
     assert "Enviar certificado" in str(reminder.params["reply_markup"])
+
+
+async def test_the_sefaz_capture_fires_on_one_instance_per_interval(app: App) -> None:
+    runs: list[str] = []
+
+    def capture(*, now: datetime, holder: str) -> str:
+        runs.append(holder)
+        return "ok"
+
+    first, second = (
+        ReminderScheduler(app.uow_factory, {}, OPTIONS, holder=h, capture=capture)
+        for h in ("a", "b")
+    )
+    assert await first.fire_capture() == "ok"
+    assert await second.fire_capture() is None  # the lease is held for half the interval
+    assert runs == ["a"]

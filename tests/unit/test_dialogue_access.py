@@ -78,6 +78,7 @@ def test_start_with_a_gestor_code_binds_the_chat_and_shows_the_menu(
     assert chat.labels() == [
         texts.CLIENTES,
         texts.NOVO_CLIENTE,
+        texts.CONSULTAR_NOTA,
         texts.MEUS_DADOS,
         texts.AJUDA,
         texts.PENDENCIAS_BUTTON.format(count=0),

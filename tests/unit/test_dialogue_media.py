@@ -19,6 +19,7 @@ ANSWERED = [kind for kind in MediaKind if kind is not MediaKind.REACTION]
 MENU_LABELS = [
     texts.CLIENTES,
     texts.NOVO_CLIENTE,
+    texts.CONSULTAR_NOTA,
     texts.MEUS_DADOS,
     texts.AJUDA,
     texts.PENDENCIAS_BUTTON.format(count=0),

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.usefixtures("office")
 MENU_LABELS = [
     texts.CLIENTES,
     texts.NOVO_CLIENTE,
+    texts.CONSULTAR_NOTA,
     texts.MEUS_DADOS,
     texts.AJUDA,
     texts.PENDENCIAS_BUTTON.format(count=0),

@@ -30,7 +30,7 @@ def actions(uow_factory: UnitOfWorkFactory, client_id: int) -> list[str]:
     return [e.action for e in audit_entries(uow_factory, client_id)]
 
 
-def test_configuracoes_offers_the_four_settings(
+def test_configuracoes_offers_the_four_settings_and_the_sefaz_connection(
     chat: Chat, office: Office, client: ClientCard
 ) -> None:
     open_config(chat, client.razao_social)
@@ -41,6 +41,7 @@ def test_configuracoes_offers_the_four_settings(
         texts.CHAVE_INTEGRACAO,
         texts.CONTRATO,
         texts.SOFTWARE,
+        texts.SEFAZ_CONFIG,
         texts.VOLTAR,
         texts.MENU,
     ]

@@ -1,0 +1,187 @@
+"""NFeDistribuicaoDFe: the national service that hands a CNPJ the documents issued to it.
+
+The service answers `retDistDFeInt` with at most 50 `docZip` (base64 of gzip), each with its
+`NSU` and `schema` (`resNFe_v1.01.xsd`, `procNFe_v4.00.xsd`, `resEvento_v1.01.xsd`,
+`procEventoNFe_v1.00.xsd`). Asking too often is "consumo indevido" and the service blocks the
+CNPJ: the rules the capture follows are in `REGRAS`, each with the item of NT 2014.002 (and its
+updates) it comes from, and `proxima_consulta` applies them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import io
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
+
+from domain.fiscal.errors import FiscalDocumentError
+from domain.fiscal.fields import NFE_NS
+from domain.fiscal.safe_xml import MAX_XML_BYTES, load_xml
+
+_NS = {"n": NFE_NS}
+
+
+@dataclass(frozen=True, slots=True)
+class Regra:
+    """One limit of the distribution service, with where it is written."""
+
+    nome: str
+    valor: int
+    fonte: str
+
+
+# Every number the capture obeys, in one place (NT 2014.002 v1.14 and later, "Web Service
+# NFeDistribuicaoDFe"; the cStat meanings come from its table of rejections).
+REGRAS: dict[str, Regra] = {
+    "docs_por_consulta": Regra(
+        "documentos por resposta (no máximo)", 50, "NT 2014.002 item 3.3 (loteDistDFeInt)"
+    ),
+    "espera_sem_novidade_min": Regra(
+        "espera depois de cStat 137 ou de ultNSU = maxNSU (minutos)",
+        60,
+        "NT 2014.002 item 3.11.4 (regras de consumo indevido, a partir da v1.14)",
+    ),
+    "bloqueio_656_min": Regra(
+        "CNPJ bloqueado depois de cStat 656, e cada nova consulta reinicia a hora (minutos)",
+        60,
+        "NT 2014.002 item 3.11.4 e tabela de rejeições (656 Consumo Indevido)",
+    ),
+    "consultas_chave_por_hora": Regra(
+        "consultas consChNFe por CNPJ por hora (no máximo)",
+        20,
+        "NT 2014.002 v1.30, item 3.11.4 (limite de consChNFe)",
+    ),
+    "nsu_inicial": Regra(
+        "primeira consulta com ultNSU = 0: os últimos 90 dias", 90, "NT 2014.002 item 3.5"
+    ),
+}
+
+CSTAT_SEM_DOCUMENTOS = "137"  # Nenhum documento localizado
+CSTAT_DOCUMENTOS = "138"  # Documento(s) localizado(s)
+CSTAT_CONSUMO_INDEVIDO = "656"  # Rejeição: Consumo Indevido
+
+SCHEMA_RES_NFE = "resNFe"
+SCHEMA_PROC_NFE = "procNFe"
+SCHEMA_RES_EVENTO = "resEvento"
+SCHEMA_PROC_EVENTO = "procEventoNFe"
+
+
+def _minutos(regra: str) -> timedelta:
+    return timedelta(minutes=REGRAS[regra].valor)
+
+
+def proxima_consulta(c_stat: str, ult_nsu: str, max_nsu: str, agora: datetime) -> datetime:
+    """When this CNPJ may be asked again after an answer (`agora` = when it came).
+
+    With more documents waiting (138 and ultNSU < maxNSU) the next page may follow at once; when
+    nothing is new, or the last page was read, wait an hour; after 656 the CNPJ is blocked for an
+    hour. Any other cStat (a rejection we do not know) waits an hour too: asking again at once
+    is exactly what gets a CNPJ blocked.
+    """
+    if c_stat == CSTAT_CONSUMO_INDEVIDO:
+        return agora + _minutos("bloqueio_656_min")
+    if c_stat == CSTAT_DOCUMENTOS and nsu_int(ult_nsu) < nsu_int(max_nsu):
+        return agora
+    return agora + _minutos("espera_sem_novidade_min")
+
+
+def nsu_int(nsu: str) -> int:
+    return int(nsu) if nsu and nsu.isdigit() else 0
+
+
+def nsu_text(nsu: int) -> str:
+    """The 15-digit NSU the service expects."""
+    return f"{nsu:015d}"
+
+
+def schema_base(schema: str) -> str:
+    """`resNFe_v1.01.xsd` → `resNFe`."""
+    return schema.split("_", 1)[0]
+
+
+def decode_doc_zip(conteudo: str | bytes, max_bytes: int = MAX_XML_BYTES) -> bytes:
+    """The XML inside a docZip: base64, then gzip, capped at `max_bytes` once inflated."""
+    try:
+        packed = base64.b64decode(conteudo, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise FiscalDocumentError("O documento recebido da SEFAZ não é base64 válido.") from error
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(packed)) as stream:
+            data = stream.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise FiscalDocumentError("O documento recebido da SEFAZ não é gzip válido.") from error
+    if len(data) > max_bytes:
+        raise FiscalDocumentError("O documento recebido da SEFAZ passa do tamanho máximo.")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class ResumoNFe:
+    """resNFe: what the recipient sees of a note before it manifests."""
+
+    chave: str
+    emitente_documento: str
+    emitente_nome: str
+    emitida_em: datetime
+    valor: Decimal
+    protocolo: str | None
+    # cSitNFe: 1 autorizada, 2 denegada, 3 cancelada
+    situacao: str
+
+
+_SITUACOES = {"1": "autorizada", "2": "denegada", "3": "cancelada"}
+
+
+def ler_res_nfe(xml: bytes) -> ResumoNFe:
+    root = _root(xml, "resNFe")
+    documento = _text(root, "n:CNPJ") or _text(root, "n:CPF")
+    try:
+        valor = Decimal(_required(root, "n:vNF"))
+    except InvalidOperation as error:
+        raise FiscalDocumentError("Resumo de NF-e com vNF inválido.") from error
+    return ResumoNFe(
+        chave=_required(root, "n:chNFe"),
+        emitente_documento=documento or "",
+        emitente_nome=(_text(root, "n:xNome") or "")[:120],
+        emitida_em=_datetime(_required(root, "n:dhEmi")),
+        valor=valor,
+        protocolo=_text(root, "n:nProt"),
+        situacao=_SITUACOES.get(_text(root, "n:cSitNFe") or "", "autorizada"),
+    )
+
+
+def _root(xml: bytes, tag: str) -> etree._Element:
+    root = load_xml(xml)
+    if root.tag != f"{{{NFE_NS}}}{tag}":
+        raise FiscalDocumentError(
+            f"Esperava um {tag} da SEFAZ e veio {etree.QName(root).localname}."
+        )
+    return root
+
+
+def _text(root: etree._Element, path: str) -> str | None:
+    value = root.findtext(path, None, _NS)
+    return value.strip() if value and value.strip() else None
+
+
+def _required(root: etree._Element, path: str) -> str:
+    value = _text(root, path)
+    if value is None:
+        raise FiscalDocumentError(f"Resumo da SEFAZ sem o campo {path[2:]}.")
+    return value
+
+
+def _datetime(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise FiscalDocumentError(f"Data inválida no resumo da SEFAZ: {text}.") from error
+    if moment.tzinfo is None:
+        raise FiscalDocumentError(f"Data sem fuso no resumo da SEFAZ: {text}.")
+    return moment

@@ -1,0 +1,122 @@
+"""Manifestação do destinatário from a supplier note's screen: pick the event, (justify
+210240,) confirm, send. The note screen (handlers/fiscal_fornecedores.py) offers the buttons;
+these steps live in the same flow.
+
+    nota ──► manif_just ──► manif_ok ──► nota
+       └──────────────────────►┘
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.fiscal.manifestacao import (
+    MANIFESTACOES,
+    JustificativaInvalida,
+    TipoManifestacao,
+    checar_justificativa,
+)
+from handlers import texts
+from handlers.core import Answer, Ctx, Data, Goto, Retry, chosen, nav, screen
+from services import fiscal_documents, sefaz_manifest
+from services.fiscal_documents import DocumentSummary
+from services.messages import Body, Choice, Text, TextBody
+
+PREFIX = "mf:"
+LABELS = {
+    TipoManifestacao.CIENCIA: texts.MANIF_CIENCIA,
+    TipoManifestacao.CONFIRMACAO: texts.MANIF_CONFIRMAR,
+    TipoManifestacao.DESCONHECIMENTO: texts.MANIF_DESCONHECER,
+    TipoManifestacao.NAO_REALIZADA: texts.MANIF_NAO_REALIZADA,
+}
+SEND = Choice("mf:send", texts.MANIF_SEND)
+
+
+def buttons() -> list[list[Choice]]:
+    """The four events, two per row, for the note screen (gestor role only)."""
+    choices = [Choice(f"{PREFIX}{tipo.value}", label) for tipo, label in LABELS.items()]
+    return [choices[:2], choices[2:]]
+
+
+def chosen_event(choice: str | None) -> TipoManifestacao | None:
+    if not choice or not choice.startswith(PREFIX):
+        return None
+    try:
+        return TipoManifestacao(choice.removeprefix(PREFIX))
+    except ValueError:
+        return None
+
+
+def start(tipo: TipoManifestacao) -> Goto:
+    """From the note: the justificativa first for 210240, else straight to confirmation."""
+    step = "manif_just" if tipo is TipoManifestacao.NAO_REALIZADA else "manif_ok"
+    return Goto(step, {"mf": tipo.value, "just": None})
+
+
+def prazo_line(note: DocumentSummary) -> str:
+    """'manifestar até dd/mm/aaaa (N dias)' for a note of the list."""
+    today = datetime.now(UTC).date()
+    return texts.FORN_PRAZO.format(
+        prazo=sefaz_manifest.prazo_da_nota(note.emitida_em, today).texto()
+    )
+
+
+def ask_justificativa(ctx: Ctx, data: Data) -> Text:
+    """Ask why the operation did not happen (15 to 255 characters)."""
+    return screen(texts.MANIF_ASK_JUST, nav(cancel=True, menu=False))
+
+
+def answer_justificativa(ctx: Ctx, data: Data, body: Body) -> Answer:
+    """Keep the justificativa when its length is right; else say what is wrong."""
+    if not isinstance(body, TextBody):
+        return Retry(texts.MANIF_ASK_JUST)
+    try:
+        just = checar_justificativa(body.text)
+    except JustificativaInvalida as error:
+        return Retry(str(error))
+    return Goto("manif_ok", {"just": just})
+
+
+def _note(ctx: Ctx, data: Data) -> DocumentSummary:
+    return fiscal_documents.supplier_note(ctx.uow, ctx.principal, int(data["cid"]), data["ch"])
+
+
+def ask_confirm(ctx: Ctx, data: Data) -> Text:
+    """Say what will be sent, signed with the client's A1, and ask to confirm."""
+    tipo = TipoManifestacao(data["mf"])
+    note = _note(ctx, data)
+    text = texts.MANIF_CONFIRM.format(
+        rotulo=LABELS[tipo],
+        codigo=tipo.value,
+        numero=note.numero,
+        emitente=note.emitente_nome or note.emitente_documento,
+        just=texts.MANIF_CONFIRM_JUST.format(just=data["just"]) if data.get("just") else "",
+    )
+    return screen(text, [SEND], nav(cancel=True, menu=False))
+
+
+def answer_confirm(ctx: Ctx, data: Data, body: Body) -> Answer:
+    """Send the event; show the protocol, or the rejection with its cStat and xMotivo."""
+    if chosen(body) != SEND.id:
+        return Retry(texts.USE_BUTTONS)
+    tipo = TipoManifestacao(data["mf"])
+    if ctx.config.sefaz is None or ctx.config.secret_box is None:
+        return Retry(texts.SEFAZ_INDISPONIVEL)
+    resultado = sefaz_manifest.manifestar(
+        lambda: ctx.uow,
+        ctx.principal,
+        int(data["cid"]),
+        str(data["ch"]),
+        tipo,
+        gateway=ctx.config.sefaz,
+        box=ctx.config.secret_box,
+        justificativa=data.get("just"),
+    )
+    rotulo = MANIFESTACOES[tipo].rotulo
+    if resultado.registrado:
+        said = texts.MANIF_OK.format(rotulo=rotulo, protocolo=resultado.protocolo)
+    else:
+        said = texts.MANIF_RECUSADA.format(
+            rotulo=rotulo, c_stat=resultado.c_stat, x_motivo=resultado.x_motivo
+        )
+    return Goto("nota", {"mf": None, "just": None}, before=[Text(said)])

@@ -1,0 +1,244 @@
+"""The SEFAZ features in the chat: Configurações › Conexão SEFAZ, the manifestação buttons of a
+supplier note (confirmation, justificativa, rejections), against the stand-in over mTLS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.app import App, build_app
+from bot.settings import Settings
+from domain.clients import Role
+from handlers import texts
+from services import sefaz_manifest
+from services.sefaz_capture import capture
+from tests.integration.sefaz_support import Recipient, box_of, gateway_for, recipient
+from tests.support import Chat, Office, add_client, add_member, make_office
+from tests.support_sefaz import SefazState, StandIn, sefaz_stand_in
+from tests.unit.fiscal.samples import Ide, res_nfe
+from tests.unit.fiscal_chat.chat_support import open_gerenciar
+from tests.unit.fiscal_chat.factory import nfe_proc_xml
+
+IDE = Ide(nnf="555")
+NAME = "CONSTRUTORA BOA OBRA LTDA"
+
+
+@pytest.fixture
+def sefaz() -> Iterator[StandIn]:
+    with sefaz_stand_in(SefazState()) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def app(db_engine: Engine, tmp_path: Path, sefaz: StandIn) -> App:
+    settings = Settings(
+        environment="test",
+        database_url=str(db_engine.url),
+        file_store_url=str(tmp_path / "files"),
+        sefaz_url_base=sefaz.url,
+        sefaz_ca_bundle=str(sefaz.ca_bundle),
+        _env_file=None,
+    )
+    built = build_app(settings, db=db_engine)
+    return built
+
+
+@pytest.fixture
+def chat(app: App) -> Chat:
+    return Chat(app.conversation, app.uow_factory, files=app.files)
+
+
+@pytest.fixture
+def office(app: App, chat: Chat) -> Office:
+    return make_office(app.uow_factory, 1, identity_key=chat.identity_key)
+
+
+@pytest.fixture
+def client(app: App, office: Office, sefaz: StandIn) -> Recipient:
+    found = recipient(app, office.gestor)
+    sefaz.state.add(found.cnpj, "resNFe_v1.01.xsd", res_nfe(IDE))
+    capture(app.uow_factory, gateway_for(sefaz), box_of(app), now=datetime.now(UTC), holder="t")
+    return found
+
+
+def open_note(chat: Chat) -> None:
+    open_gerenciar(chat, NAME)
+    chat.press(texts.XMLS_FORNECEDORES)
+    chat.press(texts.PENDENTES)
+    chat.press(chat.labels()[0])
+
+
+def test_a_summary_shows_sem_xml_and_its_deadline(chat: Chat, client: Recipient) -> None:
+    open_note(chat)
+    text = chat.last_text().text
+    assert "📝 Sem XML: só o resumo da SEFAZ chegou." in text
+    assert "⏳ manifestar até " in text
+    assert texts.BAIXAR_XML not in chat.labels()  # the summary is not the note's XML
+
+
+def test_nao_realizada_asks_a_justificativa_of_the_right_size_then_confirms(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    open_note(chat)
+    chat.press("Não realizada")
+    chat.say("curta")
+    assert "precisa ter de 15 a 255" in chat.last_text().text
+    assert sefaz.state.count("evento") == 0
+    chat.say("A mercadoria não foi entregue ao cliente")
+    assert "Justificativa: A mercadoria não foi entregue ao cliente" in chat.last_text().text
+    chat.press(texts.MANIF_SEND)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert "✅ Não realizada registrada na SEFAZ (protocolo 891260000000123)." in said
+    assert sefaz.state.count("evento", client.cnpj) == 1
+
+
+def test_a_rejection_shows_cstat_and_xmotivo(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    sefaz.state.eventos[IDE.chave()] = ("573", "Rejeicao: Duplicidade de evento")
+    open_note(chat)
+    chat.press("Confirmar operação")
+    chat.press(texts.MANIF_SEND)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert "⚠️ A SEFAZ recusou Confirmar operação: 573 – Rejeicao: Duplicidade de evento" in said
+
+
+def test_a_contador_sees_the_note_without_manifestacao_buttons(
+    app: App, office: Office, client: Recipient, sefaz: StandIn
+) -> None:
+    add_member(app.uow_factory, office, "test:bob", Role.CONTADOR)
+    bob = Chat(app.conversation, app.uow_factory, identity_key="test:bob", files=app.files)
+    bob.say("/menu")
+    bob.press(texts.CLIENTES)
+    bob.press(NAME)
+    assert "Ciência" not in bob.labels()
+    # and a pressed id of the button (an old message, a forged id) is refused
+    bob.press_id(f"go:forn:{client.client_id}")
+    bob.press(bob.labels()[0])
+    assert "Não realizada" not in bob.labels()
+    bob.press_id("mf:210200")  # not offered to it: answered as an expired option
+    assert texts.MANIF_SEND not in bob.labels()
+    assert sefaz.state.count("evento") == 0
+
+
+def test_the_switches_are_in_configuracoes(
+    app: App, chat: Chat, office: Office, client: Recipient
+) -> None:
+    open_gerenciar(chat, NAME)
+    chat.press(texts.CONFIGURACOES)
+    chat.press(texts.SEFAZ_CONFIG)
+    assert "🟢 Captura de notas: ligada" in chat.last_text().text
+    chat.press("Ligar: Ciência automática")
+    switches = sefaz_manifest.switches(app.uow_factory(), office.gestor, client.client_id)
+    assert (switches.captura, switches.ciencia_automatica) == (True, True)
+    chat.press("Desligar: Captura de notas")
+    switches = sefaz_manifest.switches(app.uow_factory(), office.gestor, client.client_id)
+    assert switches.captura is False
+
+
+# -- Consultar nota ----------------------------------------------------------------------------
+
+
+def test_consultar_nota_by_typed_key_answers_from_the_archive_and_offers_manifestar(
+    chat: Chat, client: Recipient
+) -> None:
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say("NFe " + " ".join(IDE.chave()[i : i + 4] for i in range(0, 44, 4)))
+    text = chat.last_text().text
+    assert text.startswith(f"🔎 Nota {IDE.chave()}\nSituação: autorizada\n")
+    assert "Emitente: FORNECEDOR LTDA" in text
+    assert "Valor (vNF): R$ 1.000,00" in text
+    assert f"Guardada para {NAME} (nota de fornecedor)." in text
+    assert "Só o resumo da SEFAZ está guardado (sem XML)." in text
+    assert texts.MANIFESTAR in chat.labels()
+    assert texts.DANFE_PDF not in chat.labels()  # only a summary: nothing to print
+    chat.press(texts.MANIFESTAR)
+    assert "Ciência" in chat.labels()
+
+
+def test_a_wrong_key_says_what_is_wrong_and_asks_again(chat: Chat, client: Recipient) -> None:
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say("1234")
+    assert "44" in chat.last_text().text
+    assert chat.labels() == [texts.VOLTAR, texts.MENU]
+
+
+def test_consultar_nota_by_a_photo_of_the_danfe_gives_danfe_and_xml(
+    app: App, chat: Chat, office: Office
+) -> None:
+    from domain.fiscal import Modelo
+    from services.messages import Document, FileBody
+    from tests.unit.fiscal_chat.chat_support import store
+    from tests.unit.fiscal_chat.factory import NotaSpec
+    from tests.unit.sefaz.test_consulta_chave import photo
+
+    card = add_client(app.uow_factory, office.gestor, 7, name="ACME Comércio Ltda")
+    spec = NotaSpec(
+        numero=9, dh_emi=datetime(2026, 10, 15, 10, 30, tzinfo=UTC), emitente_cnpj=card.documento
+    )
+    store(app.uow_factory, card, [("nota.xml", nfe_proc_xml(spec))])
+    data = photo(spec, Modelo.NFE)
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.deliver(chat.event(FileBody("ref", "foto.jpg", "image/jpeg", len(data), data)))
+    assert f"🔎 Nota {spec.chave()}" in chat.last_text().text
+    chat.press(texts.DANFE_PDF)
+    chat.press(texts.BAIXAR_XML)
+    names = [m.name for m in chat.received if isinstance(m, Document)]
+    assert names[-2] == f"DANFE-{spec.chave()}.pdf"
+    assert names[-1].endswith(".xml")
+
+
+def test_a_note_not_archived_is_asked_to_sefaz_with_the_emitentes_certificate(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    issued = Ide(cnpj=client.cnpj, nnf="900")  # a note the client itself issued
+    sefaz.state.notas[issued.chave()] = ("101", "Cancelamento de NF-e homologado")
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(issued.chave())
+    text = chat.last_text().text
+    assert "Situação: cancelada" in text
+    assert "101 – Cancelamento de NF-e homologado" in text
+    assert sefaz.state.count("consulta", client.cnpj) == 1
+
+
+def test_no_client_can_ask_sefaz_about_a_stranger_note(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(Ide(nnf="901").chave())  # issued by someone who is not a client
+    assert "nenhum cliente seu" in chat.last_text().text
+    assert sefaz.state.count("consulta") == 0
+
+
+def test_the_capture_notice_reaches_the_chat_with_a_button_to_pendentes(
+    app: App, chat: Chat, client: Recipient
+) -> None:
+    from services import notices
+
+    notices.dispatch(app.uow_factory, chat.deliver)
+    notice = chat.last_text()
+    assert notice.text == f"📥 1 nota nova de fornecedores para {NAME}, recebida da SEFAZ."
+    chat.press(texts.VER_PENDENTES)
+    assert chat.last_text().text.startswith(f"📥 {NAME}: notas pendentes (1)")
+
+
+def test_another_gestor_cannot_look_up_a_note_of_this_office(
+    app: App, client: Recipient, sefaz: StandIn
+) -> None:
+    from services.sefaz_consulta import SemCertificadoParaConsulta, consultar
+
+    other = make_office(app.uow_factory, 2)
+    with pytest.raises(SemCertificadoParaConsulta):
+        consultar(
+            app.uow_factory, other.gestor, IDE.chave(), gateway=gateway_for(sefaz), box=box_of(app)
+        )
+    assert sefaz.state.count("consulta") == 0

@@ -25,8 +25,8 @@ class PendenciaOptions:
 
 class Kind(StrEnum):
     CERTIFICADO = "certificado"
-    # Supplier notes awaiting manifestação, and supplier summaries (resNFe) without the full
-    # XML: the SEFAZ capture will store them; until then these kinds find nothing.
+    # Supplier notes captured from SEFAZ awaiting manifestação, and supplier summaries
+    # (resNFe) without the full XML, within the manifestação deadline.
     MANIFESTACAO = "manifestacao"
     RESUMO_SEM_XML = "resumo"
     FATURA = "fatura"
@@ -42,7 +42,11 @@ WITH_DEADLINE = frozenset(
     {Kind.CERTIFICADO, Kind.MANIFESTACAO, Kind.FATURA, Kind.LINK, Kind.RESUMO_SEM_XML}
 )
 # What a contador may see: it reaches the client card, never Gerenciar, Pagamento or the links.
-CONTADOR_KINDS = frozenset({Kind.CERTIFICADO, Kind.TESTE, Kind.SEM_NOTAS})
+# What a contador may see: informational kinds, each opening a screen it may read (the card,
+# the supplier notes); never the actions of Gerenciar, faturas or links.
+CONTADOR_KINDS = frozenset(
+    {Kind.CERTIFICADO, Kind.MANIFESTACAO, Kind.RESUMO_SEM_XML, Kind.TESTE, Kind.SEM_NOTAS}
+)
 
 
 class Tier(IntEnum):

@@ -28,6 +28,7 @@ from handlers.core import (
     chosen,
     go_card,
     go_cert,
+    go_pendentes,
     int_arg,
     screen,
 )
@@ -112,6 +113,20 @@ def _line(item: Item, n: int) -> str:
     if item.kind is Kind.SEM_NOTAS:
         month = parse_competencia(item.detail).label if item.detail else ""
         return texts.PENDENCIA_SEM_NOTAS.format(n=n, name=item.name, competencia=month)
+    if item.kind in (Kind.MANIFESTACAO, Kind.RESUMO_SEM_XML):
+        template = (
+            texts.PENDENCIA_MANIFESTACAO
+            if item.kind is Kind.MANIFESTACAO
+            else texts.PENDENCIA_RESUMO
+        )
+        left = (item.due - _today()).days if item.due else 0
+        return template.format(
+            n=n,
+            name=item.name,
+            emitente=item.detail or "—",
+            until=_day(item.due),
+            left=fill(texts.PENDENCIA_DIAS, dias=left),
+        )
     return texts.PENDENCIA_BUTTON.format(n=n, name=item.name)  # a kind still without its words
 
 
@@ -133,6 +148,8 @@ def _button(ctx: Ctx, item: Item, n: int) -> Choice:
         )
     client_id = item.client_id or item.object_id
     label = texts.PENDENCIA_BUTTON.format(n=n, name=item.name)
+    if item.kind in (Kind.MANIFESTACAO, Kind.RESUMO_SEM_XML):  # the client's pending notes
+        return Choice(go_pendentes(client_id), label)
     if manage and item.kind is Kind.CERTIFICADO:
         return Choice(go_cert(client_id), label)
     if manage and item.kind is Kind.TESTE:

@@ -818,8 +818,8 @@ PENDENCIAS_GROUP = "{title} ({count}){overdue}"
 PENDENCIAS_GROUP_OVERDUE = " — {overdue:já venceu|já venceram}"
 PENDENCIAS_TITLES = {
     "certificado": "🔐 Certificado digital vencido ou vencendo → Enviar certificado",
-    "manifestacao": "📥 Notas de fornecedores aguardando manifestação",
-    "resumo": "📥 Notas de fornecedores só com o resumo, sem o XML",
+    "manifestacao": "📥 Notas de fornecedores aguardando manifestação → Manifestar",
+    "resumo": "📥 Notas de fornecedores só com o resumo, sem o XML → Ciência",
     "fatura": "🧾 Minhas faturas em aberto → Gerar boleto",
     "link": "🔗 Links de contratação abertos e não concluídos",
     "teste": "📄 Clientes em Teste há mais de {dias} dias → Contrato",
@@ -828,6 +828,8 @@ PENDENCIAS_TITLES = {
 # The contador cannot act on a certificate or a contract: the same groups, read only.
 PENDENCIAS_TITLES_CONTADOR = {
     "certificado": "🔐 Certificado digital vencido ou vencendo",
+    "manifestacao": "📥 Notas de fornecedores aguardando manifestação",
+    "resumo": "📥 Notas de fornecedores só com o resumo, sem o XML",
     "teste": "📄 Clientes em Teste há mais de {dias} dias",
 }
 PENDENCIA_CERT = "{n}. {name} — certificado {when} ({until})"
@@ -837,6 +839,9 @@ PENDENCIA_FATURA_VENCE = "vence em"
 PENDENCIA_LINK = "{n}. {software}, {plan} — aberto em {opened}, expira em {expires}"
 PENDENCIA_TESTE = "{n}. {name} — em Teste desde {since}"
 PENDENCIA_SEM_NOTAS = "{n}. {name} — nenhuma nota em {competencia}"
+PENDENCIA_MANIFESTACAO = "{n}. {name} — nota de {emitente}: manifestar até {until} ({left})"
+PENDENCIA_RESUMO = "{n}. {name} — resumo de {emitente} sem o XML: Ciência até {until} ({left})"
+PENDENCIA_DIAS = "{dias:dia|dias}"
 PENDENCIA_BUTTON = "{n}. {name}"
 PENDENCIA_BUTTON_FATURA = "{n}. Boleto {competencia}"
 PENDENCIA_BUTTON_LINK = "{n}. Link {software}"

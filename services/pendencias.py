@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from domain.billing import Competencia
+from domain.fiscal.manifestacao import PRAZOS, TipoManifestacao, prazo
 from domain.pendencias import (
     CONTADOR_KINDS,
     Group,
@@ -98,6 +99,7 @@ def window(now: datetime, options: PendenciaOptions) -> Window:
         teste_before=now - timedelta(days=options.teste_alerta_dias),
         competencia=str(competencia),
         competencia_anterior=str(competencia.previous()),
+        manifestar_desde=now - timedelta(days=PRAZOS[TipoManifestacao.CONFIRMACAO]),
     )
 
 
@@ -108,12 +110,23 @@ def kinds_for(principal: Principal) -> tuple[Kind, ...]:
     return tuple(kind for kind in Kind if kind in CONTADOR_KINDS)
 
 
+# Kinds whose `due` column holds the note's issue; their deadline is counted from it.
+_MANIFESTAR = (Kind.MANIFESTACAO, Kind.RESUMO_SEM_XML)
+
+
+def _due(kind: Kind, value: datetime | date | None) -> date | None:
+    day = _day(value)
+    if kind in _MANIFESTAR and day is not None:
+        return prazo(day, day).ate
+    return day
+
+
 def _group(row: GroupRow) -> Group:
-    return Group(row.kind, row.count, row.overdue, _day(row.first_due))
+    return Group(row.kind, row.count, row.overdue, _due(row.kind, row.first_due))
 
 
 def _item(row: ItemRow, w: Window) -> Item:
-    due = _day(row.due)
+    due = _due(row.kind, row.due)
     if row.kind is Kind.CERTIFICADO:
         overdue = isinstance(row.due, datetime) and row.due < w.now
     else:

@@ -32,6 +32,7 @@ from storage.models_config import Certificate
 from storage.models_fiscal import FiscalDocument
 from storage.models_links import ContractingLink
 from storage.models_reminders import ReminderSent
+from storage.models_sefaz import FiscalEvent, SefazCursor
 
 # reminder_sent.kind of the daily digest's items (one row per item and state).
 DIGEST_SENT_KIND = "pendencia"
@@ -49,6 +50,8 @@ class Window:
     teste_before: datetime  # in Teste since before this: too long
     competencia: str  # AAAA-MM, this month (São Paulo)
     competencia_anterior: str
+    # Supplier notes issued before this can no longer be manifested (the MOC's deadline).
+    manifestar_desde: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +179,60 @@ def _sem_notas(gestor_id: int, w: Window) -> _Query:
     return _Query(items, None, None)
 
 
-def _nothing_yet(gestor_id: int, w: Window) -> None:
-    """Supplier notes awaiting manifestação and summaries without their XML: no table holds
-    them yet (the SEFAZ capture adds it); this is where their queries go."""
-    return None
+# The events that close a note's manifestação (Ciência alone does not).
+CONCLUSIVE_EVENTS = ("210200", "210220", "210240")
+
+
+def _supplier_notes(gestor_id: int, w: Window, *, resumo: bool) -> _Query:
+    """Supplier notes of clients whose capture is on, still within the manifestação
+    deadline and with no conclusive event: summaries (waiting for Ciência and their XML) or
+    full notes (waiting for Confirmar/Desconhecer/Não realizada). `due` is the issue: the
+    deadline is a fixed number of days after it (domain/fiscal/manifestacao.py)."""
+    concluded = exists().where(
+        FiscalEvent.client_id == FiscalDocument.client_id,
+        FiscalEvent.chave == FiscalDocument.chave,
+        FiscalEvent.tp_evento.in_(CONCLUSIVE_EVENTS),
+    )
+    capturing = exists().where(
+        SefazCursor.client_id == Client.id, SefazCursor.captura_ativa.is_(True)
+    )
+    items = (
+        select(
+            FiscalDocument.id,
+            Client.id,
+            Client.razao_social,
+            FiscalDocument.emitente_nome,
+            FiscalDocument.emitida_em,
+            null(),
+        )
+        .join(Client, Client.id == FiscalDocument.client_id)
+        .where(
+            Client.gestor_id == gestor_id,
+            Client.status.in_(ACTIVE_STATUSES),
+            FiscalDocument.tipo == "fornecedor",
+            FiscalDocument.resumo.is_(resumo),
+            FiscalDocument.situacao == "autorizada",
+            FiscalDocument.emitida_em >= w.manifestar_desde,
+            capturing,
+            ~concluded,
+        )
+        .order_by(FiscalDocument.emitida_em, FiscalDocument.id)
+    )
+    return _Query(items, None, FiscalDocument.emitida_em)
+
+
+def _manifestacao(gestor_id: int, w: Window) -> _Query:
+    return _supplier_notes(gestor_id, w, resumo=False)
+
+
+def _resumos(gestor_id: int, w: Window) -> _Query:
+    return _supplier_notes(gestor_id, w, resumo=True)
 
 
 QUERIES: Mapping[Kind, Callable[[int, Window], _Query | None]] = {
     Kind.CERTIFICADO: _certificados,
-    Kind.MANIFESTACAO: _nothing_yet,
-    Kind.RESUMO_SEM_XML: _nothing_yet,
+    Kind.MANIFESTACAO: _manifestacao,
+    Kind.RESUMO_SEM_XML: _resumos,
     Kind.FATURA: _faturas,
     Kind.LINK: _links,
     Kind.TESTE: _teste,

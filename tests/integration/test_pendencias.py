@@ -301,7 +301,13 @@ def test_the_service_refuses_a_contador_the_kinds_it_cannot_see(app: App, office
 
     with pytest.raises(Forbidden):
         pendencias.require_kind(principal, Kind.FATURA)
-    assert set(pendencias.kinds_for(principal)) == {Kind.CERTIFICADO, Kind.TESTE, Kind.SEM_NOTAS}
+    assert set(pendencias.kinds_for(principal)) == {
+        Kind.CERTIFICADO,
+        Kind.MANIFESTACAO,
+        Kind.RESUMO_SEM_XML,
+        Kind.TESTE,
+        Kind.SEM_NOTAS,
+    }
 
 
 @pytest.mark.parametrize("kind", ["contrato", "fatura", "link", "certificado", "card"])

@@ -114,7 +114,9 @@ def test_supplier_notes_to_manifest_and_summaries_are_listed_with_their_deadline
     supplier_note(uows, padaria.id, TODAY - timedelta(days=20), resumo=True, emitente="Laticínio")
     done = supplier_note(uows, padaria.id, TODAY - timedelta(days=5), resumo=False, emitente="X")
     conclude(uows, padaria.id, done, "210200")  # confirmed: nothing left to do
-    ciencia = supplier_note(uows, padaria.id, TODAY - timedelta(days=6), resumo=False, emitente="Y")
+    ciencia = supplier_note(
+        uows, padaria.id, TODAY - timedelta(days=6), resumo=False, emitente="Y"
+    )
     conclude(uows, padaria.id, ciencia, "210210")  # Ciência alone does not close it
     supplier_note(uows, padaria.id, TODAY - timedelta(days=200), resumo=False, emitente="Old")
     quiet = add_client(uows, office.gestor, 2, name="Mercado Sem Captura")

@@ -34,7 +34,7 @@ from bot.signup import link_options, signup_router_from
 from bot.wakeup import Wakeup
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
-from services import fiscal_exports, health
+from services import fiscal_exports, health, sefaz_manifest
 from services import scheduler as scheduler_jobs
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
@@ -150,9 +150,11 @@ def build_app(
         # DANFEs are printed in worker processes where jobs run in the background
         cpu=prepare_pool if background_jobs else None,
     )
+    sefaz = gateway_from_settings(settings)
+    box = secret_box(settings)
     runner = JobRunner(
         uow_factory,
-        fiscal_exports.kinds(exports),
+        {**fiscal_exports.kinds(exports), **sefaz_manifest.job_kinds(sefaz, box)},
         lease=timedelta(seconds=settings.job_lease_seconds),
         on_enqueued=wakeup.wake,
     )
@@ -162,13 +164,13 @@ def build_app(
         or Dialogue(
             DialogueConfig(
                 support_contact=settings.support_contact,
-                secret_box=secret_box(settings),
+                secret_box=box,
                 link_signer=link_signer(settings),
                 billing=billing_from_settings(settings),
                 links=link_options(settings),
                 exports=exports,
                 pendencias=pendencia_options(settings),
-                sefaz=gateway_from_settings(settings),
+                sefaz=sefaz,
             )
         ),
         on_enqueued=wakeup.wake,

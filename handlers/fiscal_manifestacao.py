@@ -20,6 +20,7 @@ from handlers import texts
 from handlers.core import Answer, Ctx, Data, Goto, Retry, chosen, nav, screen
 from services import fiscal_documents, sefaz_manifest
 from services.fiscal_documents import DocumentSummary
+from services.job_progress import Recipient
 from services.messages import Body, Choice, Text, TextBody
 
 PREFIX = "mf:"
@@ -96,27 +97,21 @@ def ask_confirm(ctx: Ctx, data: Data) -> Text:
 
 
 def answer_confirm(ctx: Ctx, data: Data, body: Body) -> Answer:
-    """Send the event; show the protocol, or the rejection with its cStat and xMotivo."""
+    """Ask for the event to be sent (a worker calls SEFAZ); its answer — the protocol, or the
+    rejection with its cStat and xMotivo — comes before the note again."""
     if chosen(body) != SEND.id:
         return Retry(texts.USE_BUTTONS)
     tipo = TipoManifestacao(data["mf"])
     if ctx.config.sefaz is None or ctx.config.secret_box is None:
         return Retry(texts.SEFAZ_INDISPONIVEL)
-    resultado = sefaz_manifest.manifestar(
-        lambda: ctx.uow,
+    request = sefaz_manifest.pedir(
+        ctx.uow,
         ctx.principal,
         int(data["cid"]),
         str(data["ch"]),
         tipo,
-        gateway=ctx.config.sefaz,
-        box=ctx.config.secret_box,
+        Recipient.of(ctx.event),
+        sefaz_manifest.Palavras(texts.MANIF_OK, texts.MANIF_RECUSADA, MANIFESTACOES[tipo].rotulo),
         justificativa=data.get("just"),
     )
-    rotulo = MANIFESTACOES[tipo].rotulo
-    if resultado.registrado:
-        said = texts.MANIF_OK.format(rotulo=rotulo, protocolo=resultado.protocolo)
-    else:
-        said = texts.MANIF_RECUSADA.format(
-            rotulo=rotulo, c_stat=resultado.c_stat, x_motivo=resultado.x_motivo
-        )
-    return Goto("nota", {"mf": None, "just": None}, before=[Text(said)])
+    return Goto("nota", {"mf": None, "just": None}, jobs=[request])

@@ -4,12 +4,17 @@ Every use case checks the tenancy first (another gestor's client is "não encont
 role (a contador sees, never manifests or switches). A registered event (135/136) is stored as
 the note's procEventoNFe; any other answer is returned for the dialogue to show with its cStat
 and xMotivo, and nothing is stored.
+
+From the chat, a manifestação is a durable job (services/jobs.py): the step checks what it can
+at once (role, tenancy, the note, the certificate, the justificativa) and queues the request;
+a worker calls SEFAZ — up to `SEFAZ_TIMEOUT_SECONDS` — outside the conversation's transaction,
+then puts the answer in the chat. Asking again while it is on its way is refused by key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
 from domain.fiscal.manifestacao import (
@@ -20,10 +25,15 @@ from domain.fiscal.manifestacao import (
     checar_justificativa,
     prazo,
 )
+from services.access import current_principal
 from services.certificates import stored_secret
 from services.crypto import SecretBox
 from services.errors import NotFound, ServiceError
 from services.fiscal_prepare import Compressed
+from services.job_progress import Recipient
+from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued
+from services.messages import Text
+from services.outbox import enqueue_to
 from services.principal import Principal
 from services.sefaz import A1, RetornoEvento, SefazGateway
 from storage.models import AuditEntry
@@ -120,6 +130,36 @@ def prazo_da_nota(autorizada_em: datetime, hoje: date) -> Prazo:
     return prazo(autorizada_em.date(), hoje)
 
 
+def _checked(
+    uow: UnitOfWork,
+    principal: Principal,
+    client_id: int,
+    chave: str,
+    tipo: TipoManifestacao,
+    justificativa: str | None,
+    moment: datetime,
+) -> tuple[int, str, str | None]:
+    """Role, tenancy, the note, the certificate and the justificativa: (client, CNPJ,
+    justificativa as it will be sent)."""
+    principal.require_manage()
+    if tipo is TipoManifestacao.NAO_REALIZADA:
+        try:
+            justificativa = checar_justificativa(justificativa or "")
+        except ValueError as error:
+            raise ServiceError(str(error)) from None
+    else:
+        justificativa = None
+    with uow:
+        cid, documento = _client(uow, principal, client_id)
+        stored = uow.fiscal.existing(cid, {chave})
+        if (chave, "fornecedor") not in stored:
+            raise NotaNaoEncontrada()
+        certificate = uow.certificates.of_client(cid)
+        if certificate is None or certificate.not_after <= moment:
+            raise SemCertificado()
+    return cid, documento, justificativa
+
+
 def manifestar(
     uow_factory: Callable[[], UnitOfWork],
     principal: Principal,
@@ -133,25 +173,13 @@ def manifestar(
     now: datetime | None = None,
 ) -> Resultado:
     """Sign and send one manifestação for a supplier note of one of the gestor's clients."""
-    principal.require_manage()
     moment = now or datetime.now(UTC)
-    if tipo is TipoManifestacao.NAO_REALIZADA:
-        try:
-            justificativa = checar_justificativa(justificativa or "")
-        except ValueError as error:
-            raise ServiceError(str(error)) from None
-    else:
-        justificativa = None
+    cid, documento, justificativa = _checked(
+        uow_factory(), principal, client_id, chave, tipo, justificativa, moment
+    )
     uow = uow_factory()
     with uow:
-        cid, documento = _client(uow, principal, client_id)
-        stored = uow.fiscal.existing(cid, {chave})
-        if (chave, "fornecedor") not in stored:
-            raise NotaNaoEncontrada()
         n_seq = uow.sefaz.next_seq(cid, chave, tipo.value)
-        certificate = uow.certificates.of_client(cid)
-        if certificate is None or certificate.not_after <= moment:
-            raise SemCertificado()
     secret = stored_secret(uow_factory(), box, cid)
     if secret is None:
         raise SemCertificado()
@@ -245,3 +273,101 @@ def _send_with(
         )
         uow.commit()
     return Resultado(registrado, ret.c_stat, ret.x_motivo, ret.protocolo)
+
+
+# --- from the chat: a durable job ------------------------------------------------------------
+
+MANIFESTAR = "sefaz.manifestar"
+
+
+@dataclass(frozen=True, slots=True)
+class Palavras:
+    """The dialogue's words for the answer: {rotulo} {protocolo} / {rotulo} {c_stat}
+    {x_motivo}."""
+
+    registrado: str
+    recusado: str
+    rotulo: str
+
+
+def pedir(
+    uow: UnitOfWork,
+    principal: Principal,
+    client_id: int,
+    chave: str,
+    tipo: TipoManifestacao,
+    to: Recipient,
+    palavras: Palavras,
+    *,
+    justificativa: str | None = None,
+) -> JobRequest:
+    """Check now what can be checked, and ask for the event to be sent by a worker."""
+    cid, _, justificativa = _checked(
+        uow, principal, client_id, chave, tipo, justificativa, datetime.now(UTC)
+    )
+    request = JobRequest(
+        MANIFESTAR,
+        to.identity_key,
+        (str(cid), chave, tipo.value),
+        {
+            "client_id": cid,
+            "chave": chave,
+            "tipo": tipo.value,
+            "justificativa": justificativa,
+            "to": asdict(to),
+            "palavras": asdict(palavras),
+        },
+    )
+    ensure_not_queued(uow, request)
+    return request
+
+
+def job_kinds(gateway: SefazGateway | None, box: SecretBox | None) -> dict[str, JobKind]:
+    """The manifestação job's code, where SEFAZ is configured."""
+    if gateway is None or box is None:
+        return {}
+    return {
+        MANIFESTAR: JobKind(
+            lambda job: _run(job, gateway, box),
+            lambda job: _say(job, ServiceError().message),
+        )
+    }
+
+
+def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
+    spec = job.spec
+    palavras = Palavras(**spec["palavras"])
+    uow = job.uow_factory()
+    with uow:
+        principal = current_principal(uow, spec["to"]["identity_key"])
+    try:
+        if principal is None:
+            raise ServiceError("Seu acesso mudou antes do envio. Entre de novo e tente outra vez.")
+        resultado = manifestar(
+            job.uow_factory,
+            principal,
+            int(spec["client_id"]),
+            str(spec["chave"]),
+            TipoManifestacao(spec["tipo"]),
+            gateway=gateway,
+            box=box,
+            justificativa=spec["justificativa"],
+        )
+    except ServiceError as exc:
+        _say(job, f"⚠️ {exc.message}")
+        return
+    if resultado.registrado:
+        said = palavras.registrado.format(rotulo=palavras.rotulo, protocolo=resultado.protocolo)
+    else:
+        said = palavras.recusado.format(
+            rotulo=palavras.rotulo, c_stat=resultado.c_stat, x_motivo=resultado.x_motivo
+        )
+    _say(job, said)
+
+
+def _say(job: RunningJob, text: str) -> None:
+    to = Recipient(**job.spec["to"])
+    uow = job.uow_factory()
+    with uow:
+        enqueue_to(uow, to.channel, to.identity_key, to.address, [Text(text)], datetime.now(UTC))
+        uow.commit()

@@ -96,6 +96,33 @@ def test_nao_realizada_asks_a_justificativa_of_the_right_size_then_confirms(
     assert sefaz.state.count("evento", client.cnpj) == 1
 
 
+def test_the_event_goes_to_sefaz_from_a_worker_not_from_the_chats_transaction(
+    app: App,
+    chat: Chat,
+    client: Recipient,
+    sefaz: StandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held: list[int] = []
+    monkeypatch.setattr(app.conversation, "run_jobs", held.extend)  # as `serve` leaves them
+    open_note(chat)
+    chat.press("Confirmar operação")
+    chat.press(texts.MANIF_SEND)
+    assert sefaz.state.count("evento") == 0  # the step answered; SEFAZ not called yet
+
+    open_note(chat)  # asking again while it is on its way
+    chat.press("Confirmar operação")
+    chat.press(texts.MANIF_SEND)
+    assert chat.last_text().text.startswith("⚠️ Isso já está sendo preparado")
+    assert len(held) == 1
+
+    assert app.jobs is not None
+    app.jobs.run_now(held)
+    said = [m.text for m in chat.drain() if hasattr(m, "text")]
+    assert "✅ Confirmar operação registrada na SEFAZ (protocolo 891260000000123)." in said
+    assert sefaz.state.count("evento", client.cnpj) == 1
+
+
 def test_a_rejection_shows_cstat_and_xmotivo(
     chat: Chat, client: Recipient, sefaz: StandIn
 ) -> None:

@@ -316,7 +316,12 @@ def build_runtime(
         web=FastAPI(),
         sender=sender,
         scheduler=scheduler,
-        notice_loop=NoticeLoop(app.uow_factory, app.conversation.handle, app.wakeup),
+        notice_loop=NoticeLoop(
+            app.uow_factory,
+            app.conversation.handle,
+            app.wakeup,
+            capabilities=channel_capabilities(settings),
+        ),
         job_workers=workers,
     )
     runtime.web = _web_app(app, runtime)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bot.wakeup import Wakeup
 from services import notices
+from services.capabilities import Capabilities
 from services.messages import Inbound
 from services.types import UnitOfWorkFactory
 
@@ -24,8 +25,10 @@ class NoticeLoop:
         wakeup: Wakeup,
         *,
         interval: float = 2.0,
+        capabilities: Mapping[str, Capabilities] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.capabilities = capabilities
         self.handle = handle
         self.wakeup = wakeup
         self.interval = interval
@@ -48,7 +51,12 @@ class NoticeLoop:
         try:
             while not self._stop.is_set():
                 try:
-                    await asyncio.to_thread(notices.dispatch, self.uow_factory, self.handle)
+                    await asyncio.to_thread(
+                        notices.dispatch,
+                        self.uow_factory,
+                        self.handle,
+                        capabilities=self.capabilities,
+                    )
                 except Exception:
                     log.exception("notice dispatch failed; retrying on the next round")
                 self._wake.clear()

@@ -9,11 +9,12 @@ twice (two instances, a crash before it was marked) still reaches each chat once
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from services.messages import Inbound, NoticeBody
+from services.capabilities import Capabilities
+from services.messages import NOTHING_PROMISED, Inbound, NoticeBody
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 
@@ -25,9 +26,17 @@ def publish(uow: UnitOfWork, gestor_id: int, kind: str, payload: dict[str, Any])
 
 
 def dispatch(
-    uow_factory: UnitOfWorkFactory, handle: Callable[[Inbound], object], *, limit: int = 50
+    uow_factory: UnitOfWorkFactory,
+    handle: Callable[[Inbound], object],
+    *,
+    limit: int = 50,
+    capabilities: Mapping[str, Capabilities] | None = None,
 ) -> int:
-    """Deliver pending notices through `handle` (the engine); returns how many were done."""
+    """Deliver pending notices through `handle` (the engine); returns how many were done.
+
+    `capabilities`: each channel's (the composition root's), so a notice is worded for the
+    chat it goes to (one message where the channel merges replies, a list's wording)."""
+    known = capabilities or {}
     now = datetime.now(UTC)
     uow = uow_factory()
     with uow:
@@ -44,6 +53,7 @@ def dispatch(
                     address=identity.address,
                     body=NoticeBody(kind, payload),
                     received_at=now,
+                    capabilities=known.get(identity.channel, NOTHING_PROMISED),
                 )
                 for identity in uow.identities.of_gestor(gestor_id)
             ]

@@ -126,7 +126,7 @@ class ConsoleChannel:
         """Print every pending message for this identity (pushes included); return how many."""
         printed = 0
         with self._lock:
-            notices.dispatch(self.uow_factory, self.handle)
+            notices.dispatch(self.uow_factory, self.handle, capabilities={CHANNEL: CAPABILITIES})
             while True:
                 claimed = outbox.claim(self.uow_factory, limit=100, identity_key=self.identity)
                 if not claimed:

@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import App
+from bot.app import CHANNEL_CAPABILITIES, App
 from domain.clients import ContractStatus, Role
 from handlers import notices as notice_renderers
 from handlers.core import Ctx, go_card
 from services import integration_keys, notices
+from services.capabilities import Capabilities
 from services.errors import Forbidden, NotFound
-from services.messages import Choice, Outbound, Text
+from services.messages import Choice, Inbound, Outbound, Text
 from services.types import UnitOfWorkFactory
 from storage.models import AuditEntry, Client, IntegrationKey
 from tests.support import Chat, add_client, add_member, make_office
@@ -186,3 +187,22 @@ def test_a_notice_dispatched_twice_reaches_each_chat_once(app: App) -> None:
 
     assert [str(h) for h in handled] == ["done", "duplicate"]
     assert len(alice.drain()) == 1
+
+
+def test_a_notice_reaches_each_chat_as_an_event_with_that_channels_capabilities(
+    app: App, uow_factory: UnitOfWorkFactory
+) -> None:
+    office = make_office(uow_factory, 1, identity_key="whatsapp:5511")
+    add_member(uow_factory, office, "telegram:42", Role.GESTOR)
+    notices.publish(uow_factory(), office.gestor.gestor_id, "login.locked", {"channel": "x"})
+    seen: dict[str, Capabilities] = {}
+
+    def handle(event: Inbound) -> None:
+        seen[event.channel] = event.capabilities
+
+    notices.dispatch(uow_factory, handle, capabilities=CHANNEL_CAPABILITIES)
+
+    assert seen == {
+        "whatsapp": CHANNEL_CAPABILITIES["whatsapp"],
+        "telegram": CHANNEL_CAPABILITIES["telegram"],
+    }

@@ -146,7 +146,9 @@ async def test_at_the_menu_each_kind_is_answered_with_the_menu_and_nothing_is_do
     assert [b["text"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row] == [
         texts.CLIENTES,
         texts.NOVO_CLIENTE,
+        texts.CONSULTAR_NOTA,
         texts.MEUS_DADOS,
         texts.AJUDA,
+        texts.PENDENCIAS_BUTTON.format(count=0),
     ]
     assert not api.called("getFile")

@@ -39,7 +39,14 @@ async def bind(person: Person) -> None:
     )
     [welcome] = await person.say(issued.code)
     assert "Acesso liberado para Escritório Zap Ltda" in body_of(welcome)
-    assert labels(welcome) == [texts.CLIENTES, texts.NOVO_CLIENTE, texts.MEUS_DADOS, texts.AJUDA]
+    assert labels(welcome) == [
+        texts.CLIENTES,
+        texts.NOVO_CLIENTE,
+        texts.CONSULTAR_NOTA,
+        texts.MEUS_DADOS,
+        texts.AJUDA,
+        texts.PENDENCIAS_BUTTON.format(count=0),
+    ]
 
 
 async def test_registering_a_client_takes_one_message_per_tap(person: Person) -> None:

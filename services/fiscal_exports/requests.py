@@ -100,7 +100,12 @@ def _request(
     request = JobRequest(kind, to.identity_key, (*spec.export.subject(), *subject), {})
     ensure_not_queued(uow, request)
     announced = None
-    if notice is not None:
-        capabilities = options.capabilities(to.channel)
+    capabilities = options.capabilities(to.channel)
+    # Where every message counts (WhatsApp paces each person), a job that ends soon says
+    # nothing first: its files are the answer. A big one still says it is at work.
+    quiet = (
+        capabilities.merge_replies and notice is not None and notice.total < options.pronto_from
+    )
+    if notice is not None and not quiet:
         announced = announce(uow, to, notice.text, notice.total, capabilities)
     return replace(request, payload=replace(spec, notice=announced).to_json())

@@ -460,12 +460,15 @@ def test_on_whatsapp_there_is_no_chat_action_nor_progress_and_only_a_big_job_say
     )
     acme_with_notes(uow_factory, chat.identity_key, NOTES)
     to_model_question(chat)
-    chat.press(texts.NFE)
+    answer = chat.press(texts.NFE)
     sent = len(chat.received)
 
     run(jobs)
     later = chat.drain()
 
+    # a job that ends soon says nothing first on WhatsApp (every message is paced): its ZIP
+    # and the question are the answer; a big one still says "Gerando…"
+    assert [m.text[:1] for m in answer if isinstance(m, Text)] == (["⏳"] if pronto else [])
     assert [type(m).__name__ for m in later] == ["Document", *(["Text"] * len(pronto)), "Text"]
     assert texts_of(later) == [*pronto, MODEL_QUESTION]
     assert not any(chat.edits[sent:])  # every one a new message

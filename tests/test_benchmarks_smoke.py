@@ -40,6 +40,14 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             else []
         ),
     ),
+    "danfe.py": (
+        False,
+        [
+            r"brazilfiscalreport, plain loop, 1 process: +[\d.]+s +[\d.]+ DANFEs/s",
+            r"ours, the job without worker processes: +[\d.]+s +[\d.]+ DANFEs/s .* ZIP",
+            r"ours, the job with \d+ worker processes: +[\d.]+s +[\d.]+ DANFEs/s .* ZIP",
+        ],
+    ),
     "fiscal_zip.py": (
         False,
         [

@@ -114,7 +114,7 @@ def _printed(
             window.append(cpu.submit(print_danfe, member, gerado_em))
         else:
             window.append(_done(print_danfe(member, gerado_em)))
-        if len(window) >= 2 * (cpu.workers if cpu is not None else 1):
+        if len(window) >= (2 * cpu.workers if cpu is not None else 1):  # no lookahead here
             yield _kept(options.files, window.popleft().result())
     while window:
         yield _kept(options.files, window.popleft().result())

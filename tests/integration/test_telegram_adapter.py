@@ -54,6 +54,7 @@ MENU_KEYBOARD = {
             {"text": "Clientes", "callback_data": "m:clientes"},
             {"text": "Novo cliente", "callback_data": "m:novo"},
         ],
+        [{"text": "Consultar nota", "callback_data": "m:consulta"}],
         [
             {"text": "Meus dados", "callback_data": "m:dados"},
             {"text": "Ajuda", "callback_data": "m:ajuda"},

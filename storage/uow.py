@@ -19,6 +19,7 @@ from storage.fiscal import FiscalDocumentRepository
 from storage.integration import IntegrationKeyRepository, NoticeRepository
 from storage.jobs import JobRepository
 from storage.links import LinkRepository, SignUpRepository
+from storage.pacotes import PacoteRepository
 from storage.reminders import (
     NoticeMuteRepository,
     ReminderRepository,
@@ -60,6 +61,7 @@ class UnitOfWork:
     scheduler_leases: SchedulerLeaseRepository
     notice_mutes: NoticeMuteRepository
     jobs: JobRepository
+    pacotes: PacoteRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -94,6 +96,7 @@ class UnitOfWork:
             )
             self.sign_ups = SignUpRepository(self.session)
             self.jobs = JobRepository(self.session)
+            self.pacotes = PacoteRepository(self.session)
             self.certificates, self.access_links, self.history = (
                 CertificateRepository(self.session),
                 AccessLinkRepository(self.session),

@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 from bot.settings import Settings
 from services import scheduler as scheduler_service
 from services.files import FileStore
+from services.pacote import PacoteOptions
 from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
 from services.retention import RetentionPolicy
 from services.types import UnitOfWorkFactory
@@ -53,8 +54,10 @@ class ReminderScheduler:
         on_done: Callable[[], None] | None = None,
         retention: RetentionPolicy | None = None,
         on_job: Callable[[str, str, float | None], None] | None = None,
+        pacote: PacoteOptions | None = None,
     ) -> None:
         self.on_job = on_job
+        self.pacote = pacote
         self.uow_factory = uow_factory
         self.times = dict(times)
         self.options = options
@@ -103,6 +106,7 @@ class ReminderScheduler:
                 options=self.options,
                 holder=self.holder,
                 retention=self.retention,
+                pacote=self.pacote,
             )
         except Exception:
             log.exception("scheduled job %s failed; it runs again at its next time", job)
@@ -154,11 +158,14 @@ def from_settings(
             "faturas": notice_time,
             "links": notice_time,
             "limpeza": parse_time(settings.retention_sweep_time),
+            # daily; it builds only on PACOTE_DIA
+            "pacote": parse_time(settings.pacote_time),
         },
         options_from(settings),
         on_done=on_done,
         retention=retention_from(settings, files),
         on_job=on_job,
+        pacote=PacoteOptions(dia=settings.pacote_dia),
     )
 
 

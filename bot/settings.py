@@ -171,6 +171,14 @@ class Settings(BaseSettings):
     file_store_s3_access_key_id: str | None = None
     file_store_s3_secret_access_key: SecretStr | None = None
 
+    # -- Pacote do mês: on day PACOTE_DIA at PACOTE_TIME (São Paulo) the previous month's
+    # package of each client is built; the accountant gets it attached up to
+    # PACOTE_EMAIL_MAX_MB, else a link valid PACOTE_LINK_DAYS (keep it ≤ FILE_TTL_DAYS) --
+    pacote_dia: int = Field(default=1, ge=1, le=28)
+    pacote_time: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    pacote_email_max_mb: int = Field(default=10, ge=1, le=100)
+    pacote_link_days: int = Field(default=7, ge=1, le=90)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production":

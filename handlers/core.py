@@ -24,6 +24,7 @@ from services.fiscal_exports import ExportOptions
 from services.jobs import JobRequest
 from services.links import LinkOptions
 from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
+from services.pacote.options import PacoteOptions
 from services.payment_gateway import BillingSetup
 from services.principal import Principal
 from services.software_access import LinkSigner
@@ -61,6 +62,8 @@ class DialogueConfig:
     links: LinkOptions = field(default_factory=LinkOptions)
     # long work: upload limits of this deployment, progress of big jobs.
     exports: ExportOptions = field(default_factory=ExportOptions)
+    # Pacote do mês: a package too big for the channel goes as a signed link.
+    pacote: PacoteOptions = field(default_factory=PacoteOptions)
 
 
 @dataclass(frozen=True, slots=True)

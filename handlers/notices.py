@@ -14,6 +14,7 @@ from typing import Any
 from handlers import (
     billing_notices,
     links,
+    pacote,
     reminder_notices,
 )
 from handlers.core import Ctx
@@ -33,4 +34,5 @@ NOTICE_RENDERERS: Mapping[str, Renderer] = {
     "fatura.vencendo": reminder_notices.render_fatura_due,
     "fatura.vencida": reminder_notices.render_fatura_overdue,
     "link.parado": reminder_notices.render_link_idle,
+    "pacote.pronto": pacote.render_ready,
 }

@@ -741,6 +741,7 @@ AVISO_LABELS = {
     "certificados": "Certificados vencendo",
     "faturas": "Faturas a vencer e vencidas",
     "links": "Links abertos e não concluídos",
+    "pacote": "Pacotes do mês prontos",
 }
 AVISO_TOGGLE_OFF = "Desligar: {label}"
 AVISO_TOGGLE_ON = "Ligar: {label}"
@@ -800,3 +801,38 @@ SHORTCUT_NONE = (
     "CNPJ, ou toque em Clientes para ver a lista."
 )
 SHORTCUT_WHICH_CLIENT = "{feature}\nDe qual cliente? Digite parte do nome ou do CNPJ."
+
+# -- Pacote do mês (fechamento) ----------------------------------------------------------------
+PACOTE_READY = "📦 Pacotes de {mes} prontos: {clientes:cliente|clientes}, {notas:nota|notas}."
+PACOTE_READY_HINT = (
+    "Cada pacote tem os XMLs emitidos (NF-e e NFC-e, com os cancelamentos), os XMLs de "
+    "fornecedores, o relatório em PDF e XLSX e um resumo.txt. Os contadores com e-mail "
+    "cadastrado já receberam o seu."
+)
+PACOTE_ONE = "Baixar de um cliente"
+PACOTE_ALL = "Baixar todos"
+PACOTE_LIST = (
+    "📦 Pacotes de {mes}: {clientes:cliente|clientes}, {notas:nota|notas}.\nDe qual cliente?"
+)
+PACOTE_LIST_PAGE = "Página {page:n} de {pages:n}."
+PACOTE_ITEM = "{cliente} ({notas:nota|notas})"
+PACOTE_NONE = "Nenhum pacote pronto de {mes}."
+PACOTE_CAPTION = "📦 Pacote de {mes} — {cliente}"
+PACOTE_TOO_BIG = (
+    "📦 O pacote {nome} passa do limite de envio deste canal. Baixe pelo link (vale por "
+    "tempo limitado):"
+)
+PACOTE_LINK = "Baixar {nome}"
+PACOTE_GENERATING_ALL = (
+    "⏳ Juntando os pacotes de {mes} ({clientes:cliente|clientes}) num ZIP… Envio aqui assim "
+    "que ficar pronto."
+)
+PACOTE_ALL_CAPTION = "📦 Pacotes de {competencia}: {clientes:cliente|clientes}."
+PACOTE_ALL_TOO_BIG = "O pacote {nome} é grande demais para ir junto; baixe pelo link:"
+PACOTE_TOGGLE = "Pacote mensal: {estado}"
+PACOTE_ON = "ligado"
+PACOTE_OFF = "desligado"
+PACOTE_TOGGLED = (
+    "📦 Pacote mensal de {name}: {estado}. No dia {dia} de cada mês o contador recebe o "
+    "pacote do mês anterior por e-mail."
+)

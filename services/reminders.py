@@ -39,6 +39,7 @@ MUTABLE_KINDS: Mapping[str, tuple[str, ...]] = {
     "certificados": ("certificado.vencendo", "certificado.resumo"),
     "faturas": ("fatura.vencendo", "fatura.vencida"),
     "links": ("link.parado",),
+    "pacote": ("pacote.pronto",),  # Pacote do mês: the gestor's message per month
 }
 
 CERT_EMAIL_SUBJECT = "Certificado digital de {name}: {when}"

@@ -88,7 +88,7 @@ class PacoteRepository:
         if documento is not None:
             query = query.where(Client.documento == documento)
         rows = self.session.execute(query.order_by(Client.gestor_id, Client.id)).all()
-        return [ClientDue(*row) for row in rows]
+        return [ClientDue(*row.tuple()) for row in rows]
 
     def add(
         self, gestor_id: int, client_id: int, competencia: str, nome: str, now: datetime
@@ -113,7 +113,7 @@ class PacoteRepository:
         if gestor_id is not None:
             query = query.where(Pacote.gestor_id == gestor_id)
         row = self.session.execute(query).one_or_none()
-        return PacoteRow(*row) if row is not None else None
+        return PacoteRow(**row._asdict()) if row is not None else None
 
     def mark_built(
         self,
@@ -185,7 +185,7 @@ class PacoteRepository:
         )
         if limit is not None:
             query = query.limit(limit)
-        return [PacoteRow(*row) for row in self.session.execute(query).all()]
+        return [PacoteRow(**row._asdict()) for row in self.session.execute(query).all()]
 
     def record_sent(
         self, pacote_id: int, destino: str, via: str, size: int, sha256: str, now: datetime

@@ -1,0 +1,380 @@
+"""One client's package, as a durable job: build it, e-mail it to the accountant, and when the
+gestor's month is complete, tell the gestor once.
+
+Each stage is recorded before the next one starts, so a job taken over after a crash goes on
+from there: the package row turns `pronto` with its file reference (a rebuilt package would be
+the same notes again); each e-mail is recorded in `pacote_envio` with the outbox row that sends
+it (unique per address); the gestor's message is recorded in `reminder_sent` with the notice.
+The job reads the notes on the office's behalf: the package belongs to the client's office,
+whoever is bound to it now.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import IO
+
+from domain.clients import Role
+from domain.documents import format_tax_id
+from domain.fiscal import Item, Modelo, Situacao
+from domain.fiscal.report import Cabecalho, itens_do_xml
+from domain.fiscal.report_pdf import render_report_pdf
+from domain.fiscal.report_tables import render_xlsx
+from domain.fiscal.zipstream import ZipEntry, ZipWriter, deflate_entry
+from domain.pacote import (
+    EMITIDAS_NFCE,
+    EMITIDAS_NFE,
+    FORNECEDORES,
+    RELATORIOS,
+    RESUMO,
+    Grupo,
+    Resumo,
+    competencia_label,
+    render_resumo,
+)
+from services import fiscal_documents, notices
+from services.email import Attachment, EmailMessage, enqueue_emails
+from services.errors import ServiceError
+from services.files import FileRef
+from services.fiscal_exports.naming import ZIP_MIME
+from services.fiscal_exports.report import report_rows
+from services.fiscal_exports.spec import Export
+from services.fiscal_prepare import SAO_PAULO, TipoNota, inflate
+from services.jobs import RunningJob
+from services.pacote.options import PacoteOptions
+from services.principal import Principal
+from storage.models import AuditEntry
+from storage.models_pacote import PENDENTE, PRONTO
+from storage.pacotes import PacoteRow
+from storage.uow import UnitOfWorkFactory
+
+NOTICE_KIND = "pacote.pronto"
+MUTE_KIND = "pacote"  # Meus dados › Avisos
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    folder: str
+    tipo: TipoNota
+    modelo: Modelo | None
+    titulo: str
+    slug: str  # the report files' names
+
+
+GROUPS = (
+    _Group(EMITIDAS_NFE, TipoNota.EMITIDA, Modelo.NFE, "NF-e emitidas", "NF-e_emitidas"),
+    _Group(EMITIDAS_NFCE, TipoNota.EMITIDA, Modelo.NFCE, "NFC-e emitidas", "NFC-e_emitidas"),
+    _Group(FORNECEDORES, TipoNota.FORNECEDOR, None, "NF-e de fornecedores", "fornecedores"),
+)
+
+EMAIL_SUBJECT = "Pacote do mês {competencia} — {cliente}"
+EMAIL_ATTACHED = (
+    "Olá,\n\nSegue em anexo o pacote de {competencia} de {cliente} ({documento}): os XMLs das "
+    "notas emitidas (NF-e e NFC-e, com os cancelamentos), os XMLs de fornecedores, o relatório "
+    "do mês em PDF e XLSX e o resumo.txt com as quantidades e os totais.\n\n"
+    "{notas} nota(s) · arquivo {arquivo} ({tamanho}).\n\n"
+    "— RevendaBot (mensagem automática, não responda)"
+)
+EMAIL_LINKED = (
+    "Olá,\n\nO pacote de {competencia} de {cliente} ({documento}) está pronto: os XMLs das "
+    "notas emitidas (NF-e e NFC-e, com os cancelamentos), os XMLs de fornecedores, o relatório "
+    "do mês em PDF e XLSX e o resumo.txt com as quantidades e os totais.\n\n"
+    "Ele tem {tamanho}, grande demais para ir anexado. Baixe por este link até {ate}:\n{link}\n\n"
+    "— RevendaBot (mensagem automática, não responda)"
+)
+
+
+def office(gestor_id: int) -> Principal:
+    """The client's office, acting through the scheduler (no person, no identity)."""
+    return Principal(0, "scheduler:pacote", gestor_id, "", Role.GESTOR)
+
+
+def run(job: RunningJob, options: PacoteOptions) -> None:
+    pacote_id = int(job.spec["pacote_id"])
+    row = _load(job.uow_factory, pacote_id)
+    if row is None:  # the client was removed meanwhile
+        return
+    if row.status == PENDENTE:
+        row = _build(job, row, options)
+    if row.status == PRONTO:
+        _email(job, row, options)
+    announce_if_complete(job.uow_factory, row.gestor_id, row.competencia)
+
+
+def give_up(job: RunningJob, options: PacoteOptions) -> None:
+    """No worker could build it: the gestor's month still gets its message, without it."""
+    row = _load(job.uow_factory, int(job.spec["pacote_id"]))
+    if row is None:
+        return
+    uow = job.uow_factory()
+    with uow:
+        uow.pacotes.mark_empty(row.id, datetime.now(UTC))
+        uow.commit()
+    announce_if_complete(job.uow_factory, row.gestor_id, row.competencia)
+
+
+def _load(uow_factory: UnitOfWorkFactory, pacote_id: int) -> PacoteRow | None:
+    uow = uow_factory()
+    with uow:
+        return uow.pacotes.get(pacote_id)
+
+
+# -- the ZIP ---------------------------------------------------------------------------------
+
+
+def _build(job: RunningJob, row: PacoteRow, options: PacoteOptions) -> PacoteRow:
+    if options.files is None:
+        raise ServiceError("pacote: no file store configured")
+    now = datetime.now(UTC)
+    with tempfile.TemporaryFile(prefix="revendabot-pacote-") as out:
+        resumo = write_package(job, row, out, now)
+        uow = job.uow_factory()
+        if resumo.notas == 0:
+            with uow:
+                uow.pacotes.mark_empty(row.id, now)
+                job.lease.save(uow, built=True)
+                uow.commit()
+            return replace(row, status="vazio")
+        out.seek(0)
+        ref = options.files.put(out)
+    with uow:
+        uow.pacotes.mark_built(
+            row.id,
+            key=ref.key,
+            size=ref.size,
+            sha256=ref.sha256,
+            notas=resumo.notas,
+            eventos=resumo.eventos,
+            now=now,
+        )
+        job.lease.save(uow, built=True)
+        uow.commit()
+    return replace(
+        row,
+        status=PRONTO,
+        file_key=ref.key,
+        file_size=ref.size,
+        file_sha256=ref.sha256,
+        notas=resumo.notas,
+        eventos=resumo.eventos,
+    )
+
+
+def write_package(job: RunningJob, row: PacoteRow, out: IO[bytes], now: datetime) -> Resumo:
+    """Write the package into `out` as a stream: each XML is copied as stored (already
+    deflated), the reports and the resumo are made at the end."""
+    principal = office(row.gestor_id)
+    gerado_em = now.astimezone(SAO_PAULO)
+    modified = gerado_em.replace(tzinfo=None)
+    writer = ZipWriter(out)
+    grupos: list[Grupo] = []
+    reports: list[tuple[str, bytes]] = []
+    for group in GROUPS:
+        itens: dict[str, tuple[Item, ...]] = {}
+        eventos = 0
+        for member in _members(job, principal, row, group):
+            name = f"{group.folder}/{member.name}"
+            writer.add(ZipEntry(name, member.deflated, member.crc32, member.size, member.modified))
+            if member.cancelamento:
+                eventos += 1
+            else:
+                itens[member.chave] = itens_do_xml(inflate(member.deflated))
+            job.lease.renew()
+        counts = fiscal_documents.month_counts(
+            job.uow_factory(),
+            principal,
+            row.client_id,
+            tipo=group.tipo,
+            modelo=group.modelo,
+            competencia=row.competencia,
+        )
+        if counts.total == 0:
+            continue
+        grupos.append(_grupo(group.titulo, counts, eventos))
+        reports += _reports(job, principal, row, group, itens, gerado_em)
+    for name, data in reports:
+        writer.add(deflate_entry(name, data, modified))
+    resumo = Resumo(
+        cliente=row.razao_social,
+        documento=format_tax_id(row.documento),
+        competencia=row.competencia,
+        gerado_em=modified,
+        grupos=tuple(grupos),
+        arquivos=tuple(name for name, _ in reports),
+    )
+    writer.add(deflate_entry(RESUMO, render_resumo(resumo), modified))
+    writer.close()
+    return resumo
+
+
+def _members(
+    job: RunningJob, principal: Principal, row: PacoteRow, group: _Group
+) -> Iterator[fiscal_documents.CompressedXml]:
+    return fiscal_documents.compressed_xmls(
+        job.uow_factory(),
+        principal,
+        row.client_id,
+        tipo=group.tipo,
+        modelo=group.modelo,
+        competencia=row.competencia,
+        with_cancellations=True,
+    )
+
+
+def _grupo(titulo: str, counts: fiscal_documents.MonthCounts, eventos: int) -> Grupo:
+    autorizadas = counts.quantidade[Situacao.AUTORIZADA]
+    canceladas = counts.quantidade[Situacao.CANCELADA]
+    return Grupo(
+        titulo=titulo,
+        notas=counts.total,
+        autorizadas=autorizadas,
+        canceladas=canceladas,
+        outras=counts.total - autorizadas - canceladas,
+        valor_autorizadas=counts.valor_autorizadas,
+        eventos=eventos,
+    )
+
+
+def _reports(
+    job: RunningJob,
+    principal: Principal,
+    row: PacoteRow,
+    group: _Group,
+    itens: dict[str, tuple[Item, ...]],
+    gerado_em: datetime,
+) -> list[tuple[str, bytes]]:
+    """The month report of one group, PDF and XLSX, from the stored notes."""
+    export = Export(
+        client_id=row.client_id,
+        tipo=group.tipo,
+        modelo=group.modelo,
+        competencia=row.competencia,
+        titulo=group.titulo,
+        base=group.slug,
+    )
+    linhas = list(report_rows(job.uow_factory(), principal, export, itens))
+    if not linhas:
+        return []
+    cabecalho = Cabecalho(
+        cliente=row.razao_social,
+        documento=format_tax_id(row.documento),
+        competencia=row.competencia,
+        modelo=group.modelo or Modelo.NFE,
+        gerado_em=gerado_em,
+        tipo="emitidas" if group.tipo is TipoNota.EMITIDA else "fornecedores",
+    )
+    base = f"{RELATORIOS}/relatorio_{group.slug}_{row.competencia}"
+    return [
+        (f"{base}.pdf", render_report_pdf(cabecalho, linhas)),
+        (f"{base}.xlsx", render_xlsx(cabecalho, linhas)),
+    ]
+
+
+# -- the accountant's e-mail -----------------------------------------------------------------
+
+
+def _email(job: RunningJob, row: PacoteRow, options: PacoteOptions) -> None:
+    """The package to the client's accountant: attached when small, else a signed link."""
+    destino = (row.email_contador or "").strip()
+    if not options.email or not destino or row.file_key is None or row.file_size is None:
+        return
+    now = datetime.now(UTC)
+    ref = FileRef(row.file_key, row.file_size, row.file_sha256 or "")
+    values = {
+        "competencia": competencia_label(row.competencia),
+        "cliente": row.razao_social,
+        "documento": format_tax_id(row.documento),
+        "notas": row.notas,
+        "arquivo": row.nome,
+        "tamanho": human_size(ref.size),
+    }
+    subject = EMAIL_SUBJECT.format(**values)
+    if ref.size <= options.email_max_bytes:
+        via = "anexo"
+        message = EmailMessage(
+            destino,
+            subject,
+            EMAIL_ATTACHED.format(**values),
+            (Attachment(row.nome, ZIP_MIME, file=ref),),
+        )
+    elif options.links is not None:
+        via = "link"
+        url, until = options.links.link(ref, row.nome, ZIP_MIME, now, ttl=options.link_ttl)
+        ate = until.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
+        message = EmailMessage(destino, subject, EMAIL_LINKED.format(**values, link=url, ate=ate))
+    else:
+        return
+    uow = job.uow_factory()
+    with uow:
+        uow.lock(f"pacote:{row.id}")
+        if destino in uow.pacotes.sent_to(row.id):  # its first taker sent it
+            return
+        enqueue_emails(uow, [message], now, sensitive=via == "link")
+        uow.pacotes.record_sent(row.id, destino, via, ref.size, ref.sha256, now)
+        uow.audit.add(
+            AuditEntry(
+                at=now,
+                gestor_id=row.gestor_id,
+                actor="scheduler:pacote",
+                client_id=row.client_id,
+                action="pacote.enviado",
+                before=None,
+                after={
+                    "competencia": row.competencia,
+                    "para": destino,
+                    "via": via,
+                    "bytes": ref.size,
+                    "sha256": ref.sha256,
+                },
+            )
+        )
+        job.lease.save(uow, emailed=destino)
+        uow.commit()
+
+
+def human_size(size: int) -> str:
+    """`1536` → `1,5 kB`; `12_345_678` → `11,8 MB` (pt-BR decimals)."""
+    value, unit = float(size), "bytes"
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            break
+        value /= 1024
+    text = f"{value:.0f}" if unit == "bytes" else f"{value:.1f}".replace(".", ",")
+    return f"{text} {unit}"
+
+
+# -- the gestor's message --------------------------------------------------------------------
+
+
+def announce_if_complete(uow_factory: UnitOfWorkFactory, gestor_id: int, competencia: str) -> bool:
+    """When the last of the gestor's packages of the month is done: one notice, ever."""
+    now = datetime.now(UTC)
+    subject = f"{gestor_id}:{competencia}"
+    uow = uow_factory()
+    with uow:
+        uow.lock(f"pacote:{subject}")
+        if uow.pacotes.pending(gestor_id, competencia):
+            return False
+        if uow.reminders.sent_keys("pacote", [subject]):
+            return False
+        clientes, notas = uow.pacotes.totals(gestor_id, competencia)
+        uow.reminders.add_many(
+            [
+                {
+                    "kind": "pacote",
+                    "subject": subject,
+                    "threshold": "pronto",
+                    "gestor_id": gestor_id,
+                    "sent_at": now,
+                }
+            ]
+        )
+        muted = MUTE_KIND in uow.notice_mutes.of_gestor(gestor_id)
+        if clientes and not muted:
+            payload = {"competencia": competencia, "clientes": clientes, "notas": notas}
+            notices.publish(uow, gestor_id, NOTICE_KIND, payload)
+        uow.commit()
+        return clientes > 0 and not muted

@@ -79,7 +79,10 @@ class PacoteRepository:
         )
         built = exists().where(Pacote.client_id == Client.id, Pacote.competencia == competencia)
         query = select(
-            Client.id, Client.gestor_id, Client.razao_social, Client.nome_fantasia
+            Client.id.label("client_id"),
+            Client.gestor_id,
+            Client.razao_social,
+            Client.nome_fantasia,
         ).where(
             pacote_on(),  # type: ignore[arg-type]
             has_notes,
@@ -88,7 +91,7 @@ class PacoteRepository:
         if documento is not None:
             query = query.where(Client.documento == documento)
         rows = self.session.execute(query.order_by(Client.gestor_id, Client.id)).all()
-        return [ClientDue(*row.tuple()) for row in rows]
+        return [ClientDue(**row._asdict()) for row in rows]
 
     def add(
         self, gestor_id: int, client_id: int, competencia: str, nome: str, now: datetime

@@ -30,7 +30,7 @@ def actions(uow_factory: UnitOfWorkFactory, client_id: int) -> list[str]:
     return [e.action for e in audit_entries(uow_factory, client_id)]
 
 
-def test_configuracoes_offers_the_four_settings(
+def test_configuracoes_offers_the_four_settings_and_the_monthly_package_toggle(
     chat: Chat, office: Office, client: ClientCard
 ) -> None:
     open_config(chat, client.razao_social)
@@ -41,6 +41,7 @@ def test_configuracoes_offers_the_four_settings(
         texts.CHAVE_INTEGRACAO,
         texts.CONTRATO,
         texts.SOFTWARE,
+        texts.PACOTE_TOGGLE.format(estado=texts.PACOTE_OFF),  # a client in Teste: off
         texts.VOLTAR,
         texts.MENU,
     ]

@@ -85,7 +85,7 @@ def sweep(
     **kwargs: str,
 ) -> PacoteSweep:
     """Run the sweep and its jobs here (as `scheduler run-once pacote` does)."""
-    swept = pacote.sweep_pacote(app.uow_factory, now=now, dia=1, **kwargs)  # type: ignore[arg-type]
+    swept = pacote.sweep_pacote(app.uow_factory, now=now, dia=1, **kwargs)
     JobRunner(app.uow_factory, pacote.kinds(opts or options(app))).run_now(swept.job_ids)
     return swept
 

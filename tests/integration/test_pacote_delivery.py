@@ -86,7 +86,7 @@ async def test_a_package_whose_file_is_gone_fails_its_email_with_the_reason(app:
             raise AssertionError("nothing should be sent")
 
     [row] = outbox.claim(app.uow_factory, channels=["email"])
-    fate = await EmailSender(Unused(), app.files).deliver(row)  # type: ignore[arg-type]
+    fate = await EmailSender(Unused(), app.files).deliver(row)
 
     assert type(fate).__name__ == "Failed"
 

@@ -345,6 +345,8 @@ HISTORICO_ACTIONS = {
     "certificate.upload": "Certificado digital enviado",
     "integration_key.regenerate": "Nova chave de integração gerada",
     "software.access": "Acesso ao software do cliente",
+    "pacote.enviado": "Pacote do mês enviado ao contador",
+    "client.pacote_mensal": "Pacote mensal alterado",
 }
 HISTORICO_FIELDS = {
     "status": "Status",
@@ -355,6 +357,12 @@ HISTORICO_FIELDS = {
     "validade": "Validade",
     "titular": "Titular",
     "documento": "CNPJ",
+    "competencia": "Competência",
+    "para": "Para",
+    "via": "Envio",
+    "bytes": "Tamanho (bytes)",
+    "sha256": "SHA-256",
+    "pacote_mensal": "Pacote mensal",
 }
 
 

@@ -26,7 +26,9 @@ def kinds(options: PacoteOptions) -> Mapping[str, JobKind]:
         BUILD: JobKind(
             lambda job: build.run(job, options), lambda job: build.give_up(job, options)
         ),
-        ALL: JobKind(lambda job: chat.run_all(job, options), lambda job: None),
+        ALL: JobKind(
+            lambda job: chat.run_all(job, options), lambda job: chat.give_up_all(job, options)
+        ),
     }
 
 

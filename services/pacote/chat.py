@@ -196,6 +196,14 @@ def run_all(job: RunningJob, options: PacoteOptions) -> None:
         _send(job, to, [Text(fill(words.failed, ref=reference))])
 
 
+def give_up_all(job: RunningJob, options: PacoteOptions) -> None:
+    """No worker could finish it: the person is told, with a reference."""
+    reference = secrets.token_hex(4).upper()
+    log.error("all-packages job %s given up (ref %s)", job.id, reference)
+    words = AllWords(**job.spec["words"])
+    _send(job, Recipient(**job.spec["to"]), [Text(fill(words.failed, ref=reference))])
+
+
 def _send_all(
     job: RunningJob,
     to: Recipient,

@@ -47,12 +47,16 @@ def clock() -> Iterator[None]:
         yield
 
 
-def engine(app: App, upload_limit: int = BIG) -> ConversationEngine:
+def engine(app: App, upload_limit: int = BIG, max_attempts: int = 3) -> ConversationEngine:
     """The real dialogue and jobs, with the test channel's upload limit set."""
     channels = {"test": replace(EVERYTHING, upload_limit=upload_limit)}
     exports = ExportOptions(channels=channels, files=app.files)
     options = pacote.PacoteOptions(files=app.files, links=links(), channels=channels)
-    runner = JobRunner(app.uow_factory, {**fiscal_exports.kinds(exports), **pacote.kinds(options)})
+    runner = JobRunner(
+        app.uow_factory,
+        {**fiscal_exports.kinds(exports), **pacote.kinds(options)},
+        max_attempts=max_attempts,
+    )
     return ConversationEngine(
         app.uow_factory,
         Dialogue(DialogueConfig(exports=exports, pacote=options)),
@@ -262,3 +266,37 @@ def test_the_month_message_can_be_muted_in_avisos(app: App) -> None:
     assert not [
         m for m in chat.drain() if isinstance(m, Text) and m.text.startswith("📦 Pacotes de")
     ]
+
+
+def test_the_clients_historico_records_the_package_sent_to_whom_its_size_and_sha256(
+    app: App,
+) -> None:
+    chat = chat_of(app, "test:gestor1")
+    seeded = swept(app, chat)
+    acme = package_of(app, seeded.acme.id)
+    chat.say("/menu")
+    chat.press(texts.CLIENTES)
+    chat.press(seeded.acme.razao_social)
+
+    chat.press(texts.HISTORICO)
+
+    text = chat.last_text().text
+    assert texts.HISTORICO_ACTIONS["pacote.enviado"] in text
+    assert "Para: contador@acme.com.br" in text
+    assert "Envio: anexo" in text
+    assert f"Tamanho (bytes): {acme.file_size}" in text
+    assert f"SHA-256: {acme.file_sha256}" in text
+
+
+def test_baixar_todos_that_no_worker_could_finish_says_so_with_a_reference(app: App) -> None:
+    probe = chat_of(app, "test:gestor1")
+    swept(app, probe)
+    # every taker is over the limit at once: the job gives up instead of running
+    chat = Chat(engine(app, max_attempts=0), app.uow_factory, "test:gestor1", files=app.files)
+
+    chat.press_id("go:pacotes:202610")
+
+    assert chat.documents() == []
+    failed = [m.text for m in chat.received if isinstance(m, Text) and "referência" in m.text]
+    [text] = failed
+    assert text.startswith(texts.EXPORT_FAILED.split("{ref}")[0])

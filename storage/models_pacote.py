@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.models import Base
 from storage.types import UTCDateTime
 
-# pendente: queued, not built yet; pronto: in the file store; vazio: no notes after all.
-PENDENTE, PRONTO, VAZIO = "pendente", "pronto", "vazio"
+# pendente: queued, not built yet; pronto: in the file store; vazio: no notes after all;
+# falhou: no worker could build it (after the job's attempts).
+PENDENTE, PRONTO, VAZIO, FALHOU = "pendente", "pronto", "vazio", "falhou"
 
 
 class Pacote(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Client
 from storage.models_fiscal import FiscalDocument
-from storage.models_pacote import PENDENTE, PRONTO, VAZIO, Pacote, PacoteEnvio
+from storage.models_pacote import FALHOU, PENDENTE, PRONTO, VAZIO, Pacote, PacoteEnvio
 
 EFETIVADO = "efetivado"
 
@@ -73,11 +73,16 @@ class PacoteRepository:
         self.session = session
 
     def clients_due(self, competencia: str, documento: str | None = None) -> list[ClientDue]:
-        """Clients with the package on, notes in `competencia` and no package for it yet."""
+        """Clients with the package on, notes in `competencia` and no package for it yet (or
+        one that failed: a later run tries again)."""
         has_notes = exists().where(
             FiscalDocument.client_id == Client.id, FiscalDocument.competencia == competencia
         )
-        built = exists().where(Pacote.client_id == Client.id, Pacote.competencia == competencia)
+        built = exists().where(
+            Pacote.client_id == Client.id,
+            Pacote.competencia == competencia,
+            Pacote.status != FALHOU,
+        )
         query = select(
             Client.id.label("client_id"),
             Client.gestor_id,
@@ -96,6 +101,18 @@ class PacoteRepository:
     def add(
         self, gestor_id: int, client_id: int, competencia: str, nome: str, now: datetime
     ) -> int:
+        """A new package row, or the failed one of this client and month queued again."""
+        failed = self.session.scalar(
+            select(Pacote).where(
+                Pacote.client_id == client_id,
+                Pacote.competencia == competencia,
+                Pacote.status == FALHOU,
+            )
+        )
+        if failed is not None:
+            failed.status, failed.nome, failed.built_at = PENDENTE, nome, None
+            self.session.flush()
+            return failed.id
         pacote = Pacote(
             gestor_id=gestor_id,
             client_id=client_id,
@@ -146,6 +163,11 @@ class PacoteRepository:
     def mark_empty(self, pacote_id: int, now: datetime) -> None:
         self.session.execute(
             update(Pacote).where(Pacote.id == pacote_id).values(status=VAZIO, built_at=now)
+        )
+
+    def mark_failed(self, pacote_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(Pacote).where(Pacote.id == pacote_id).values(status=FALHOU, built_at=now)
         )
 
     def pending(self, gestor_id: int, competencia: str) -> int:

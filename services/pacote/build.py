@@ -47,7 +47,7 @@ from services.jobs import RunningJob
 from services.pacote.options import PacoteOptions
 from services.principal import Principal
 from storage.models import AuditEntry
-from storage.models_pacote import PENDENTE, PRONTO
+from storage.models_pacote import PENDENTE, PRONTO, VAZIO
 from storage.pacotes import PacoteRow
 from storage.uow import UnitOfWorkFactory
 
@@ -105,13 +105,15 @@ def run(job: RunningJob, options: PacoteOptions) -> None:
 
 
 def give_up(job: RunningJob, options: PacoteOptions) -> None:
-    """No worker could build it: the gestor's month still gets its message, without it."""
+    """No worker could build it: marked `falhou`, so the gestor's month still gets its
+    message (without this package); the next run of the sweep for that month tries again."""
     row = _load(job.uow_factory, int(job.spec["pacote_id"]))
     if row is None:
         return
     uow = job.uow_factory()
     with uow:
-        uow.pacotes.mark_empty(row.id, datetime.now(UTC))
+        if row.status == PENDENTE:
+            uow.pacotes.mark_failed(row.id, datetime.now(UTC))
         uow.commit()
     announce_if_complete(job.uow_factory, row.gestor_id, row.competencia)
 
@@ -126,32 +128,35 @@ def _load(uow_factory: UnitOfWorkFactory, pacote_id: int) -> PacoteRow | None:
 
 
 def _build(job: RunningJob, row: PacoteRow, options: PacoteOptions) -> PacoteRow:
+    """Write the ZIP into a temporary file, put it in the store, then mark the row `pronto`
+    with the stage's checkpoint (a month with no notes left after all: `vazio`)."""
     if options.files is None:
         raise ServiceError("pacote: no file store configured")
     now = datetime.now(UTC)
+    ref = None
     with tempfile.TemporaryFile(prefix="revendabot-pacote-") as out:
         resumo = write_package(job, row, out, now)
-        uow = job.uow_factory()
-        if resumo.notas == 0:
-            with uow:
-                uow.pacotes.mark_empty(row.id, now)
-                job.lease.save(uow, built=True)
-                uow.commit()
-            return replace(row, status="vazio")
-        out.seek(0)
-        ref = options.files.put(out)
+        if resumo.notas:
+            out.seek(0)
+            ref = options.files.put(out)
+    uow = job.uow_factory()
     with uow:
-        uow.pacotes.mark_built(
-            row.id,
-            key=ref.key,
-            size=ref.size,
-            sha256=ref.sha256,
-            notas=resumo.notas,
-            eventos=resumo.eventos,
-            now=now,
-        )
+        if ref is None:
+            uow.pacotes.mark_empty(row.id, now)
+        else:
+            uow.pacotes.mark_built(
+                row.id,
+                key=ref.key,
+                size=ref.size,
+                sha256=ref.sha256,
+                notas=resumo.notas,
+                eventos=resumo.eventos,
+                now=now,
+            )
         job.lease.save(uow, built=True)
         uow.commit()
+    if ref is None:
+        return replace(row, status=VAZIO)
     return replace(
         row,
         status=PRONTO,
@@ -361,6 +366,8 @@ def announce_if_complete(uow_factory: UnitOfWorkFactory, gestor_id: int, compete
         if uow.reminders.sent_keys("pacote", [subject]):
             return False
         clientes, notas = uow.pacotes.totals(gestor_id, competencia)
+        if clientes == 0:  # nothing ready (empty or failed): a later run may build one
+            return False
         uow.reminders.add_many(
             [
                 {
@@ -373,8 +380,8 @@ def announce_if_complete(uow_factory: UnitOfWorkFactory, gestor_id: int, compete
             ]
         )
         muted = MUTE_KIND in uow.notice_mutes.of_gestor(gestor_id)
-        if clientes and not muted:
+        if not muted:
             payload = {"competencia": competencia, "clientes": clientes, "notas": notas}
             notices.publish(uow, gestor_id, NOTICE_KIND, payload)
         uow.commit()
-        return clientes > 0 and not muted
+        return not muted

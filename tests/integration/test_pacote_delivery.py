@@ -185,3 +185,22 @@ def test_the_scheduled_pacote_runs_on_one_instance_only(app: App) -> None:
 
     assert [r.reminders if r else None for r in ran] == [2, None]
     assert len(packages(app.uow_factory)) == 2
+
+
+def test_a_package_no_worker_could_build_is_marked_failed_and_built_by_the_next_run(
+    app: App,
+) -> None:
+    seeded = seed(app)
+    swept = pacote.sweep_pacote(app.uow_factory, now=SWEEP_AT, dia=1)
+    # every taker over the limit at once: both jobs give up instead of running
+    JobRunner(app.uow_factory, pacote.kinds(options(app)), max_attempts=0).run_now(swept.job_ids)
+    assert {p.status for p in packages(app.uow_factory)} == {"falhou"}
+    assert counts(app)[3] == 0  # no package is ready: nothing to tell
+
+    again = sweep(app, competencia="2026-10", documento=seeded.acme.documento)
+
+    assert again.queued == 1
+    statuses = {p.client_id: p.status for p in packages(app.uow_factory)}
+    assert statuses == {seeded.acme.id: "pronto", seeded.beta.id: "falhou"}
+    assert len(packages(app.uow_factory)) == 2  # the same rows, queued again
+    assert counts(app)[3] == 1  # now one is ready: the month's message goes

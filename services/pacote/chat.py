@@ -42,7 +42,8 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 ALL = "pacote.todos"
-PAGE_SIZE = 8
+# A WhatsApp list holds 10 rows: 6 clients + Anterior, Próxima, Baixar todos and Menu.
+PAGE_SIZE = 6
 
 
 class PacoteNotFound(NotFound):

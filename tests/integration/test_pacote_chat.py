@@ -29,14 +29,16 @@ from services.messages import Document, Text, UrlButton
 from tests.integration.pacote_support import (
     SWEEP_AT,
     Seeded,
+    efetivar,
     links,
     package_of,
     packages,
     seed,
     sweep,
 )
-from tests.support import Chat, add_member
+from tests.support import Chat, add_client, add_member
 from tests.unit.configuracoes.helpers import open_config
+from tests.unit.fiscal_chat.chat_support import store_emitted
 
 BIG = 50 * 1024 * 1024
 
@@ -300,3 +302,23 @@ def test_baixar_todos_that_no_worker_could_finish_says_so_with_a_reference(app: 
     failed = [m.text for m in chat.received if isinstance(m, Text) and "referência" in m.text]
     [text] = failed
     assert text.startswith(texts.EXPORT_FAILED.split("{ref}")[0])
+
+
+def test_the_months_list_pages_six_clients_at_a_time(app: App) -> None:
+    seeded = seed(app)
+    for n in range(3, 8):  # five more clients: seven packages in all
+        card = add_client(app.uow_factory, seeded.office.gestor, 100 + n, name=f"Zeta {n} Ltda")
+        efetivar(app.uow_factory, seeded.office.gestor, card)
+        store_emitted(app.uow_factory, card, 1, seed=40 + n)
+    chat = chat_of(app, "test:gestor1")
+    chat.say("/menu")
+    sweep(app)
+
+    chat.press_id("go:pacote:202610")
+
+    first = chat.labels()
+    assert len(first) == 6 + 3  # six clients, Próxima, Baixar todos, Menu
+    assert first[-3:] == [texts.PROXIMA, texts.PACOTE_ALL, texts.MENU]
+    assert "Página 1 de 2." in chat.last_text().text
+    chat.press(texts.PROXIMA)
+    assert chat.labels() == ["Zeta 7 Ltda (1 nota)", texts.ANTERIOR, texts.PACOTE_ALL, texts.MENU]

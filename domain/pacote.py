@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from domain.fiscal.report import SAO_PAULO
 from domain.money import format_brl
 from domain.text import fill
 
@@ -57,7 +58,7 @@ class Resumo:
     cliente: str
     documento: str  # formatted
     competencia: str
-    gerado_em: datetime  # São Paulo wall clock
+    gerado_em: datetime  # aware; shown in São Paulo time
     grupos: tuple[Grupo, ...]
     arquivos: tuple[str, ...] = field(default=())  # the report files in the package
 
@@ -72,10 +73,11 @@ class Resumo:
 
 def render_resumo(resumo: Resumo) -> bytes:
     """`resumo.txt`: plain UTF-8 text with CRLF line ends (Windows Notepad is the reader)."""
+    gerado_em = resumo.gerado_em.astimezone(SAO_PAULO)
     lines = [
         f"Pacote do mês — {resumo.cliente} ({resumo.documento})",
         f"Competência: {competencia_label(resumo.competencia)}",
-        f"Gerado em: {resumo.gerado_em:%d/%m/%Y %H:%M} (horário de Brasília)",
+        f"Gerado em: {gerado_em:%d/%m/%Y %H:%M} (horário de Brasília)",
         "",
     ]
     for grupo in resumo.grupos:

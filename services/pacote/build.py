@@ -206,7 +206,7 @@ def write_package(job: RunningJob, row: PacoteRow, out: IO[bytes], now: datetime
         cliente=row.razao_social,
         documento=format_tax_id(row.documento),
         competencia=row.competencia,
-        gerado_em=modified,
+        gerado_em=gerado_em,
         grupos=tuple(grupos),
         arquivos=tuple(name for name, _ in reports),
     )

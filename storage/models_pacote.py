@@ -34,6 +34,8 @@ class Pacote(Base):
     file_key: Mapped[str | None] = mapped_column(String(120))
     file_size: Mapped[int | None] = mapped_column(BigInteger)
     file_sha256: Mapped[str | None] = mapped_column(String(64))
+    # CRC-32 of the file: the ZIP of all packages stores each one with it, read once.
+    file_crc32: Mapped[int | None] = mapped_column(BigInteger)
     notas: Mapped[int] = mapped_column(Integer, default=0)
     eventos: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

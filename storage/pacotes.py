@@ -35,6 +35,7 @@ class PacoteRow:
     file_key: str | None
     file_size: int | None
     file_sha256: str | None
+    file_crc32: int | None
     notas: int
     eventos: int
     razao_social: str
@@ -52,6 +53,7 @@ _COLUMNS = (
     Pacote.file_key,
     Pacote.file_size,
     Pacote.file_sha256,
+    Pacote.file_crc32,
     Pacote.notas,
     Pacote.eventos,
     Client.razao_social,
@@ -142,6 +144,7 @@ class PacoteRepository:
         key: str,
         size: int,
         sha256: str,
+        crc32: int,
         notas: int,
         eventos: int,
         now: datetime,
@@ -154,6 +157,7 @@ class PacoteRepository:
                 file_key=key,
                 file_size=size,
                 file_sha256=sha256,
+                file_crc32=crc32,
                 notas=notas,
                 eventos=eventos,
                 built_at=now,

@@ -12,6 +12,7 @@ whoever is bound to it now.
 from __future__ import annotations
 
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ from domain.pacote import (
 from services import fiscal_documents, notices
 from services.email import Attachment, EmailMessage, enqueue_emails
 from services.errors import ServiceError
-from services.files import FileRef
+from services.files import CHUNK, FileRef
 from services.fiscal_exports.naming import ZIP_MIME
 from services.fiscal_exports.report import report_rows
 from services.fiscal_exports.spec import Export
@@ -133,10 +134,13 @@ def _build(job: RunningJob, row: PacoteRow, options: PacoteOptions) -> PacoteRow
     if options.files is None:
         raise ServiceError("pacote: no file store configured")
     now = datetime.now(UTC)
-    ref = None
+    ref, crc = None, 0
     with tempfile.TemporaryFile(prefix="revendabot-pacote-") as out:
         resumo = write_package(job, row, out, now)
         if resumo.notas:
+            out.seek(0)
+            while block := out.read(CHUNK):
+                crc = zlib.crc32(block, crc)
             out.seek(0)
             ref = options.files.put(out)
     uow = job.uow_factory()
@@ -149,6 +153,7 @@ def _build(job: RunningJob, row: PacoteRow, options: PacoteOptions) -> PacoteRow
                 key=ref.key,
                 size=ref.size,
                 sha256=ref.sha256,
+                crc32=crc,
                 notas=resumo.notas,
                 eventos=resumo.eventos,
                 now=now,
@@ -163,6 +168,7 @@ def _build(job: RunningJob, row: PacoteRow, options: PacoteOptions) -> PacoteRow
         file_key=ref.key,
         file_size=ref.size,
         file_sha256=ref.sha256,
+        file_crc32=crc,
         notas=resumo.notas,
         eventos=resumo.eventos,
     )

@@ -270,8 +270,9 @@ def zip_of_zips(
     rows: Sequence[PacoteRow], files: FileStore, limit: int, *, renew: Any = None
 ) -> list[IO[bytes]]:
     """Temporary files, each an archive of whole packages (stored, not compressed again)
-    of at most `limit` bytes. A package is read twice from the store, a block at a time:
-    once for its CRC-32 (the local header comes first), once to copy it."""
+    of at most `limit` bytes, each copied from the store a block at a time. The local header
+    comes first, so it needs the package's CRC-32: recorded when it was built (a row without
+    one is read twice)."""
     parts: list[IO[bytes]] = []
     modified = datetime.now(UTC).astimezone(SAO_PAULO).replace(tzinfo=None)
     try:
@@ -287,9 +288,11 @@ def zip_of_zips(
                 writer = ZipWriter(parts[-1])
             if writer.size_with_member(row.nome, size, size) > limit:
                 raise ZipTooLargeForLimit(row.nome, limit)
-            crc = 0
-            for block in _blocks(files, key):
-                crc = zlib.crc32(block, crc)
+            crc = row.file_crc32
+            if crc is None:
+                crc = 0
+                for block in _blocks(files, key):
+                    crc = zlib.crc32(block, crc)
             writer.add_stored(row.nome, crc, size, modified, _blocks(files, key))
             if renew is not None:
                 renew()

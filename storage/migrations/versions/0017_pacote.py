@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("file_key", sa.String(120), nullable=True),
         sa.Column("file_size", sa.BigInteger(), nullable=True),
         sa.Column("file_sha256", sa.String(64), nullable=True),
+        sa.Column("file_crc32", sa.BigInteger(), nullable=True),
         sa.Column("notas", sa.Integer(), nullable=False),
         sa.Column("eventos", sa.Integer(), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),

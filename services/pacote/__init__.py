@@ -2,8 +2,9 @@
 accountant and delivered without anyone asking.
 
 - `sweep`: the scheduler's job; one package row + one durable job per client due one;
-- `build`: the job — the ZIP streamed into the file store, the accountant's e-mail (attached
-  up to PACOTE_EMAIL_MAX_MB, else a signed link), and the gestor's one message per month;
+- `build`: the job — the ZIP streamed into the file store, then `delivery`: the accountant's
+  e-mail (attached up to PACOTE_EMAIL_MAX_MB, else a signed link) and the gestor's one message
+  per month;
 - `chat`: the month's list, one package, all of them as a ZIP of ZIPs, the client toggle;
 - `options`: how this deployment runs them (composition root).
 """
@@ -14,8 +15,8 @@ from collections.abc import Mapping
 
 from services.jobs import JobKind
 from services.pacote import build, chat
-from services.pacote.build import MUTE_KIND, NOTICE_KIND
 from services.pacote.chat import ALL
+from services.pacote.delivery import MUTE_KIND, NOTICE_KIND
 from services.pacote.options import PacoteOptions
 from services.pacote.sweep import BUILD, PacoteSweep, sweep_pacote
 

@@ -1,5 +1,5 @@
-"""One client's package, as a durable job: build it, e-mail it to the accountant, and when the
-gestor's month is complete, tell the gestor once.
+"""One client's package, as a durable job: build it, then hand it to `delivery` (e-mail it to
+the accountant; when the gestor's month is complete, tell the gestor once).
 
 Each stage is recorded before the next one starts, so a job taken over after a crash goes on
 from there: the package row turns `pronto` with its file reference (a rebuilt package would be
@@ -33,27 +33,21 @@ from domain.pacote import (
     RESUMO,
     Grupo,
     Resumo,
-    competencia_label,
     render_resumo,
 )
-from services import fiscal_documents, notices
-from services.email import Attachment, EmailMessage, enqueue_emails
+from services import fiscal_documents
 from services.errors import ServiceError
-from services.files import CHUNK, FileRef
-from services.fiscal_exports.naming import ZIP_MIME
+from services.files import CHUNK
 from services.fiscal_exports.report import report_rows
 from services.fiscal_exports.spec import Export
 from services.fiscal_prepare import SAO_PAULO, TipoNota, inflate
 from services.jobs import RunningJob
+from services.pacote import delivery
 from services.pacote.options import PacoteOptions
 from services.principal import Principal
-from storage.models import AuditEntry
 from storage.models_pacote import PENDENTE, PRONTO, VAZIO
 from storage.pacotes import PacoteRow
 from storage.uow import UnitOfWorkFactory
-
-NOTICE_KIND = "pacote.pronto"
-MUTE_KIND = "pacote"  # Meus dados › Avisos
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +65,6 @@ GROUPS = (
     _Group(FORNECEDORES, TipoNota.FORNECEDOR, None, "NF-e de fornecedores", "fornecedores"),
 )
 
-EMAIL_SUBJECT = "Pacote do mês {competencia} — {cliente}"
-EMAIL_ATTACHED = (
-    "Olá,\n\nSegue em anexo o pacote de {competencia} de {cliente} ({documento}): os XMLs das "
-    "notas emitidas (NF-e e NFC-e, com os cancelamentos), os XMLs de fornecedores, o relatório "
-    "do mês em PDF e XLSX e o resumo.txt com as quantidades e os totais.\n\n"
-    "{notas} nota(s) · arquivo {arquivo} ({tamanho}).\n\n"
-    "— RevendaBot (mensagem automática, não responda)"
-)
-EMAIL_LINKED = (
-    "Olá,\n\nO pacote de {competencia} de {cliente} ({documento}) está pronto: os XMLs das "
-    "notas emitidas (NF-e e NFC-e, com os cancelamentos), os XMLs de fornecedores, o relatório "
-    "do mês em PDF e XLSX e o resumo.txt com as quantidades e os totais.\n\n"
-    "Ele tem {tamanho}, grande demais para ir anexado. Baixe por este link até {ate}:\n{link}\n\n"
-    "— RevendaBot (mensagem automática, não responda)"
-)
-
 
 def office(gestor_id: int) -> Principal:
     """The client's office, acting through the scheduler (no person, no identity)."""
@@ -101,8 +79,8 @@ def run(job: RunningJob, options: PacoteOptions) -> None:
     if row.status == PENDENTE:
         row = _build(job, row, options)
     if row.status == PRONTO:
-        _email(job, row, options)
-    announce_if_complete(job.uow_factory, row.gestor_id, row.competencia)
+        delivery.email_accountant(job, row, options)
+    delivery.announce_if_complete(job.uow_factory, row.gestor_id, row.competencia)
 
 
 def give_up(job: RunningJob, options: PacoteOptions) -> None:
@@ -116,7 +94,7 @@ def give_up(job: RunningJob, options: PacoteOptions) -> None:
         if row.status == PENDENTE:
             uow.pacotes.mark_failed(row.id, datetime.now(UTC))
         uow.commit()
-    announce_if_complete(job.uow_factory, row.gestor_id, row.competencia)
+    delivery.announce_if_complete(job.uow_factory, row.gestor_id, row.competencia)
 
 
 def _load(uow_factory: UnitOfWorkFactory, pacote_id: int) -> PacoteRow | None:
@@ -282,112 +260,3 @@ def _reports(
         (f"{base}.pdf", render_report_pdf(cabecalho, linhas)),
         (f"{base}.xlsx", render_xlsx(cabecalho, linhas)),
     ]
-
-
-# -- the accountant's e-mail -----------------------------------------------------------------
-
-
-def _email(job: RunningJob, row: PacoteRow, options: PacoteOptions) -> None:
-    """The package to the client's accountant: attached when small, else a signed link."""
-    destino = (row.email_contador or "").strip()
-    if not options.email or not destino or row.file_key is None or row.file_size is None:
-        return
-    now = datetime.now(UTC)
-    ref = FileRef(row.file_key, row.file_size, row.file_sha256 or "")
-    values = {
-        "competencia": competencia_label(row.competencia),
-        "cliente": row.razao_social,
-        "documento": format_tax_id(row.documento),
-        "notas": row.notas,
-        "arquivo": row.nome,
-        "tamanho": human_size(ref.size),
-    }
-    subject = EMAIL_SUBJECT.format(**values)
-    if ref.size <= options.email_max_bytes:
-        via = "anexo"
-        message = EmailMessage(
-            destino,
-            subject,
-            EMAIL_ATTACHED.format(**values),
-            (Attachment(row.nome, ZIP_MIME, file=ref),),
-        )
-    elif options.links is not None:
-        via = "link"
-        url, until = options.links.link(ref, row.nome, ZIP_MIME, now, ttl=options.link_ttl)
-        ate = until.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M")
-        message = EmailMessage(destino, subject, EMAIL_LINKED.format(**values, link=url, ate=ate))
-    else:
-        return
-    uow = job.uow_factory()
-    with uow:
-        uow.lock(f"pacote:{row.id}")
-        if destino in uow.pacotes.sent_to(row.id):  # its first taker sent it
-            return
-        enqueue_emails(uow, [message], now, sensitive=via == "link")
-        uow.pacotes.record_sent(row.id, destino, via, ref.size, ref.sha256, now)
-        uow.audit.add(
-            AuditEntry(
-                at=now,
-                gestor_id=row.gestor_id,
-                actor="scheduler:pacote",
-                client_id=row.client_id,
-                action="pacote.enviado",
-                before=None,
-                after={
-                    "competencia": row.competencia,
-                    "para": destino,
-                    "via": via,
-                    "bytes": ref.size,
-                    "sha256": ref.sha256,
-                },
-            )
-        )
-        job.lease.save(uow, emailed=destino)
-        uow.commit()
-
-
-def human_size(size: int) -> str:
-    """`1536` → `1,5 kB`; `12_345_678` → `11,8 MB` (pt-BR decimals)."""
-    value, unit = float(size), "bytes"
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            break
-        value /= 1024
-    text = f"{value:.0f}" if unit == "bytes" else f"{value:.1f}".replace(".", ",")
-    return f"{text} {unit}"
-
-
-# -- the gestor's message --------------------------------------------------------------------
-
-
-def announce_if_complete(uow_factory: UnitOfWorkFactory, gestor_id: int, competencia: str) -> bool:
-    """When the last of the gestor's packages of the month is done: one notice, ever."""
-    now = datetime.now(UTC)
-    subject = f"{gestor_id}:{competencia}"
-    uow = uow_factory()
-    with uow:
-        uow.lock(f"pacote:{subject}")
-        if uow.pacotes.pending(gestor_id, competencia):
-            return False
-        if uow.reminders.sent_keys("pacote", [subject]):
-            return False
-        clientes, notas = uow.pacotes.totals(gestor_id, competencia)
-        if clientes == 0:  # nothing ready (empty or failed): a later run may build one
-            return False
-        uow.reminders.add_many(
-            [
-                {
-                    "kind": "pacote",
-                    "subject": subject,
-                    "threshold": "pronto",
-                    "gestor_id": gestor_id,
-                    "sent_at": now,
-                }
-            ]
-        )
-        muted = MUTE_KIND in uow.notice_mutes.of_gestor(gestor_id)
-        if not muted:
-            payload = {"competencia": competencia, "clientes": clientes, "notas": notas}
-            notices.publish(uow, gestor_id, NOTICE_KIND, payload)
-        uow.commit()
-        return not muted

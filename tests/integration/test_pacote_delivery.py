@@ -23,7 +23,7 @@ from services import outbox, pacote
 from services import scheduler as scheduler_service
 from services.jobs import JobRunner
 from services.outbox import Delivered
-from services.pacote import build
+from services.pacote import build, delivery
 from storage.models import Notice, OutboxMessage
 from storage.models_jobs import Job
 from storage.models_pacote import PacoteEnvio
@@ -106,14 +106,15 @@ class Died(BaseException):
     """The worker's process ends here (no handler runs: the job stays `running`)."""
 
 
-@pytest.mark.parametrize("stage", ["_email", "write_package"])
+@pytest.mark.parametrize("stage", ["email_accountant", "write_package"])
 def test_a_package_job_whose_worker_died_is_resumed_without_duplicates(
     app: App, monkeypatch: pytest.MonkeyPatch, stage: str
 ) -> None:
     seed(app)
     swept = pacote.sweep_pacote(app.uow_factory, now=SWEEP_AT, dia=1)
     runner = JobRunner(app.uow_factory, pacote.kinds(options(app)))
-    real = getattr(build, stage)
+    module = delivery if stage == "email_accountant" else build
+    real = getattr(module, stage)
     calls = {"n": 0}
 
     def dies_once(*args: object, **kwargs: object) -> object:
@@ -122,7 +123,7 @@ def test_a_package_job_whose_worker_died_is_resumed_without_duplicates(
             raise Died()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(build, stage, dies_once)
+    monkeypatch.setattr(module, stage, dies_once)
     with pytest.raises(Died):
         runner.run_now(swept.job_ids)  # the first package's worker dies mid-way
     runner.run_now(swept.job_ids[1:])  # the other one is built meanwhile

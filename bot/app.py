@@ -34,7 +34,7 @@ from bot.signup import link_options, signup_router_from
 from bot.wakeup import Wakeup
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
-from services import fiscal_exports, health, sefaz_manifest
+from services import fiscal_exports, health, pacote, sefaz_manifest
 from services import scheduler as scheduler_jobs
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
@@ -152,9 +152,14 @@ def build_app(
     )
     sefaz = gateway_from_settings(settings)
     box = secret_box(settings)
+    pacotes = pacote_options(settings, files)
     runner = JobRunner(
         uow_factory,
-        {**fiscal_exports.kinds(exports), **sefaz_manifest.job_kinds(sefaz, box)},
+        {
+            **fiscal_exports.kinds(exports),
+            **sefaz_manifest.job_kinds(sefaz, box),
+            **pacote.kinds(pacotes),
+        },
         lease=timedelta(seconds=settings.job_lease_seconds),
         on_enqueued=wakeup.wake,
     )
@@ -171,6 +176,7 @@ def build_app(
                 exports=exports,
                 pendencias=pendencia_options(settings),
                 sefaz=sefaz,
+                pacote=pacotes,
             )
         ),
         on_enqueued=wakeup.wake,
@@ -188,6 +194,19 @@ def build_app(
         runner,
         job_wakeup,
         background_jobs,
+    )
+
+
+def pacote_options(settings: Settings, files: FileStore) -> pacote.PacoteOptions:
+    """Pacote do mês: the day, the store, e-mail when SMTP is set, the accountant's links."""
+    return pacote.PacoteOptions(
+        dia=settings.pacote_dia,
+        files=files,
+        email=bool(settings.smtp_host),
+        email_max_bytes=settings.pacote_email_max_mb * 1024 * 1024,
+        links=download_links(settings),
+        link_ttl=timedelta(days=settings.pacote_link_days),
+        channels=channel_capabilities(settings),
     )
 
 
@@ -284,7 +303,7 @@ def build_runtime(
             on_enqueued=app.wake,
             files=app.files,
         )
-    email = email_send.from_settings(settings)  # reminders and links e-mailed to clients
+    email = email_send.from_settings(settings, app.files)  # reminders, links, packages
     sender = OutboxSender(
         app.uow_factory,
         [c for c in (telegram_ch, whatsapp_ch, email) if c is not None],

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +19,9 @@ from handlers.formatting import datetime_br
 from services import access
 from services import catalog as catalog_service
 from services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 SEED_CATALOG = Path(__file__).resolve().parent.parent / "storage" / "seed" / "catalog.json"
 
@@ -293,6 +298,29 @@ def admin_signups() -> None:
         )
 
 
+def _run_pacote(app: App, now: datetime, competencia: str | None, documento: str | None) -> None:
+    """Queue the month's packages and build them here, now (the jobs are durable: a crash
+    leaves them for `serve`'s workers)."""
+    import re
+
+    from services import pacote
+
+    try:
+        swept = pacote.sweep_pacote(
+            app.uow_factory,
+            now=now,
+            dia=app.settings.pacote_dia,
+            competencia=competencia,
+            documento=re.sub(r"\W", "", documento).upper() if documento else None,
+        )
+    except (DomainError, ServiceError) as exc:
+        _fail(exc)
+        return
+    if app.jobs is not None:
+        app.jobs.run_now(swept.job_ids)
+    click.echo(f"pacote {swept.competencia}: {swept.queued} pacote(s) na fila e gerado(s).")
+
+
 # --- reminders and the scheduler ---
 @main.group()
 def scheduler() -> None:
@@ -301,7 +329,8 @@ def scheduler() -> None:
 
 @scheduler.command("run-once")
 @click.argument(
-    "job", type=click.Choice(["certificados", "faturas", "links", "limpeza", "pendencias"])
+    "job",
+    type=click.Choice(["certificados", "faturas", "links", "limpeza", "pendencias", "pacote"]),
 )
 @click.option(
     "--now",
@@ -309,7 +338,16 @@ def scheduler() -> None:
     default=None,
     help="Rodar como se fosse este momento (ISO 8601; sem fuso = horário de São Paulo).",
 )
-def scheduler_run_once(job: str, now_text: str | None) -> None:
+@click.option(
+    "--competencia",
+    default=None,
+    help="pacote: o mês (AAAA-MM) a empacotar, em qualquer dia (padrão: o mês anterior, "
+    "só no dia PACOTE_DIA).",
+)
+@click.option("--client", "documento", default=None, help="pacote: só este cliente (CNPJ/CPF).")
+def scheduler_run_once(
+    job: str, now_text: str | None, competencia: str | None, documento: str | None
+) -> None:
     """Rodar a tarefa JOB agora (idempotente: o que já foi avisado não se repete)."""
     from datetime import UTC, datetime
 
@@ -326,6 +364,9 @@ def scheduler_run_once(job: str, now_text: str | None) -> None:
         except ValueError:
             raise CommandError(f"--now inválido: {now_text} (use AAAA-MM-DDTHH:MM)") from None
         now = parsed if parsed.tzinfo else parsed.replace(tzinfo=SAO_PAULO)
+    if job == scheduler_service.PACOTE_JOB:
+        _run_pacote(app, now, competencia, documento)
+        return
     try:
         result = scheduler_service.run_job(
             app.uow_factory,

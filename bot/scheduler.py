@@ -25,6 +25,7 @@ from bot.settings import Settings
 from domain.pendencias import PendenciaOptions
 from services import scheduler as scheduler_service
 from services.files import FileStore
+from services.pacote import PacoteOptions
 from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
 from services.retention import RetentionPolicy
 from services.types import UnitOfWorkFactory
@@ -59,11 +60,13 @@ class ReminderScheduler:
         on_job: Callable[[str, str, float | None], None] | None = None,
         capture: Callable[..., object] | None = None,
         capture_minutes: int = 60,
+        pacote: PacoteOptions | None = None,
     ) -> None:
         self.on_job = on_job
         # The SEFAZ capture (bot/sefaz.py): every `capture_minutes`, not daily.
         self.capture = capture
         self.capture_minutes = capture_minutes
+        self.pacote = pacote
         self.uow_factory = uow_factory
         self.times = dict(times)
         self.options = options
@@ -121,6 +124,7 @@ class ReminderScheduler:
                 options=self.options,
                 holder=self.holder,
                 retention=self.retention,
+                pacote=self.pacote,
             )
         except Exception:
             log.exception("scheduled job %s failed; it runs again at its next time", job)
@@ -200,6 +204,8 @@ def from_settings(
             "links": notice_time,
             "limpeza": parse_time(settings.retention_sweep_time),
             "pendencias": parse_time(settings.pendencias_time),
+            # daily; it builds only on PACOTE_DIA
+            "pacote": parse_time(settings.pacote_time),
         },
         options_from(settings),
         on_done=on_done,
@@ -207,6 +213,7 @@ def from_settings(
         on_job=on_job,
         capture=capture,
         capture_minutes=settings.sefaz_capture_minutes,
+        pacote=PacoteOptions(dia=settings.pacote_dia),
     )
 
 

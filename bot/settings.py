@@ -189,6 +189,13 @@ class Settings(BaseSettings):
     sefaz_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     # How often the `captura` job runs; each CNPJ still waits the hour NT 2014.002 asks.
     sefaz_capture_minutes: int = Field(default=60, ge=5, le=1440)
+    # -- Pacote do mês: on day PACOTE_DIA at PACOTE_TIME (São Paulo) the previous month's
+    # package of each client is built; the accountant gets it attached up to
+    # PACOTE_EMAIL_MAX_MB, else a link valid PACOTE_LINK_DAYS (keep it ≤ FILE_TTL_DAYS) --
+    pacote_dia: int = Field(default=1, ge=1, le=28)
+    pacote_time: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    pacote_email_max_mb: int = Field(default=10, ge=1, le=100)
+    pacote_link_days: int = Field(default=7, ge=1, le=90)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

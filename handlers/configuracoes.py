@@ -20,6 +20,7 @@ from handlers.formatting import SAO_PAULO, datetime_br
 from services import certificates, clients, contracts, integration_keys
 from services.certificates import CertificateView
 from services.messages import Body, Choice, Text
+from services.pacote import chat as pacote_chat
 
 CERT = Choice("cfg:cert", texts.CERTIFICADO_DIGITAL)
 CHAVE = Choice("cfg:chave", texts.CHAVE_INTEGRACAO)
@@ -33,6 +34,7 @@ SECTIONS = {
     SOFTWARE.id: "software",
     SEFAZ.id: "sefaz",
 }
+PACOTE_TOGGLE = "cfg:pacote"
 SEND_CERT = Choice("cert:send", texts.ENVIAR_CERTIFICADO)
 NEW_KEY = Choice("key:new", texts.GERAR_NOVA_CHAVE)
 SAVE = Choice("ct:save", texts.SALVAR)
@@ -57,6 +59,8 @@ def ask_sections(ctx: Ctx, data: Data) -> Text:
     for pending in PENDING:
         data.pop(pending, None)
     name = _name(ctx, data)
+    on = pacote_chat.is_on(ctx.uow, ctx.principal, int(data["cid"]))
+    toggle = Choice(PACOTE_TOGGLE, texts.PACOTE_TOGGLE.format(estado=_estado(on)))
     return screen(
         texts.CONFIG_TEXT.format(name=name),
         [CERT],
@@ -64,14 +68,28 @@ def ask_sections(ctx: Ctx, data: Data) -> Text:
         [CONTRATO],
         [SOFTWARE],
         [SEFAZ],
+        [toggle],
         HOME_NAV,
     )
 
 
 def answer_sections(ctx: Ctx, data: Data, body: Body) -> Answer:
-    """Open one setting."""
-    step = SECTIONS.get(chosen(body))
+    """Open one setting, or flip Pacote mensal (one press: it is on or off)."""
+    choice = chosen(body)
+    if choice == PACOTE_TOGGLE:
+        cid = int(data["cid"])
+        on = not pacote_chat.is_on(ctx.uow, ctx.principal, cid)
+        pacote_chat.set_on(ctx.uow, ctx.principal, cid, on=on)
+        said = texts.PACOTE_TOGGLED.format(
+            name=_name(ctx, data), estado=_estado(on), dia=ctx.config.pacote.dia
+        )
+        return Goto("inicio", before=[Text(said)])
+    step = SECTIONS.get(choice)
     return Goto(step) if step else Retry(texts.USE_BUTTONS)
+
+
+def _estado(on: bool) -> str:
+    return texts.PACOTE_ON if on else texts.PACOTE_OFF
 
 
 # -- Certificado digital ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from services.fiscal_exports import ExportOptions
 from services.jobs import JobRequest
 from services.links import LinkOptions
 from services.messages import Body, Button, Choice, ChoiceBody, Inbound, Outbound, Text, TextBody
+from services.pacote.options import PacoteOptions
 from services.payment_gateway import BillingSetup
 from services.principal import Principal
 from services.sefaz import SefazGateway
@@ -67,6 +68,8 @@ class DialogueConfig:
     pendencias: PendenciaOptions = field(default_factory=PendenciaOptions)
     # SEFAZ web services (manifestação, consulta), with each client's A1.
     sefaz: SefazGateway | None = None
+    # Pacote do mês: a package too big for the channel goes as a signed link.
+    pacote: PacoteOptions = field(default_factory=PacoteOptions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,8 @@ def _value(key: str, value: Any) -> str:
             return date.fromisoformat(text).strftime("%d/%m/%Y")
     if key in ("status", "pagador"):
         return texts.STATUS_LABELS.get(text) or text.capitalize()
+    if key == "pacote_mensal":
+        return texts.PACOTE_ON if value else texts.PACOTE_OFF
     return text
 
 

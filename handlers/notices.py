@@ -14,6 +14,7 @@ from typing import Any
 from handlers import (
     billing_notices,
     links,
+    pacote,
     pendencias,
     reminder_notices,
 )
@@ -36,4 +37,5 @@ NOTICE_RENDERERS: Mapping[str, Renderer] = {
     "link.parado": reminder_notices.render_link_idle,
     "pendencias.resumo": pendencias.render_digest,
     "fornecedores.novas": reminder_notices.render_supplier_notes,
+    "pacote.pronto": pacote.render_ready,
 }

@@ -7,6 +7,8 @@ the object they are about changes (not only while the prompt they came with is l
   client's certificate is still the one valid until that day;
 - `go:boleto:<fatura>` (a fatura): Gerar boleto, while the fatura is pending;
 - `go:forn:<client>` (supplier notes captured from SEFAZ): the client's pending notes.
+- `go:pacote:<AAAAMM>` / `go:pacotes:<AAAAMM>` (the month's packages): the office's list of
+  that month, or all of them in one ZIP (handlers/pacote.py).
 Tenancy and role are re-checked by the services, as for any button.
 """
 
@@ -20,6 +22,7 @@ from handlers.configuracoes import CONFIG_FLOW
 from handlers.core import GO, HISTORY, RETURN, Ctx
 from handlers.faturas import GERAR
 from handlers.meus_dados import MEUS_DADOS_FLOW
+from handlers.pacote import ALL, PACOTE_FLOW
 from services import billing, certificates, clients
 from services.conversation import State
 from services.errors import ServiceError
@@ -49,6 +52,8 @@ def target(ctx: Ctx, choice_id: str) -> Target:
             clients.get_client(ctx.uow, ctx.principal, object_id)
             data = {"cid": object_id, "f": "p", "comp": None, "pg": 1, HISTORY: ["inicio"]}
             return State("fornecedores", "lista", data)
+        if kind in ("pacote", "pacotes"):
+            return _pacote(args[0], all_of_them=kind == "pacotes")
     except ServiceError as exc:
         return f"⚠️ {exc.message}"
     return texts.EXPIRED
@@ -72,3 +77,11 @@ def _boleto(ctx: Ctx, fatura_id: int) -> Target:
         return texts.PUSH_FATURA_SETTLED.format(competencia=summary.competencia.label)
     state = State(MEUS_DADOS_FLOW.name, "fatura", {"fid": fatura_id})
     return state, ChoiceBody(GERAR.id)
+
+
+def _pacote(yyyymm: str, *, all_of_them: bool) -> Target:
+    """The month's packages (the list is the office's own: services/pacote/chat.py)."""
+    if len(yyyymm) != 6:
+        return texts.EXPIRED
+    state = State(PACOTE_FLOW.name, "lista", {"c": f"{yyyymm[:4]}-{yyyymm[4:]}", "p": 1})
+    return (state, ChoiceBody(ALL.id)) if all_of_them else state

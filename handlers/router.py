@@ -48,6 +48,7 @@ from handlers.menu import MENU_FLOW, help_text
 from handlers.meus_dados import MEUS_DADOS_FLOW
 from handlers.notices import NOTICE_RENDERERS
 from handlers.ordering import ignored_out_of_order, stale_command
+from handlers.pacote import PACOTE_FLOW
 from handlers.pendencias import PENDENCIAS_FLOW, go_target
 from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
 from services.conversation import Outcome, State, Turn
@@ -86,6 +87,7 @@ FLOWS: Mapping[str, Flow] = {
         CONSULTA_FLOW,
         *ATALHO_FLOWS,  # typed shortcuts: which client, which month
         PENDENCIAS_FLOW,
+        PACOTE_FLOW,  # the month's packages (from the pacote.pronto notice)
     )
 }
 HOME = ("menu", "inicio")

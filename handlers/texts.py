@@ -345,6 +345,8 @@ HISTORICO_ACTIONS = {
     "certificate.upload": "Certificado digital enviado",
     "integration_key.regenerate": "Nova chave de integração gerada",
     "software.access": "Acesso ao software do cliente",
+    "pacote.enviado": "Pacote do mês enviado ao contador",
+    "client.pacote_mensal": "Pacote mensal alterado",
 }
 HISTORICO_FIELDS = {
     "status": "Status",
@@ -355,6 +357,12 @@ HISTORICO_FIELDS = {
     "validade": "Validade",
     "titular": "Titular",
     "documento": "CNPJ",
+    "competencia": "Competência",
+    "para": "Para",
+    "via": "Envio",
+    "bytes": "Tamanho (bytes)",
+    "sha256": "SHA-256",
+    "pacote_mensal": "Pacote mensal",
 }
 
 
@@ -743,6 +751,7 @@ AVISO_LABELS = {
     "links": "Links abertos e não concluídos",
     "pendencias": "Resumo diário de pendências",
     "fornecedores": "Notas novas de fornecedores (SEFAZ)",
+    "pacote": "Pacotes do mês prontos",
 }
 AVISO_TOGGLE_OFF = "Desligar: {label}"
 AVISO_TOGGLE_ON = "Ligar: {label}"
@@ -919,3 +928,37 @@ CONSULTA_FOTO_FILE = "Envie a foto como imagem (JPG ou PNG) do DANFE ou do DANFC
 DANFE_PDF = "DANFE (PDF)"
 MANIFESTAR = "Manifestar"
 OUTRA_CONSULTA = "Outra consulta"
+# -- Pacote do mês (fechamento) ----------------------------------------------------------------
+PACOTE_READY = "📦 Pacotes de {mes} prontos: {clientes:cliente|clientes}, {notas:nota|notas}."
+PACOTE_READY_HINT = (
+    "Cada pacote tem os XMLs emitidos (NF-e e NFC-e, com os cancelamentos), os XMLs de "
+    "fornecedores, o relatório em PDF e XLSX e um resumo.txt. Os contadores com e-mail "
+    "cadastrado já receberam o seu."
+)
+PACOTE_ONE = "Baixar de um cliente"
+PACOTE_ALL = "Baixar todos"
+PACOTE_LIST = (
+    "📦 Pacotes de {mes}: {clientes:cliente|clientes}, {notas:nota|notas}.\nDe qual cliente?"
+)
+PACOTE_LIST_PAGE = "Página {page:n} de {pages:n}."
+PACOTE_ITEM = "{cliente} ({notas:nota|notas})"
+PACOTE_NONE = "Nenhum pacote pronto de {mes}."
+PACOTE_CAPTION = "📦 Pacote de {mes} — {cliente}"
+PACOTE_TOO_BIG = (
+    "📦 O pacote {nome} passa do limite de envio deste canal. Baixe pelo link (vale por "
+    "tempo limitado):"
+)
+PACOTE_LINK = "Baixar {nome}"
+PACOTE_GENERATING_ALL = (
+    "⏳ Juntando os pacotes de {mes} ({clientes:cliente|clientes}) num ZIP… Envio aqui assim "
+    "que ficar pronto."
+)
+PACOTE_ALL_CAPTION = "📦 Pacotes de {competencia}: {clientes:cliente|clientes}."
+PACOTE_ALL_TOO_BIG = "O pacote {nome} é grande demais para ir junto; baixe pelo link:"
+PACOTE_TOGGLE = "Pacote mensal: {estado}"
+PACOTE_ON = "ligado"
+PACOTE_OFF = "desligado"
+PACOTE_TOGGLED = (
+    "📦 Pacote mensal de {name}: {estado}. No dia {dia} de cada mês o contador recebe o "
+    "pacote do mês anterior por e-mail."
+)

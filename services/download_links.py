@@ -46,9 +46,11 @@ class DownloadLinks:
         # by design, and a file swept early still answers 410.
         self.ttl = ttl
 
-    def link(self, ref: FileRef, name: str, mime: str, now: datetime) -> tuple[str, datetime]:
-        """(the URL of the file, when it stops working)."""
-        expires_at = now + self.ttl
+    def link(
+        self, ref: FileRef, name: str, mime: str, now: datetime, ttl: timedelta | None = None
+    ) -> tuple[str, datetime]:
+        """(the URL of the file, when it stops working); `ttl` overrides the default."""
+        expires_at = now + (ttl if ttl is not None else self.ttl)
         claims = {"k": ref.key, "n": name, "m": mime, "e": int(expires_at.timestamp())}
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{self.base_url}{PATH}{body}.{self._sign(body)}", expires_at

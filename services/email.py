@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.errors import ServiceError
+from services.files import FileRef
 from storage.uow import UnitOfWork
 
 # The outbox channel that delivers e-mail (bot/channels/email_send.py), with the outbox's retries.
@@ -20,10 +21,22 @@ EMAIL_CHANNEL = "email"
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an e-mail: the outbox carries its `file` reference, the sender reads
+    it from the store into `data` for the gateway."""
+
+    name: str
+    mime: str
+    data: bytes = b""
+    file: FileRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EmailMessage:
     to: str
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class EmailGateway(Protocol):
@@ -59,7 +72,12 @@ def enqueue_emails(
             "channel": EMAIL_CHANNEL,
             "identity_key": f"email:{message.to}",
             "address": message.to,
-            "payload": {"type": "email", "subject": message.subject, "text": message.body},
+            "payload": {
+                "type": "email",
+                "subject": message.subject,
+                "text": message.body,
+                **_attachments(message),
+            },
             "blob": None,
             "status": "pending",
             "attempts": 0,
@@ -71,3 +89,17 @@ def enqueue_emails(
     ]
     uow.outbox.enqueue(rows)
     return len(rows)
+
+
+def _attachments(message: EmailMessage) -> dict[str, Any]:
+    """The attachments as the outbox row carries them: references to the file store only."""
+    if not message.attachments:
+        return {}
+    listed = []
+    for attachment in message.attachments:
+        if attachment.file is None:
+            raise ValueError("an e-mail in the outbox carries its attachment as a stored file")
+        listed.append(
+            {"name": attachment.name, "mime": attachment.mime, "file": attachment.file.to_json()}
+        )
+    return {"attachments": listed}

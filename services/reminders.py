@@ -43,6 +43,7 @@ MUTABLE_KINDS: Mapping[str, tuple[str, ...]] = {
     "pendencias": ("pendencias.resumo",),  # the daily digest (services/pendencias.py)
     # the capture of supplier notes (services/sefaz_capture.py)
     "fornecedores": ("fornecedores.novas",),
+    "pacote": ("pacote.pronto",),  # Pacote do mês: the gestor's message per month
 }
 
 CERT_EMAIL_SUBJECT = "Certificado digital de {name}: {when}"

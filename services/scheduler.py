@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.errors import ServiceError
+from services.pacote import PacoteOptions, sweep_pacote
 from services.pendencias import sweep_digest
 from services.reminders import JOBS as REMINDER_JOBS
 from services.reminders import ReminderOptions, SweepResult
@@ -19,7 +20,8 @@ from services.types import UnitOfWorkFactory
 
 RETENTION_JOB = "limpeza"
 PENDENCIAS_JOB = "pendencias"
-JOBS = (*REMINDER_JOBS, RETENTION_JOB, PENDENCIAS_JOB)
+PACOTE_JOB = "pacote"
+JOBS = (*REMINDER_JOBS, RETENTION_JOB, PENDENCIAS_JOB, PACOTE_JOB)
 
 LEASE_TTL = timedelta(minutes=30)
 
@@ -53,6 +55,7 @@ def run_job(
     options: ReminderOptions,
     holder: str | None = None,
     retention: RetentionPolicy | None = None,
+    pacote: PacoteOptions | None = None,
 ) -> SweepResult | None:
     """Run `job` as of `now`; with a holder, only if it takes the lease (else None)."""
     if job not in JOBS:
@@ -63,6 +66,10 @@ def run_job(
         return sweep_retention(uow_factory, now=now, policy=retention)
     if job == PENDENCIAS_JOB:
         return sweep_digest(uow_factory, now=now, options=options)
+    if job == PACOTE_JOB:  # queues the packages; the job workers build them
+        dia = (pacote or PacoteOptions()).dia
+        swept = sweep_pacote(uow_factory, now=now, dia=dia)
+        return SweepResult(PACOTE_JOB, swept.queued, 0, 0, 0)
     return REMINDER_JOBS[job](uow_factory, now=now, options=options)
 
 

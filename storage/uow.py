@@ -19,6 +19,7 @@ from storage.fiscal import FiscalDocumentRepository
 from storage.integration import IntegrationKeyRepository, NoticeRepository
 from storage.jobs import JobRepository
 from storage.links import LinkRepository, SignUpRepository
+from storage.pacotes import PacoteRepository
 from storage.pendencias import PendenciaRepository
 from storage.reminders import (
     NoticeMuteRepository,
@@ -64,6 +65,7 @@ class UnitOfWork:
     jobs: JobRepository
     pendencias: PendenciaRepository
     sefaz: SefazRepository
+    pacotes: PacoteRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -100,6 +102,7 @@ class UnitOfWork:
             self.sign_ups = SignUpRepository(self.session)
             self.jobs = JobRepository(self.session)
             self.pendencias = PendenciaRepository(self.session)
+            self.pacotes = PacoteRepository(self.session)
             self.certificates, self.access_links, self.history = (
                 CertificateRepository(self.session),
                 AccessLinkRepository(self.session),

@@ -41,6 +41,14 @@ class SmtpEmailGateway:
         mime["Date"] = formatdate(localtime=False)
         mime["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2].strip("> ") or None)
         mime.set_content(message.body)
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.mime.partition("/")
+            mime.add_attachment(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                filename=attachment.name,
+            )
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:

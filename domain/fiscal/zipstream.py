@@ -105,14 +105,41 @@ class ZipWriter:
         return self._offset
 
     def add(self, entry: ZipEntry) -> None:
+        self._add(
+            entry.name,
+            entry.method,
+            entry.crc32,
+            entry.size,
+            len(entry.deflated),
+            entry.modified,
+            (entry.deflated,),
+        )
+
+    def add_stored(
+        self, name: str, crc32: int, size: int, modified: datetime, blocks: Iterable[bytes]
+    ) -> None:
+        """A member kept as it is (an archive inside an archive), its bytes copied block by
+        block, so a member larger than memory passes through; `crc32` and `size` are known
+        beforehand because the local header comes first."""
+        self._add(name, STORED, crc32, size, size, modified, blocks)
+
+    def _add(
+        self,
+        name_text: str,
+        method: int,
+        crc32: int,
+        size: int,
+        compressed: int,
+        modified: datetime,
+        blocks: Iterable[bytes],
+    ) -> None:
         if self._closed:
             raise ValueError("the archive is already closed")
-        name = entry.name.encode()
-        compressed = len(entry.deflated)
-        date, time = dos_datetime(entry.modified)
-        big = compressed >= U32_MAX or entry.size >= U32_MAX
+        name = name_text.encode()
+        date, time = dos_datetime(modified)
+        big = compressed >= U32_MAX or size >= U32_MAX
         extra = (
-            _EXTRA_HEADER.pack(ZIP64_EXTRA, 16) + struct.pack("<QQ", entry.size, compressed)
+            _EXTRA_HEADER.pack(ZIP64_EXTRA, 16) + struct.pack("<QQ", size, compressed)
             if big
             else b""
         )
@@ -121,26 +148,35 @@ class ZipWriter:
             LOCAL_SIG,
             version,
             UTF8_NAMES,
-            entry.method,
+            method,
             time,
             date,
-            entry.crc32 & U32_MAX,
+            crc32 & U32_MAX,
             U32_MAX if big else compressed,
-            U32_MAX if big else entry.size,
+            U32_MAX if big else size,
             len(name),
             len(extra),
         )
         self._write(header + name + extra)
         offset = self._offset - len(header) - len(name) - len(extra)
-        self._write(entry.deflated)
-        self._central += _central_record(entry, name, compressed, offset, date, time)
+        start = self._offset
+        for block in blocks:
+            self._write(block)
+        if self._offset - start != compressed:
+            raise ValueError(
+                f"{name_text}: {self._offset - start} bytes, header said {compressed}"
+            )
+        self._central += _central(method, crc32, size, name, compressed, offset, date, time)
         self._count += 1
 
     def size_with(self, entry: ZipEntry) -> int:
         """The archive's size if `entry` were added now and the archive then closed."""
-        name_len = len(entry.name.encode())
-        compressed = len(entry.deflated)
-        big = compressed >= U32_MAX or entry.size >= U32_MAX
+        return self.size_with_member(entry.name, len(entry.deflated), entry.size)
+
+    def size_with_member(self, name: str, compressed: int, size: int) -> int:
+        """The archive's size if a member of these sizes were added now and then closed."""
+        name_len = len(name.encode())
+        big = compressed >= U32_MAX or size >= U32_MAX
         local = _LOCAL.size + name_len + (20 if big else 0) + compressed
         central = _CENTRAL.size + name_len + 28  # room for the largest ZIP64 extra
         end = _END64.size + _LOCATOR64.size + _END.size
@@ -187,9 +223,22 @@ class ZipWriter:
 def _central_record(
     entry: ZipEntry, name: bytes, compressed: int, offset: int, date: int, time: int
 ) -> bytes:
+    return _central(entry.method, entry.crc32, entry.size, name, compressed, offset, date, time)
+
+
+def _central(
+    method: int,
+    crc32: int,
+    size: int,
+    name: bytes,
+    compressed: int,
+    offset: int,
+    date: int,
+    time: int,
+) -> bytes:
     zip64: list[int] = []
-    if entry.size >= U32_MAX:
-        zip64.append(entry.size)
+    if size >= U32_MAX:
+        zip64.append(size)
     if compressed >= U32_MAX:
         zip64.append(compressed)
     if offset >= U32_MAX:
@@ -205,12 +254,12 @@ def _central_record(
         MADE_BY,
         version,
         UTF8_NAMES,
-        entry.method,
+        method,
         time,
         date,
-        entry.crc32 & U32_MAX,
+        crc32 & U32_MAX,
         min(compressed, U32_MAX),
-        min(entry.size, U32_MAX),
+        min(size, U32_MAX),
         len(name),
         len(extra),
         0,  # comment

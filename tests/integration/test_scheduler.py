@@ -104,6 +104,7 @@ def test_the_scheduler_fires_each_job_daily_at_its_sao_paulo_time(app: App) -> N
         "links": time(9, 0),
         "limpeza": time(3, 30),
         "pendencias": time(8, 0),
+        "pacote": time(6, 0),  # daily; it packs only on PACOTE_DIA
     }
 
 

@@ -30,7 +30,7 @@ def actions(uow_factory: UnitOfWorkFactory, client_id: int) -> list[str]:
     return [e.action for e in audit_entries(uow_factory, client_id)]
 
 
-def test_configuracoes_offers_the_four_settings_and_the_sefaz_connection(
+def test_configuracoes_offers_the_four_settings_the_sefaz_connection_and_the_package_toggle(
     chat: Chat, office: Office, client: ClientCard
 ) -> None:
     open_config(chat, client.razao_social)
@@ -42,6 +42,7 @@ def test_configuracoes_offers_the_four_settings_and_the_sefaz_connection(
         texts.CONTRATO,
         texts.SOFTWARE,
         texts.SEFAZ_CONFIG,
+        texts.PACOTE_TOGGLE.format(estado=texts.PACOTE_OFF),  # a client in Teste: off
         texts.VOLTAR,
         texts.MENU,
     ]

@@ -157,6 +157,7 @@ def samples(window: Window) -> dict[str, dict[str, Any]]:
         "login.new_chat": {"channel": "telegram", "identity_key": "tg:1", "name": "Ana"},
         "pendencias.resumo": {"counts": {"certificado": 2}, "overdue": {}, "new": {"fatura": 1}},
         "fornecedores.novas": {"client_id": card.id, "quantidade": 3, "nome": card.razao_social},
+        "pacote.pronto": {"competencia": "2026-02", "clientes": 2, "notas": 11},
     }
 
 
@@ -174,6 +175,7 @@ KINDS = [
     "login.new_chat",
     "pendencias.resumo",
     "fornecedores.novas",
+    "pacote.pronto",
 ]
 
 

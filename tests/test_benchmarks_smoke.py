@@ -46,6 +46,7 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             r"brazilfiscalreport, plain loop, 1 process: +[\d.]+s +[\d.]+ DANFEs/s",
             r"ours, the job without worker processes: +[\d.]+s +[\d.]+ DANFEs/s .* ZIP",
             r"ours, the job with \d+ worker processes: +[\d.]+s +[\d.]+ DANFEs/s .* ZIP",
+            r"ours, the same month again \(from the cache\): +[\d.]+s +[\d.]+ DANFEs/s",
         ],
     ),
     "fiscal_zip.py": (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.messages import Outbound, to_payload
+from services.messages import Outbound, Text, to_payload
 from storage.conversation import ClaimedMessage
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -35,6 +35,19 @@ class Deferred:
 class Failed:
     message_id: int
     error: str
+    # The file the message carried is gone from the store (past FILE_TTL_DAYS): the person is
+    # told so, in place of it, instead of waiting for a file that will not come.
+    file_gone: bool = False
+
+
+# The second user-facing string the core owns (with the engine's error reply): it is written
+# when no dialogue runs, by whichever sender found the file gone.
+FILE_GONE = (
+    "⚠️ O arquivo {name} não está mais disponível: os arquivos gerados ficam guardados por alguns "
+    "dias. Peça de novo pelo menu."
+)
+# Channels whose recipient is not the person in the chat (an accountant's e-mail).
+NOT_A_CHAT = frozenset({"email"})
 
 
 Fate = Delivered | Deferred | Failed
@@ -78,7 +91,17 @@ def record(uow_factory: UnitOfWorkFactory, fates: Sequence[Fate]) -> None:
                 uow.outbox.retry_later(fate.message_id, now + fate.delay, fate.error)
             else:
                 uow.outbox.mark_failed(fate.message_id, fate.error)
+            if isinstance(fate, Failed) and fate.file_gone:
+                _tell_file_gone(uow, fate.message_id, now)
         uow.commit()
+
+
+def _tell_file_gone(uow: UnitOfWork, message_id: int, now: datetime) -> None:
+    row = uow.outbox.row(message_id)
+    if row is None or row.channel in NOT_A_CHAT:
+        return
+    text = Text(FILE_GONE.format(name=row.payload.get("name") or ""))
+    enqueue_to(uow, row.channel, row.identity_key, row.address, [text], now)
 
 
 def pending_count(uow_factory: UnitOfWorkFactory, identity_key: str | None = None) -> int:

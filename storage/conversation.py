@@ -280,6 +280,21 @@ class OutboxRepository(CoreRepository):
         """Like `enqueue`, and the new rows' ids in order (a job edits one of them later)."""
         return [int(self.connection.execute(_ENQUEUE_RETURNING, row).scalar_one()) for row in rows]
 
+    def row(self, message_id: int) -> ClaimedMessage | None:
+        """One message as the sender sees it (where it goes, what it carries)."""
+        found = self.session.get(OutboxMessage, message_id)
+        if found is None:
+            return None
+        return ClaimedMessage(
+            found.id,
+            found.channel,
+            found.identity_key,
+            found.address,
+            dict(found.payload),
+            None,
+            found.attempts,
+        )
+
     def external_ref(self, message_id: int) -> str | None:
         """The platform id of an outbox message once delivered; None until then."""
         return self.session.scalar(

@@ -440,7 +440,9 @@ class TelegramChannel:
         """Send one outbox message; Telegram's answer decides its fate."""
         try:
             ref = await self._send(message)
-        except (CallbackDataTooLong, FileMissing) as exc:
+        except FileMissing as exc:
+            return Failed(message.id, str(exc), file_gone=True)
+        except CallbackDataTooLong as exc:
             return Failed(message.id, str(exc))
         except RetryAfter as exc:
             return Deferred(message.id, message.attempts, retry_delay(exc), "telegram: flood")

@@ -105,7 +105,7 @@ class GraphSender:
             link = await asyncio.to_thread(self._link, outbound)
             ref = await self._send_template(message.address, outbound, link)
         except FileMissing as exc:
-            return Failed(message.id, str(exc))
+            return Failed(message.id, str(exc), file_gone=True)
         except wa_errors.WhatsAppError as exc:
             return self._fate(message, exc)
         except httpx.HTTPError as exc:

@@ -161,13 +161,19 @@ async def test_a_file_missing_from_the_store_fails_the_row_with_the_reason(
     app.files.delete(ref.key)
     push(app, Document("mes.zip", "application/zip", caption="Seu ZIP", file=ref))
 
-    await OutboxSender(app.uow_factory, [channel]).send_due()
+    sender = OutboxSender(app.uow_factory, [channel])
+    await sender.send_due()
+    await sender.send_due()
 
-    (row,) = rows(app.uow_factory)
-    assert row.status == "failed"
-    assert ref.key in row.error
-    assert "expirou ou foi apagado" in row.error
+    document, told = rows(app.uow_factory)
+    assert document.status == "failed"
+    assert ref.key in document.error
+    assert "expirou ou foi apagado" in document.error
     assert not api.called("sendDocument")
+    # the person is told, in place of the file, instead of waiting for it
+    assert told.status == "sent"
+    (said,) = api.called("sendMessage")
+    assert said.params["text"] == outbox.FILE_GONE.format(name="mes.zip")
 
 
 async def test_a_chart_from_the_store_goes_as_a_photo(
@@ -250,6 +256,7 @@ async def test_whatsapp_uploads_the_file_from_the_store(app: App) -> None:
     assert list(graph.media.values()) == [(b"PK whatsapp zip", "application/zip")]
     assert isinstance(missing, outbox.Failed)
     assert gone.key in missing.error
+    assert missing.file_gone  # the sender tells the person in its place
 
 
 def test_the_retention_sweep_deletes_files_older_than_their_ttl(tmp_path: Path, app: App) -> None:

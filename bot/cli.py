@@ -301,8 +301,7 @@ def admin_signups() -> None:
 def _run_pacote(app: App, now: datetime, competencia: str | None, documento: str | None) -> None:
     """Queue the month's packages and build them here, now (the jobs are durable: a crash
     leaves them for `serve`'s workers)."""
-    import re
-
+    from domain.documents import normalize
     from services import pacote
 
     try:
@@ -311,7 +310,7 @@ def _run_pacote(app: App, now: datetime, competencia: str | None, documento: str
             now=now,
             dia=app.settings.pacote_dia,
             competencia=competencia,
-            documento=re.sub(r"\W", "", documento).upper() if documento else None,
+            documento=normalize(documento) if documento else None,
         )
     except (DomainError, ServiceError) as exc:
         _fail(exc)

@@ -24,13 +24,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.access import current_principal
 from services.errors import ServiceError
 from services.messages import Outbound, from_payload, to_payload
 from services.outbox import enqueue_to
+from services.principal import Principal
 from storage.jobs import ClaimedJob
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -45,6 +47,10 @@ RENEW_FRACTION = 4
 
 class JobAlreadyQueued(ServiceError):
     message = "Isso já está sendo preparado: chega aqui assim que ficar pronto."
+
+
+class AccessGone(ServiceError):
+    message = "Seu acesso mudou antes de o pedido ficar pronto. Entre de novo e peça outra vez."
 
 
 class LeaseLost(Exception):
@@ -186,6 +192,17 @@ class RunningJob:
     attempt: int
 
 
+def principal_of(job: RunningJob, identity_key: str) -> Principal:
+    """Who asked, as they are now (a job runs later, on their behalf): unbound or removed
+    meanwhile, they get nothing (`AccessGone`)."""
+    uow = job.uow_factory()
+    with uow:
+        principal = current_principal(uow, identity_key)
+    if principal is None:
+        raise AccessGone()
+    return principal
+
+
 @dataclass(frozen=True, slots=True)
 class JobKind:
     """The code of one kind of job: `run` builds it (answering its own failures to the
@@ -212,10 +229,6 @@ class JobRunner:
     # Wakes the sender when a job enqueued messages.
     on_enqueued: Callable[[], None] | None = None
     monotonic: Callable[[], float] = time.monotonic
-    _known: frozenset[str] = field(init=False, default=frozenset())
-
-    def __post_init__(self) -> None:
-        self._known = frozenset(self.kinds)
 
     def run_now(self, job_ids: Sequence[int]) -> None:
         """Run these jobs here and now, in order (inline mode)."""

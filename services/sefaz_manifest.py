@@ -25,13 +25,12 @@ from domain.fiscal.manifestacao import (
     checar_justificativa,
     prazo,
 )
-from services.access import current_principal
 from services.certificates import stored_secret
 from services.crypto import SecretBox
 from services.errors import NotFound, ServiceError
 from services.fiscal_prepare import Compressed
 from services.job_progress import Recipient
-from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued
+from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued, principal_of
 from services.messages import Text
 from services.outbox import enqueue_to
 from services.principal import Principal
@@ -337,12 +336,8 @@ def job_kinds(gateway: SefazGateway | None, box: SecretBox | None) -> dict[str, 
 def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
     spec = job.spec
     palavras = Palavras(**spec["palavras"])
-    uow = job.uow_factory()
-    with uow:
-        principal = current_principal(uow, spec["to"]["identity_key"])
     try:
-        if principal is None:
-            raise ServiceError("Seu acesso mudou antes do envio. Entre de novo e tente outra vez.")
+        principal = principal_of(job, spec["to"]["identity_key"])
         resultado = manifestar(
             job.uow_factory,
             principal,

@@ -14,8 +14,7 @@ from typing import IO
 
 from domain.fiscal.zipstream import ZipEntry, split_zip
 from domain.text import fill
-from services import fiscal_documents
-from services.access import current_principal
+from services import fiscal_documents, jobs
 from services.conversation import stored_file
 from services.errors import ServiceError
 from services.fiscal_documents import CompressedXml
@@ -30,10 +29,6 @@ from services.principal import Principal
 log = logging.getLogger(__name__)
 
 
-class AccessGone(ServiceError):
-    message = "Seu acesso mudou antes de o arquivo ficar pronto. Entre de novo e peça outra vez."
-
-
 def progress_of(
     job: RunningJob, spec: ExportSpec, template: str, options: ExportOptions
 ) -> Progress:
@@ -45,12 +40,7 @@ def progress_of(
 
 def principal_of(job: RunningJob, spec: ExportSpec) -> Principal:
     """Who asked, as they are now: unbound meanwhile, they get nothing."""
-    uow = job.uow_factory()
-    with uow:
-        principal = current_principal(uow, spec.to.identity_key)
-    if principal is None:
-        raise AccessGone()
-    return principal
+    return jobs.principal_of(job, spec.to.identity_key)
 
 
 def notes(

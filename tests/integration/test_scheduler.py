@@ -1,4 +1,4 @@
-"""The scheduler (issue 7): the database lease, APScheduler inside serve, `scheduler run-once`."""
+"""The scheduler: the database lease, APScheduler inside serve, `scheduler run-once`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reminders in the chat (issue 7): how they read, the Enviar certificado shortcut, Avisos."""
+"""Reminders in the chat: how they read, the Enviar certificado shortcut, Avisos."""
 
 from __future__ import annotations
 

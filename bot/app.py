@@ -149,6 +149,7 @@ def build_app(
         files=files,
         # DANFEs are printed in worker processes where jobs run in the background
         cpu=prepare_pool if background_jobs else None,
+        prerender=settings.danfe_prerender,
     )
     sefaz = gateway_from_settings(settings)
     box = secret_box(settings)

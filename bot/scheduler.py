@@ -24,7 +24,8 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from bot.settings import Settings
 from domain.pendencias import PendenciaOptions
 from services import scheduler as scheduler_service
-from services.files import FileStore
+from services.files import FileStore, content_prefix
+from services.fiscal_exports import DANFE_CACHE
 from services.pacote import PacoteOptions
 from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
 from services.retention import RetentionPolicy
@@ -224,6 +225,7 @@ def retention_from(settings: Settings, files: FileStore | None = None) -> Retent
         whatsapp_raw_days=settings.whatsapp_raw_retention_days,
         files=files,
         files_days=settings.file_ttl_days,
+        cache_days={content_prefix(DANFE_CACHE): settings.danfe_cache_days},
     )
 
 

@@ -162,6 +162,10 @@ class Settings(BaseSettings):
     outbox_retention_days: int = Field(default=30, ge=1)
     whatsapp_raw_retention_days: int = Field(default=7, ge=1)
     file_ttl_days: int = Field(default=7, ge=1)
+    # DANFEs printed once are kept longer: a month asked for at its end finds them printed
+    danfe_cache_days: int = Field(default=62, ge=1)
+    # Print each issued note's DANFE in the background after it is stored (serve's workers)
+    danfe_prerender: bool = True
 
     # -- Pendências: the list across all clients and its daily digest (São Paulo time) --
     pendencias_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

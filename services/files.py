@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Protocol
@@ -70,12 +70,26 @@ class FileStore(Protocol):
         """Remove the file; a key already gone is not an error."""
         ...
 
-    def older_than(self, cutoff: datetime) -> Iterator[str]:
-        """Keys of the files written before `cutoff`."""
+    def exists(self, key: str) -> bool:
+        """Whether the file is there (without reading it)."""
         ...
 
-    def delete_older_than(self, cutoff: datetime, limit: int | None = None) -> int:
-        """Remove up to `limit` files written before `cutoff`; how many went."""
+    def older_than(
+        self, cutoff: datetime, *, prefix: str = "", keep: Sequence[str] = ()
+    ) -> Iterator[str]:
+        """Keys starting with `prefix` (and with none of `keep`) of files written before
+        `cutoff`."""
+        ...
+
+    def delete_older_than(
+        self,
+        cutoff: datetime,
+        limit: int | None = None,
+        *,
+        prefix: str = "",
+        keep: Sequence[str] = (),
+    ) -> int:
+        """Remove up to `limit` of those files; how many went."""
         ...
 
 
@@ -85,10 +99,15 @@ def new_key() -> str:
     return f"{token[:2]}/{token}"
 
 
+def content_prefix(kind: str) -> str:
+    """Where the cached files of one kind live (they may have their own lifetime)."""
+    return f"{kind}-"
+
+
 def content_key(kind: str, digest: str) -> str:
     """The key of a cached file derived from what it was made of (a hex digest), fanned out
     like `new_key`'s: `danfe`, `ab12…` → `danfe-ab/ab12…`."""
-    return f"{kind}-{digest[:2]}/{digest}"
+    return f"{content_prefix(kind)}{digest[:2]}/{digest}"
 
 
 def chunks(source: Source, size: int = CHUNK) -> Iterator[bytes]:

@@ -401,37 +401,63 @@ def _xml(
 def _iter_blobs(
     uow: UnitOfWork, where: MonthFilter, with_cancellations: bool
 ) -> Iterator[CompressedXml]:
-    after = 0
+    for row in _blob_rows(uow, where, 0):
+        yield from _members(row, with_cancellations)
+
+
+def received_xmls(
+    uow: UnitOfWork,
+    client_id: int,
+    *,
+    tipo: TipoNota,
+    desde: datetime,
+    ate: datetime,
+    after_id: int = 0,
+) -> Iterator[tuple[int, CompressedXml]]:
+    """The client's notes received in [desde, ate) by id after `after_id`, with their ids:
+    for background work the system does on its own (no person, no tenancy to check)."""
+    where = replace(
+        _filter(client_id, tipo, None, None, None), recebida_desde=desde, recebida_ate=ate
+    )
+    for row in _blob_rows(uow, where, after_id):
+        yield row.id, next(_members(row, False))
+
+
+def _blob_rows(uow: UnitOfWork, where: MonthFilter, after: int) -> Iterator[Any]:
+    """The notes' rows with their blobs, `BLOB_BATCH` per short transaction (keyset by id)."""
     while True:
         with uow:
             rows = uow.fiscal.blobs_after(where, after, BLOB_BATCH)
         if not rows:
             return
-        for row in rows:
-            modified = local_time(row.emitida_em, row.emitida_offset_min).replace(tzinfo=None)
-            situacao = Situacao(row.situacao)
-            yield CompressedXml(
-                _member_name(row.chave, False),
-                row.xml_deflate,
-                row.xml_crc32,
-                row.xml_size,
-                modified,
-                row.chave,
-                situacao,
-                False,
-            )
-            if with_cancellations and row.cancelamento_deflate is not None:
-                yield CompressedXml(
-                    _member_name(row.chave, True),
-                    row.cancelamento_deflate,
-                    row.cancelamento_crc32,
-                    row.cancelamento_size,
-                    modified,
-                    row.chave,
-                    situacao,
-                    True,
-                )
+        yield from rows
         after = rows[-1].id
+
+
+def _members(row: Any, with_cancellations: bool) -> Iterator[CompressedXml]:
+    modified = local_time(row.emitida_em, row.emitida_offset_min).replace(tzinfo=None)
+    situacao = Situacao(row.situacao)
+    yield CompressedXml(
+        _member_name(row.chave, False),
+        row.xml_deflate,
+        row.xml_crc32,
+        row.xml_size,
+        modified,
+        row.chave,
+        situacao,
+        False,
+    )
+    if with_cancellations and row.cancelamento_deflate is not None:
+        yield CompressedXml(
+            _member_name(row.chave, True),
+            row.cancelamento_deflate,
+            row.cancelamento_crc32,
+            row.cancelamento_size,
+            modified,
+            row.chave,
+            situacao,
+            True,
+        )
 
 
 def local_time(moment: datetime, offset_min: int | None) -> datetime:

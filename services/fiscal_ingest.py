@@ -28,6 +28,7 @@ from typing import Protocol
 from domain.documents import normalize
 from domain.fiscal.safe_xml import MAX_XML_BYTES
 from domain.fiscal.zipsafe import ZipLimits, iter_members, looks_like_zip, open_zip
+from services.danfe_ahead import after_store
 from services.errors import NotFound
 from services.fiscal_prepare import (
     Outcome,
@@ -349,6 +350,8 @@ def write_notes(
     for key, (index, note) in to_insert.items():
         status = Status.CARREGADO if key in inserted else Status.DUPLICADO
         results.append((index, note.outcome(status)))
+    if any(tipo == TipoNota.EMITIDA.value for _, tipo in inserted):
+        after_store(uow, client.client_id, now)  # their DANFEs, printed ahead
     return results
 
 

@@ -9,9 +9,10 @@ the product keeps (notes, audit, reminder_sent, faturas) is never touched here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from services.files import FileStore
 from services.reminders import SweepResult
@@ -28,6 +29,9 @@ class RetentionPolicy:
     # later runs its job again, which writes a new file under a new key.
     files: FileStore | None = None
     files_days: int = 7
+    # Cached files that live longer than the rest, by key prefix: the DANFEs printed ahead
+    # must still be there when the month is asked for (DANFE_CACHE_DAYS).
+    cache_days: Mapping[str, int] = field(default_factory=dict)
 
 
 def sweep_retention(
@@ -62,12 +66,29 @@ def sweep_retention(
         ),
     )
     if policy.files is not None:
-        cutoff = now - timedelta(days=policy.files_days)
-        while gone := policy.files.delete_older_than(cutoff, policy.batch):
-            removed += gone
-            if gone < policy.batch:
-                break
+        store = policy.files
+        cached = tuple(policy.cache_days)
+        removed += _files_in_batches(
+            lambda n: store.delete_older_than(
+                now - timedelta(days=policy.files_days), n, keep=cached
+            ),
+            policy.batch,
+        )
+        for prefix, days in policy.cache_days.items():
+            cutoff = now - timedelta(days=days)
+            removed += _files_in_batches(
+                partial(store.delete_older_than, cutoff, prefix=prefix), policy.batch
+            )
     return SweepResult("limpeza", 0, 0, 0, 0, removed=removed)
+
+
+def _files_in_batches(delete: Callable[[int], int], batch: int) -> int:
+    total = 0
+    while gone := delete(batch):
+        total += gone
+        if gone < batch:
+            break
+    return total
 
 
 def _in_batches(

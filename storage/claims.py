@@ -25,14 +25,16 @@ def claim_statement(
     in_flight: str,
     where: Sequence[ColumnElement[bool]] = (),
     returning: Sequence[Any] = (),
+    first: Sequence[ColumnElement[Any]] = (),
 ) -> Any:
-    """UPDATE … RETURNING taking up to `limit` due rows of `table` (ids ascending), marking them
-    `in_flight`. Parameters: `now`, `stale_before` (now − lease), and any of `where`'s."""
+    """UPDATE … RETURNING taking up to `limit` due rows of `table` (ids ascending, after the
+    `first` sort keys), marking them `in_flight`. Parameters: `now`, `stale_before`
+    (now − lease), and any of `where`'s."""
     due = or_(
         (table.c.status == "pending") & (table.c.not_before <= bindparam("now")),
         (table.c.status == in_flight) & (table.c.claimed_at < bindparam("stale_before")),
     )
-    candidates = select(table.c.id).where(due, *where).order_by(table.c.id).limit(limit)
+    candidates = select(table.c.id).where(due, *where).order_by(*first, table.c.id).limit(limit)
     if dialect == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     return (

@@ -68,6 +68,9 @@ class MonthFilter:
     competencia: str | None = None
     reconhecida: bool | None = None
     competencias: Collection[str] | None = None
+    # Received in [desde, ate) (a background job's batch: the notes one ingest wrote).
+    recebida_desde: datetime | None = None
+    recebida_ate: datetime | None = None
 
 
 class FiscalDocumentRepository:
@@ -268,4 +271,8 @@ def _filtered(statement: Select[*_Columns], where: MonthFilter) -> Select[*_Colu
         statement = statement.where(FiscalDocument.reconhecida_em.is_not(None))
     elif where.reconhecida is False:
         statement = statement.where(FiscalDocument.reconhecida_em.is_(None))
+    if where.recebida_desde is not None:
+        statement = statement.where(FiscalDocument.recebida_em >= where.recebida_desde)
+    if where.recebida_ate is not None:
+        statement = statement.where(FiscalDocument.recebida_em < where.recebida_ate)
     return statement

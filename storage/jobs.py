@@ -12,10 +12,12 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.claims import claim_statement, fenced
 from storage.conversation import CoreRepository
-from storage.models_jobs import ACTIVE, Job
+from storage.models_jobs import ACTIVE, ACTIVE_SQL, Job
 
 _JOB = cast(Table, Job.__table__)
 _RUNNING = "running"
@@ -40,6 +42,8 @@ def _claim(dialect: str, by_id: bool) -> Any:
         in_flight=_RUNNING,
         where=where,
         returning=(_JOB.c.id, _JOB.c.kind, _JOB.c.payload, _JOB.c.checkpoint, _JOB.c.attempts),
+        # a job someone waits for (it has their identity) goes before the system's own
+        first=(_JOB.c.identity_key.is_(None),),
     )
 
 
@@ -55,6 +59,7 @@ class JobRepository(CoreRepository):
         identity_key: str | None,
         payload: Mapping[str, Any],
         now: datetime,
+        not_before: datetime | None = None,
     ) -> int:
         row = Job(
             kind=kind,
@@ -64,12 +69,43 @@ class JobRepository(CoreRepository):
             checkpoint={},
             status="pending",
             attempts=0,
-            not_before=now,
+            not_before=not_before or now,
             created_at=now,
         )
         self.session.add(row)
         self.session.flush()
         return row.id
+
+    def add_once(
+        self,
+        *,
+        kind: str,
+        key: str,
+        payload: Mapping[str, Any],
+        now: datetime,
+        not_before: datetime,
+    ) -> bool:
+        """Add a job nobody waits for unless one with this key already waits or runs (then
+        nothing happens: no error, so concurrent writers never fail their transaction)."""
+        values = {
+            "kind": kind,
+            "key": key,
+            "identity_key": None,
+            "payload": dict(payload),
+            "checkpoint": {},
+            "status": "pending",
+            "attempts": 0,
+            "not_before": not_before,
+            "created_at": now,
+        }
+        dialect_insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        statement = (
+            dialect_insert(_JOB)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["key"], index_where=ACTIVE_SQL)
+        )
+        result: Any = self.connection.execute(statement)
+        return bool(result.rowcount)
 
     def active(self, key: str) -> bool:
         """Whether a job with this key waits or is being built."""

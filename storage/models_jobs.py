@@ -14,7 +14,7 @@ from storage.types import JSONData, UTCDateTime
 
 # A job being waited for or built; one such row per key (pressing twice builds once).
 ACTIVE = ("pending", "running")
-_ACTIVE_SQL = text("status IN ('pending', 'running')")
+ACTIVE_SQL = text("status IN ('pending', 'running')")
 
 
 class Job(Base):
@@ -26,8 +26,8 @@ class Job(Base):
             "ux_job_active_key",
             "key",
             unique=True,
-            sqlite_where=_ACTIVE_SQL,
-            postgresql_where=_ACTIVE_SQL,
+            sqlite_where=ACTIVE_SQL,
+            postgresql_where=ACTIVE_SQL,
         ),
     )
 

@@ -3,10 +3,11 @@ S3-compatible bucket through obstore (several instances). `FILE_STORE_URL` picks
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -51,16 +52,31 @@ class LocalFileStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def older_than(self, cutoff: datetime) -> Iterator[str]:
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def older_than(
+        self, cutoff: datetime, *, prefix: str = "", keep: Sequence[str] = ()
+    ) -> Iterator[str]:
         limit = cutoff.timestamp()
         # a ".part-" file that old is the leftover of a process killed while writing: it goes too
-        for path in sorted(self.root.glob("*/*")):
+        for path in sorted(self.root.glob(f"{glob.escape(prefix)}*/*")):
+            key = path.relative_to(self.root).as_posix()
+            if key.startswith(tuple(keep)):
+                continue
             if path.is_file() and path.stat().st_mtime < limit:
-                yield path.relative_to(self.root).as_posix()
+                yield key
 
-    def delete_older_than(self, cutoff: datetime, limit: int | None = None) -> int:
+    def delete_older_than(
+        self,
+        cutoff: datetime,
+        limit: int | None = None,
+        *,
+        prefix: str = "",
+        keep: Sequence[str] = (),
+    ) -> int:
         gone = 0
-        for key in self.older_than(cutoff):
+        for key in self.older_than(cutoff, prefix=prefix, keep=keep):
             if limit is not None and gone >= limit:
                 break
             self.delete(key)
@@ -129,15 +145,37 @@ class S3FileStore:
     def delete(self, key: str) -> None:
         obstore.delete(self.store, key)
 
-    def older_than(self, cutoff: datetime) -> Iterator[str]:
+    def exists(self, key: str) -> bool:
+        try:
+            obstore.head(self.store, key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def older_than(
+        self, cutoff: datetime, *, prefix: str = "", keep: Sequence[str] = ()
+    ) -> Iterator[str]:
+        # object_store's own prefix matches whole path segments ("danfe-" is a part of one)
         for batch in obstore.list(self.store):
             for meta in batch:
-                if meta["last_modified"] < cutoff:
-                    yield meta["path"]
+                path = meta["path"]
+                if (
+                    meta["last_modified"] < cutoff
+                    and path.startswith(prefix)
+                    and not path.startswith(tuple(keep))
+                ):
+                    yield path
 
-    def delete_older_than(self, cutoff: datetime, limit: int | None = None) -> int:
+    def delete_older_than(
+        self,
+        cutoff: datetime,
+        limit: int | None = None,
+        *,
+        prefix: str = "",
+        keep: Sequence[str] = (),
+    ) -> int:
         keys: list[str] = []
-        for key in self.older_than(cutoff):
+        for key in self.older_than(cutoff, prefix=prefix, keep=keep):
             if limit is not None and len(keys) >= limit:
                 break
             keys.append(key)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.fiscal_exports import danfe, report, xml_zip
+from services.fiscal_exports import danfe, prerender, report, xml_zip
+from services.fiscal_exports.danfe import DANFE_CACHE
 from services.fiscal_exports.naming import (
     CSV_MIME,
     PDF_MIME,
@@ -67,11 +68,14 @@ def kinds(options: ExportOptions) -> Mapping[str, JobKind]:
             lambda job: danfe.run(job, options),
             lambda job: give_up(job, lambda words: words.danfe_progress, options),
         ),
+        # nobody waits for it: giving up only leaves the DANFEs to be printed when asked
+        prerender.PRERENDER: JobKind(lambda job: prerender.run(job, options), lambda job: None),
     }
 
 
 __all__ = [
     "CSV_MIME",
+    "DANFE_CACHE",
     "DANFE_ZIP",
     "DEFAULT_OPTIONS",
     "PDF_MIME",

@@ -41,6 +41,8 @@ from services.messages import Text
 
 log = logging.getLogger(__name__)
 
+DANFE_CACHE = "danfe"  # the file store's kind of cached file (services.files.content_key)
+
 
 @dataclass(frozen=True, slots=True)
 class Printed:
@@ -80,7 +82,7 @@ def cache_key(member: CompressedXml) -> str:
     the printer's version (a new layout prints anew)."""
     digest = hashlib.sha256(member.deflated)
     digest.update(f"|{member.situacao.value}|{_printer_version()}".encode())
-    return content_key("danfe", digest.hexdigest())
+    return content_key(DANFE_CACHE, digest.hexdigest())
 
 
 @cache
@@ -99,7 +101,7 @@ def _cached(files: FileStore | None, member: CompressedXml) -> Printed | None:
     return Printed(member.chave, _entry(member, pdf))
 
 
-def _printed(
+def printed_in_order(
     members: Iterable[CompressedXml], gerado_em: datetime, options: ExportOptions
 ) -> Iterator[Printed]:
     """Each note's DANFE in order: from the cache when it was printed before, else printed
@@ -115,9 +117,9 @@ def _printed(
         else:
             window.append(_done(print_danfe(member, gerado_em)))
         if len(window) >= (2 * cpu.workers if cpu is not None else 1):  # no lookahead here
-            yield _kept(options.files, window.popleft().result())
+            yield keep_printed(options.files, window.popleft().result())
     while window:
-        yield _kept(options.files, window.popleft().result())
+        yield keep_printed(options.files, window.popleft().result())
 
 
 def _done(printed: Printed) -> Future[Printed]:
@@ -126,7 +128,7 @@ def _done(printed: Printed) -> Future[Printed]:
     return future
 
 
-def _kept(files: FileStore | None, printed: Printed) -> Printed:
+def keep_printed(files: FileStore | None, printed: Printed) -> Printed:
     """Keep a DANFE printed now in the cache (a courtesy: the ZIP goes anyway)."""
     if files is not None and printed.pdf and printed.key:
         try:
@@ -148,7 +150,9 @@ def run(job: RunningJob, options: ExportOptions) -> None:
         def pdfs() -> Iterator[ZipEntry]:
             nonlocal printed_count
             members = notes(job, spec, with_cancellations=False)
-            for done, printed in enumerate(_printed(members, spec.gerado_em, options), start=1):
+            for done, printed in enumerate(
+                printed_in_order(members, spec.gerado_em, options), start=1
+            ):
                 progress.tick(done)
                 if printed.entry is None:
                     skipped.append(printed.chave)

@@ -41,6 +41,8 @@ class ExportOptions:
     files: FileStore | None = None
     # Worker processes for the CPU-bound part (DANFE printing); None prints in the job's thread.
     cpu: PreparePool | None = None
+    # Print each issued note's DANFE in the background once stored (prerender.py).
+    prerender: bool = True
 
     def upload_limit(self, channel: str) -> int:
         return self.capabilities(channel).upload_limit

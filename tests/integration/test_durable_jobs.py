@@ -83,8 +83,10 @@ def sent_documents(chat: Chat) -> list[Document]:
 
 
 def job_rows(uow_factory: UnitOfWorkFactory) -> list[Job]:
+    """The jobs people asked for (not the DANFEs printed ahead after each ingest)."""
     with uow_factory() as uow:
-        rows = list(uow.session.scalars(uow.session.query(Job).order_by(Job.id).statement))
+        asked = uow.session.query(Job).filter(Job.identity_key.is_not(None)).order_by(Job.id)
+        rows = list(uow.session.scalars(asked.statement))
         uow.session.expunge_all()
         return rows
 

@@ -17,7 +17,7 @@ import pytest
 from bot.app import files_from
 from bot.gateways.file_store import LocalFileStore, S3FileStore, file_store
 from bot.settings import Settings
-from services.files import FileMissing, FileStore
+from services.files import FileMissing, FileStore, content_key, content_prefix
 
 BUCKET = "revendabot-files"
 BIG = os.urandom(3 * 1024 * 1024 + 17)  # more than one chunk, not a multiple of one
@@ -193,3 +193,25 @@ def test_the_setting_picks_the_store(tmp_path: Path, s3_endpoint: str) -> None:
     )
     assert isinstance(remote, S3FileStore)
     assert read(remote, remote.put(b"via settings").key) == b"via settings"
+
+
+def test_exists_tells_without_reading(store: FileStore) -> None:
+    ref = store.put(b"here")
+    assert store.exists(ref.key)
+    store.delete(ref.key)
+    assert not store.exists(ref.key)
+    assert not store.exists(content_key("danfe", "ab" * 32))
+
+
+def test_older_than_can_take_one_kind_of_cached_file_or_keep_it(store: FileStore) -> None:
+    plain = store.put(b"a ZIP")
+    cached = store.put_at(content_key("danfe", "cd" * 32), b"%PDF")
+    cutoff = datetime.now(UTC) + timedelta(seconds=2)
+
+    assert list(store.older_than(cutoff, prefix=content_prefix("danfe"))) == [cached.key]
+    assert list(store.older_than(cutoff, keep=[content_prefix("danfe")])) == [plain.key]
+    assert store.delete_older_than(cutoff, keep=[content_prefix("danfe")]) == 1
+    assert store.exists(cached.key)
+    assert not store.exists(plain.key)
+    assert store.delete_older_than(cutoff, prefix=content_prefix("danfe")) == 1
+    assert not store.exists(cached.key)

@@ -3,15 +3,20 @@ updates go, in batches; everything recent, and every message still to send, stay
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from bot.gateways.file_store import file_store
 from services import outbox
 from services.conversation import enqueue_to
+from services.files import content_key, content_prefix
+from services.fiscal_exports import DANFE_CACHE
 from services.messages import Text
 from services.reminders import ReminderOptions
-from services.retention import RetentionPolicy
+from services.retention import RetentionPolicy, sweep_retention
 from services.scheduler import run_job, take_lease
 from services.types import UnitOfWorkFactory
 from storage.models import OutboxMessage, ProcessedEvent
@@ -103,3 +108,25 @@ def test_the_sweep_fires_on_one_instance_only(uow_factory: UnitOfWorkFactory) ->
 
     assert skipped is None
     assert count(uow_factory, ProcessedEvent) == 25
+
+
+def test_printed_danfes_outlive_the_other_files_until_their_own_lifetime(
+    uow_factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    store = file_store(str(tmp_path / "files"))
+    prefix = content_prefix(DANFE_CACHE)
+    ages = {  # days old
+        store.put(b"a ZIP of last week").key: 8,
+        store.put(b"a ZIP of yesterday").key: 1,
+        store.put_at(content_key(DANFE_CACHE, "a1" * 32), b"%PDF of last month").key: 40,
+        store.put_at(content_key(DANFE_CACHE, "b2" * 32), b"%PDF of 3 months ago").key: 90,
+    }
+    for key, days in ages.items():
+        moment = (NOW - timedelta(days=days)).timestamp()
+        os.utime(tmp_path / "files" / key, (moment, moment))
+    policy = RetentionPolicy(files=store, files_days=7, cache_days={prefix: 62}, batch=1)
+
+    sweep_retention(uow_factory, now=NOW, policy=policy)
+
+    left = {key for key in ages if store.exists(key)}
+    assert left == {key for key, days in ages.items() if days in (1, 40)}

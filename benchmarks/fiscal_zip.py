@@ -137,6 +137,59 @@ def child_ours(db: str, gestor_id: int, client_id: int, out: str) -> dict[str, f
     return {"seconds": elapsed, "rss_mb": _rss_mb(), "rss_before_mb": baseline, "bytes": size}
 
 
+def child_report(db: str, gestor_id: int, client_id: int, formato: str) -> dict[str, float]:
+    """Run in a subprocess: the month report job as the chat queues and runs it (chart, PDF
+    and the table into the outbox)."""
+    from domain.clients import Role
+    from domain.fiscal import Modelo
+    from services import fiscal_exports, jobs
+    from services.fiscal_prepare import TipoNota
+    from services.principal import Principal
+    from storage.db import make_engine, make_session_factory
+    from storage.uow import UnitOfWorkFactory
+
+    uow_factory = UnitOfWorkFactory(make_session_factory(make_engine(f"sqlite:///{db}")))
+    principal = Principal(1, "bench:gestor", gestor_id, "Bench", Role.GESTOR)
+    clock = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    words = fiscal_exports.Words(*(["{titulo}"] * len(fields(fiscal_exports.Words))))
+    export = fiscal_exports.Export(
+        client_id, TipoNota.EMITIDA, Modelo.NFE, "2026-10", "bench", "ACME_2026-10_NFe"
+    )
+    to = fiscal_exports.Recipient("test", "bench:gestor", "bench")
+    baseline = _rss_mb()
+    started = time.perf_counter()
+    uow = uow_factory()
+    with uow:  # as a step asks: the request is written as a job
+        request = fiscal_exports.report_job(
+            uow,
+            principal,
+            export,
+            ("ACME", "11222333000181"),
+            formato,
+            to,
+            words,
+            clock=lambda: clock,
+        )
+        job_id = jobs.queue(uow, request, clock)
+        uow.commit()
+    jobs.JobRunner(uow_factory, fiscal_exports.kinds(fiscal_exports.ExportOptions())).run_now(
+        [job_id]
+    )
+    elapsed = time.perf_counter() - started
+    from sqlalchemy import select
+
+    from storage.models import OutboxMessage
+
+    with uow_factory() as uow:
+        assert uow.jobs.status_of(job_id) == "done"
+        last = uow.session.scalars(
+            select(OutboxMessage.payload).order_by(OutboxMessage.id.desc()).limit(3)
+        ).all()
+    names = [payload.get("file", {}).get("name", payload.get("name", "")) for payload in last]
+    assert any(str(name).endswith(f".{formato}") for name in names), last  # not an error
+    return {"seconds": elapsed, "rss_mb": _rss_mb(), "rss_before_mb": baseline}
+
+
 def child_baseline(xml_dir: str, out: str) -> dict[str, float]:
     """Run in a subprocess: `zip -q -r`, or Python's zipfile when `zip` is missing."""
     started = time.perf_counter()
@@ -210,7 +263,7 @@ def bench_report(n: int, work: Path, stored: Stored | None) -> None:
     from domain.fiscal.report import Cabecalho, itens_do_xml
     from domain.fiscal.report_pdf import render_report_pdf
     from domain.fiscal.report_tables import render_csv, render_xlsx
-    from services import fiscal_documents, fiscal_exports, jobs
+    from services import fiscal_documents, fiscal_exports
     from services.fiscal_prepare import TipoNota, inflate
     from services.principal import Principal
     from storage.db import make_engine, make_session_factory
@@ -220,33 +273,16 @@ def bench_report(n: int, work: Path, stored: Stored | None) -> None:
     uow_factory = UnitOfWorkFactory(make_session_factory(make_engine(f"sqlite:///{stored.db}")))
     principal = Principal(1, "bench:gestor", stored.gestor_id, "Bench", Role.GESTOR)
     clock = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
-    words = fiscal_exports.Words(*(["{titulo}"] * len(fields(fiscal_exports.Words))))
     export = fiscal_exports.Export(
         stored.client_id, TipoNota.EMITIDA, Modelo.NFE, "2026-10", "bench", "ACME_2026-10_NFe"
     )
-    to = fiscal_exports.Recipient("test", "bench:gestor", "bench")
-    started = time.perf_counter()
-    uow = uow_factory()
-    with uow:  # as a step asks: the request is written as a job
-        request = fiscal_exports.report_job(
-            uow,
-            principal,
-            export,
-            ("ACME", "11222333000181"),
-            "csv",
-            to,
-            words,
-            clock=lambda: clock,
+    # the whole job in a fresh process each, so its peak RSS is its own
+    jobs_run = {
+        formato: run_child(
+            "report", str(stored.db), str(stored.gestor_id), str(stored.client_id), formato
         )
-        job_id = jobs.queue(uow, request, clock)
-        uow.commit()
-    jobs.JobRunner(uow_factory, fiscal_exports.kinds(fiscal_exports.ExportOptions())).run_now(
-        [job_id]
-    )
-    job_seconds = time.perf_counter() - started
-    with uow_factory() as uow:
-        assert uow.jobs.status_of(job_id) == "done"
-
+        for formato in ("csv", "xlsx")
+    }
     members = fiscal_documents.compressed_xmls(
         uow_factory(),
         principal,
@@ -272,10 +308,13 @@ def bench_report(n: int, work: Path, stored: Stored | None) -> None:
     xlsx = render_xlsx(cab, linhas)
     xlsx_seconds = time.perf_counter() - started
     print(f"Month report, {len(linhas):,} notes ({cancelled:,} cancelled):")
-    print(
-        f"  whole job (read stored notes, items from the XMLs, PDF + CSV into the outbox): "
-        f"{job_seconds:.2f}s"
-    )
+    for formato, result in jobs_run.items():
+        print(
+            f"  whole job (read stored notes, items from the XMLs, chart, PDF + "
+            f"{formato.upper()} into the outbox): {result['seconds']:.2f}s, peak RSS "
+            f"{result['rss_mb']:.0f} MB ({result['rss_before_mb']:.0f} MB before it began; "
+            "aim < 200 MB at 50,000 notes)"
+        )
     print(f"  PDF alone from the rows: {pdf_seconds:.2f}s ({len(pdf) / 1e3:.0f} KB)")
     print(f"  items (CFOP, vProd) from the stored XMLs: {items_seconds:.2f}s")
     print(
@@ -298,6 +337,8 @@ def main() -> None:
         kind, *rest = args.child
         if kind == "ours":
             result = child_ours(rest[0], int(rest[1]), int(rest[2]), rest[3])
+        elif kind == "report":
+            result = child_report(rest[0], int(rest[1]), int(rest[2]), rest[3])
         else:
             result = child_baseline(rest[0], rest[1])
         print(json.dumps(result))

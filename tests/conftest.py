@@ -58,10 +58,17 @@ def pg_database() -> Iterator[str]:
 
 
 def _truncate(engine: Engine) -> None:
-    """Empty every table and put the seed catalog back, as a fresh migration leaves it."""
+    """Empty every table and put the seed catalog back, as a fresh migration leaves it.
+
+    DELETE in reverse dependency order and every sequence back to 1, in one round trip: on
+    tables of a test's size this takes milliseconds where TRUNCATE (new files for each of the
+    tables) took half a second per test."""
     tables = [t.name for t in Base.metadata.sorted_tables if t.name != "alembic_version"]
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        connection.execute(text("; ".join(f'DELETE FROM "{name}"' for name in reversed(tables))))
+        connection.execute(
+            text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
+        )
     load_catalog(UnitOfWorkFactory(make_session_factory(engine))(), SEED_CATALOG)
 
 

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -137,7 +138,9 @@ def child_ours(db: str, gestor_id: int, client_id: int, out: str) -> dict[str, f
     return {"seconds": elapsed, "rss_mb": _rss_mb(), "rss_before_mb": baseline, "bytes": size}
 
 
-def child_report(db: str, gestor_id: int, client_id: int, formato: str) -> dict[str, float]:
+def child_report(
+    db: str, gestor_id: int, client_id: int, formato: Literal["csv", "xlsx"]
+) -> dict[str, float]:
     """Run in a subprocess: the month report job as the chat queues and runs it (chart, PDF
     and the table into the outbox)."""
     from domain.clients import Role
@@ -260,11 +263,11 @@ def bench_report(n: int, work: Path, stored: Stored | None) -> None:
     """The report job as the chat runs it (PDF + CSV into the outbox), then its pieces."""
     from domain.clients import Role
     from domain.fiscal import Modelo
-    from domain.fiscal.report import Cabecalho, itens_do_xml
+    from domain.fiscal.report import Cabecalho
     from domain.fiscal.report_pdf import render_report_pdf
     from domain.fiscal.report_tables import render_csv, render_xlsx
-    from services import fiscal_documents, fiscal_exports
-    from services.fiscal_prepare import TipoNota, inflate
+    from services import fiscal_exports
+    from services.fiscal_prepare import TipoNota
     from services.principal import Principal
     from storage.db import make_engine, make_session_factory
     from storage.uow import UnitOfWorkFactory
@@ -283,19 +286,9 @@ def bench_report(n: int, work: Path, stored: Stored | None) -> None:
         )
         for formato in ("csv", "xlsx")
     }
-    members = fiscal_documents.compressed_xmls(
-        uow_factory(),
-        principal,
-        stored.client_id,
-        tipo=TipoNota.EMITIDA,
-        modelo=Modelo.NFE,
-        competencia="2026-10",
-        with_cancellations=False,
-    )
     started = time.perf_counter()
-    itens = {m.chave: itens_do_xml(inflate(m.deflated)) for m in members}
+    linhas = list(fiscal_exports.report_lines(uow_factory(), principal, export))
     items_seconds = time.perf_counter() - started
-    linhas = list(fiscal_exports.report_rows(uow_factory(), principal, export, itens))
     cancelled = sum(1 for linha in linhas if linha.situacao.value == "cancelada")
     cab = Cabecalho("ACME Comércio Ltda", "11222333000181", "2026-10", Modelo.NFE, clock)
     started = time.perf_counter()
@@ -316,7 +309,7 @@ def bench_report(n: int, work: Path, stored: Stored | None) -> None:
             "aim < 200 MB at 50,000 notes)"
         )
     print(f"  PDF alone from the rows: {pdf_seconds:.2f}s ({len(pdf) / 1e3:.0f} KB)")
-    print(f"  items (CFOP, vProd) from the stored XMLs: {items_seconds:.2f}s")
+    print(f"  rows with their items (CFOP, vProd) from the stored XMLs: {items_seconds:.2f}s")
     print(
         f"  CSV {csv_seconds:.2f}s ({len(csv) / 1e6:.1f} MB), XLSX {xlsx_seconds:.2f}s "
         f"({len(xlsx) / 1e6:.1f} MB)"
@@ -338,7 +331,8 @@ def main() -> None:
         if kind == "ours":
             result = child_ours(rest[0], int(rest[1]), int(rest[2]), rest[3])
         elif kind == "report":
-            result = child_report(rest[0], int(rest[1]), int(rest[2]), rest[3])
+            formato: Literal["csv", "xlsx"] = "xlsx" if rest[3] == "xlsx" else "csv"
+            result = child_report(rest[0], int(rest[1]), int(rest[2]), formato)
         else:
             result = child_baseline(rest[0], rest[1])
         print(json.dumps(result))

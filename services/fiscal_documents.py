@@ -197,6 +197,36 @@ def list_documents(
         return replace(found, canceladas=canceladas)
 
 
+def notes_with_xml(
+    uow: UnitOfWork,
+    principal: Principal,
+    client_id: int,
+    *,
+    tipo: TipoNota,
+    modelo: Modelo | None,
+    competencia: str | None,
+    reconhecida: bool | None = None,
+) -> Iterator[tuple[DocumentSummary, bytes]]:
+    """Every note of the month as listed, oldest first, with its stored (deflated) XML, for
+    a report: tenancy and role checked now; then `BLOB_BATCH` notes per short transaction, so
+    neither a transaction nor the month's notes are held (only their ids)."""
+    with uow:
+        _own_client(uow, principal, client_id)
+        ids = uow.fiscal.ids_in_order(_filter(client_id, tipo, modelo, competencia, reconhecida))
+    return _with_xml(uow, ids)
+
+
+def _with_xml(uow: UnitOfWork, ids: list[int]) -> Iterator[tuple[DocumentSummary, bytes]]:
+    for start in range(0, len(ids), BLOB_BATCH):
+        batch = ids[start : start + BLOB_BATCH]
+        with uow:
+            rows = {row.id: row for row in uow.fiscal.listed_with_xml(batch)}
+        for note_id in batch:
+            row = rows.get(note_id)
+            if row is not None:  # gone meanwhile (an office deleted): not reported
+                yield _summary(row), row.xml_deflate
+
+
 def month_counts(
     uow: UnitOfWork,
     principal: Principal,

@@ -159,6 +159,18 @@ class FiscalDocumentRepository:
         total = self.session.scalar(_filtered(select(func.count()), where)) or 0
         return rows, total
 
+    def ids_in_order(self, where: MonthFilter) -> list[int]:
+        """Every note's id in the month's order (oldest first), for reading them in batches."""
+        statement = _filtered(select(FiscalDocument.id), where)
+        return list(
+            self.session.scalars(statement.order_by(FiscalDocument.emitida_em, FiscalDocument.id))
+        )
+
+    def listed_with_xml(self, ids: Collection[int]) -> list[AnyRow]:
+        """These notes as listed, with their stored XML (a batch of `ids_in_order`)."""
+        statement = select(*_LISTED, FiscalDocument.xml_deflate)
+        return list(self.session.execute(statement.where(FiscalDocument.id.in_(list(ids)))))
+
     def counts(self, where: MonthFilter) -> list[tuple[str, int, Decimal]]:
         """(situação, how many, Σ vNF) for the filter."""
         statement = _filtered(

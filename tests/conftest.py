@@ -65,7 +65,9 @@ def _truncate(engine: Engine) -> None:
     tables) took half a second per test."""
     tables = [t.name for t in Base.metadata.sorted_tables if t.name != "alembic_version"]
     with engine.begin() as connection:
-        connection.execute(text("; ".join(f'DELETE FROM "{name}"' for name in reversed(tables))))
+        # the names are our own tables' (the metadata), never input
+        deletes = "; ".join(f'DELETE FROM "{name}"' for name in reversed(tables))  # noqa: S608
+        connection.execute(text(deletes))
         connection.execute(
             text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'")
         )

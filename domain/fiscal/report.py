@@ -145,6 +145,11 @@ class Resumo:
             self._cfop_itens[item.cfop] += 1
             self._cfop_valor[item.cfop] += item.v_prod
 
+    def finished(self) -> Resumo:
+        """Once every row was added: the cancelled notes in série/number order."""
+        self.canceladas.sort(key=lambda linha: (linha.serie, linha.numero))
+        return self
+
     @property
     def total_notas(self) -> int:
         return sum(self.contagem.values())
@@ -174,8 +179,7 @@ def summarize(linhas: Iterable[LinhaRelatorio]) -> Resumo:
     resumo = Resumo()
     for linha in linhas:
         resumo.add(linha)
-    resumo.canceladas.sort(key=lambda linha: (linha.serie, linha.numero))
-    return resumo
+    return resumo.finished()
 
 
 SITUACOES = (

@@ -41,7 +41,15 @@ def render_report_pdf(
     """The PDF report of the month; the clock comes in `cabecalho.gerado_em`. `chart` is the
     PNG of `report_chart` when the caller made it already (the chat sends it too); without it,
     it is drawn here."""
-    return _ReportPdf(cabecalho, summarize(linhas), chart).build()
+    return render_summary_pdf(cabecalho, summarize(linhas), chart=chart)
+
+
+def render_summary_pdf(
+    cabecalho: Cabecalho, resumo: Resumo, *, chart: bytes | None = None
+) -> bytes:
+    """The same PDF from the month's totals accumulated row by row (`Resumo.add`, then
+    `finished`), for callers that stream the rows instead of holding them."""
+    return _ReportPdf(cabecalho, resumo, chart).build()
 
 
 def _date_br(day: date) -> str:

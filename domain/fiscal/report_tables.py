@@ -86,7 +86,9 @@ def _totals(resumo: Resumo) -> list[object]:
 
 def render_csv(linhas: Iterable[LinhaRelatorio]) -> bytes:
     """One line per note, the value being vNF with a decimal comma; then the TOTAL line."""
-    out = io.StringIO()
+    data = io.BytesIO()
+    # encoded as it is written: the month's text is never held a second time as a str
+    out = io.TextIOWrapper(data, encoding="utf-8-sig", newline="")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
     resumo = Resumo()
@@ -99,7 +101,9 @@ def render_csv(linhas: Iterable[LinhaRelatorio]) -> bytes:
     totals = _totals(resumo)
     totals[VALUE_COLUMN] = _decimal_br(resumo.total_autorizadas)
     writer.writerow(totals)
-    return out.getvalue().encode("utf-8-sig")
+    out.flush()
+    out.detach()
+    return data.getvalue()
 
 
 def render_xlsx(cabecalho: Cabecalho, linhas: Iterable[LinhaRelatorio]) -> bytes:

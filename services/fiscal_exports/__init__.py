@@ -32,7 +32,7 @@ from services.fiscal_exports.naming import (
     model_tag,
 )
 from services.fiscal_exports.parts import give_up
-from services.fiscal_exports.report import report_rows
+from services.fiscal_exports.report import report_lines
 from services.fiscal_exports.requests import (
     DANFE_ZIP,
     REPORT,
@@ -94,6 +94,6 @@ __all__ = [
     "kinds",
     "model_tag",
     "report_job",
-    "report_rows",
+    "report_lines",
     "xml_zip_job",
 ]

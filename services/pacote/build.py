@@ -16,13 +16,15 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import chain
 from typing import IO
 
 from domain.clients import Role
 from domain.documents import format_tax_id
-from domain.fiscal import Item, Modelo, Situacao
-from domain.fiscal.report import Cabecalho, itens_do_xml
-from domain.fiscal.report_pdf import render_report_pdf
+from domain.fiscal import Modelo, Situacao
+from domain.fiscal.report import Cabecalho, LinhaRelatorio
+from domain.fiscal.report import Resumo as ReportResumo
+from domain.fiscal.report_pdf import render_summary_pdf
 from domain.fiscal.report_tables import render_xlsx
 from domain.fiscal.zipstream import ZipEntry, ZipWriter, deflate_entry
 from domain.pacote import (
@@ -38,9 +40,9 @@ from domain.pacote import (
 from services import fiscal_documents
 from services.errors import ServiceError
 from services.files import CHUNK
-from services.fiscal_exports.report import report_rows
+from services.fiscal_exports.report import report_lines
 from services.fiscal_exports.spec import Export
-from services.fiscal_prepare import SAO_PAULO, TipoNota, inflate
+from services.fiscal_prepare import SAO_PAULO, TipoNota
 from services.jobs import RunningJob
 from services.pacote import delivery
 from services.pacote.options import PacoteOptions
@@ -162,15 +164,12 @@ def write_package(job: RunningJob, row: PacoteRow, out: IO[bytes], now: datetime
     grupos: list[Grupo] = []
     reports: list[tuple[str, bytes]] = []
     for group in GROUPS:
-        itens: dict[str, tuple[Item, ...]] = {}
         eventos = 0
         for member in _members(job, principal, row, group):
             name = f"{group.folder}/{member.name}"
             writer.add(ZipEntry(name, member.deflated, member.crc32, member.size, member.modified))
             if member.cancelamento:
                 eventos += 1
-            else:
-                itens[member.chave] = itens_do_xml(inflate(member.deflated))
             job.lease.renew()
         counts = fiscal_documents.month_counts(
             job.uow_factory(),
@@ -183,7 +182,7 @@ def write_package(job: RunningJob, row: PacoteRow, out: IO[bytes], now: datetime
         if counts.total == 0:
             continue
         grupos.append(_grupo(group.titulo, counts, eventos))
-        reports += _reports(job, principal, row, group, itens, gerado_em)
+        reports += _reports(job, principal, row, group, gerado_em)
     for name, data in reports:
         writer.add(deflate_entry(name, data, modified))
     resumo = Resumo(
@@ -232,7 +231,6 @@ def _reports(
     principal: Principal,
     row: PacoteRow,
     group: _Group,
-    itens: dict[str, tuple[Item, ...]],
     gerado_em: datetime,
 ) -> list[tuple[str, bytes]]:
     """The month report of one group, PDF and XLSX, from the stored notes."""
@@ -244,8 +242,18 @@ def _reports(
         titulo=group.titulo,
         base=group.slug,
     )
-    linhas = list(report_rows(job.uow_factory(), principal, export, itens))
-    if not linhas:
+    # one pass: each row into the totals (PDF) and the workbook as it is read
+    resumo = ReportResumo()
+
+    def counted(linhas: Iterator[LinhaRelatorio]) -> Iterator[LinhaRelatorio]:
+        for linha in linhas:
+            resumo.add(linha)
+            job.lease.renew()
+            yield linha
+
+    linhas = counted(report_lines(job.uow_factory(), principal, export))
+    first = next(linhas, None)
+    if first is None:
         return []
     cabecalho = Cabecalho(
         cliente=row.razao_social,
@@ -256,7 +264,8 @@ def _reports(
         tipo="emitidas" if group.tipo is TipoNota.EMITIDA else "fornecedores",
     )
     base = f"{RELATORIOS}/relatorio_{group.slug}_{row.competencia}"
+    xlsx = render_xlsx(cabecalho, chain([first], linhas))
     return [
-        (f"{base}.pdf", render_report_pdf(cabecalho, linhas)),
-        (f"{base}.xlsx", render_xlsx(cabecalho, linhas)),
+        (f"{base}.pdf", render_summary_pdf(cabecalho, resumo.finished())),
+        (f"{base}.xlsx", xlsx),
     ]

@@ -4,6 +4,7 @@ the PDF report with CSV or XLSX, or the month's DANFEs as a ZIP (cancelled notes
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -11,10 +12,17 @@ import time_machine
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from pypdf import PdfReader
 
-from domain.fiscal import Situacao
+from domain.documents import format_tax_id
+from domain.fiscal import Modelo, Situacao
+from domain.fiscal.report import Cabecalho, summarize
+from domain.fiscal.report_chart import render_report_chart
+from domain.fiscal.report_pdf import render_report_pdf
+from domain.fiscal.report_tables import render_csv, render_xlsx
 from domain.money import format_brl
 from handlers import texts
+from services import fiscal_exports
 from services.clients import ClientCard
+from services.fiscal_prepare import TipoNota
 from services.messages import Document, Image, Text
 from services.types import UnitOfWorkFactory
 from storage.models import ConversationState
@@ -251,3 +259,39 @@ def test_another_gestors_client_gets_no_report(
     assert any(
         "Cliente não encontrado." in m.text for m in chat.received[-2:] if isinstance(m, Text)
     )
+
+
+@pytest.mark.parametrize("formato", [texts.RELATORIO_CSV, texts.RELATORIO_XLSX])
+def test_the_report_read_in_one_pass_is_byte_for_byte_the_report_of_the_whole_month(
+    chat: Chat, acme: ClientCard, office: Office, uow_factory: UnitOfWorkFactory, formato: str
+) -> None:
+    """The job streams the month (totals and table filled as each note is read); the files
+    are the ones rendered from every row held at once."""
+    store_emitted(uow_factory, acme, 9, cancel=[2, 7])
+    with time_machine.travel(NOW, tick=False):
+        open_report_kind(chat)
+        replies = chat.press(formato)
+        chart, pdf, table = [m for m in replies if isinstance(m, Image | Document)]
+
+        export = fiscal_exports.Export(
+            acme.id, TipoNota.EMITIDA, Modelo.NFE, "2026-10", "NF-e 10/2026", "x"
+        )
+        linhas = list(fiscal_exports.report_lines(uow_factory(), office.gestor, export))
+        cabecalho = Cabecalho(
+            "ACME Comércio Ltda", format_tax_id(acme.documento), "2026-10", Modelo.NFE, NOW
+        )
+        drawn = render_report_chart(cabecalho, summarize(linhas))
+        assert chart.data == drawn
+        assert pdf.data == render_report_pdf(cabecalho, linhas, chart=drawn)
+        if formato == texts.RELATORIO_CSV:
+            assert table.data == render_csv(linhas)
+        else:
+            # openpyxl stamps each sheet with its temporary file's real mtime: the members
+            assert _members(table.data) == _members(render_xlsx(cabecalho, linhas))
+    assert len(linhas) == 9
+    assert [linha.dh_emi for linha in linhas] == sorted(linha.dh_emi for linha in linhas)
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}

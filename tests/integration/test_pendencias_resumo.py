@@ -5,10 +5,15 @@ built on them answers exactly what the queries over the notes and certificates a
 
 from __future__ import annotations
 
+import threading
+import time as time_module
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from sqlalchemy import delete, exists, select, text
 
@@ -25,7 +30,14 @@ from storage.models_fiscal import FiscalDocument
 from storage.pendencias import ACTIVE_STATUSES, Window
 from storage.purge import purge_gestor
 from tests.integration.fiscal_support import client_with_documento
-from tests.integration.pendencias_support import TODAY, put_note, seed_each_kind, set_status, sp
+from tests.integration.pendencias_support import (
+    TODAY,
+    note,
+    put_note,
+    seed_each_kind,
+    set_status,
+    sp,
+)
 from tests.integration.reminder_support import put_certificate
 from tests.support import Office, add_client, make_office
 from tests.unit.fiscal_chat.factory import EMITENTE_CNPJ, NotaSpec, nfe_proc_xml
@@ -154,6 +166,89 @@ def test_purging_an_office_with_notes_and_certificates_goes_through_the_triggers
         assert uow.session.get(Client, gone.id) is None
     assert columns(uow_factory, kept.id)[0] == "2026-02"
     assert columns(uow_factory, kept.id)[1] is not None
+
+
+# -- writers of one client's notes at the same time ------------------------------------------
+
+
+def _together(*work: Callable[[], None]) -> None:
+    """Run each callable in its own thread, all released together; re-raise any failure."""
+    start = threading.Barrier(len(work))
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], None]) -> None:
+        start.wait()
+        try:
+            job()
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+
+
+def _insert(
+    uow_factory: UnitOfWorkFactory, client_id: int, day: date, hold: float, wait: float = 0
+) -> None:
+    """After `wait` seconds store a note, then keep the transaction open `hold` seconds."""
+    time_module.sleep(wait)
+    uow = uow_factory()
+    with uow:
+        uow.session.add(note(client_id, day))
+        uow.session.flush()
+        time_module.sleep(hold)
+        uow.commit()
+
+
+def _delete_month(
+    uow_factory: UnitOfWorkFactory, client_id: int, competencia: str, hold: float, wait: float
+) -> None:
+    time_module.sleep(wait)
+    uow = uow_factory()
+    with uow:
+        uow.session.execute(
+            delete(FiscalDocument).where(
+                FiscalDocument.client_id == client_id, FiscalDocument.competencia == competencia
+            )
+        )
+        time_module.sleep(hold)
+        uow.commit()
+
+
+def test_notes_of_several_months_stored_at_once_leave_the_latest(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    office = make_office(uow_factory, 1)
+    client = add_client(uow_factory, office.gestor, 1)
+    months = [date(2026, 1, 9), date(2026, 3, 9), date(2026, 2, 9)]
+
+    _together(*(partial(_insert, uow_factory, client.id, day, 0.15) for day in months))
+
+    assert columns(uow_factory, client.id)[0] == "2026-03"
+
+
+@pytest.mark.parametrize("first", ["delete", "insert"])
+def test_a_note_stored_while_the_latest_month_is_deleted_is_not_lost(
+    uow_factory: UnitOfWorkFactory, first: str
+) -> None:
+    """Whichever writes first, the other one's transaction is still open when the second
+    writes: the deleted month's replacement is computed with the note stored meanwhile."""
+    office = make_office(uow_factory, 1)
+    client = add_client(uow_factory, office.gestor, 1)
+    put_note(uow_factory, client.id, date(2026, 1, 9))
+    put_note(uow_factory, client.id, date(2026, 4, 9))
+    wait_delete, wait_insert = (0.0, 0.15) if first == "delete" else (0.15, 0.0)
+
+    _together(
+        partial(_delete_month, uow_factory, client.id, "2026-04", 0.4, wait_delete),
+        partial(_insert, uow_factory, client.id, date(2026, 3, 9), 0.4, wait_insert),
+    )
+
+    assert columns(uow_factory, client.id)[0] == "2026-03"
 
 
 # -- the same answers as the queries over the notes and certificates -------------------------

@@ -7,7 +7,9 @@ certificate, so every path that adds or removes one (import, API, capture, a tes
 purge) keeps them right without knowing about them. Notes never change client, tipo or
 competência after they are stored, so inserts and deletes are all the note triggers follow.
 PostgreSQL takes the notes per statement (a transition table: one UPDATE per batch, not per
-row); SQLite per row. Indexes (gestor, column, status) let the list count a kind by reading
+row); SQLite per row. Concurrent writers of one client's notes meet on its row lock: an insert
+only ever moves the month forward (re-checked after the wait), a delete recomputes once the
+lock is its own. Indexes (gestor, column, status) let the list count a kind by reading
 only the index entries of the clients it lists. Backfilled here from the stored rows.
 
 Revision ID: 0018
@@ -47,6 +49,11 @@ _POSTGRESQL = (
     """
     CREATE FUNCTION client_emissao_delete() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        -- Lock the clients first: the UPDATE below then takes a snapshot that sees the notes
+        -- a concurrent insert committed meanwhile, instead of recomputing without them.
+        PERFORM 1 FROM client
+        WHERE id IN (SELECT client_id FROM removidas WHERE tipo = 'emitida')
+        ORDER BY id FOR UPDATE;
         UPDATE client SET ultima_emissao = """
     + _RECOMPUTE
     + """

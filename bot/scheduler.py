@@ -238,4 +238,7 @@ def options_from(settings: Settings) -> ReminderOptions:
 
 
 def pendencia_options(settings: Settings) -> PendenciaOptions:
-    return PendenciaOptions(teste_alerta_dias=settings.teste_alerta_dias)
+    return PendenciaOptions(
+        teste_alerta_dias=settings.teste_alerta_dias,
+        sem_emissao_dia=settings.pendencias_sem_emissao_dia,
+    )

@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     pendencias_time: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     # A client in Teste for more than this many days is listed (a contract to settle).
     teste_alerta_dias: int = Field(default=14, ge=1, le=365)
+    # From this day of the month a client that issued last month and nothing yet this month is
+    # listed; before it, the month checked is the previous one (no false alarm on the 1st).
+    pendencias_sem_emissao_dia: int = Field(default=5, ge=1, le=28)
 
     # -- Generated files (ZIPs, PDFs, charts): a folder, or s3://bucket/prefix for several
     # instances (credentials from the standard AWS_* variables, or these for a stand-in) --

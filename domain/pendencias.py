@@ -15,12 +15,16 @@ from enum import IntEnum, StrEnum
 
 TESTE_ALERTA_DIAS = 14
 CERTIFICADO_DIAS = 30
+SEM_EMISSAO_DIA = 5
 
 
 @dataclass(frozen=True, slots=True)
 class PendenciaOptions:
     teste_alerta_dias: int = TESTE_ALERTA_DIAS  # a client in Teste longer than this is listed
     certificado_dias: int = CERTIFICADO_DIAS  # certificates ending within this many days
+    # From this day of the month (São Paulo) a client that issued last month and nothing yet
+    # this month is listed; before it, the previous month is the one checked.
+    sem_emissao_dia: int = SEM_EMISSAO_DIA
 
 
 class Kind(StrEnum):

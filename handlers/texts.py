@@ -832,7 +832,7 @@ PENDENCIAS_TITLES = {
     "fatura": "🧾 Minhas faturas em aberto → Gerar boleto",
     "link": "🔗 Links de contratação abertos e não concluídos",
     "teste": "📄 Clientes em Teste há mais de {dias} dias → Contrato",
-    "sem_notas": "📉 Clientes que emitiram no mês passado e ainda não neste mês",
+    "sem_notas": "📉 Clientes que emitiam e ficaram um mês sem notas",
 }
 # The contador cannot act on a certificate or a contract: the same groups, read only.
 PENDENCIAS_TITLES_CONTADOR = {

@@ -91,6 +91,10 @@ def _midnight(day: date) -> datetime:
 def window(now: datetime, options: PendenciaOptions) -> Window:
     today = now.astimezone(SAO_PAULO).date()
     competencia = Competencia.of(today)
+    if today.day < options.sem_emissao_dia:
+        # The first days of a month: most clients have not issued yet, so the month checked
+        # for silence is still the previous one (issued two months ago, nothing since).
+        competencia = competencia.previous()
     return Window(
         now=now,
         today=today,

@@ -141,6 +141,9 @@ class Client(Base):
         Index("ix_client_gestor_name", "gestor_id", "razao_social"),
         # Pendências: the office's clients by status, with the id for index-only joins.
         Index("ix_client_gestor_status", "gestor_id", "status", "id"),
+        # Pendências counts read only these (migration 0018).
+        Index("ix_client_gestor_emissao", "gestor_id", "ultima_emissao", "status"),
+        Index("ix_client_gestor_certificado", "gestor_id", "certificado_ate", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -169,6 +172,10 @@ class Client(Base):
     # migration 0016: when the contract entered its current status (None: since created_at),
     # so Pendências can tell a client that has been in Teste too long.
     status_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # migration 0018, written only by database triggers (never by the code): the month
+    # (AAAA-MM) of the client's latest emitted note, and its certificate's not_after.
+    ultima_emissao: Mapped[str | None] = mapped_column(String(7))
+    certificado_ate: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     software: Mapped[Software] = relationship()
     plan: Mapped[Plan] = relationship()

@@ -84,7 +84,7 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
     "pendencias.py": (
         True,
         [
-            r"sqlite: baseline \(without the 0016 indexes\): first page p50 [\d.]+ ms",
+            r"sqlite: baseline \(without the 0016/0018 indexes\): first page p50 [\d.]+ ms",
             r"sqlite: first page p50 [\d.]+ ms \([\d,]+ pendências",
             r"sqlite: digest sweep: first \d+ ms",
         ]
@@ -96,6 +96,13 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             if ON_POSTGRESQL
             else []
         ),
+    ),
+    "pacote.py": (
+        False,
+        [
+            r"baseline, zipfile in a plain loop: [\d.]+ s, [\d,.]+ packages/s, [\d,.]+ MB/s",
+            r"ours, the pacote sweep and its jobs: [\d.]+ s, [\d,.]+ packages/s, [\d,.]+ MB/s",
+        ],
     ),
     "reminders.py": (
         True,

@@ -24,31 +24,34 @@ def sp(day: date, hour: int = 12) -> datetime:
 
 def put_note(uow_factory: UnitOfWorkFactory, client_id: int, day: date) -> None:
     """An NF-e the client issued on `day` (only the columns the list reads matter)."""
-    numero = next(_numbers)
     uow = uow_factory()
     with uow:
-        uow.session.add(
-            FiscalDocument(
-                client_id=client_id,
-                tipo="emitida",
-                modelo="55",
-                chave=f"{client_id:010d}{numero:034d}",
-                serie=1,
-                numero=numero,
-                emitida_em=sp(day),
-                emitida_offset_min=-180,
-                competencia=f"{day.year}-{day.month:02d}",
-                emitente_documento="11222333000181",
-                valor=Decimal("10.00"),
-                situacao="autorizada",
-                recebida_em=sp(day),
-                recebida_via="test",
-                xml_crc32=0,
-                xml_size=0,
-                xml_deflate=b"",
-            )
-        )
+        uow.session.add(note(client_id, day))
         uow.commit()
+
+
+def note(client_id: int, day: date) -> FiscalDocument:
+    """An NF-e the client issued on `day`, not stored yet."""
+    numero = next(_numbers)
+    return FiscalDocument(
+        client_id=client_id,
+        tipo="emitida",
+        modelo="55",
+        chave=f"{client_id:010d}{numero:034d}",
+        serie=1,
+        numero=numero,
+        emitida_em=sp(day),
+        emitida_offset_min=-180,
+        competencia=f"{day.year}-{day.month:02d}",
+        emitente_documento="11222333000181",
+        valor=Decimal("10.00"),
+        situacao="autorizada",
+        recebida_em=sp(day),
+        recebida_via="test",
+        xml_crc32=0,
+        xml_size=0,
+        xml_deflate=b"",
+    )
 
 
 def set_status(

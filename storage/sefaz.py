@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -181,6 +181,51 @@ class SefazRepository:
                 Certificate.not_after > now,
             )
         ).first()
+
+    def clients_buying_from(
+        self, gestor_id: int, emitente: str, now: datetime, limit: int
+    ) -> list[Client]:
+        """The gestor's clients with a certificate valid now that have supplier notes (or
+        summaries) from `emitente`, the most recent buyer first: the likely destinatário."""
+        ultima = func.max(FiscalDocument.emitida_em)
+        rows = self.session.execute(
+            select(Client, ultima)
+            .join(Certificate, Certificate.client_id == Client.id)
+            .join(FiscalDocument, FiscalDocument.client_id == Client.id)
+            .where(
+                Client.gestor_id == gestor_id,
+                Client.documento != emitente,
+                FiscalDocument.tipo == "fornecedor",
+                FiscalDocument.emitente_documento == emitente,
+                Certificate.not_before <= now,
+                Certificate.not_after > now,
+            )
+            .group_by(Client.id)
+            .order_by(ultima.desc(), Client.id)
+            .limit(limit)
+        )
+        return [row[0] for row in rows]
+
+    def clients_capturing(
+        self, gestor_id: int, now: datetime, limit: int, skip: Collection[int] = ()
+    ) -> list[Client]:
+        """The gestor's clients with capture on and a certificate valid now (not in `skip`)."""
+        query = (
+            select(Client)
+            .join(Certificate, Certificate.client_id == Client.id)
+            .join(SefazCursor, SefazCursor.client_id == Client.id)
+            .where(
+                Client.gestor_id == gestor_id,
+                SefazCursor.captura_ativa.is_(True),
+                Certificate.not_before <= now,
+                Certificate.not_after > now,
+            )
+            .order_by(Client.id)
+            .limit(limit)
+        )
+        if skip:
+            query = query.where(Client.id.not_in(list(skip)))
+        return list(self.session.scalars(query))
 
     # --- events -----------------------------------------------------------------------------
 

@@ -136,6 +136,8 @@ class SefazState:
     waiting_until: dict[str, datetime] = field(default_factory=dict)
     eventos: dict[str, tuple[str, str]] = field(default_factory=dict)  # chave → (cStat, xMotivo)
     notas: dict[str, tuple[str, str]] = field(default_factory=dict)  # chave → (cStat, xMotivo)
+    # chave → CNPJs of its parties; when set, any other certificate is told 217 (not there)
+    partes: dict[str, set[str]] = field(default_factory=dict)
     registrados: list[bytes] = field(default_factory=list)  # signed <evento> received
     calls: list[Call] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -191,7 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(soap, "NFeRecepcaoEvento4", "nfeResultMsg", _evento(state, env))
         elif (cons := root.find(".//n:consSitNFe", _NS)) is not None:
             state.calls.append(Call("consulta", cnpj_cert, None, body, soap))
-            self._answer(soap, "NFeConsultaProtocolo4", "nfeResultMsg", _consulta(state, cons))
+            inner = _consulta(state, cons, cnpj_cert)
+            self._answer(soap, "NFeConsultaProtocolo4", "nfeResultMsg", inner)
         else:
             self.send_response(400)
             self.end_headers()
@@ -283,9 +286,12 @@ def _evento(state: SefazState, env: etree._Element) -> str:
     )
 
 
-def _consulta(state: SefazState, cons: etree._Element) -> str:
+def _consulta(state: SefazState, cons: etree._Element, cnpj_cert: str | None) -> str:
     chave = cons.findtext("n:chNFe", "", _NS)
-    c_stat, motivo = state.notas.get(chave, ("217", "Rejeicao: NF-e nao consta na base de dados"))
+    nao_consta = ("217", "Rejeicao: NF-e nao consta na base de dados")
+    c_stat, motivo = state.notas.get(chave, nao_consta)
+    if chave in state.partes and cnpj_cert not in state.partes[chave]:
+        c_stat, motivo = nao_consta
     prot = ""
     if c_stat in {"100", "101", "110"}:
         prot = (

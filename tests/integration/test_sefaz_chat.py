@@ -17,7 +17,7 @@ from handlers import texts
 from services import sefaz_manifest
 from services.sefaz_capture import capture
 from tests.integration.sefaz_support import Recipient, box_of, gateway_for, recipient
-from tests.support import Chat, Office, add_client, add_member, make_office
+from tests.support import Chat, Office, add_client, add_member, cnpj, make_office
 from tests.support_sefaz import SefazState, StandIn, sefaz_stand_in
 from tests.unit.fiscal.samples import Ide, res_nfe
 from tests.unit.fiscal_chat.chat_support import open_gerenciar
@@ -236,13 +236,63 @@ def test_a_note_not_archived_is_asked_to_sefaz_with_the_emitentes_certificate(
     assert sefaz.state.count("consulta", client.cnpj) == 1
 
 
-def test_no_client_can_ask_sefaz_about_a_stranger_note(
-    chat: Chat, client: Recipient, sefaz: StandIn
+def test_a_note_to_a_client_not_captured_yet_is_asked_with_the_destinatarios_certificate(
+    app: App, chat: Chat, office: Office, client: Recipient, sefaz: StandIn
 ) -> None:
+    # Another client with capture on, registered first: the buyer from this emitente (the
+    # client holding its earlier note) is asked before it.
+    other = recipient(app, office.gestor, cnpj=cnpj(41), name="OUTRA EMPRESA LTDA")
+    fresh = IDE.but(nnf="901")  # same supplier, a note the capture has not brought yet
+    sefaz.state.notas[fresh.chave()] = ("100", "Autorizado o uso da NF-e")
+    sefaz.state.partes[fresh.chave()] = {fresh.cnpj, client.cnpj}
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(fresh.chave())
+    text = chat.last_text().text
+    assert "Situação: autorizada" in text
+    assert f"Destinatário: {NAME}" in text
+    assert f"com o certificado de {NAME}: 100 – Autorizado o uso da NF-e" in text
+    assert sefaz.state.count("consulta", client.cnpj) == 1
+    assert sefaz.state.count("consulta", other.cnpj) == 0
+    assert texts.MANIFESTAR not in chat.labels()  # not stored: the capture will bring it
+
+
+def test_a_note_of_an_unknown_supplier_tries_the_clients_that_capture_at_most_three(
+    app: App, chat: Chat, office: Office, client: Recipient, sefaz: StandIn
+) -> None:
+    others = [recipient(app, office.gestor, cnpj=cnpj(50 + n), name=f"EMPRESA {n}") for n in range(3)]
+    stranger = Ide(cnpj=cnpj(90), nnf="902")
+    sefaz.state.notas[stranger.chave()] = ("100", "Autorizado o uso da NF-e")
+    sefaz.state.partes[stranger.chave()] = {stranger.cnpj, others[1].cnpj}
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(stranger.chave())
+    assert "Destinatário: EMPRESA 1" in chat.last_text().text
+    assert [c.cnpj_certificado for c in sefaz.state.calls if c.service == "consulta"] == [
+        client.cnpj,
+        others[0].cnpj,
+        others[1].cnpj,
+    ]
+    sefaz.state.calls.clear()
+    nobody = Ide(cnpj=cnpj(91), nnf="903")  # nobody here is a party: three calls, then say so
+    chat.press(texts.OUTRA_CONSULTA)
+    chat.say(nobody.chave())
+    text = chat.last_text().text
+    assert "Situação: não encontrada" in text
+    assert f"com o certificado de {NAME}, EMPRESA 0, EMPRESA 1: 217" in text
+    assert sefaz.state.count("consulta") == 3
+
+
+def test_no_client_with_a_certificate_that_may_be_a_party_says_so_without_asking_sefaz(
+    app: App, chat: Chat, office: Office, sefaz: StandIn
+) -> None:
+    recipient(app, office.gestor, captura=False)  # a certificate, but no capture, no notes
     chat.say("/menu")
     chat.press(texts.CONSULTAR_NOTA)
     chat.say(Ide(nnf="901").chave())  # issued by someone who is not a client
-    assert "nenhum cliente seu" in chat.last_text().text
+    text = chat.last_text().text
+    assert "nenhum cliente seu com certificado digital válido pode ser o emitente" in text
+    assert "ligue a Captura de notas" in text
     assert sefaz.state.count("consulta") == 0
 
 

@@ -68,8 +68,9 @@ MEDIA_WANTS_FILE = "Recebi {what}, mas aqui eu preciso de um arquivo, enviado co
 MEDIA_WANTS_BUTTON = "Recebi {what}, mas aqui é só tocar em um dos botões abaixo."
 MEDIA_AT_MENU = {
     "image": (
-        "📷 Recebi sua foto, mas ainda não leio imagens. Digite ou use o menu abaixo "
-        "(em Clientes você acha um cliente pelo nome ou pelo CNPJ)."
+        "📷 Recebi sua foto. Para ler a chave de um DANFE ou DANFCE, toque em Consultar nota "
+        "e envie a foto lá. Para o resto, digite ou use o menu abaixo (em Clientes você acha um "
+        "cliente pelo nome ou pelo CNPJ)."
     ),
     "audio": "🎙️ Ainda não entendo áudio. Digite ou use os botões.",
     "video": "🎬 Ainda não assisto vídeos. Digite ou use os botões.",

@@ -260,7 +260,9 @@ def test_a_note_to_a_client_not_captured_yet_is_asked_with_the_destinatarios_cer
 def test_a_note_of_an_unknown_supplier_tries_the_clients_that_capture_at_most_three(
     app: App, chat: Chat, office: Office, client: Recipient, sefaz: StandIn
 ) -> None:
-    others = [recipient(app, office.gestor, cnpj=cnpj(50 + n), name=f"EMPRESA {n}") for n in range(3)]
+    others = [
+        recipient(app, office.gestor, cnpj=cnpj(50 + n), name=f"EMPRESA {n}") for n in range(3)
+    ]
     stranger = Ide(cnpj=cnpj(90), nnf="902")
     sefaz.state.notas[stranger.chave()] = ("100", "Autorizado o uso da NF-e")
     sefaz.state.partes[stranger.chave()] = {stranger.cnpj, others[1].cnpj}

@@ -18,6 +18,7 @@ from domain.fiscal.manifestacao import (
 )
 from handlers import texts
 from handlers.core import Answer, Ctx, Data, Goto, Retry, chosen, nav, screen
+from handlers.formatting import datetime_br
 from services import fiscal_documents, sefaz_manifest
 from services.fiscal_documents import DocumentSummary
 from services.job_progress import Recipient
@@ -62,6 +63,32 @@ def prazo_line(note: DocumentSummary) -> str:
     )
 
 
+def eventos_lines(ctx: Ctx, client_id: int, chave: str) -> str:
+    """The note's events with their dates (ciência, confirmação, cancelamento…), or ''."""
+    found = sefaz_manifest.eventos(ctx.uow, ctx.principal, client_id, chave)
+    if not found:
+        return ""
+    lines = [texts.FORN_EVENTOS]
+    for evento in found:
+        line = texts.FORN_EVENTO.format(
+            nome=texts.EVENTO_NOMES.get(evento.tp_evento, evento.descricao),
+            quando=datetime_br(evento.registrado_em),
+        )
+        if evento.protocolo:
+            line += texts.FORN_EVENTO_PROTOCOLO.format(protocolo=evento.protocolo)
+        lines.append(line)
+    return "".join(lines)
+
+
+def offer_confirmation(ctx: Ctx, client_id: int, chave: str) -> bool:
+    """After Reconhecer: offer Confirmar operação at SEFAZ when it can be sent."""
+    if ctx.config.sefaz is None or ctx.config.secret_box is None:
+        return False
+    return sefaz_manifest.confirmacao_possivel(
+        ctx.uow, ctx.principal, client_id, chave, datetime.now(UTC)
+    )
+
+
 def ask_justificativa(ctx: Ctx, data: Data) -> Text:
     """Ask why the operation did not happen (15 to 255 characters)."""
     return screen(texts.MANIF_ASK_JUST, nav(cancel=True, menu=False))
@@ -93,6 +120,8 @@ def ask_confirm(ctx: Ctx, data: Data) -> Text:
         emitente=note.emitente_nome or note.emitente_documento,
         just=texts.MANIF_CONFIRM_JUST.format(just=data["just"]) if data.get("just") else "",
     )
+    if data.get("rec"):
+        text = f"{texts.RECONHECER_E_CONFIRMAR}\n\n{text}"
     return screen(text, [SEND], nav(cancel=True, menu=False))
 
 
@@ -114,4 +143,4 @@ def answer_confirm(ctx: Ctx, data: Data, body: Body) -> Answer:
         sefaz_manifest.Palavras(texts.MANIF_OK, texts.MANIF_RECUSADA, MANIFESTACOES[tipo].rotulo),
         justificativa=data.get("just"),
     )
-    return Goto("nota", {"mf": None, "just": None}, jobs=[request])
+    return Goto("nota", {"mf": None, "just": None, "rec": None}, jobs=[request])

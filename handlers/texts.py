@@ -905,6 +905,23 @@ MANIF_ASK_JUST = (
     "operação não aconteceu?"
 )
 MANIF_OK = "✅ {rotulo} registrada na SEFAZ (protocolo {protocolo})."
+RECONHECER_E_CONFIRMAR = (
+    "Quer também confirmar a operação na SEFAZ? Toque em Enviar à SEFAZ; para ficar só com o "
+    "reconhecimento, toque em Voltar."
+)
+FORN_EVENTOS = "\n📜 Eventos:"
+FORN_EVENTO = "\n• {nome} — {quando}"
+FORN_EVENTO_PROTOCOLO = " (protocolo {protocolo})"
+# tpEvento → the event's name on the note screen (others show their descEvento)
+EVENTO_NOMES = {
+    "210210": "Ciência da operação",
+    "210200": "Confirmação da operação",
+    "210220": "Desconhecimento da operação",
+    "210240": "Operação não realizada",
+    "110111": "Cancelamento",
+    "110112": "Cancelamento por substituição",
+    "110110": "Carta de correção",
+}
 MANIF_RECUSADA = "⚠️ A SEFAZ recusou {rotulo}: {c_stat} – {x_motivo}"
 SEFAZ_INDISPONIVEL = (
     "A conexão com a SEFAZ não está configurada neste servidor. Fale com o suporte."

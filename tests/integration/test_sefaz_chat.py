@@ -321,3 +321,66 @@ def test_another_gestor_cannot_look_up_a_note_of_this_office(
             app.uow_factory, other.gestor, IDE.chave(), gateway=gateway_for(sefaz), box=box_of(app)
         )
     assert sefaz.state.count("consulta") == 0
+
+
+# -- the note's events and Reconhecer + Confirmar operação ------------------------------------
+
+
+def test_the_note_lists_its_events_with_their_dates(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    open_note(chat)
+    assert "📜 Eventos:" not in chat.last_text().text
+    chat.press("Ciência")
+    chat.press(texts.MANIF_SEND)  # a worker sends it; the note shown again has it
+    chat.say("/menu")
+    open_note(chat)
+    text = chat.last_text().text
+    assert "📜 Eventos:\n• Ciência da operação — " in text
+    assert "(protocolo 891260000000123)" in text
+
+
+def test_reconhecer_offers_to_confirm_the_operation_at_sefaz_too(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    open_note(chat)
+    chat.press(texts.RECONHECER)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert "✅ Nota nº 555 de FORNECEDOR LTDA reconhecida." in said
+    text = chat.last_text().text
+    assert text.startswith(texts.RECONHECER_E_CONFIRMAR)
+    assert "Confirmar operação (210200)" in text
+    assert sefaz.state.count("evento") == 0  # nothing sent before the tap
+    chat.press(texts.MANIF_SEND)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert "✅ Confirmar operação registrada na SEFAZ (protocolo 891260000000123)." in said
+    assert sefaz.state.count("evento", client.cnpj) == 1
+    chat.say("/menu")
+    open_gerenciar(chat, NAME)
+    chat.press(texts.XMLS_FORNECEDORES)
+    chat.press(texts.RECONHECIDAS)
+    chat.press(chat.labels()[0])
+    assert "• Confirmação da operação — " in chat.last_text().text
+    assert "Status: Reconhecida em " in chat.last_text().text
+
+
+def test_reconhecer_and_voltar_keeps_only_the_local_acknowledgement(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    open_note(chat)
+    chat.press(texts.RECONHECER)
+    chat.press(texts.VOLTAR)
+    assert "Status: Reconhecida em " in chat.last_text().text
+    assert sefaz.state.count("evento") == 0
+
+
+def test_reconhecer_does_not_offer_sefaz_when_the_capture_is_off(
+    app: App, chat: Chat, office: Office, client: Recipient, sefaz: StandIn
+) -> None:
+    sefaz_manifest.set_switches(app.uow_factory(), office.gestor, client.client_id, captura=False)
+    open_note(chat)
+    chat.press(texts.RECONHECER)
+    text = chat.last_text().text
+    assert "Status: Reconhecida em " in text
+    assert texts.RECONHECER_E_CONFIRMAR not in text
+    assert texts.MANIF_SEND not in chat.labels()

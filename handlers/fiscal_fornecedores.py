@@ -260,6 +260,8 @@ def ask_note(ctx: Ctx, data: Data) -> Text:
     download = [] if note.resumo else [DOWNLOAD]
     actions = [ACKNOWLEDGE, *download] if pending else download
     manifest = manifestacao.buttons() if ctx.principal.can_manage and not _cancelada(note) else []
+    if note.resumo and ctx.principal.can_manage and not _cancelada(note):
+        manifest.append([manifestacao.BAIXAR_COMPLETO])
     return screen(text, actions, *manifest, nav(cancel=False, menu=True))
 
 
@@ -279,6 +281,8 @@ def answer_note(ctx: Ctx, data: Data, body: Body) -> Answer:
             return Goto("manif_ok", {"mf": TipoManifestacao.CONFIRMACAO.value, "just": None,
                                      "rec": True}, before=[Text(done)])  # fmt: skip
         return Goto("nota", before=[Text(done)])
+    if choice == manifestacao.BAIXAR_COMPLETO.id:
+        return manifestacao.ask_full_xml(ctx, cid, chave)
     if choice == DOWNLOAD.id:
         xml = fiscal_documents.get_xml(
             ctx.uow, ctx.principal, cid, chave, tipo=TipoNota.FORNECEDOR

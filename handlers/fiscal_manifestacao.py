@@ -19,7 +19,7 @@ from domain.fiscal.manifestacao import (
 from handlers import texts
 from handlers.core import Answer, Ctx, Data, Goto, Retry, chosen, nav, screen
 from handlers.formatting import datetime_br
-from services import fiscal_documents, sefaz_manifest
+from services import fiscal_documents, sefaz_download, sefaz_manifest
 from services.fiscal_documents import DocumentSummary
 from services.job_progress import Recipient
 from services.messages import Body, Choice, Text, TextBody
@@ -32,6 +32,7 @@ LABELS = {
     TipoManifestacao.NAO_REALIZADA: texts.MANIF_NAO_REALIZADA,
 }
 SEND = Choice("mf:send", texts.MANIF_SEND)
+BAIXAR_COMPLETO = Choice("mf:xml", texts.BAIXAR_XML_COMPLETO)
 
 
 def buttons() -> list[list[Choice]]:
@@ -87,6 +88,21 @@ def offer_confirmation(ctx: Ctx, client_id: int, chave: str) -> bool:
     return sefaz_manifest.confirmacao_possivel(
         ctx.uow, ctx.principal, client_id, chave, datetime.now(UTC)
     )
+
+
+def ask_full_xml(ctx: Ctx, client_id: int, chave: str) -> Answer:
+    """Ask a worker to fetch the summary's full XML by its key (consChNFe)."""
+    if ctx.config.sefaz is None or ctx.config.secret_box is None:
+        return Retry(texts.SEFAZ_INDISPONIVEL)
+    request = sefaz_download.pedir(
+        ctx.uow,
+        ctx.principal,
+        client_id,
+        chave,
+        Recipient.of(ctx.event),
+        sefaz_download.Palavras(texts.XML_COMPLETO_OK, texts.XML_COMPLETO_RECUSADO),
+    )
+    return Goto("nota", jobs=[request])
 
 
 def ask_justificativa(ctx: Ctx, data: Data) -> Text:

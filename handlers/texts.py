@@ -909,6 +909,9 @@ RECONHECER_E_CONFIRMAR = (
     "Quer também confirmar a operação na SEFAZ? Toque em Enviar à SEFAZ; para ficar só com o "
     "reconhecimento, toque em Voltar."
 )
+BAIXAR_XML_COMPLETO = "Baixar XML completo"
+XML_COMPLETO_OK = "✅ XML completo recebido da SEFAZ: a nota já está guardada com o XML."
+XML_COMPLETO_RECUSADO = "⚠️ A SEFAZ não entregou o XML completo: {c_stat} – {x_motivo}"
 FORN_EVENTOS = "\n📜 Eventos:"
 FORN_EVENTO = "\n• {nome} — {quando}"
 FORN_EVENTO_PROTOCOLO = " (protocolo {protocolo})"

@@ -82,6 +82,8 @@ class ClientCapture:
     pulada: str | None = None
     erro: str | None = None
     chaves_resumo: list[str] = field(default_factory=list)
+    por_chave: int = 0  # consChNFe asked for summaries whose XML had not come
+    baixados_por_chave: int = 0
 
     @property
     def novas(self) -> int:
@@ -98,6 +100,8 @@ class CaptureReport:
 
 
 AutoCiencia = Callable[[UnitOfWorkFactory, CaptureTarget, A1, list[str], datetime], int]
+# (services/sefaz_download.py) the summaries' XML asked by key: (asked, downloaded)
+BaixarPendentes = Callable[[UnitOfWorkFactory, CaptureTarget, A1, datetime], tuple[int, int]]
 
 
 def capture(
@@ -110,6 +114,7 @@ def capture(
     documento: str | None = None,
     max_pages: int = MAX_PAGES,
     auto_ciencia: AutoCiencia | None = None,
+    baixar_pendentes: BaixarPendentes | None = None,
 ) -> CaptureReport:
     """Run the capture for every client due (or only `documento`); never raises per client."""
     uow = uow_factory()
@@ -127,13 +132,16 @@ def capture(
             result.pulada = "em uso por outra instância"
             continue
         try:
-            a1 = _a1(uow_factory, box, target.client_id)
+            a1 = a1_of(uow_factory, box, target.client_id)
             if a1 is None:
                 result.erro = "Cliente sem certificado A1."
                 continue
             _capture_client(uow_factory, gateway, a1, target, result, now, max_pages)
             if auto_ciencia is not None and target.ciencia_automatica and result.chaves_resumo:
                 auto_ciencia(uow_factory, target, a1, result.chaves_resumo, now)
+            if baixar_pendentes is not None and result.c_stat != CSTAT_CONSUMO_INDEVIDO:
+                asked, got = baixar_pendentes(uow_factory, target, a1, now)
+                result.por_chave, result.baixados_por_chave = asked, got
         except SefazIndisponivel as error:  # the automatic Ciência's calls
             result.erro = error.message
         except Exception:  # one client's failure must not stop the others' capture
@@ -163,7 +171,7 @@ def _release(uow_factory: UnitOfWorkFactory, target: CaptureTarget, holder: str)
         uow.commit()
 
 
-def _a1(uow_factory: UnitOfWorkFactory, box: SecretBox, client_id: int) -> A1 | None:
+def a1_of(uow_factory: UnitOfWorkFactory, box: SecretBox, client_id: int) -> A1 | None:
     secret = stored_secret(uow_factory(), box, client_id)
     return A1(*secret) if secret is not None else None
 
@@ -195,7 +203,7 @@ def _capture_client(
         result.proxima = proxima
         uow = uow_factory()
         with uow:
-            _store_page(uow, target, ret.documentos, result, now)
+            store_page(uow, target, ret.documentos, result, now)
             values: dict[str, Any] = {
                 "ult_nsu": ret.ult_nsu if ret.c_stat != CSTAT_CONSUMO_INDEVIDO else ult_nsu,
                 "max_nsu": ret.max_nsu,
@@ -215,7 +223,7 @@ def _capture_client(
             return
 
 
-def _store_page(
+def store_page(
     uow: UnitOfWork,
     target: CaptureTarget,
     documentos: tuple[DocumentoDistribuido, ...],

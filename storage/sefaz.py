@@ -87,6 +87,89 @@ class SefazRepository:
             for row in self.session.execute(query)
         ]
 
+    def target(self, client_id: int) -> CaptureTarget | None:
+        """The client's cursor as a capture target, whatever its switches."""
+        row = self.session.execute(
+            select(SefazCursor, Client)
+            .join(Client, Client.id == SefazCursor.client_id)
+            .where(SefazCursor.client_id == client_id)
+        ).first()
+        if row is None:
+            return None
+        cursor, client = row
+        return CaptureTarget(
+            cursor.id, client.id, client.gestor_id, cursor.cnpj, client.uf,
+            client.nome_fantasia or client.razao_social, cursor.ciencia_automatica,
+            cursor.proxima_consulta_em,
+        )  # fmt: skip
+
+    def take_for_key(self, cursor_id: int, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Hold this CNPJ for a consChNFe: nobody else holds it (the distNSU wait after 137
+        does not apply to a query by key)."""
+        taken = self.session.execute(
+            update(SefazCursor)
+            .where(
+                SefazCursor.id == cursor_id,
+                or_(
+                    SefazCursor.lease_ate.is_(None),
+                    SefazCursor.lease_ate <= now,
+                    SefazCursor.lease_holder == holder,
+                ),
+            )
+            .values(lease_holder=holder, lease_ate=now + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+    def summaries_awaiting_xml(
+        self,
+        client_id: int,
+        *,
+        manifestada_antes: datetime,
+        pedido_antes: datetime,
+        tp_eventos: Collection[str],
+        limit: int,
+    ) -> list[str]:
+        """Keys of the client's summaries manifested (one of `tp_eventos`) before
+        `manifestada_antes` whose XML was not asked by key since `pedido_antes`, oldest
+        manifestação first."""
+        manifestada = func.min(FiscalEvent.registrado_em)
+        rows = self.session.execute(
+            select(FiscalDocument.chave, manifestada)
+            .join(
+                FiscalEvent,
+                (FiscalEvent.client_id == FiscalDocument.client_id)
+                & (FiscalEvent.chave == FiscalDocument.chave),
+            )
+            .where(
+                FiscalDocument.client_id == client_id,
+                FiscalDocument.resumo.is_(True),
+                FiscalDocument.situacao != "cancelada",
+                FiscalEvent.tp_evento.in_(list(tp_eventos)),
+                or_(
+                    FiscalDocument.xml_pedido_em.is_(None),
+                    FiscalDocument.xml_pedido_em < pedido_antes,
+                ),
+            )
+            .group_by(FiscalDocument.chave)
+            .having(manifestada <= manifestada_antes)
+            .order_by(manifestada, FiscalDocument.chave)
+            .limit(limit)
+        )
+        return [row[0] for row in rows]
+
+    def mark_xml_asked(self, client_id: int, chave: str, at: datetime) -> None:
+        self.session.execute(
+            update(FiscalDocument)
+            .where(
+                FiscalDocument.client_id == client_id,
+                FiscalDocument.chave == chave,
+                FiscalDocument.resumo.is_(True),
+            )
+            .values(xml_pedido_em=at)
+            .execution_options(synchronize_session=False)
+        )
+
     def take(self, cursor_id: int, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Hold this CNPJ until now + ttl when it may be asked now and nobody else holds it."""
         taken = self.session.execute(

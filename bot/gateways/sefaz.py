@@ -234,14 +234,24 @@ class HttpsSefazGateway:
     def distribuicao(
         self, a1: A1, *, cnpj: str, uf_autor: str, ult_nsu: str
     ) -> RetornoDistribuicao:
-        pedido = DistDfeInt(
+        pedido = self._dist_dfe(cnpj, uf_autor, distNSU=DistDfeInt.DistNsu(ultNSU=ult_nsu))
+        return self._distribuir(a1, pedido, ult_nsu)
+
+    def por_chave(self, a1: A1, *, cnpj: str, uf_autor: str, chave: str) -> RetornoDistribuicao:
+        pedido = self._dist_dfe(cnpj, uf_autor, consChNFe=DistDfeInt.ConsChNfe(chNFe=chave))
+        return self._distribuir(a1, pedido, "0" * 15)
+
+    def _dist_dfe(self, cnpj: str, uf_autor: str, **pedido: Any) -> DistDfeInt:
+        return DistDfeInt(
             versao="1.01",
             tpAmb=self.endpoints.tp_amb,
             cUFAutor=uf_autor or self.uf_autor,
             CNPJ=cnpj if len(cnpj) > 11 else None,
             CPF=cnpj if len(cnpj) <= 11 else None,
-            distNSU=DistDfeInt.DistNsu(ultNSU=ult_nsu),
+            **pedido,
         )
+
+    def _distribuir(self, a1: A1, pedido: DistDfeInt, ult_nsu: str) -> RetornoDistribuicao:
         body = {"Body": {"nfeDistDFeInteresse": {"nfeDadosMsg": {"content": [pedido]}}}}
         ret = self._call(
             a1, NfeDistribuicaoDfeSoapNfeDistDfeInteresse, self.endpoints.url_distribuicao(),

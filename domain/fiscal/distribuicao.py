@@ -91,6 +91,29 @@ def proxima_consulta(c_stat: str, ult_nsu: str, max_nsu: str, agora: datetime) -
     return agora + _minutos("espera_sem_novidade_min")
 
 
+# consChNFe (a document by its key): answers the capture and the chat tell apart.
+CSTAT_CHAVE_NAO_CONSTA = "217"  # NF-e inexistente para a chave informada
+CSTAT_CHAVE_FORA_DE_PRAZO = "632"  # fora de prazo, a NF-e não está mais disponível
+CSTAT_CHAVE_SEM_PERMISSAO = "640"  # o interessado não tem permissão para esta NF-e
+CSTAT_CHAVE_EMITENTE = "641"  # NF-e indisponível para o emitente
+CSTAT_CHAVE_CANCELADA = "653"
+CSTAT_CHAVE_DENEGADA = "654"
+
+
+def janela_por_chave(desde: datetime | None, feitas: int, agora: datetime) -> tuple[datetime, int]:
+    """The hour the consChNFe count belongs to and the count in it: a new hour starts at
+    `agora` once the last one is over."""
+    if desde is None or agora - desde >= timedelta(hours=1):
+        return agora, 0
+    return desde, feitas
+
+
+def consultas_chave_restantes(desde: datetime | None, feitas: int, agora: datetime) -> int:
+    """How many consChNFe this CNPJ may still send in the current hour."""
+    _, feitas = janela_por_chave(desde, feitas, agora)
+    return max(REGRAS["consultas_chave_por_hora"].valor - feitas, 0)
+
+
 def nsu_int(nsu: str) -> int:
     return int(nsu) if nsu and nsu.isdigit() else 0
 

@@ -384,3 +384,35 @@ def test_reconhecer_does_not_offer_sefaz_when_the_capture_is_off(
     assert "Status: Reconhecida em " in text
     assert texts.RECONHECER_E_CONFIRMAR not in text
     assert texts.MANIF_SEND not in chat.labels()
+
+
+# -- Baixar XML completo (consChNFe) ----------------------------------------------------------
+
+
+def test_baixar_xml_completo_brings_the_full_note_by_its_key(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    from tests.unit.fiscal.samples import nfe_proc
+
+    sefaz.state.completos[IDE.chave()] = nfe_proc(IDE)
+    open_note(chat)
+    chat.press(texts.BAIXAR_XML_COMPLETO)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert texts.XML_COMPLETO_OK in said
+    assert sefaz.state.count("chave", client.cnpj) == 1
+    chat.say("/menu")
+    open_note(chat)
+    assert "Sem XML" not in chat.last_text().text
+    assert texts.BAIXAR_XML in chat.labels()
+    assert texts.BAIXAR_XML_COMPLETO not in chat.labels()
+
+
+def test_baixar_xml_completo_shows_the_rejection_with_its_cstat(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    motivo = "Rejeicao: CNPJ/CPF do interessado nao possui permissao para consultar esta NF-e"
+    sefaz.state.recusas_chave[IDE.chave()] = ("640", motivo)
+    open_note(chat)
+    chat.press(texts.BAIXAR_XML_COMPLETO)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert texts.XML_COMPLETO_RECUSADO.format(c_stat="640", x_motivo=motivo) in said

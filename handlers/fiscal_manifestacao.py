@@ -18,7 +18,7 @@ from domain.fiscal.manifestacao import (
 )
 from handlers import texts
 from handlers.core import Answer, Ctx, Data, Goto, Retry, chosen, nav, screen
-from handlers.formatting import datetime_br
+from handlers.formatting import SAO_PAULO, datetime_br
 from services import fiscal_documents, sefaz_download, sefaz_manifest
 from services.fiscal_documents import DocumentSummary
 from services.job_progress import Recipient
@@ -57,11 +57,15 @@ def start(tipo: TipoManifestacao) -> Goto:
 
 
 def prazo_line(note: DocumentSummary) -> str:
-    """'manifestar até dd/mm/aaaa (N dias)' for a note of the list."""
-    today = datetime.now(UTC).date()
-    return texts.FORN_PRAZO.format(
-        prazo=sefaz_manifest.prazo_da_nota(note.emitida_em, today).texto()
-    )
+    """'manifestar até dd/mm/aaaa (N dias)', counted from the authorization (the issue when
+    unknown), and the Ciência's own shorter deadline while it is open."""
+    today = datetime.now(UTC).astimezone(SAO_PAULO).date()
+    desde = note.autorizada_em or note.emitida_em
+    line = texts.FORN_PRAZO.format(prazo=sefaz_manifest.prazo_da_nota(desde, today).texto())
+    ciencia = sefaz_manifest.prazo_da_nota(desde, today, TipoManifestacao.CIENCIA)
+    if ciencia.dias >= 0:
+        line += texts.FORN_PRAZO_CIENCIA.format(ate=f"{ciencia.ate:%d/%m/%Y}", dias=ciencia.dias)
+    return line
 
 
 def eventos_lines(ctx: Ctx, client_id: int, chave: str) -> str:

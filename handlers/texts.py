@@ -890,6 +890,7 @@ SEFAZ_SWITCHED = "✅ {label}: {state}."
 # Manifestação do destinatário (XMLs de fornecedores)
 FORN_RESUMO = "\n📝 Sem XML: só o resumo da SEFAZ chegou. Registre a Ciência para receber o XML."
 FORN_PRAZO = "\n⏳ {prazo}"
+FORN_PRAZO_CIENCIA = "; Ciência até {ate} ({dias} dias)"
 MANIF_CIENCIA = "Ciência"
 MANIF_CONFIRMAR = "Confirmar operação"
 MANIF_DESCONHECER = "Desconhecer"

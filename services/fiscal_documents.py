@@ -67,6 +67,8 @@ class DocumentSummary:
     reconhecida_por: str | None
     # Known only by its SEFAZ summary (resNFe): the full XML comes after a manifestação.
     resumo: bool = False
+    # protNFe/resNFe dhRecbto (None when not known): the manifestação deadlines count from it
+    autorizada_em: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +466,7 @@ def _summary(row: Any) -> DocumentSummary:
         reconhecida_em=row.reconhecida_em,
         reconhecida_por=row.reconhecida_por,
         resumo=bool(getattr(row, "resumo", False)),
+        autorizada_em=getattr(row, "autorizada_em", None),
     )
 
 

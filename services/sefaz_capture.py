@@ -302,6 +302,7 @@ def _store_summaries(
                 "valor": resumo.valor,
                 "situacao": resumo.situacao,
                 "protocolo": resumo.protocolo,
+                "autorizada_em": resumo.autorizada_em,
                 "cancelada_em": None,
                 "reconhecida_em": None,
                 "reconhecida_por": None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from domain.fiscal.manifestacao import (
     CSTAT_REGISTRADO,
@@ -38,6 +39,8 @@ from services.sefaz import A1, RetornoEvento, SefazGateway
 from storage.models import AuditEntry
 from storage.sefaz import CaptureTarget
 from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+BRASILIA = ZoneInfo("America/Sao_Paulo")
 
 
 class NotaNaoEncontrada(NotFound):
@@ -169,13 +172,18 @@ def confirmacao_possivel(
         confirmada = any(
             e.tp_evento == TipoManifestacao.CONFIRMACAO.value for e in uow.sefaz.events(cid, chave)
         )
-        prazo_final = prazo_da_nota(note.emitida_em, now.date())
+        prazo_final = prazo_da_nota(
+            note.autorizada_em or note.emitida_em, now.astimezone(BRASILIA).date()
+        )
         return not confirmada and prazo_final.dias >= 0
 
 
-def prazo_da_nota(autorizada_em: datetime, hoje: date) -> Prazo:
-    """'manifestar até dd/mm/aaaa (N dias)' for a note authorized (or issued) then."""
-    return prazo(autorizada_em.date(), hoje)
+def prazo_da_nota(
+    autorizada_em: datetime, hoje: date, tipo: TipoManifestacao = TipoManifestacao.CONFIRMACAO
+) -> Prazo:
+    """'manifestar até dd/mm/aaaa (N dias)' for a note authorized (or, unknown that, issued)
+    then, the day counted in Brasília."""
+    return prazo(autorizada_em.astimezone(BRASILIA).date(), hoje, tipo)
 
 
 def _checked(

@@ -36,29 +36,39 @@ class Regra:
     fonte: str
 
 
-# Every number the capture obeys, in one place (NT 2014.002 v1.14 and later, "Web Service
-# NFeDistribuicaoDFe"; the cStat meanings come from its table of rejections).
+# Every number the capture obeys, in one place. The source is NT 2014.002 ("Web Service
+# NFeDistribuicaoDFe") by the version that brought each rule: the rules of consumo indevido for
+# distNSU, consNSU and consChNFe came with v1.12 (in production from 10/03/2022; v1.14 only added
+# the last ultNSU to the 656 answer, v1.15 made consChNFe work without a prior NSU). The NT's
+# own item numbers are not cited: its text could not be checked from here, and a wrong item
+# number is worse than none. The cStat meanings are those of the NT's table of rejections.
 REGRAS: dict[str, Regra] = {
     "docs_por_consulta": Regra(
-        "documentos por resposta (no máximo)", 50, "NT 2014.002 item 3.3 (loteDistDFeInt)"
+        "documentos por resposta (no máximo)",
+        50,
+        "NT 2014.002, leiaute de retDistDFeInt (loteDistDFeInt: até 50 docZip)",
     ),
     "espera_sem_novidade_min": Regra(
         "espera depois de cStat 137 ou de ultNSU = maxNSU (minutos)",
         60,
-        "NT 2014.002 item 3.11.4 (regras de consumo indevido, a partir da v1.14)",
+        "NT 2014.002 v1.12, regras de uso indevido: distNSU sem mais documentos",
     ),
     "bloqueio_656_min": Regra(
         "CNPJ bloqueado depois de cStat 656, e cada nova consulta reinicia a hora (minutos)",
         60,
-        "NT 2014.002 item 3.11.4 e tabela de rejeições (656 Consumo Indevido)",
+        "NT 2014.002 v1.12, regras de uso indevido: bloqueio por 1 hora, zerado a cada nova "
+        "consulta no bloqueio",
     ),
     "consultas_chave_por_hora": Regra(
-        "consultas consChNFe por CNPJ por hora (no máximo)",
+        "consultas consChNFe/consNSU por CNPJ por hora (no máximo)",
         20,
-        "NT 2014.002 v1.30, item 3.11.4 (limite de consChNFe)",
+        "NT 2014.002 v1.12, regras de uso indevido: 656 ao passar de 20 consultas por hora",
     ),
     "nsu_inicial": Regra(
-        "primeira consulta com ultNSU = 0: os últimos 90 dias", 90, "NT 2014.002 item 3.5"
+        "documentos disponíveis na distribuição (e por chave): os últimos 90 dias",
+        90,
+        "NT 2014.002: até 3 meses após a recepção pelo Ambiente Nacional (consChNFe e consNSU "
+        "com retroativo máximo de 90 dias, v1.12; depois, 632)",
     ),
 }
 
@@ -156,6 +166,7 @@ class ResumoNFe:
     protocolo: str | None
     # cSitNFe: 1 autorizada, 2 denegada, 3 cancelada
     situacao: str
+    autorizada_em: datetime | None = None  # dhRecbto: the manifestação deadlines count from it
 
 
 _SITUACOES = {"1": "autorizada", "2": "denegada", "3": "cancelada"}
@@ -176,6 +187,7 @@ def ler_res_nfe(xml: bytes) -> ResumoNFe:
         valor=valor,
         protocolo=_text(root, "n:nProt"),
         situacao=_SITUACOES.get(_text(root, "n:cSitNFe") or "", "autorizada"),
+        autorizada_em=_datetime(recebida) if (recebida := _text(root, "n:dhRecbto")) else None,
     )
 
 

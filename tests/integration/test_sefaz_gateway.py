@@ -147,7 +147,7 @@ def test_the_password_never_shows_in_logs_or_errors(caplog: pytest.LogCaptureFix
     [
         (None, True),
         (("573", "Rejeicao: Duplicidade de evento"), False),
-        (("596", "Rejeicao: Evento apresentado apos o prazo permitido para o evento"), False),
+        (("596", "Rejeicao: Evento apresentado fora do prazo: 180 dias"), False),
     ],
 )
 def test_a_manifestacao_is_signed_with_the_a1_and_registered_or_refused(

@@ -95,7 +95,7 @@ def test_each_manifestacao_is_registered_and_its_procevento_kept(
     ("c_stat", "motivo"),
     [
         ("573", "Rejeicao: Duplicidade de evento"),
-        ("596", "Rejeicao: Evento apresentado apos o prazo permitido para o evento"),
+        ("596", "Rejeicao: Evento apresentado fora do prazo: 180 dias"),
         ("217", "Rejeicao: NF-e nao consta na base de dados da SEFAZ"),
     ],
 )

@@ -10,7 +10,8 @@ returned with its cStat and xMotivo.
 
 Two ways in: the gestor's button on a summary (a durable job, like the manifestação), and the
 capture sweep, which asks for at most `POR_VARREDURA` summaries per client manifested more than
-`ESPERA_MANIFESTADA` ago, each at most once a day.
+`ESPERA_MANIFESTADA` ago, each at most once a day, and none authorized over 90 days ago (the
+service answers those 632).
 """
 
 from __future__ import annotations
@@ -236,6 +237,7 @@ def pendentes_da_varredura(
             manifestada_antes=now - ESPERA_MANIFESTADA,
             pedido_antes=now - REPETIR_APOS,
             tp_eventos=MANIFESTACOES_QUE_LIBERAM,
+            autorizada_desde=now - timedelta(days=REGRAS["nsu_inicial"].valor),
             limit=min(POR_VARREDURA, budget),
         )
     done = []

@@ -128,11 +128,12 @@ class SefazRepository:
         manifestada_antes: datetime,
         pedido_antes: datetime,
         tp_eventos: Collection[str],
+        autorizada_desde: datetime,
         limit: int,
     ) -> list[str]:
         """Keys of the client's summaries manifested (one of `tp_eventos`) before
-        `manifestada_antes` whose XML was not asked by key since `pedido_antes`, oldest
-        manifestação first."""
+        `manifestada_antes` whose XML was not asked by key since `pedido_antes`, authorized
+        (issued, when unknown) since `autorizada_desde`, oldest manifestação first."""
         manifestada = func.min(FiscalEvent.registrado_em)
         rows = self.session.execute(
             select(FiscalDocument.chave, manifestada)
@@ -146,6 +147,8 @@ class SefazRepository:
                 FiscalDocument.resumo.is_(True),
                 FiscalDocument.situacao != "cancelada",
                 FiscalEvent.tp_evento.in_(list(tp_eventos)),
+                func.coalesce(FiscalDocument.autorizada_em, FiscalDocument.emitida_em)
+                >= autorizada_desde,
                 or_(
                     FiscalDocument.xml_pedido_em.is_(None),
                     FiscalDocument.xml_pedido_em < pedido_antes,

@@ -199,6 +199,7 @@ def _zip(ctx: Ctx, data: Data) -> Answer:
         competencia=competencia,
         reconhecida=export.reconhecida,
         page_size=1,
+        com_resumos=False,  # a summary has no XML: it is not in the ZIP
     ).total
     # The job's factory puts the notice (and "enviando documento…") in the outbox first.
     job = fiscal_exports.xml_zip_job(

@@ -454,16 +454,11 @@ def _proc_evento(signed: str, ret_evento: etree._Element) -> bytes:
 
 def gateway_from_settings(settings: Any) -> HttpsSefazGateway:
     """The gateway from SEFAZ_* settings (bot/settings.py)."""
-    consulta = {
-        sigla: url
-        for sigla in UF_SIGLAS.values()
-        if (url := os.environ.get(f"SEFAZ_URL_CONSULTA_{sigla}"))
-    }
     endpoints = SefazEndpoints(
         ambiente=settings.sefaz_ambiente,
         distribuicao=settings.sefaz_url_distribuicao,
         evento=settings.sefaz_url_evento,
-        consulta=consulta,
+        consulta=dict(settings.sefaz_url_consulta),
         base=settings.sefaz_url_base,
     )
     bundle = Path(settings.sefaz_ca_bundle) if settings.sefaz_ca_bundle else None

@@ -96,6 +96,7 @@ def report_rows(
             reconhecida=export.reconhecida,
             page=page,
             page_size=fiscal_documents.MAX_PAGE_SIZE,
+            com_resumos=False,
         )
         for note in found.items:
             yield LinhaRelatorio(

@@ -211,3 +211,35 @@ def test_a_summary_not_manifested_is_not_asked_by_the_capture(
         holder="t", baixar_pendentes=pendentes,
     )  # fmt: skip
     assert sefaz.state.count("chave") == 0
+
+
+def test_a_summary_is_in_the_chats_list_but_not_in_reports_zips_or_the_package(
+    app: App, office: Office, client: Recipient
+) -> None:
+    from domain.fiscal import Situacao
+    from services import fiscal_documents
+    from services.fiscal_prepare import TipoNota
+
+    def listed(com_resumos: bool) -> int:
+        return fiscal_documents.list_documents(
+            app.uow_factory(), office.gestor, client.client_id, tipo=TipoNota.FORNECEDOR,
+            com_resumos=com_resumos,
+        ).total  # fmt: skip
+
+    assert listed(True) == 1  # Pendentes shows it, "sem XML"
+    assert listed(False) == 0  # what reports read
+    counts = fiscal_documents.month_counts(
+        app.uow_factory(), office.gestor, client.client_id,
+        tipo=TipoNota.FORNECEDOR, modelo=None, competencia="2026-10",
+    )  # fmt: skip
+    assert counts.quantidade.get(Situacao.AUTORIZADA, 0) == 0
+    xmls = fiscal_documents.compressed_xmls(
+        app.uow_factory(), office.gestor, client.client_id,
+        tipo=TipoNota.FORNECEDOR, modelo=None, competencia=None,
+    )  # fmt: skip
+    assert list(xmls) == []
+    with pytest.raises(fiscal_documents.DocumentNotFound, match="só há o resumo"):
+        fiscal_documents.get_xml(
+            app.uow_factory(), office.gestor, client.client_id, IDE.chave(),
+            tipo=TipoNota.FORNECEDOR,
+        )  # fmt: skip

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.fiscal import EventoFiscal, FiscalDocumentError, TipoDocumento, parse_document
 from domain.fiscal.distribuicao import (
@@ -34,6 +35,7 @@ from domain.fiscal.distribuicao import (
     proxima_consulta,
     schema_base,
 )
+from domain.fiscal.manifestacao import TipoManifestacao, prazo
 from services import notices
 from services.certificates import stored_secret
 from services.crypto import SecretBox
@@ -49,6 +51,7 @@ from storage.sefaz import CaptureTarget
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+BRASILIA = ZoneInfo("America/Sao_Paulo")
 
 CAPTURE_JOB = "captura"
 NOTICE_KIND = "fornecedores.novas"
@@ -81,7 +84,7 @@ class ClientCapture:
     proxima: datetime | None = None
     pulada: str | None = None
     erro: str | None = None
-    chaves_resumo: list[str] = field(default_factory=list)
+    chaves_resumo: list[str] = field(default_factory=list)  # new, Ciência still in time
     por_chave: int = 0  # consChNFe asked for summaries whose XML had not come
     baixados_por_chave: int = 0
 
@@ -139,7 +142,11 @@ def capture(
             _capture_client(uow_factory, gateway, a1, target, result, now, max_pages)
             if auto_ciencia is not None and target.ciencia_automatica and result.chaves_resumo:
                 auto_ciencia(uow_factory, target, a1, result.chaves_resumo, now)
-            if baixar_pendentes is not None and result.c_stat != CSTAT_CONSUMO_INDEVIDO:
+            if (
+                baixar_pendentes is not None
+                and result.erro is None
+                and result.c_stat != CSTAT_CONSUMO_INDEVIDO
+            ):
                 asked, got = baixar_pendentes(uow_factory, target, a1, now)
                 result.por_chave, result.baixados_por_chave = asked, got
         except SefazIndisponivel as error:  # the automatic Ciência's calls
@@ -318,9 +325,15 @@ def _store_summaries(
             }
         )
     inserted = uow.fiscal.insert_many(rows)
+    by_chave = {resumo.chave: resumo for resumo, _xml in resumos}
+    hoje = now.astimezone(BRASILIA).date()
     for chave, _tipo in inserted:
         result.resumos += 1
-        result.chaves_resumo.append(chave)
+        resumo = by_chave[chave]
+        desde = (resumo.autorizada_em or resumo.emitida_em).astimezone(BRASILIA).date()
+        # the automatic Ciência only while its deadline is open (past it SEFAZ answers 596)
+        if prazo(desde, hoje, TipoManifestacao.CIENCIA).dias >= 0:
+            result.chaves_resumo.append(chave)
 
 
 def _store_event(

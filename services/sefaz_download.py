@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from domain.fiscal.distribuicao import (
     CSTAT_CONSUMO_INDEVIDO,
@@ -40,6 +41,7 @@ from storage.models import AuditEntry
 from storage.sefaz import CaptureTarget
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
+BRASILIA = ZoneInfo("America/Sao_Paulo")
 LEASE_TTL = timedelta(minutes=5)
 POR_VARREDURA = 5  # summaries asked by key per client per sweep (ours, well under the hour's 20)
 ESPERA_MANIFESTADA = timedelta(hours=1)  # the distNSU usually brings the XML first
@@ -179,9 +181,7 @@ def _count_one(
 
 
 def _hora(moment: datetime) -> str:
-    from zoneinfo import ZoneInfo
-
-    return moment.astimezone(ZoneInfo("America/Sao_Paulo")).strftime("%H:%M")
+    return moment.astimezone(BRASILIA).strftime("%H:%M")
 
 
 def _release(uow_factory: UnitOfWorkFactory, target: CaptureTarget, holder: str) -> None:

@@ -147,9 +147,12 @@ def test_a_contador_sees_the_note_without_manifestacao_buttons(
     bob.press_id(f"go:forn:{client.client_id}")
     bob.press(bob.labels()[0])
     assert "Não realizada" not in bob.labels()
+    assert texts.BAIXAR_XML_COMPLETO not in bob.labels()
     bob.press_id("mf:210200")  # not offered to it: answered as an expired option
     assert texts.MANIF_SEND not in bob.labels()
+    bob.press_id("mf:xml")
     assert sefaz.state.count("evento") == 0
+    assert sefaz.state.count("chave") == 0
 
 
 def test_the_switches_are_in_configuracoes(

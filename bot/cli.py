@@ -423,6 +423,8 @@ def sefaz_capturar(documento: str | None) -> None:
             got.proxima.astimezone(SAO_PAULO).strftime("%d/%m/%Y %H:%M") if got.proxima else "-"
         )
         situacao = got.erro or got.pulada or f"cStat {got.c_stat} {got.x_motivo}"
+        if got.por_chave:
+            situacao += f"; XML pedido por chave: {got.baixados_por_chave} de {got.por_chave}"
         click.echo(
             f"{got.nome} ({got.cnpj}): {got.notas} nota(s) completa(s), {got.resumos} resumo(s), "
             f"{got.eventos} evento(s), {got.recusados} recusado(s); {got.consultas} consulta(s); "

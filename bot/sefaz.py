@@ -1,5 +1,6 @@
-"""The SEFAZ capture wired to this deployment: the HTTPS gateway, the certificate box, and the
-automatic Ciência (for the scheduler's `captura` job and `revendabot sefaz capturar`)."""
+"""The SEFAZ capture wired to this deployment: the HTTPS gateway, the certificate box, the
+automatic Ciência and the summaries' XML asked by key (for the scheduler's `captura` job and
+`revendabot sefaz capturar`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from functools import partial
 from bot.crypto import secret_box
 from bot.gateways.sefaz import gateway_from_settings
 from bot.settings import Settings
-from services import sefaz_capture, sefaz_manifest
+from services import sefaz_capture, sefaz_download, sefaz_manifest
 from services.sefaz import SefazGateway
 from services.types import UnitOfWorkFactory
 
@@ -35,6 +36,7 @@ def capture_runner(
             holder=holder,
             documento=documento,
             auto_ciencia=partial(sefaz_manifest.ciencia_automatica, gateway=gateway),
+            baixar_pendentes=partial(sefaz_download.pendentes_da_varredura, gateway=gateway),
         )
 
     return run

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.contacts import UFS
+
 PLACEHOLDER = "change-me"
 # HMAC keys and shared secrets shorter than this are guessable in production.
 MIN_SECRET_LENGTH = 32
+CONSULTA_PREFIX = "sefaz_url_consulta_"
 _HOW_TO_GENERATE = "gere um com: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
@@ -190,6 +194,9 @@ class Settings(BaseSettings):
     sefaz_url_distribuicao: str | None = None
     sefaz_url_evento: str | None = None
     sefaz_url_base: str | None = None
+    # UF sigla → URL, gathered from every SEFAZ_URL_CONSULTA_<UF> of the environment and of
+    # `.env` (the environment wins), checked against the 27 UFs.
+    sefaz_url_consulta: dict[str, str] = Field(default_factory=dict)
     # PEM file replacing the ICP-Brasil chain shipped in bot/gateways/certs/icp_brasil.pem
     # (the system store is still used besides it). Never a way to turn verification off.
     sefaz_ca_bundle: str | None = None
@@ -203,6 +210,31 @@ class Settings(BaseSettings):
     pacote_time: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     pacote_email_max_mb: int = Field(default=10, ge=1, le=100)
     pacote_link_days: int = Field(default=7, ge=1, le=90)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _consulta_por_uf(cls, data: Any) -> Any:
+        """SEFAZ_URL_CONSULTA_<UF> is one key per UF, not a declared field: `.env` hands its
+        lines over here (as extra keys, lowercased), the environment is read as it is."""
+        if not isinstance(data, dict):
+            return data
+        found: dict[str, str] = {}
+        for source in (data, os.environ):  # later wins: the environment over .env
+            for key, value in source.items():
+                name = str(key).lower()
+                if name.startswith(CONSULTA_PREFIX) and name != CONSULTA_PREFIX and value:
+                    uf = name.removeprefix(CONSULTA_PREFIX).upper()
+                    if uf not in UFS:
+                        raise ValueError(
+                            f"{key}: {uf} não é uma UF. Use a sigla, ex. SEFAZ_URL_CONSULTA_SP."
+                        )
+                    found[uf] = str(value)
+        if not found:
+            return data
+        return {
+            **data,
+            "sefaz_url_consulta": {**found, **dict(data.get("sefaz_url_consulta") or {})},
+        }
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -129,7 +129,9 @@ def answer_nota(ctx: Ctx, data: Data, body: Body) -> Answer:
 CONSULTA_FLOW = Flow(
     "consulta",
     {
-        "chave": Step(ask_chave, answer_chave, accepts_text=True, accepts_file=True),
+        "chave": Step(
+            ask_chave, answer_chave, accepts_text=True, accepts_file=True, accepts_photo=True
+        ),
         "nota": Step(ask_nota, answer_nota),
     },
 )

@@ -117,6 +117,8 @@ class Step:
     answer: Callable[[Ctx, Data, Body], Answer]
     accepts_text: bool = False
     accepts_file: bool = False
+    # A chat photo (MediaBody.photo) is answered here as the image file it carries.
+    accepts_photo: bool = False
     # The text typed here may be a password: an unknown /command is taken as the answer,
     # never echoed back.
     secret_text: bool = False

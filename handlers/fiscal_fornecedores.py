@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from domain.documents import format_tax_id
 from domain.fiscal import Situacao
+from domain.fiscal.manifestacao import TipoManifestacao
 from domain.money import format_brl
 from domain.text import fill
 from handlers import fiscal_manifestacao as manifestacao
@@ -198,6 +199,7 @@ def _zip(ctx: Ctx, data: Data) -> Answer:
         competencia=competencia,
         reconhecida=export.reconhecida,
         page_size=1,
+        com_resumos=False,  # a summary has no XML: it is not in the ZIP
     ).total
     # The job's factory puts the notice (and "enviando documento…") in the outbox first.
     job = fiscal_exports.xml_zip_job(
@@ -253,11 +255,14 @@ def ask_note(ctx: Ctx, data: Data) -> Text:
         text += texts.FORN_RESUMO
     if not _cancelada(note):
         text += manifestacao.prazo_line(note)
+    text += manifestacao.eventos_lines(ctx, int(data["cid"]), note.chave)
     pending = note.reconhecida_em is None and not _cancelada(note)
     # A summary's blob is the resNFe, not the note: nothing to download until the XML arrives.
     download = [] if note.resumo else [DOWNLOAD]
     actions = [ACKNOWLEDGE, *download] if pending else download
     manifest = manifestacao.buttons() if ctx.principal.can_manage and not _cancelada(note) else []
+    if note.resumo and ctx.principal.can_manage and not _cancelada(note):
+        manifest.append([manifestacao.BAIXAR_COMPLETO])
     return screen(text, actions, *manifest, nav(cancel=False, menu=True))
 
 
@@ -272,7 +277,13 @@ def answer_note(ctx: Ctx, data: Data, body: Body) -> Answer:
     if choice == ACKNOWLEDGE.id:
         note = fiscal_documents.recognize(ctx.uow, ctx.principal, cid, chave)
         done = texts.RECONHECIDA_OK.format(numero=note.numero, emitente=_emitente(note))
+        if manifestacao.offer_confirmation(ctx, cid, chave):
+            # the local acknowledgement is done; the same tap may also confirm at SEFAZ
+            return Goto("manif_ok", {"mf": TipoManifestacao.CONFIRMACAO.value, "just": None,
+                                     "rec": True}, before=[Text(done)])  # fmt: skip
         return Goto("nota", before=[Text(done)])
+    if choice == manifestacao.BAIXAR_COMPLETO.id:
+        return manifestacao.ask_full_xml(ctx, cid, chave)
     if choice == DOWNLOAD.id:
         xml = fiscal_documents.get_xml(
             ctx.uow, ctx.principal, cid, chave, tipo=TipoNota.FORNECEDOR

@@ -18,7 +18,8 @@ from domain.fiscal.manifestacao import (
 )
 from handlers import texts
 from handlers.core import Answer, Ctx, Data, Goto, Retry, chosen, nav, screen
-from services import fiscal_documents, sefaz_manifest
+from handlers.formatting import SAO_PAULO, datetime_br
+from services import fiscal_documents, sefaz_download, sefaz_manifest
 from services.fiscal_documents import DocumentSummary
 from services.job_progress import Recipient
 from services.messages import Body, Choice, Text, TextBody
@@ -31,6 +32,7 @@ LABELS = {
     TipoManifestacao.NAO_REALIZADA: texts.MANIF_NAO_REALIZADA,
 }
 SEND = Choice("mf:send", texts.MANIF_SEND)
+BAIXAR_COMPLETO = Choice("mf:xml", texts.BAIXAR_XML_COMPLETO)
 
 
 def buttons() -> list[list[Choice]]:
@@ -55,11 +57,56 @@ def start(tipo: TipoManifestacao) -> Goto:
 
 
 def prazo_line(note: DocumentSummary) -> str:
-    """'manifestar até dd/mm/aaaa (N dias)' for a note of the list."""
-    today = datetime.now(UTC).date()
-    return texts.FORN_PRAZO.format(
-        prazo=sefaz_manifest.prazo_da_nota(note.emitida_em, today).texto()
+    """'manifestar até dd/mm/aaaa (N dias)', counted from the authorization (the issue when
+    unknown), and the Ciência's own shorter deadline while it is open."""
+    today = datetime.now(UTC).astimezone(SAO_PAULO).date()
+    desde = note.autorizada_em or note.emitida_em
+    line = texts.FORN_PRAZO.format(prazo=sefaz_manifest.prazo_da_nota(desde, today).texto())
+    ciencia = sefaz_manifest.prazo_da_nota(desde, today, TipoManifestacao.CIENCIA)
+    if ciencia.dias >= 0:
+        line += texts.FORN_PRAZO_CIENCIA.format(ate=f"{ciencia.ate:%d/%m/%Y}", dias=ciencia.dias)
+    return line
+
+
+def eventos_lines(ctx: Ctx, client_id: int, chave: str) -> str:
+    """The note's events with their dates (ciência, confirmação, cancelamento…), or ''."""
+    found = sefaz_manifest.eventos(ctx.uow, ctx.principal, client_id, chave)
+    if not found:
+        return ""
+    lines = [texts.FORN_EVENTOS]
+    for evento in found:
+        line = texts.FORN_EVENTO.format(
+            nome=texts.EVENTO_NOMES.get(evento.tp_evento, evento.descricao),
+            quando=datetime_br(evento.registrado_em),
+        )
+        if evento.protocolo:
+            line += texts.FORN_EVENTO_PROTOCOLO.format(protocolo=evento.protocolo)
+        lines.append(line)
+    return "".join(lines)
+
+
+def offer_confirmation(ctx: Ctx, client_id: int, chave: str) -> bool:
+    """After Reconhecer: offer Confirmar operação at SEFAZ when it can be sent."""
+    if ctx.config.sefaz is None or ctx.config.secret_box is None:
+        return False
+    return sefaz_manifest.confirmacao_possivel(
+        ctx.uow, ctx.principal, client_id, chave, datetime.now(UTC)
     )
+
+
+def ask_full_xml(ctx: Ctx, client_id: int, chave: str) -> Answer:
+    """Ask a worker to fetch the summary's full XML by its key (consChNFe)."""
+    if ctx.config.sefaz is None or ctx.config.secret_box is None:
+        return Retry(texts.SEFAZ_INDISPONIVEL)
+    request = sefaz_download.pedir(
+        ctx.uow,
+        ctx.principal,
+        client_id,
+        chave,
+        Recipient.of(ctx.event),
+        sefaz_download.Palavras(texts.XML_COMPLETO_OK, texts.XML_COMPLETO_RECUSADO),
+    )
+    return Goto("nota", jobs=[request])
 
 
 def ask_justificativa(ctx: Ctx, data: Data) -> Text:
@@ -93,6 +140,8 @@ def ask_confirm(ctx: Ctx, data: Data) -> Text:
         emitente=note.emitente_nome or note.emitente_documento,
         just=texts.MANIF_CONFIRM_JUST.format(just=data["just"]) if data.get("just") else "",
     )
+    if data.get("rec"):
+        text = f"{texts.RECONHECER_E_CONFIRMAR}\n\n{text}"
     return screen(text, [SEND], nav(cancel=True, menu=False))
 
 
@@ -114,4 +163,4 @@ def answer_confirm(ctx: Ctx, data: Data, body: Body) -> Answer:
         sefaz_manifest.Palavras(texts.MANIF_OK, texts.MANIF_RECUSADA, MANIFESTACOES[tipo].rotulo),
         justificativa=data.get("just"),
     )
-    return Goto("nota", {"mf": None, "just": None}, jobs=[request])
+    return Goto("nota", {"mf": None, "just": None, "rec": None}, jobs=[request])

@@ -238,6 +238,8 @@ class Dialogue:
             note = texts.MEDIA_AT_MENU.get(body.kind, texts.MEDIA_AT_MENU[MediaKind.OTHER])
             home = state if state is not None and step is not None else State(*HOME, {})
             return self._reask(ctx, home, note)
+        if step.accepts_photo and body.photo is not None:
+            return self._answer(ctx, state, body.photo)
         if step.accepts_file:
             return self._reask(ctx, state, texts.MEDIA_WANTS_FILE.format(what=what))
         if step.accepts_text:
@@ -286,7 +288,9 @@ class Dialogue:
         data = {**state.data, HISTORY: history}
         return self._show(ctx, State(state.flow, previous, data), [])
 
-    def _answer(self, ctx: Ctx, state: State, press: ChoiceBody | None = None) -> Outcome:
+    def _answer(
+        self, ctx: Ctx, state: State, press: ChoiceBody | FileBody | None = None
+    ) -> Outcome:
         step = FLOWS[state.flow].steps[state.step]
         body: Body = press or ctx.event.body
         # Typed shortcuts: which steps listen, and in what order, is in handlers/shortcuts.py.

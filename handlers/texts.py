@@ -68,8 +68,9 @@ MEDIA_WANTS_FILE = "Recebi {what}, mas aqui eu preciso de um arquivo, enviado co
 MEDIA_WANTS_BUTTON = "Recebi {what}, mas aqui é só tocar em um dos botões abaixo."
 MEDIA_AT_MENU = {
     "image": (
-        "📷 Recebi sua foto, mas ainda não leio imagens. Digite ou use o menu abaixo "
-        "(em Clientes você acha um cliente pelo nome ou pelo CNPJ)."
+        "📷 Recebi sua foto. Para ler a chave de um DANFE ou DANFCE, toque em Consultar nota "
+        "e envie a foto lá. Para o resto, digite ou use o menu abaixo (em Clientes você acha um "
+        "cliente pelo nome ou pelo CNPJ)."
     ),
     "audio": "🎙️ Ainda não entendo áudio. Digite ou use os botões.",
     "video": "🎬 Ainda não assisto vídeos. Digite ou use os botões.",
@@ -889,6 +890,7 @@ SEFAZ_SWITCHED = "✅ {label}: {state}."
 # Manifestação do destinatário (XMLs de fornecedores)
 FORN_RESUMO = "\n📝 Sem XML: só o resumo da SEFAZ chegou. Registre a Ciência para receber o XML."
 FORN_PRAZO = "\n⏳ {prazo}"
+FORN_PRAZO_CIENCIA = "; Ciência até {ate} ({dias} dias)"
 MANIF_CIENCIA = "Ciência"
 MANIF_CONFIRMAR = "Confirmar operação"
 MANIF_DESCONHECER = "Desconhecer"
@@ -904,6 +906,26 @@ MANIF_ASK_JUST = (
     "operação não aconteceu?"
 )
 MANIF_OK = "✅ {rotulo} registrada na SEFAZ (protocolo {protocolo})."
+RECONHECER_E_CONFIRMAR = (
+    "Quer também confirmar a operação na SEFAZ? Toque em Enviar à SEFAZ; para ficar só com o "
+    "reconhecimento, toque em Voltar."
+)
+BAIXAR_XML_COMPLETO = "Baixar XML completo"
+XML_COMPLETO_OK = "✅ XML completo recebido da SEFAZ: a nota já está guardada com o XML."
+XML_COMPLETO_RECUSADO = "⚠️ A SEFAZ não entregou o XML completo: {c_stat} – {x_motivo}"
+FORN_EVENTOS = "\n📜 Eventos:"
+FORN_EVENTO = "\n• {nome} — {quando}"
+FORN_EVENTO_PROTOCOLO = " (protocolo {protocolo})"
+# tpEvento → the event's name on the note screen (others show their descEvento)
+EVENTO_NOMES = {
+    "210210": "Ciência da operação",
+    "210200": "Confirmação da operação",
+    "210220": "Desconhecimento da operação",
+    "210240": "Operação não realizada",
+    "110111": "Cancelamento",
+    "110112": "Cancelamento por substituição",
+    "110110": "Carta de correção",
+}
 MANIF_RECUSADA = "⚠️ A SEFAZ recusou {rotulo}: {c_stat} – {x_motivo}"
 SEFAZ_INDISPONIVEL = (
     "A conexão com a SEFAZ não está configurada neste servidor. Fale com o suporte."

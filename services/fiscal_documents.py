@@ -67,6 +67,8 @@ class DocumentSummary:
     reconhecida_por: str | None
     # Known only by its SEFAZ summary (resNFe): the full XML comes after a manifestação.
     resumo: bool = False
+    # protNFe/resNFe dhRecbto (None when not known): the manifestação deadlines count from it
+    autorizada_em: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,11 +189,13 @@ def list_documents(
     reconhecida: bool | None = None,
     page: int = 1,
     page_size: int = PAGE_SIZE,
+    com_resumos: bool = True,
 ) -> DocumentPage:
-    """One page of the client's notes (oldest first); `reconhecida` filters supplier notes."""
+    """One page of the client's notes (oldest first); `reconhecida` filters supplier notes;
+    `com_resumos=False` leaves out SEFAZ summaries (no XML: not in reports nor ZIPs)."""
     with uow:
         _own_client(uow, principal, client_id)
-        where = _filter(client_id, tipo, modelo, competencia, reconhecida)
+        where = _filter(client_id, tipo, modelo, competencia, reconhecida, com_resumos)
         found = _page(uow, where, page, page_size)
         canceladas = _counts(uow, where).quantidade[Situacao.CANCELADA] if found.total else 0
         return replace(found, canceladas=canceladas)
@@ -209,10 +213,12 @@ def notes_with_xml(
 ) -> Iterator[tuple[DocumentSummary, bytes]]:
     """Every note of the month as listed, oldest first, with its stored (deflated) XML, for
     a report: tenancy and role checked now; then `BLOB_BATCH` notes per short transaction, so
-    neither a transaction nor the month's notes are held (only their ids)."""
+    neither a transaction nor the month's notes are held (only their ids). SEFAZ summaries
+    (no XML) are not notes here."""
     with uow:
         _own_client(uow, principal, client_id)
-        ids = uow.fiscal.ids_in_order(_filter(client_id, tipo, modelo, competencia, reconhecida))
+        where = _filter(client_id, tipo, modelo, competencia, reconhecida, com_resumos=False)
+        ids = uow.fiscal.ids_in_order(where)
     return _with_xml(uow, ids)
 
 
@@ -236,10 +242,11 @@ def month_counts(
     modelo: Modelo | None,
     competencia: str,
 ) -> MonthCounts:
-    """Counts by situação and Σ vNF for a month (what the report's header shows)."""
+    """Counts by situação and Σ vNF for a month (what the report's header shows: the notes
+    whose XML is stored, never SEFAZ summaries)."""
     with uow:
         _own_client(uow, principal, client_id)
-        return _counts(uow, _filter(client_id, tipo, modelo, competencia, None))
+        return _counts(uow, _filter(client_id, tipo, modelo, competencia, None, False))
 
 
 def months_with_notes(
@@ -358,7 +365,9 @@ def api_list(
     page_size: int = 100,
 ) -> DocumentPage:
     with uow:
-        where = _filter(client.client_id, tipo, modelo, parse_competencia(competencia), None)
+        where = _filter(
+            client.client_id, tipo, modelo, parse_competencia(competencia), None, False
+        )
         return _page(uow, where, page, page_size)
 
 
@@ -388,6 +397,7 @@ def _filter(
     modelo: Modelo | None,
     competencia: str | None,
     reconhecida: bool | None,
+    com_resumos: bool = True,
 ) -> MonthFilter:
     return MonthFilter(
         client_id=client_id,
@@ -395,6 +405,7 @@ def _filter(
         modelo=modelo.value if modelo is not None else None,
         competencia=parse_competencia(competencia) if competencia is not None else None,
         reconhecida=reconhecida,
+        com_resumos=com_resumos,
     )
 
 
@@ -422,6 +433,12 @@ def _xml(
     document = uow.fiscal.by_chave(client_id, chave, tipo.value if tipo else None)
     if document is None:
         raise DocumentNotFound(f"A nota {chave} não está guardada para este cliente.")
+    if document.resumo:
+        # the blob is the SEFAZ resNFe, not the note: never handed out as its XML
+        raise DocumentNotFound(
+            f"Da nota {chave} só há o resumo da SEFAZ (sem XML). O XML completo chega pela "
+            "captura depois da Ciência, ou pelo botão Baixar XML completo da nota."
+        )
     blob = uow.fiscal.blob(document.id, cancelamento=cancelamento)
     if blob is None:
         raise DocumentNotFound(f"A nota {chave} não tem evento de cancelamento guardado.")
@@ -520,6 +537,7 @@ def _summary(row: Any) -> DocumentSummary:
         reconhecida_em=row.reconhecida_em,
         reconhecida_por=row.reconhecida_por,
         resumo=bool(getattr(row, "resumo", False)),
+        autorizada_em=getattr(row, "autorizada_em", None),
     )
 
 

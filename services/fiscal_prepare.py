@@ -134,6 +134,7 @@ class PreparedNote:
             "valor": nota.v_nf,
             "situacao": nota.situacao.value,
             "protocolo": nota.protocolo.n_prot if nota.protocolo else None,
+            "autorizada_em": nota.protocolo.dh_recbto if nota.protocolo else None,
             "cancelada_em": self.cancelada_em,
             "reconhecida_em": None,
             "reconhecida_por": None,

@@ -61,12 +61,15 @@ class MediaKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MediaBody:
-    """A photo, voice note, sticker...: only its kind reaches the dialogue, which answers it
-    where the person is. `ref` is the platform's media id when there is one; the bytes are
-    never fetched (no step uses them)."""
+    """A photo, voice note, sticker...: its kind reaches the dialogue, which answers it where
+    the person is. `ref` is the platform's media id when there is one. A chat photo (the
+    platform's compressed image) also comes as `photo`, the image as a file with its bytes, for
+    the steps that read pictures (Step.accepts_photo: a DANFE's barcode); other media bytes are
+    never fetched."""
 
     kind: MediaKind
     ref: str | None = None
+    photo: FileBody | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,10 @@ class SefazGateway(Protocol):
         """One `distNSU` page after `ult_nsu`."""
         ...
 
+    def por_chave(self, a1: A1, *, cnpj: str, uf_autor: str, chave: str) -> RetornoDistribuicao:
+        """`consChNFe`: the document of one key (the procNFe after a manifestação)."""
+        ...
+
     def manifestar(
         self,
         a1: A1,

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.fiscal import EventoFiscal, FiscalDocumentError, TipoDocumento, parse_document
 from domain.fiscal.distribuicao import (
@@ -34,6 +35,7 @@ from domain.fiscal.distribuicao import (
     proxima_consulta,
     schema_base,
 )
+from domain.fiscal.manifestacao import TipoManifestacao, prazo
 from services import notices
 from services.certificates import stored_secret
 from services.crypto import SecretBox
@@ -49,6 +51,7 @@ from storage.sefaz import CaptureTarget
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+BRASILIA = ZoneInfo("America/Sao_Paulo")
 
 CAPTURE_JOB = "captura"
 NOTICE_KIND = "fornecedores.novas"
@@ -81,7 +84,9 @@ class ClientCapture:
     proxima: datetime | None = None
     pulada: str | None = None
     erro: str | None = None
-    chaves_resumo: list[str] = field(default_factory=list)
+    chaves_resumo: list[str] = field(default_factory=list)  # new, Ciência still in time
+    por_chave: int = 0  # consChNFe asked for summaries whose XML had not come
+    baixados_por_chave: int = 0
 
     @property
     def novas(self) -> int:
@@ -98,6 +103,8 @@ class CaptureReport:
 
 
 AutoCiencia = Callable[[UnitOfWorkFactory, CaptureTarget, A1, list[str], datetime], int]
+# (services/sefaz_download.py) the summaries' XML asked by key: (asked, downloaded)
+BaixarPendentes = Callable[[UnitOfWorkFactory, CaptureTarget, A1, datetime], tuple[int, int]]
 
 
 def capture(
@@ -110,6 +117,7 @@ def capture(
     documento: str | None = None,
     max_pages: int = MAX_PAGES,
     auto_ciencia: AutoCiencia | None = None,
+    baixar_pendentes: BaixarPendentes | None = None,
 ) -> CaptureReport:
     """Run the capture for every client due (or only `documento`); never raises per client."""
     uow = uow_factory()
@@ -127,13 +135,20 @@ def capture(
             result.pulada = "em uso por outra instância"
             continue
         try:
-            a1 = _a1(uow_factory, box, target.client_id)
+            a1 = a1_of(uow_factory, box, target.client_id)
             if a1 is None:
                 result.erro = "Cliente sem certificado A1."
                 continue
             _capture_client(uow_factory, gateway, a1, target, result, now, max_pages)
             if auto_ciencia is not None and target.ciencia_automatica and result.chaves_resumo:
                 auto_ciencia(uow_factory, target, a1, result.chaves_resumo, now)
+            if (
+                baixar_pendentes is not None
+                and result.erro is None
+                and result.c_stat != CSTAT_CONSUMO_INDEVIDO
+            ):
+                asked, got = baixar_pendentes(uow_factory, target, a1, now)
+                result.por_chave, result.baixados_por_chave = asked, got
         except SefazIndisponivel as error:  # the automatic Ciência's calls
             result.erro = error.message
         except Exception:  # one client's failure must not stop the others' capture
@@ -163,7 +178,7 @@ def _release(uow_factory: UnitOfWorkFactory, target: CaptureTarget, holder: str)
         uow.commit()
 
 
-def _a1(uow_factory: UnitOfWorkFactory, box: SecretBox, client_id: int) -> A1 | None:
+def a1_of(uow_factory: UnitOfWorkFactory, box: SecretBox, client_id: int) -> A1 | None:
     secret = stored_secret(uow_factory(), box, client_id)
     return A1(*secret) if secret is not None else None
 
@@ -195,7 +210,7 @@ def _capture_client(
         result.proxima = proxima
         uow = uow_factory()
         with uow:
-            _store_page(uow, target, ret.documentos, result, now)
+            store_page(uow, target, ret.documentos, result, now)
             values: dict[str, Any] = {
                 "ult_nsu": ret.ult_nsu if ret.c_stat != CSTAT_CONSUMO_INDEVIDO else ult_nsu,
                 "max_nsu": ret.max_nsu,
@@ -215,7 +230,7 @@ def _capture_client(
             return
 
 
-def _store_page(
+def store_page(
     uow: UnitOfWork,
     target: CaptureTarget,
     documentos: tuple[DocumentoDistribuido, ...],
@@ -294,6 +309,7 @@ def _store_summaries(
                 "valor": resumo.valor,
                 "situacao": resumo.situacao,
                 "protocolo": resumo.protocolo,
+                "autorizada_em": resumo.autorizada_em,
                 "cancelada_em": None,
                 "reconhecida_em": None,
                 "reconhecida_por": None,
@@ -309,9 +325,15 @@ def _store_summaries(
             }
         )
     inserted = uow.fiscal.insert_many(rows)
+    by_chave = {resumo.chave: resumo for resumo, _xml in resumos}
+    hoje = now.astimezone(BRASILIA).date()
     for chave, _tipo in inserted:
         result.resumos += 1
-        result.chaves_resumo.append(chave)
+        resumo = by_chave[chave]
+        desde = (resumo.autorizada_em or resumo.emitida_em).astimezone(BRASILIA).date()
+        # the automatic Ciência only while its deadline is open (past it SEFAZ answers 596)
+        if prazo(desde, hoje, TipoManifestacao.CIENCIA).dias >= 0:
+            result.chaves_resumo.append(chave)
 
 
 def _store_event(

@@ -1,9 +1,15 @@
 """Consultar nota: a key (typed, or read from a DANFE photo) answered from the archive when a
 client of the gestor has the note, else from the SEFAZ (NfeConsultaProtocolo4 of the key's UF)
-with the certificate of the gestor's client that issued it.
+with the certificate of a client of the gestor that is a party to it.
 
-Only the emitente's CNPJ is in the key; a note addressed to a client is found in the archive
-(the capture stores it, as a summary at least), so the SEFAZ is asked with the emitente's A1.
+Only the emitente's CNPJ is in the key, so who is asked, in this order, at most
+`MAX_CONSULTAS` clients (each a SEFAZ call; all need a certificate valid now):
+1. the client that is the emitente;
+2. clients that already hold supplier notes (or summaries) from that emitente — the likely
+   destinatário — the most recent buyer first;
+3. clients with `Captura de notas` on (they receive supplier notes), by registration.
+The first answer that tells the note's situation (100, 101, 110…) is shown; when none does,
+the last answer is shown with who was asked. No client with a certificate: say so.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from services.certificates import stored_secret
 from services.crypto import SecretBox
 from services.errors import ServiceError
 from services.principal import Principal
-from services.sefaz import A1, SefazGateway
+from services.sefaz import A1, RetornoConsulta, SefazGateway
 from storage.uow import UnitOfWork
 
 # retConsSitNFe cStat → what the note is (MOC 7.0, tabela de códigos de status)
@@ -35,12 +41,16 @@ SITUACOES_SEFAZ = {
     "303": "denegada (destinatário não habilitado na UF)",
 }
 
+# SEFAZ calls one Consultar nota may make, trying clients that may be the destinatário.
+MAX_CONSULTAS = 3
+
 
 class SemCertificadoParaConsulta(ServiceError):
     message = (
         "Esta nota não está guardada para nenhum cliente seu, e nenhum cliente seu com "
-        "certificado digital válido é o emitente dela. A SEFAZ só responde com o certificado "
-        "do emitente ou do destinatário."
+        "certificado digital válido pode ser o emitente ou o destinatário dela (a SEFAZ só "
+        "responde com o certificado de um deles). Envie o certificado do cliente em "
+        "Configurações › Certificado digital, ou ligue a Captura de notas dele."
     )
 
 
@@ -96,23 +106,57 @@ def consultar(
                 emitida_em=note.emitida_em,
                 resumo=note.resumo,
             )
-        emitente = uow.sefaz.client_with_certificate(principal.gestor_id, chave[6:20], now)
-        if emitente is None or gateway is None or box is None:
-            raise SemCertificadoParaConsulta()
-        client_id, client_nome = emitente.id, emitente.nome_fantasia or emitente.razao_social
-    secret = stored_secret(uow_factory(), box, client_id)
-    if secret is None:
+        candidatos = _candidatos(uow, principal.gestor_id, chave, now)
+    if not candidatos or gateway is None or box is None:
         raise SemCertificadoParaConsulta()
-    ret = gateway.consultar(A1(*secret), chave=chave)
+    answered: tuple[_Candidato, RetornoConsulta] | None = None
+    perguntados: list[str] = []
+    for quem in candidatos:
+        secret = stored_secret(uow_factory(), box, quem.id)
+        if secret is None:
+            continue
+        answered = (quem, gateway.consultar(A1(*secret), chave=chave))
+        perguntados.append(quem.nome)
+        if answered[1].c_stat in SITUACOES_SEFAZ:
+            break
+    if answered is None:
+        raise SemCertificadoParaConsulta()
+    quem, ret = answered
+    emitente = quem.documento == chave[6:20]
     return NotaConsultada(
         chave=chave,
         origem="sefaz",
         situacao=SITUACOES_SEFAZ.get(ret.c_stat, "não encontrada"),
-        client_id=client_id,
-        client_nome=client_nome,
+        client_id=quem.id,
+        client_nome=quem.nome if ret.c_stat in SITUACOES_SEFAZ else ", ".join(perguntados),
         tipo=None,
-        emitente=client_nome,
+        emitente=quem.nome if emitente and ret.c_stat in SITUACOES_SEFAZ else None,
+        destinatario=quem.nome if not emitente and ret.c_stat in SITUACOES_SEFAZ else None,
         c_stat=ret.c_stat,
         x_motivo=ret.x_motivo,
         protocolo=ret.protocolo,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidato:
+    id: int
+    documento: str
+    nome: str
+
+
+def _candidatos(uow: UnitOfWork, gestor_id: int, chave: str, now: datetime) -> list[_Candidato]:
+    """Who may be a party to the note, in the order of the module's rule, at most
+    MAX_CONSULTAS."""
+    emitente = chave[6:20]
+    found = []
+    client = uow.sefaz.client_with_certificate(gestor_id, emitente, now)
+    if client is not None:
+        found.append(client)
+    found += uow.sefaz.clients_buying_from(gestor_id, emitente, now, MAX_CONSULTAS)
+    seen = {c.id for c in found}
+    found += uow.sefaz.clients_capturing(gestor_id, now, MAX_CONSULTAS, skip=seen)
+    return [
+        _Candidato(c.id, c.documento, c.nome_fantasia or c.razao_social)
+        for c in found[:MAX_CONSULTAS]
+    ]

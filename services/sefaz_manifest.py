@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from domain.fiscal.manifestacao import (
     CSTAT_REGISTRADO,
@@ -38,6 +39,8 @@ from services.sefaz import A1, RetornoEvento, SefazGateway
 from storage.models import AuditEntry
 from storage.sefaz import CaptureTarget
 from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+BRASILIA = ZoneInfo("America/Sao_Paulo")
 
 
 class NotaNaoEncontrada(NotFound):
@@ -124,9 +127,63 @@ def set_switches(
         return SefazSwitches(cursor.captura_ativa, cursor.ciencia_automatica)
 
 
-def prazo_da_nota(autorizada_em: datetime, hoje: date) -> Prazo:
-    """'manifestar até dd/mm/aaaa (N dias)' for a note authorized (or issued) then."""
-    return prazo(autorizada_em.date(), hoje)
+@dataclass(frozen=True, slots=True)
+class EventoDaNota:
+    """An event on record for a note: sent by us or found by the capture."""
+
+    tp_evento: str
+    descricao: str
+    registrado_em: datetime
+    protocolo: str | None
+    origem: str  # captura | manifestacao
+
+
+def eventos(
+    uow: UnitOfWork, principal: Principal, client_id: int, chave: str
+) -> list[EventoDaNota]:
+    """The events of one of the client's notes, oldest first (any role)."""
+    with uow:
+        cid, _ = _client(uow, principal, client_id)
+        return [
+            EventoDaNota(e.tp_evento, e.descricao, e.registrado_em, e.protocolo, e.origem)
+            for e in uow.sefaz.events(cid, chave)
+        ]
+
+
+def confirmacao_possivel(
+    uow: UnitOfWork, principal: Principal, client_id: int, chave: str, now: datetime
+) -> bool:
+    """Whether `Reconhecer` may offer Confirmar operação at SEFAZ too: a gestor, the client's
+    capture on and its certificate valid now, the note neither cancelled nor confirmed yet,
+    within the deadline (a late event would only be refused with 596)."""
+    if not principal.can_manage:
+        return False
+    with uow:
+        cid, _ = _client(uow, principal, client_id)
+        cursor = uow.sefaz.cursor(cid)
+        certificate = uow.certificates.of_client(cid)
+        note = uow.fiscal.by_chave(cid, chave, "fornecedor")
+        if cursor is None or not cursor.captura_ativa or note is None:
+            return False
+        if certificate is None or not certificate.not_before <= now < certificate.not_after:
+            return False
+        if note.situacao == "cancelada":
+            return False
+        confirmada = any(
+            e.tp_evento == TipoManifestacao.CONFIRMACAO.value for e in uow.sefaz.events(cid, chave)
+        )
+        prazo_final = prazo_da_nota(
+            note.autorizada_em or note.emitida_em, now.astimezone(BRASILIA).date()
+        )
+        return not confirmada and prazo_final.dias >= 0
+
+
+def prazo_da_nota(
+    autorizada_em: datetime, hoje: date, tipo: TipoManifestacao = TipoManifestacao.CONFIRMACAO
+) -> Prazo:
+    """'manifestar até dd/mm/aaaa (N dias)' for a note authorized (or, unknown that, issued)
+    then, the day counted in Brasília."""
+    return prazo(autorizada_em.astimezone(BRASILIA).date(), hoje, tipo)
 
 
 def _checked(

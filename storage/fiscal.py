@@ -71,6 +71,9 @@ class MonthFilter:
     # Received in [desde, ate) (a background job's batch: the notes one ingest wrote).
     recebida_desde: datetime | None = None
     recebida_ate: datetime | None = None
+    # SEFAZ summaries (resNFe, "sem XML"): listed in the chat's supplier notes, never where
+    # notes stand for their XML (the integration API, reports, ZIPs, the monthly package)
+    com_resumos: bool = True
 
 
 class FiscalDocumentRepository:
@@ -279,6 +282,8 @@ def _filtered(statement: Select[*_Columns], where: MonthFilter) -> Select[*_Colu
         statement = statement.where(FiscalDocument.competencia == where.competencia)
     if where.competencias is not None:
         statement = statement.where(FiscalDocument.competencia.in_(list(where.competencias)))
+    if not where.com_resumos:
+        statement = statement.where(FiscalDocument.resumo.is_(False))
     if where.reconhecida is True:
         statement = statement.where(FiscalDocument.reconhecida_em.is_not(None))
     elif where.reconhecida is False:

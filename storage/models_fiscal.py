@@ -74,6 +74,10 @@ class FiscalDocument(Base):
     # A supplier note known only by its resNFe summary ("sem XML"): the blob is the resNFe; the
     # full note (procNFe) replaces the row when it arrives.
     resumo: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # protNFe/resNFe dhRecbto: the manifestação deadlines count from it (None: not known)
+    autorizada_em: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the last consChNFe asked for this summary (the capture does not ask again within a day)
+    xml_pedido_em: Mapped[datetime | None] = mapped_column(UTCDateTime)
     xml_crc32: Mapped[int] = mapped_column(BigInteger)
     xml_size: Mapped[int] = mapped_column(Integer)
     cancelamento_crc32: Mapped[int | None] = mapped_column(BigInteger)

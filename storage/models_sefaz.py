@@ -45,6 +45,9 @@ class SefazCursor(Base):
     ultimo_c_stat: Mapped[str | None] = mapped_column(String(3))
     ultimo_x_motivo: Mapped[str | None] = mapped_column(String(255))
     bloqueado_656_em: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # consChNFe asked in the hour that began at cons_chave_desde (NT 2014.002 limit)
+    cons_chave_desde: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cons_chave_feitas: Mapped[int] = mapped_column(Integer, server_default="0")
     lease_holder: Mapped[str | None] = mapped_column(String(120))
     lease_ate: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -188,13 +188,15 @@ def _supplier_notes(gestor_id: int, w: Window, *, resumo: bool) -> _Query:
     capturing = exists().where(
         SefazCursor.client_id == Client.id, SefazCursor.captura_ativa.is_(True)
     )
+    # the manifestação deadlines count from the authorization (dhRecbto), the issue when unknown
+    desde = func.coalesce(FiscalDocument.autorizada_em, FiscalDocument.emitida_em)
     items = (
         select(
             FiscalDocument.id,
             Client.id,
             Client.razao_social,
             FiscalDocument.emitente_nome,
-            FiscalDocument.emitida_em,
+            desde,
             null(),
         )
         .join(Client, Client.id == FiscalDocument.client_id)
@@ -204,13 +206,13 @@ def _supplier_notes(gestor_id: int, w: Window, *, resumo: bool) -> _Query:
             FiscalDocument.tipo == "fornecedor",
             FiscalDocument.resumo.is_(resumo),
             FiscalDocument.situacao == "autorizada",
-            FiscalDocument.emitida_em >= w.manifestar_desde,
+            desde >= w.manifestar_desde,
             capturing,
             ~concluded,
         )
-        .order_by(FiscalDocument.emitida_em, FiscalDocument.id)
+        .order_by(desde, FiscalDocument.id)
     )
-    return _Query(items, None, FiscalDocument.emitida_em)
+    return _Query(items, None, desde)
 
 
 def _manifestacao(gestor_id: int, w: Window) -> _Query:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -86,6 +86,92 @@ class SefazRepository:
             )
             for row in self.session.execute(query)
         ]
+
+    def target(self, client_id: int) -> CaptureTarget | None:
+        """The client's cursor as a capture target, whatever its switches."""
+        row = self.session.execute(
+            select(SefazCursor, Client)
+            .join(Client, Client.id == SefazCursor.client_id)
+            .where(SefazCursor.client_id == client_id)
+        ).first()
+        if row is None:
+            return None
+        cursor, client = row
+        return CaptureTarget(
+            cursor.id, client.id, client.gestor_id, cursor.cnpj, client.uf,
+            client.nome_fantasia or client.razao_social, cursor.ciencia_automatica,
+            cursor.proxima_consulta_em,
+        )  # fmt: skip
+
+    def take_for_key(self, cursor_id: int, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Hold this CNPJ for a consChNFe: nobody else holds it (the distNSU wait after 137
+        does not apply to a query by key)."""
+        taken = self.session.execute(
+            update(SefazCursor)
+            .where(
+                SefazCursor.id == cursor_id,
+                or_(
+                    SefazCursor.lease_ate.is_(None),
+                    SefazCursor.lease_ate <= now,
+                    SefazCursor.lease_holder == holder,
+                ),
+            )
+            .values(lease_holder=holder, lease_ate=now + ttl)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+    def summaries_awaiting_xml(
+        self,
+        client_id: int,
+        *,
+        manifestada_antes: datetime,
+        pedido_antes: datetime,
+        tp_eventos: Collection[str],
+        autorizada_desde: datetime,
+        limit: int,
+    ) -> list[str]:
+        """Keys of the client's summaries manifested (one of `tp_eventos`) before
+        `manifestada_antes` whose XML was not asked by key since `pedido_antes`, authorized
+        (issued, when unknown) since `autorizada_desde`, oldest manifestação first."""
+        manifestada = func.min(FiscalEvent.registrado_em)
+        rows = self.session.execute(
+            select(FiscalDocument.chave, manifestada)
+            .join(
+                FiscalEvent,
+                (FiscalEvent.client_id == FiscalDocument.client_id)
+                & (FiscalEvent.chave == FiscalDocument.chave),
+            )
+            .where(
+                FiscalDocument.client_id == client_id,
+                FiscalDocument.resumo.is_(True),
+                FiscalDocument.situacao != "cancelada",
+                FiscalEvent.tp_evento.in_(list(tp_eventos)),
+                func.coalesce(FiscalDocument.autorizada_em, FiscalDocument.emitida_em)
+                >= autorizada_desde,
+                or_(
+                    FiscalDocument.xml_pedido_em.is_(None),
+                    FiscalDocument.xml_pedido_em < pedido_antes,
+                ),
+            )
+            .group_by(FiscalDocument.chave)
+            .having(manifestada <= manifestada_antes)
+            .order_by(manifestada, FiscalDocument.chave)
+            .limit(limit)
+        )
+        return [row[0] for row in rows]
+
+    def mark_xml_asked(self, client_id: int, chave: str, at: datetime) -> None:
+        self.session.execute(
+            update(FiscalDocument)
+            .where(
+                FiscalDocument.client_id == client_id,
+                FiscalDocument.chave == chave,
+                FiscalDocument.resumo.is_(True),
+            )
+            .values(xml_pedido_em=at)
+            .execution_options(synchronize_session=False)
+        )
 
     def take(self, cursor_id: int, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Hold this CNPJ until now + ttl when it may be asked now and nobody else holds it."""
@@ -181,6 +267,51 @@ class SefazRepository:
                 Certificate.not_after > now,
             )
         ).first()
+
+    def clients_buying_from(
+        self, gestor_id: int, emitente: str, now: datetime, limit: int
+    ) -> list[Client]:
+        """The gestor's clients with a certificate valid now that have supplier notes (or
+        summaries) from `emitente`, the most recent buyer first: the likely destinatário."""
+        ultima = func.max(FiscalDocument.emitida_em)
+        rows = self.session.execute(
+            select(Client, ultima)
+            .join(Certificate, Certificate.client_id == Client.id)
+            .join(FiscalDocument, FiscalDocument.client_id == Client.id)
+            .where(
+                Client.gestor_id == gestor_id,
+                Client.documento != emitente,
+                FiscalDocument.tipo == "fornecedor",
+                FiscalDocument.emitente_documento == emitente,
+                Certificate.not_before <= now,
+                Certificate.not_after > now,
+            )
+            .group_by(Client.id)
+            .order_by(ultima.desc(), Client.id)
+            .limit(limit)
+        )
+        return [row[0] for row in rows]
+
+    def clients_capturing(
+        self, gestor_id: int, now: datetime, limit: int, skip: Collection[int] = ()
+    ) -> list[Client]:
+        """The gestor's clients with capture on and a certificate valid now (not in `skip`)."""
+        query = (
+            select(Client)
+            .join(Certificate, Certificate.client_id == Client.id)
+            .join(SefazCursor, SefazCursor.client_id == Client.id)
+            .where(
+                Client.gestor_id == gestor_id,
+                SefazCursor.captura_ativa.is_(True),
+                Certificate.not_before <= now,
+                Certificate.not_after > now,
+            )
+            .order_by(Client.id)
+            .limit(limit)
+        )
+        if skip:
+            query = query.where(Client.id.not_in(list(skip)))
+        return list(self.session.scalars(query))
 
     # --- events -----------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ map Telegram's answers to fates.
 
 Every message a person writes reaches the dialogue: text, a document, or any other content
 (photo, sticker, voice note, video, location, contact, poll...) as a `MediaBody` of its kind,
-which the dialogue answers where the person is; only documents are downloaded. Updates that
+which the dialogue answers where the person is; only documents and photos are downloaded (a
+photo may be a DANFE to read at Consultar nota: MediaBody.photo). Updates that
 are not someone writing are ignored (logged at DEBUG): edited messages, service messages (a pin,
 a timer change), channel posts, inline queries, callback queries without data.
 
@@ -191,7 +192,11 @@ def to_inbound(update: Update, *, now: datetime | None = None) -> Inbound | None
                 size=document.file_size or 0,
             )
         else:
-            body = MediaBody(MEDIA_KINDS.get(kind, MediaKind.OTHER), _file_id(content))
+            body = MediaBody(
+                MEDIA_KINDS.get(kind, MediaKind.OTHER),
+                _file_id(content),
+                photo=_photo(content) if kind == MessageAttachmentType.PHOTO else None,
+            )
     return Inbound(
         channel=CHANNEL,
         identity_key=identity_key(message.from_user.id),
@@ -217,6 +222,14 @@ def _content(message: Message) -> tuple[str, Any] | None:
         if content:
             return str(kind.value), content
     return None
+
+
+def _photo(sizes: Any) -> FileBody | None:
+    """A chat photo as the image file Telegram keeps of it (the biggest size, a JPEG)."""
+    biggest = sizes[-1] if isinstance(sizes, tuple | list) and sizes else None
+    if biggest is None:
+        return None
+    return FileBody(biggest.file_id, "foto.jpg", "image/jpeg", biggest.file_size or 0)
 
 
 def _file_id(content: Any) -> str | None:
@@ -405,18 +418,27 @@ class TelegramChannel:
                 await self.bot.get_updates(offset=offset, timeout=0)
 
     async def _with_file_bytes(self, inbound: Inbound) -> Inbound:
-        """Fetch a sent file into memory (up to MAX_DOWNLOAD; bigger ones arrive without bytes)."""
+        """Fetch a sent file or chat photo into memory (up to MAX_DOWNLOAD; bigger ones arrive
+        without bytes)."""
         body = inbound.body
-        if not isinstance(body, FileBody) or body.data is not None or body.size > MAX_DOWNLOAD:
-            return inbound
+        if isinstance(body, MediaBody) and body.photo is not None:
+            photo = await self._fetched(body.photo)
+            return replace(inbound, body=replace(body, photo=photo))
+        if isinstance(body, FileBody):
+            return replace(inbound, body=await self._fetched(body))
+        return inbound
+
+    async def _fetched(self, body: FileBody) -> FileBody:
+        if body.data is not None or body.size > MAX_DOWNLOAD:
+            return body
         try:
             data = await self.download(body.ref)
         except TelegramError as exc:
             log.warning("could not download a file: %s", self.scrub(exc))
-            return inbound
+            return body
         if len(data) > MAX_DOWNLOAD:
-            return inbound
-        return replace(inbound, body=replace(body, size=len(data), data=data))
+            return body
+        return replace(body, size=len(data), data=data)
 
     async def download(self, ref: str) -> bytes:
         """The bytes of a file the person sent (FileBody.ref), kept in memory."""

@@ -52,7 +52,7 @@ from bot.crypto import download_links
 from bot.settings import Settings
 from services.download_links import DownloadLinks
 from services.files import FileStore
-from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, TextBody
+from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, MediaKind, TextBody
 from services.outbox import Fate
 from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage
@@ -250,6 +250,10 @@ class WhatsAppChannel:
             body = ChoiceBody(event.choice)
         elif event.kind == "document" and event.document is not None:
             body = await self._file(event.document.id, event.document.name, event.document.mime)
+        elif event.kind == "image" and event.media_id is not None:
+            # A chat image also comes as a file, for the steps that read pictures (a DANFE).
+            photo = await self._file(event.media_id, "foto.jpg", "image/jpeg")
+            body = MediaBody(MediaKind.IMAGE, event.media_id, photo=photo)
         elif event.kind in MEDIA_KINDS:
             # Only the kind: the dialogue answers it without looking at the media.
             body = MediaBody(MEDIA_KINDS[event.kind], event.media_id)

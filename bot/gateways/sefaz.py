@@ -234,14 +234,24 @@ class HttpsSefazGateway:
     def distribuicao(
         self, a1: A1, *, cnpj: str, uf_autor: str, ult_nsu: str
     ) -> RetornoDistribuicao:
-        pedido = DistDfeInt(
+        pedido = self._dist_dfe(cnpj, uf_autor, distNSU=DistDfeInt.DistNsu(ultNSU=ult_nsu))
+        return self._distribuir(a1, pedido, ult_nsu)
+
+    def por_chave(self, a1: A1, *, cnpj: str, uf_autor: str, chave: str) -> RetornoDistribuicao:
+        pedido = self._dist_dfe(cnpj, uf_autor, consChNFe=DistDfeInt.ConsChNfe(chNFe=chave))
+        return self._distribuir(a1, pedido, "0" * 15)
+
+    def _dist_dfe(self, cnpj: str, uf_autor: str, **pedido: Any) -> DistDfeInt:
+        return DistDfeInt(
             versao="1.01",
             tpAmb=self.endpoints.tp_amb,
             cUFAutor=uf_autor or self.uf_autor,
             CNPJ=cnpj if len(cnpj) > 11 else None,
             CPF=cnpj if len(cnpj) <= 11 else None,
-            distNSU=DistDfeInt.DistNsu(ultNSU=ult_nsu),
+            **pedido,
         )
+
+    def _distribuir(self, a1: A1, pedido: DistDfeInt, ult_nsu: str) -> RetornoDistribuicao:
         body = {"Body": {"nfeDistDFeInteresse": {"nfeDadosMsg": {"content": [pedido]}}}}
         ret = self._call(
             a1, NfeDistribuicaoDfeSoapNfeDistDfeInteresse, self.endpoints.url_distribuicao(),
@@ -444,16 +454,11 @@ def _proc_evento(signed: str, ret_evento: etree._Element) -> bytes:
 
 def gateway_from_settings(settings: Any) -> HttpsSefazGateway:
     """The gateway from SEFAZ_* settings (bot/settings.py)."""
-    consulta = {
-        sigla: url
-        for sigla in UF_SIGLAS.values()
-        if (url := os.environ.get(f"SEFAZ_URL_CONSULTA_{sigla}"))
-    }
     endpoints = SefazEndpoints(
         ambiente=settings.sefaz_ambiente,
         distribuicao=settings.sefaz_url_distribuicao,
         evento=settings.sefaz_url_evento,
-        consulta=consulta,
+        consulta=dict(settings.sefaz_url_consulta),
         base=settings.sefaz_url_base,
     )
     bundle = Path(settings.sefaz_ca_bundle) if settings.sefaz_ca_bundle else None

@@ -36,29 +36,39 @@ class Regra:
     fonte: str
 
 
-# Every number the capture obeys, in one place (NT 2014.002 v1.14 and later, "Web Service
-# NFeDistribuicaoDFe"; the cStat meanings come from its table of rejections).
+# Every number the capture obeys, in one place. The source is NT 2014.002 ("Web Service
+# NFeDistribuicaoDFe") by the version that brought each rule: the rules of consumo indevido for
+# distNSU, consNSU and consChNFe came with v1.12 (in production from 10/03/2022; v1.14 only added
+# the last ultNSU to the 656 answer, v1.15 made consChNFe work without a prior NSU). The NT's
+# own item numbers are not cited: its text could not be checked from here, and a wrong item
+# number is worse than none. The cStat meanings are those of the NT's table of rejections.
 REGRAS: dict[str, Regra] = {
     "docs_por_consulta": Regra(
-        "documentos por resposta (no máximo)", 50, "NT 2014.002 item 3.3 (loteDistDFeInt)"
+        "documentos por resposta (no máximo)",
+        50,
+        "NT 2014.002, leiaute de retDistDFeInt (loteDistDFeInt: até 50 docZip)",
     ),
     "espera_sem_novidade_min": Regra(
         "espera depois de cStat 137 ou de ultNSU = maxNSU (minutos)",
         60,
-        "NT 2014.002 item 3.11.4 (regras de consumo indevido, a partir da v1.14)",
+        "NT 2014.002 v1.12, regras de uso indevido: distNSU sem mais documentos",
     ),
     "bloqueio_656_min": Regra(
         "CNPJ bloqueado depois de cStat 656, e cada nova consulta reinicia a hora (minutos)",
         60,
-        "NT 2014.002 item 3.11.4 e tabela de rejeições (656 Consumo Indevido)",
+        "NT 2014.002 v1.12, regras de uso indevido: bloqueio por 1 hora, zerado a cada nova "
+        "consulta no bloqueio",
     ),
     "consultas_chave_por_hora": Regra(
-        "consultas consChNFe por CNPJ por hora (no máximo)",
+        "consultas consChNFe/consNSU por CNPJ por hora (no máximo)",
         20,
-        "NT 2014.002 v1.30, item 3.11.4 (limite de consChNFe)",
+        "NT 2014.002 v1.12, regras de uso indevido: 656 ao passar de 20 consultas por hora",
     ),
     "nsu_inicial": Regra(
-        "primeira consulta com ultNSU = 0: os últimos 90 dias", 90, "NT 2014.002 item 3.5"
+        "documentos disponíveis na distribuição (e por chave): os últimos 90 dias",
+        90,
+        "NT 2014.002: até 3 meses após a recepção pelo Ambiente Nacional (consChNFe e consNSU "
+        "com retroativo máximo de 90 dias, v1.12; depois, 632)",
     ),
 }
 
@@ -89,6 +99,29 @@ def proxima_consulta(c_stat: str, ult_nsu: str, max_nsu: str, agora: datetime) -
     if c_stat == CSTAT_DOCUMENTOS and nsu_int(ult_nsu) < nsu_int(max_nsu):
         return agora
     return agora + _minutos("espera_sem_novidade_min")
+
+
+# consChNFe (a document by its key): answers the capture and the chat tell apart.
+CSTAT_CHAVE_NAO_CONSTA = "217"  # NF-e inexistente para a chave informada
+CSTAT_CHAVE_FORA_DE_PRAZO = "632"  # fora de prazo, a NF-e não está mais disponível
+CSTAT_CHAVE_SEM_PERMISSAO = "640"  # o interessado não tem permissão para esta NF-e
+CSTAT_CHAVE_EMITENTE = "641"  # NF-e indisponível para o emitente
+CSTAT_CHAVE_CANCELADA = "653"
+CSTAT_CHAVE_DENEGADA = "654"
+
+
+def janela_por_chave(desde: datetime | None, feitas: int, agora: datetime) -> tuple[datetime, int]:
+    """The hour the consChNFe count belongs to and the count in it: a new hour starts at
+    `agora` once the last one is over."""
+    if desde is None or agora - desde >= timedelta(hours=1):
+        return agora, 0
+    return desde, feitas
+
+
+def consultas_chave_restantes(desde: datetime | None, feitas: int, agora: datetime) -> int:
+    """How many consChNFe this CNPJ may still send in the current hour."""
+    _, feitas = janela_por_chave(desde, feitas, agora)
+    return max(REGRAS["consultas_chave_por_hora"].valor - feitas, 0)
 
 
 def nsu_int(nsu: str) -> int:
@@ -133,6 +166,7 @@ class ResumoNFe:
     protocolo: str | None
     # cSitNFe: 1 autorizada, 2 denegada, 3 cancelada
     situacao: str
+    autorizada_em: datetime | None = None  # dhRecbto: the manifestação deadlines count from it
 
 
 _SITUACOES = {"1": "autorizada", "2": "denegada", "3": "cancelada"}
@@ -153,6 +187,7 @@ def ler_res_nfe(xml: bytes) -> ResumoNFe:
         valor=valor,
         protocolo=_text(root, "n:nProt"),
         situacao=_SITUACOES.get(_text(root, "n:cSitNFe") or "", "autorizada"),
+        autorizada_em=_datetime(recebida) if (recebida := _text(root, "n:dhRecbto")) else None,
     )
 
 

@@ -2,8 +2,13 @@
 
 Codes as in NT 2012.002 (MD-e) and the MOC's table of events; some public code swaps 210200
 and 210210, this table is the one to trust. Deadlines come from Ajuste SINIEF 07/05, cláusula
-décima quinta-C, as the MOC (Anexo II, NT 2020.001 v1.50) applies them: counted in days from
-the note's authorization. Check `PRAZOS` against the current texts when they change.
+décima quinta-C (caput as written by Ajuste SINIEF 44/20: the conclusive events "em até 180
+dias, contados a partir da data de autorização da NF-e"; the Ciência da Emissão within 10 days
+of the authorization, as the states' rules transcribe it, e.g. Portaria SEFAZ-MT 160/2021 art.
+38 § 4º). They count from the AUTHORIZATION — protNFe/resNFe `dhRecbto` — not from `dhEmi`;
+the issue date stands in only when no authorization time is known. An event past its deadline
+is refused with cStat 596 ("Evento apresentado fora do prazo: [prazo vigente]"). Check
+`PRAZOS` against the current texts when they change.
 """
 
 from __future__ import annotations
@@ -43,11 +48,9 @@ MANIFESTACOES: dict[TipoManifestacao, Manifestacao] = {
     ),
 }
 
-# Days from the note's authorization (Ajuste SINIEF 07/05, cláusula décima quinta-C, as read
-# in MOC 7.0 Anexo II / NT 2020.001 v1.50): the conclusive events within 180 days; Ciência
-# within the same window (after it the recipient can no longer ask for the full XML by event).
+# Days from the note's authorization (see the module's text for the sources).
 PRAZOS: dict[TipoManifestacao, int] = {
-    TipoManifestacao.CIENCIA: 180,
+    TipoManifestacao.CIENCIA: 10,
     TipoManifestacao.CONFIRMACAO: 180,
     TipoManifestacao.DESCONHECIMENTO: 180,
     TipoManifestacao.NAO_REALIZADA: 180,
@@ -94,3 +97,4 @@ def prazo(
 
 # Answers of RecepcaoEvento that mean the event is on record (NT 2012.002 / MOC 7.0).
 CSTAT_REGISTRADO = frozenset({"135", "136"})
+CSTAT_FORA_DO_PRAZO = "596"  # Rejeição: Evento apresentado fora do prazo: [prazo vigente]

@@ -537,3 +537,33 @@ def test_the_openapi_document_describes_both_upload_forms_and_the_errors(
     assert listing["422"]["content"]["application/json"]["schema"] == erro
     assert fetch["404"]["content"]["application/json"]["schema"] == erro
     assert "Allow" in fetch["405"]["headers"]
+
+
+def test_a_sefaz_summary_is_neither_listed_nor_served_as_the_notes_xml(
+    app: App, api: TestClient, client: tuple[int, str]
+) -> None:
+    from services.sefaz import DocumentoDistribuido
+    from services.sefaz_capture import ClientCapture, store_page
+    from storage.sefaz import CaptureTarget
+    from tests.unit.fiscal.samples import Ide, res_nfe
+
+    client_id, key = client
+    ide = Ide(cnpj="11222333000181", nnf="4321")  # a supplier's note, known only by its resNFe
+    target = CaptureTarget(0, client_id, 0, EMITENTE_CNPJ, "SP", "Emitente Ltda", False, None)
+    uow = app.uow_factory()
+    with uow:
+        doc = DocumentoDistribuido("1", "resNFe_v1.01.xsd", res_nfe(ide))
+        store_page(uow, target, (doc,), ClientCapture(client_id, EMITENTE_CNPJ, ""), OUTUBRO)
+        uow.commit()
+
+    listed = api.get(
+        "/api/v1/documentos",
+        params={"competencia": "2026-10", "modelo": "55", "tipo": "fornecedor"},
+        headers=auth(key),
+    )
+    fetched = api.get(f"/api/v1/documentos/{ide.chave()}", headers=auth(key))
+
+    assert listed.status_code == 200
+    assert listed.json()["total"] == 0
+    assert fetched.status_code == 404
+    assert "só há o resumo da SEFAZ (sem XML)" in fetched.json()["detail"]

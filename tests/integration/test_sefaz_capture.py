@@ -278,3 +278,23 @@ def test_documents_that_fail_verification_are_refused_and_the_nsu_still_advances
     assert NFELIB_TO_DESTINATARIO not in {d.chave for d in rows(app, FiscalDocument)}
     [cursor] = rows(app, SefazCursor)
     assert cursor.ult_nsu == "000000000000003"  # refused documents do not hold the NSU back
+
+
+def test_the_authorization_time_is_kept_from_the_summary_and_then_from_the_full_note(
+    app: App, office: Office
+) -> None:
+    client = recipient(app, office.gestor)
+    ide = Ide(nnf="78")
+    state = SefazState()
+    state.add(client.cnpj, "resNFe_v1.01.xsd", res_nfe(ide))
+    with sefaz_stand_in(state) as sefaz:
+        run(app, sefaz)
+        [summary] = rows(app, FiscalDocument)
+        assert summary.autorizada_em == datetime(2026, 10, 15, 13, 31, tzinfo=UTC)
+        state.add(client.cnpj, "procNFe_v4.00.xsd", nfe_proc(ide))
+        state.waiting_until.clear()
+        run(app, sefaz, now=NOW + timedelta(hours=2))
+    [note] = rows(app, FiscalDocument)
+    assert note.resumo is False
+    # the protNFe's dhRecbto (10:31), not the dhEmi (10:30)
+    assert note.autorizada_em == datetime(2026, 10, 15, 13, 31, tzinfo=UTC)

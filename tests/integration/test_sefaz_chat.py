@@ -17,7 +17,7 @@ from handlers import texts
 from services import sefaz_manifest
 from services.sefaz_capture import capture
 from tests.integration.sefaz_support import Recipient, box_of, gateway_for, recipient
-from tests.support import Chat, Office, add_client, add_member, make_office
+from tests.support import Chat, Office, add_client, add_member, cnpj, make_office
 from tests.support_sefaz import SefazState, StandIn, sefaz_stand_in
 from tests.unit.fiscal.samples import Ide, res_nfe
 from tests.unit.fiscal_chat.chat_support import open_gerenciar
@@ -147,9 +147,12 @@ def test_a_contador_sees_the_note_without_manifestacao_buttons(
     bob.press_id(f"go:forn:{client.client_id}")
     bob.press(bob.labels()[0])
     assert "Não realizada" not in bob.labels()
+    assert texts.BAIXAR_XML_COMPLETO not in bob.labels()
     bob.press_id("mf:210200")  # not offered to it: answered as an expired option
     assert texts.MANIF_SEND not in bob.labels()
+    bob.press_id("mf:xml")
     assert sefaz.state.count("evento") == 0
+    assert sefaz.state.count("chave") == 0
 
 
 def test_the_switches_are_in_configuracoes(
@@ -236,13 +239,65 @@ def test_a_note_not_archived_is_asked_to_sefaz_with_the_emitentes_certificate(
     assert sefaz.state.count("consulta", client.cnpj) == 1
 
 
-def test_no_client_can_ask_sefaz_about_a_stranger_note(
-    chat: Chat, client: Recipient, sefaz: StandIn
+def test_a_note_to_a_client_not_captured_yet_is_asked_with_the_destinatarios_certificate(
+    app: App, chat: Chat, office: Office, client: Recipient, sefaz: StandIn
 ) -> None:
+    # Another client with capture on, registered first: the buyer from this emitente (the
+    # client holding its earlier note) is asked before it.
+    other = recipient(app, office.gestor, cnpj=cnpj(41), name="OUTRA EMPRESA LTDA")
+    fresh = IDE.but(nnf="901")  # same supplier, a note the capture has not brought yet
+    sefaz.state.notas[fresh.chave()] = ("100", "Autorizado o uso da NF-e")
+    sefaz.state.partes[fresh.chave()] = {fresh.cnpj, client.cnpj}
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(fresh.chave())
+    text = chat.last_text().text
+    assert "Situação: autorizada" in text
+    assert f"Destinatário: {NAME}" in text
+    assert f"com o certificado de {NAME}: 100 – Autorizado o uso da NF-e" in text
+    assert sefaz.state.count("consulta", client.cnpj) == 1
+    assert sefaz.state.count("consulta", other.cnpj) == 0
+    assert texts.MANIFESTAR not in chat.labels()  # not stored: the capture will bring it
+
+
+def test_a_note_of_an_unknown_supplier_tries_the_clients_that_capture_at_most_three(
+    app: App, chat: Chat, office: Office, client: Recipient, sefaz: StandIn
+) -> None:
+    others = [
+        recipient(app, office.gestor, cnpj=cnpj(50 + n), name=f"EMPRESA {n}") for n in range(3)
+    ]
+    stranger = Ide(cnpj=cnpj(90), nnf="902")
+    sefaz.state.notas[stranger.chave()] = ("100", "Autorizado o uso da NF-e")
+    sefaz.state.partes[stranger.chave()] = {stranger.cnpj, others[1].cnpj}
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(stranger.chave())
+    assert "Destinatário: EMPRESA 1" in chat.last_text().text
+    assert [c.cnpj_certificado for c in sefaz.state.calls if c.service == "consulta"] == [
+        client.cnpj,
+        others[0].cnpj,
+        others[1].cnpj,
+    ]
+    sefaz.state.calls.clear()
+    nobody = Ide(cnpj=cnpj(91), nnf="903")  # nobody here is a party: three calls, then say so
+    chat.press(texts.OUTRA_CONSULTA)
+    chat.say(nobody.chave())
+    text = chat.last_text().text
+    assert "Situação: não encontrada" in text
+    assert f"com o certificado de {NAME}, EMPRESA 0, EMPRESA 1: 217" in text
+    assert sefaz.state.count("consulta") == 3
+
+
+def test_no_client_with_a_certificate_that_may_be_a_party_says_so_without_asking_sefaz(
+    app: App, chat: Chat, office: Office, sefaz: StandIn
+) -> None:
+    recipient(app, office.gestor, captura=False)  # a certificate, but no capture, no notes
     chat.say("/menu")
     chat.press(texts.CONSULTAR_NOTA)
     chat.say(Ide(nnf="901").chave())  # issued by someone who is not a client
-    assert "nenhum cliente seu" in chat.last_text().text
+    text = chat.last_text().text
+    assert "nenhum cliente seu com certificado digital válido pode ser o emitente" in text
+    assert "ligue a Captura de notas" in text
     assert sefaz.state.count("consulta") == 0
 
 
@@ -269,3 +324,98 @@ def test_another_gestor_cannot_look_up_a_note_of_this_office(
             app.uow_factory, other.gestor, IDE.chave(), gateway=gateway_for(sefaz), box=box_of(app)
         )
     assert sefaz.state.count("consulta") == 0
+
+
+# -- the note's events and Reconhecer + Confirmar operação ------------------------------------
+
+
+def test_the_note_lists_its_events_with_their_dates(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    open_note(chat)
+    assert "📜 Eventos:" not in chat.last_text().text
+    chat.press("Ciência")
+    chat.press(texts.MANIF_SEND)  # a worker sends it; the note shown again has it
+    chat.say("/menu")
+    open_note(chat)
+    text = chat.last_text().text
+    assert "📜 Eventos:\n• Ciência da operação — " in text
+    assert "(protocolo 891260000000123)" in text
+
+
+def test_reconhecer_offers_to_confirm_the_operation_at_sefaz_too(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    open_note(chat)
+    chat.press(texts.RECONHECER)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert "✅ Nota nº 555 de FORNECEDOR LTDA reconhecida." in said
+    text = chat.last_text().text
+    assert text.startswith(texts.RECONHECER_E_CONFIRMAR)
+    assert "Confirmar operação (210200)" in text
+    assert sefaz.state.count("evento") == 0  # nothing sent before the tap
+    chat.press(texts.MANIF_SEND)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert "✅ Confirmar operação registrada na SEFAZ (protocolo 891260000000123)." in said
+    assert sefaz.state.count("evento", client.cnpj) == 1
+    chat.say("/menu")
+    open_gerenciar(chat, NAME)
+    chat.press(texts.XMLS_FORNECEDORES)
+    chat.press(texts.RECONHECIDAS)
+    chat.press(chat.labels()[0])
+    assert "• Confirmação da operação — " in chat.last_text().text
+    assert "Status: Reconhecida em " in chat.last_text().text
+
+
+def test_reconhecer_and_voltar_keeps_only_the_local_acknowledgement(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    open_note(chat)
+    chat.press(texts.RECONHECER)
+    chat.press(texts.VOLTAR)
+    assert "Status: Reconhecida em " in chat.last_text().text
+    assert sefaz.state.count("evento") == 0
+
+
+def test_reconhecer_does_not_offer_sefaz_when_the_capture_is_off(
+    app: App, chat: Chat, office: Office, client: Recipient, sefaz: StandIn
+) -> None:
+    sefaz_manifest.set_switches(app.uow_factory(), office.gestor, client.client_id, captura=False)
+    open_note(chat)
+    chat.press(texts.RECONHECER)
+    text = chat.last_text().text
+    assert "Status: Reconhecida em " in text
+    assert texts.RECONHECER_E_CONFIRMAR not in text
+    assert texts.MANIF_SEND not in chat.labels()
+
+
+# -- Baixar XML completo (consChNFe) ----------------------------------------------------------
+
+
+def test_baixar_xml_completo_brings_the_full_note_by_its_key(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    from tests.unit.fiscal.samples import nfe_proc
+
+    sefaz.state.completos[IDE.chave()] = nfe_proc(IDE)
+    open_note(chat)
+    chat.press(texts.BAIXAR_XML_COMPLETO)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert texts.XML_COMPLETO_OK in said
+    assert sefaz.state.count("chave", client.cnpj) == 1
+    chat.say("/menu")
+    open_note(chat)
+    assert "Sem XML" not in chat.last_text().text
+    assert texts.BAIXAR_XML in chat.labels()
+    assert texts.BAIXAR_XML_COMPLETO not in chat.labels()
+
+
+def test_baixar_xml_completo_shows_the_rejection_with_its_cstat(
+    chat: Chat, client: Recipient, sefaz: StandIn
+) -> None:
+    motivo = "Rejeicao: CNPJ/CPF do interessado nao possui permissao para consultar esta NF-e"
+    sefaz.state.recusas_chave[IDE.chave()] = ("640", motivo)
+    open_note(chat)
+    chat.press(texts.BAIXAR_XML_COMPLETO)
+    said = [m.text for m in chat.received if hasattr(m, "text")]
+    assert texts.XML_COMPLETO_RECUSADO.format(c_stat="640", x_motivo=motivo) in said

@@ -147,7 +147,7 @@ def test_the_password_never_shows_in_logs_or_errors(caplog: pytest.LogCaptureFix
     [
         (None, True),
         (("573", "Rejeicao: Duplicidade de evento"), False),
-        (("596", "Rejeicao: Evento apresentado apos o prazo permitido para o evento"), False),
+        (("596", "Rejeicao: Evento apresentado fora do prazo: 180 dias"), False),
     ],
 )
 def test_a_manifestacao_is_signed_with_the_a1_and_registered_or_refused(
@@ -189,3 +189,36 @@ def test_the_official_urls_come_from_nfelib_by_environment() -> None:
     assert "svrs" in prod.url_consulta("42")  # SC uses SVRS
     assert "fazenda.sp.gov.br" in prod.url_consulta("35")
     assert SefazEndpoints(consulta={"SP": "https://x/sp"}).url_consulta("35") == "https://x/sp"
+
+
+def test_consulta_urls_per_uf_come_from_dotenv_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.gateways.sefaz import gateway_from_settings
+    from bot.settings import Settings
+
+    env = tmp_path / ".env"
+    env.write_text(
+        "SEFAZ_URL_CONSULTA_SP=https://sp.dotenv.example/consulta\n"
+        "SEFAZ_URL_CONSULTA_MG=https://mg.dotenv.example/consulta\n"
+    )
+    monkeypatch.setenv("SEFAZ_URL_CONSULTA_MG", "https://mg.env.example/consulta")
+    settings = Settings(environment="test", _env_file=str(env))
+    assert settings.sefaz_url_consulta == {
+        "SP": "https://sp.dotenv.example/consulta",
+        "MG": "https://mg.env.example/consulta",
+    }
+    endpoints = gateway_from_settings(settings).endpoints
+    assert endpoints.url_consulta("35") == "https://sp.dotenv.example/consulta"
+    assert endpoints.url_consulta("31") == "https://mg.env.example/consulta"
+
+
+def test_a_consulta_url_for_an_unknown_uf_is_refused_naming_the_key(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    env = tmp_path / ".env"
+    env.write_text("SEFAZ_URL_CONSULTA_XX=https://nowhere.example\n")
+    with pytest.raises(ValidationError, match="XX não é uma UF"):
+        Settings(environment="test", _env_file=str(env))

@@ -3,7 +3,8 @@ stand-in; success stores the procEventoNFe, every rejection comes back with cSta
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -95,7 +96,7 @@ def test_each_manifestacao_is_registered_and_its_procevento_kept(
     ("c_stat", "motivo"),
     [
         ("573", "Rejeicao: Duplicidade de evento"),
-        ("596", "Rejeicao: Evento apresentado apos o prazo permitido para o evento"),
+        ("596", "Rejeicao: Evento apresentado fora do prazo: 180 dias"),
         ("217", "Rejeicao: NF-e nao consta na base de dados da SEFAZ"),
     ],
 )
@@ -167,19 +168,30 @@ def test_a_note_not_stored_for_the_client_is_refused_before_sefaz(
         assert sefaz.state.count("evento") == 0
 
 
-def test_automatic_ciencia_is_sent_for_each_new_summary(
+def test_automatic_ciencia_is_sent_for_each_new_summary_within_its_ten_days(
     app: App, office: Office, client: Recipient
 ) -> None:
     from bot.sefaz import capture_runner
+
+    now = datetime.now(UTC)
+    recent = (now - timedelta(days=3)).astimezone(ZoneInfo("America/Sao_Paulo"))
+
+    def authorized(ide: Ide, at: datetime) -> bytes:
+        return res_nfe(ide).replace(
+            b"2026-10-15T10:31:00-03:00", at.replace(microsecond=0).isoformat().encode()
+        )
 
     sefaz_manifest.set_switches(
         app.uow_factory(), office.gestor, client.client_id, ciencia_automatica=True
     )
     with sefaz_stand_in(SefazState()) as sefaz:
-        sefaz.state.add(client.cnpj, "resNFe_v1.01.xsd", res_nfe(IDE))
-        sefaz.state.add(client.cnpj, "resNFe_v1.01.xsd", res_nfe(Ide(nnf="322")))
+        sefaz.state.add(client.cnpj, "resNFe_v1.01.xsd", authorized(IDE, recent))
+        sefaz.state.add(client.cnpj, "resNFe_v1.01.xsd", authorized(Ide(nnf="322"), recent))
+        # authorized 11 days ago: past the Ciência's 10 days, SEFAZ would answer 596
+        late = recent - timedelta(days=8)
+        sefaz.state.add(client.cnpj, "resNFe_v1.01.xsd", authorized(Ide(nnf="323"), late))
         run = capture_runner(app.settings, app.uow_factory, gateway_for(sefaz))
-        run(now=datetime.now(UTC), holder="t")
+        run(now=now, holder="t")
         assert sefaz.state.count("evento") == 2
     assert sorted(e.tp_evento for e in events(app)) == ["210210", "210210"]
 

@@ -1,5 +1,6 @@
 """Telegram messages that are not text nor a document (photo, sticker, voice...) become neutral
-media events, are answered in the chat, and are never downloaded."""
+media events and are answered in the chat; only a photo is downloaded (a step may read it:
+Consultar nota reads a DANFE's barcode), the rest never."""
 
 from __future__ import annotations
 
@@ -151,4 +152,6 @@ async def test_at_the_menu_each_kind_is_answered_with_the_menu_and_nothing_is_do
         texts.AJUDA,
         texts.PENDENCIAS_BUTTON.format(count=0),
     ]
-    assert not api.called("getFile")
+    assert [c.params["file_id"] for c in api.called("getFile")] == (
+        ["PHOTO-big"] if field == "photo" else []
+    )

@@ -61,6 +61,16 @@ def test_the_key_is_read_from_a_photo_of_a_danfe() -> None:
     assert chave_da_foto(photo(SPEC, Modelo.NFE)).valor == SPEC.chave()
 
 
+@pytest.mark.parametrize("numero", [1, 7, 32, 555])
+def test_the_key_is_read_from_a_whole_danfe_compressed_as_a_chat_photo(numero: int) -> None:
+    spec = NotaSpec(numero=numero, dh_emi=datetime(2026, 10, 15, 10, 30, tzinfo=UTC))
+    image = Image.open(io.BytesIO(photo(spec, Modelo.NFE)))
+    image.thumbnail((1280, 1280))  # what Telegram and WhatsApp keep of a compressed photo
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    assert chave_da_foto(out.getvalue()).valor == spec.chave()
+
+
 def test_the_key_is_read_from_the_qr_code_of_a_danfce() -> None:
     assert chave_da_foto(photo(NFCE, Modelo.NFCE, "PNG")).valor == NFCE.chave()
 

@@ -76,3 +76,34 @@ def test_the_justificativa_bounds(size: int, ok: bool) -> None:
 def test_a_deadline_past_says_it_is_over() -> None:
     over = prazo(date(2026, 1, 2), NOW.date(), TipoManifestacao.CONFIRMACAO)
     assert over.texto() == "prazo de manifestação encerrado em 01/07/2026"
+
+
+def test_ciencia_has_ten_days_and_the_conclusive_events_180_from_the_authorization() -> None:
+    autorizada = date(2026, 10, 15)
+    hoje = date(2026, 10, 20)
+    assert prazo(autorizada, hoje, TipoManifestacao.CIENCIA).ate == date(2026, 10, 25)
+    for tipo in (
+        TipoManifestacao.CONFIRMACAO,
+        TipoManifestacao.DESCONHECIMENTO,
+        TipoManifestacao.NAO_REALIZADA,
+    ):
+        assert prazo(autorizada, hoje, tipo).ate == date(2027, 4, 13)
+
+
+def test_the_summary_keeps_its_authorization_time() -> None:
+    resumo = ler_res_nfe(res_nfe(Ide(nnf="8")))
+    assert resumo.autorizada_em == datetime.fromisoformat("2026-10-15T10:31:00-03:00")
+
+
+def test_the_deadline_counts_the_authorization_day_in_brasilia() -> None:
+    from services.sefaz_manifest import prazo_da_nota
+
+    # 23:30 in Brasília on 31/10 is already 01/11 in UTC: the day is Brasília's
+    late = datetime(2026, 11, 1, 2, 30, tzinfo=UTC)
+    assert prazo_da_nota(late, date(2026, 11, 1)).ate == date(2027, 4, 29)
+
+
+def test_the_consumo_indevido_rules_cite_the_version_that_made_them() -> None:
+    assert "v1.12" in REGRAS["espera_sem_novidade_min"].fonte
+    assert "v1.12" in REGRAS["consultas_chave_por_hora"].fonte
+    assert REGRAS["consultas_chave_por_hora"].valor == 20

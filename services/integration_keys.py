@@ -2,6 +2,10 @@
 
 Only a SHA-256 hash (the keys are 256-bit random, so a slow hash adds nothing) and a short
 display prefix are stored; the whole key is shown once, when it is created.
+
+Look-ups of valid keys are cached for a few seconds (`storage.key_cache`): any committed change
+to keys or clients in this process empties the cache at once (a replaced key or a blocked
+contract is refused on the next request); another process sees it within the cache's TTL.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import UTC, datetime
 from domain.clients import ContractStatus
 from services.errors import NotFound, ServiceError
 from services.principal import Principal
+from storage.key_cache import KEY_ACCESS, KeyAccess, KeyAccessCache
 from storage.models import AuditEntry, IntegrationKey
 from storage.uow import UnitOfWork
 
@@ -75,19 +80,42 @@ def issue(uow: UnitOfWork, client_id: int, actor: str) -> str:
     return raw
 
 
-def authenticate(uow: UnitOfWork, raw: str) -> ApiClient:
+def authenticate(uow: UnitOfWork, raw: str, cache: KeyAccessCache = KEY_ACCESS) -> ApiClient:
     """The client behind a key; KeyRefused (401) or AccessCut (403) otherwise."""
+    found = cached(raw, cache)
+    if found is not None:
+        return found
+    key_hash = _hash(raw.strip())
+    generation = cache.generation  # before reading: a change committed meanwhile wins
+    with uow:
+        row = uow.integration_keys.by_hash(key_hash)
+        if row is None or row[0].revoked_at is not None:
+            raise KeyRefused()
+        client = row[1]
+        access = KeyAccess(
+            client.id, client.gestor_id, client.documento, client.razao_social, client.status
+        )
+    if not ContractStatus(access.status).cuts_access:
+        cache.put(key_hash, access, generation)
+    return _client(access)
+
+
+def cached(raw: str, cache: KeyAccessCache = KEY_ACCESS) -> ApiClient | None:
+    """The client behind a key from the cache alone (no database); None when not cached.
+
+    A malformed key is refused here already (KeyRefused).
+    """
     raw = raw.strip()
     if not raw.startswith(KEY_START) or len(raw) > 100:
         raise KeyRefused()
-    with uow:
-        found = uow.integration_keys.by_hash(_hash(raw))
-        if found is None or found[0].revoked_at is not None:
-            raise KeyRefused()
-        client = found[1]
-        if ContractStatus(client.status).cuts_access:
-            raise AccessCut()
-        return ApiClient(client.id, client.gestor_id, client.documento, client.razao_social)
+    access = cache.get(_hash(raw))
+    return _client(access) if access is not None else None
+
+
+def _client(access: KeyAccess) -> ApiClient:
+    if ContractStatus(access.status).cuts_access:
+        raise AccessCut()
+    return ApiClient(access.client_id, access.gestor_id, access.documento, access.razao_social)
 
 
 def current(uow: UnitOfWork, principal: Principal, client_id: int) -> KeyInfo | None:

@@ -7,10 +7,11 @@ returned by `api_router` (one block each).
 No `from __future__ import annotations` here: FastAPI reads the route annotations at run time.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -42,15 +43,22 @@ class ClienteOut(BaseModel):
     razao_social: str
 
 
-def client_dependency(uow_factory: UnitOfWorkFactory) -> Callable[..., ApiClient]:
+def client_dependency(
+    uow_factory: UnitOfWorkFactory,
+) -> Callable[..., Awaitable[ApiClient]]:
     """A FastAPI dependency resolving the Bearer key to its client (401/403 otherwise)."""
 
-    def current_client(
+    async def current_client(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> ApiClient:
         if credentials is None or not credentials.credentials.strip():
             raise HTTPException(401, MISSING_KEY, headers={"WWW-Authenticate": "Bearer"})
-        return integration_keys.authenticate(uow_factory(), credentials.credentials)
+        raw = credentials.credentials
+        # A key seen a moment ago is answered from memory, without a thread or a transaction.
+        found = integration_keys.cached(raw)
+        if found is not None:
+            return found
+        return await run_in_threadpool(integration_keys.authenticate, uow_factory(), raw)
 
     return current_client
 

@@ -15,7 +15,7 @@ then holds only its few statements.
 No `from __future__ import annotations` here: FastAPI reads the route annotations at run time.
 """
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -156,7 +156,9 @@ _UPLOAD_REFUSED = Erro | XmlRecusado
 
 
 def documentos_router(
-    uow_factory: UnitOfWorkFactory, client_dependency: Callable[..., ApiClient], pool: PreparePool
+    uow_factory: UnitOfWorkFactory,
+    client_dependency: Callable[..., Awaitable[ApiClient]],
+    pool: PreparePool,
 ) -> APIRouter:
     router = APIRouter(tags=["documentos fiscais"])
     writer = NoteWriter(uow_factory)  # concurrent single-XML requests commit together

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
+from functools import lru_cache
 
 from lxml import etree
 
@@ -52,7 +53,7 @@ from domain.fiscal.model import (
 from domain.fiscal.safe_xml import MAX_XML_BYTES, load_xml
 from domain.fiscal.signature import Assinatura, problema_do_signatario, recusada, verificar
 
-__all__ = ["MAX_XML_BYTES", "NFE_NS", "parse_document"]
+__all__ = ["MAX_XML_BYTES", "NFE_NS", "parse_document", "read_document"]
 
 _SOAP_NAMESPACES = frozenset(
     {"http://www.w3.org/2003/05/soap-envelope", "http://schemas.xmlsoap.org/soap/envelope/"}
@@ -76,7 +77,12 @@ _OTHER_ROOTS = {
 
 def parse_document(data: bytes, *, max_bytes: int = MAX_XML_BYTES) -> DocumentoFiscal:
     """Read one fiscal XML; raise a `FiscalDocumentError` saying why when it cannot be accepted."""
-    root = load_xml(data, max_bytes)
+    return read_document(load_xml(data, max_bytes))
+
+
+def read_document(root: etree._Element) -> DocumentoFiscal:
+    """`parse_document` of a tree already loaded by `safe_xml.load_xml` (parsed once, when the
+    caller also validates it against the XSD)."""
     qname = etree.QName(root)
     reader = _READERS.get(qname.localname)
     if qname.namespace != NFE_NS:
@@ -411,11 +417,19 @@ def _avisos(
         )
     elif not signed:
         avisos.append("A nota autorizada não traz a assinatura digital.")
-    try:
-        parse_tax_id(emitente.cnpj or emitente.cpf or "")
-    except InvalidValue:
+    if not _check_digits_ok(emitente.cnpj or emitente.cpf or ""):
         avisos.append("O CNPJ/CPF do emitente tem dígitos verificadores inválidos.")
     return tuple(avisos)
+
+
+@lru_cache(maxsize=1024)
+def _check_digits_ok(documento: str) -> bool:
+    """Cached: the thousands of notes of a client share one emitter (and the check is slow)."""
+    try:
+        parse_tax_id(documento)
+    except InvalidValue:
+        return False
+    return True
 
 
 def _dh_emi(ide: etree._Element) -> datetime:

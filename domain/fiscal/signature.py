@@ -41,6 +41,8 @@ _SIGNATURE_METHODS = frozenset(
 _DIGEST_METHODS = frozenset(
     {"http://www.w3.org/2000/09/xmldsig#sha1", "http://www.w3.org/2001/04/xmlenc#sha256"}
 )
+# Compiled once: every element of the document carrying this Id (there must be one, the signed).
+_WITH_ID = etree.XPath("//*[@Id=$id]")
 # Clocks of emitters and of SEFAZ disagree by minutes, not days.
 _CLOCK_SLACK = timedelta(minutes=10)
 
@@ -164,7 +166,7 @@ def _shape_problem(signature: etree._Element, assinado: etree._Element) -> str |
     wanted = assinado.get("Id") or ""
     if not wanted or reference.get("URI") != f"#{wanted}":
         return f"não se refere ao elemento assinado ({etree.QName(assinado).localname})"
-    same_id = assinado.getroottree().getroot().xpath("//*[@Id=$id]", id=wanted)
+    same_id = _WITH_ID(assinado.getroottree().getroot(), id=wanted)
     if not isinstance(same_id, list) or len(same_id) != 1 or same_id[0] is not assinado:
         return "se refere a um Id repetido no documento"
     transforms = [t.get("Algorithm") for t in reference.findall("ds:Transforms/ds:Transform", _DS)]
@@ -188,7 +190,13 @@ def _certificate_der(signature: etree._Element) -> bytes | None:
 
 class _KeyCache:
     """xmlsec keys and certificate facts by certificate: a client signs thousands of notes
-    with one certificate, and loading it is a large part of a verification."""
+    with one certificate, and loading it is a large part of a verification.
+
+    Only what belongs to the certificate itself is kept (its public key, its CNPJ/CPF, its
+    validity dates); everything that depends on the document (the digest and signature of these
+    bytes, the emitter being the certificate's company, dhEmi within the validity) is checked
+    for every document, cached certificate or not.
+    """
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
@@ -196,6 +204,10 @@ class _KeyCache:
             OrderedDict()
         )
         self._lock = threading.Lock()
+
+    def __contains__(self, cert_der: bytes) -> bool:
+        with self._lock:
+            return hashlib.sha256(cert_der).digest() in self._items
 
     def get(self, cert_der: bytes) -> tuple[xmlsec.Key | None, CertificateInfo | None]:
         digest = hashlib.sha256(cert_der).digest()

@@ -51,6 +51,17 @@ def xsd_warnings(data: bytes) -> tuple[str, ...]:
         root = load_xml(data)
     except FiscalDocumentError as exc:
         return (f"XSD não verificado: {exc.message}",)
+    return _validate(folder, root)
+
+
+def xsd_warnings_of(root: etree._Element) -> tuple[str, ...]:
+    """`xsd_warnings` of a tree already loaded by `safe_xml.load_xml`, before anything else
+    touched it (the signature check registers its Ids): one parse for both."""
+    folder = _nfelib_folder()
+    return () if folder is None else _validate(folder, root)
+
+
+def _validate(folder: Path, root: etree._Element) -> tuple[str, ...]:
     relative = _schema_for(root)
     if relative is None:
         qname = etree.QName(root)

@@ -75,7 +75,7 @@ from typing import Any
 from _bot_api import BotApiStandIn, Call, WebhookClient
 from _support import pg_reachable, throwaway_database
 from conversation import Gestor, seed
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -102,6 +102,7 @@ DELIVER_TIMEOUT = 30.0  # seconds an update is offered before it counts as not a
 START_TIMEOUT = 90.0
 BAD_REPLIES = ("Essa opção expirou", "Ops, algo deu errado", "⚠️")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+STATS_FLUSH = 1.2  # seconds: PostgreSQL's backends publish their statistics about every second
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -305,12 +306,33 @@ class Phase:
     harness_cpu: float
     machine_busy: float  # CPUs' worth busy during the phase (all processes of the machine)
     offered: float | None = None
+    transactions: int | None = None  # committed + rolled back in the database (PostgreSQL)
+
+
+def transactions(engine: Engine) -> int | None:
+    """Transactions the benchmark database has seen so far (PostgreSQL's statistics)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        return int(
+            connection.scalar(
+                text(
+                    "SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                    "WHERE datname = current_database()"
+                )
+            )
+            or 0
+        )
 
 
 class Load:
-    def __init__(self, api: BotApiStandIn, client: WebhookClient) -> None:
+    def __init__(
+        self, api: BotApiStandIn, client: WebhookClient, engine: Engine, *, warm_up: float
+    ) -> None:
         self.api = api
         self.client = client
+        self.engine = engine
+        self.warm_up = warm_up  # seconds; also the wait for PostgreSQL's statistics
         self.update_ids = itertools.count(1)
 
     async def run(
@@ -333,6 +355,7 @@ class Load:
         cpu_before = sum(s.cpu() for s in servers)
         harness_before = time.process_time()
         busy_before, total_before = machine_cpu()
+        xacts_before = transactions(self.engine)
 
         async def person(chat: Chat, rng: random.Random) -> None:
             while time.perf_counter() < until:
@@ -371,6 +394,10 @@ class Load:
         busy_after, total_after = machine_cpu()
         cores = os.cpu_count() or 1
         server_cpu = sum(s.cpu() for s in servers) - cpu_before
+        xacts = None
+        if xacts_before is not None:
+            await asyncio.sleep(min(STATS_FLUSH, self.warm_up))
+            xacts = (transactions(self.engine) or 0) - xacts_before
         return Phase(
             name,
             sent,
@@ -381,6 +408,7 @@ class Load:
             time.process_time() - harness_before,
             cores * (busy_after - busy_before) / max(total_after - total_before, 1),
             rate,
+            xacts,
         )
 
     async def _offer(self, record: Sent, body: bytes, balancer: Balancer) -> bool:
@@ -444,7 +472,13 @@ def report(phase: Phase, servers: int, baseline_rate: float | None = None) -> fl
         f"    CPU: servers {per_update:.2f} ms per update ({servers} process"
         f"{'es' if servers > 1 else ''}), this harness "
         f"{1000 * phase.harness_cpu / max(len(accepted), 1):.2f} ms per update; machine "
-        f"{phase.machine_busy:.2f} of {os.cpu_count()} CPUs busy",
+        f"{phase.machine_busy:.2f} of {os.cpu_count()} CPUs busy"
+        + (
+            f"; PostgreSQL {phase.transactions / max(len(accepted), 1):.1f} transactions "
+            "per update"
+            if phase.transactions is not None
+            else ""
+        ),
         flush=True,
     )
     return rate
@@ -468,10 +502,10 @@ def row_signature(row: OutboxMessage) -> tuple[Any, ...]:
     chat = int(row.address)
     outbound, edit_ref = from_payload(row.payload, row.blob)
     if isinstance(outbound, Text):
-        text, _ = html_text(outbound)
+        shown, _ = html_text(outbound)
         if edit_ref is not None:
-            return ("editMessageText", chat, int(edit_ref), text)
-        return ("sendMessage", chat, text)
+            return ("editMessageText", chat, int(edit_ref), shown)
+        return ("sendMessage", chat, shown)
     kind = row.payload["type"]
     if kind == "clear_buttons":
         return ("editMessageReplyMarkup", chat, int(row.payload["ref"]))
@@ -636,14 +670,14 @@ async def bench(args: argparse.Namespace, setup: Setup) -> bool:
     api = BotApiStandIn()
     api_port = await api.start()
     client = WebhookClient(setup.secret)
-    load = Load(api, client)
+    load = Load(api, client, setup.engine, warm_up=args.warm_up)
     closed_chats = setup.chats[: args.chats]
     failed = False
 
     echo = start_echo(api_port, setup.secret, setup.workdir)
     try:
         await until_healthy([echo], client)
-        await load.run("warm-up", setup.echo_chats[:8], [echo], seconds=1.0)
+        await load.run("warm-up", setup.echo_chats[:8], [echo], seconds=args.warm_up)
         phase = await load.run(
             "bare PTB webhook echo, 1 process, closed loop",
             setup.echo_chats[: args.chats],
@@ -665,8 +699,13 @@ async def bench(args: argparse.Namespace, setup: Setup) -> bool:
         label = f"{count} process{'es' if count > 1 else ''}"
         sent: list[Sent] = []
         try:
+            starting = time.perf_counter()
             await until_healthy(servers, client)
-            await load.run("warm-up", closed_chats[:8], servers, seconds=1.0)
+            print(
+                f"{label} answering /healthz {time.perf_counter() - starting:.1f} s after start",
+                flush=True,
+            )
+            await load.run("warm-up", closed_chats[:8], servers, seconds=args.warm_up)
             closed = await load.run(
                 f"{label}, closed loop", closed_chats, servers, seconds=args.seconds
             )
@@ -764,10 +803,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="1 process, a few seconds")
     args = parser.parse_args(argv)
     args.processes = [int(n) for n in str(args.processes).split(",")]
-    args.backend = "postgresql"
+    args.backend, args.warm_up = "postgresql", 1.0
     if args.smoke:
         args.processes, args.chats, args.open_chats = [1], 6, 12
         args.seconds, args.open_seconds, args.offices, args.kill = 2.0, 2.0, 2, False
+        args.warm_up = 0.3
         if not pg_reachable(args.pg_url):
             print("PostgreSQL does not answer: SQLite")
             args.backend = "sqlite"

@@ -466,7 +466,8 @@ def report(phase: Phase, servers: int, baseline_rate: float | None = None) -> fl
         f"    last reply {1000 * max(last_reply - phase.sending_ended, 0):.0f} ms after the "
         f"last accepted update; {refused} answered 503, {failed} POSTs unanswered, "
         f"{len(phase.sent) - len(accepted)} never accepted, {unanswered} accepted without a "
-        f"reply within the wait" + (f"; offered ≈{phase.offered:.0f}/s" if phase.offered else "")
+        f"reply within the wait"
+        + (f"; pauses aimed at {phase.offered:.0f}/s offered" if phase.offered else "")
     )
     print(
         f"    CPU: servers {per_update:.2f} ms per update ({servers} process"
@@ -492,7 +493,7 @@ class Audit:
     rows: int
     statuses: Counter[str]
     lost: list[tuple[Any, ...]]
-    duplicated: dict[tuple[Any, ...], list[Call]]
+    duplicated: dict[tuple[Any, ...], tuple[int, list[Call]]]  # extra copies, all copies
     not_processed: list[int]
     bad_replies: int
 
@@ -524,6 +525,33 @@ def call_signature(call: Call) -> tuple[Any, ...]:
     return ({"sendChatAction": "chat_action"}.get(call.method, call.method), call.chat)
 
 
+def match(
+    rows: list[OutboxMessage], calls: list[Call]
+) -> tuple[list[tuple[Any, ...]], dict[tuple[Any, ...], tuple[int, list[Call]]]]:
+    """Rows without their call (lost), and calls beyond their rows' count (duplicated)."""
+    # A secret's row (a new integration key) keeps "[redacted]" once sent: it is matched to
+    # a text call of its chat that no other row accounts for.
+    redacted = Counter(int(row.address) for row in rows if row.payload.get("redacted"))
+    expected = Counter(row_signature(row) for row in rows if not row.payload.get("redacted"))
+    received: dict[tuple[Any, ...], list[Call]] = defaultdict(list)
+    for call in calls:
+        received[call_signature(call)].append(call)
+    lost = [sig for sig, count in expected.items() for _ in range(count - len(received[sig]))]
+    duplicated = {}
+    for sig, copies in received.items():
+        extra = len(copies) - expected.get(sig, 0)
+        if extra > 0 and sig not in expected and sig[0] in ("sendMessage", "editMessageText"):
+            # a text no readable row has: one of its chat's redacted rows (a repeat of a
+            # readable text never is: it counts as duplicated)
+            taken = min(extra, redacted[sig[1]])
+            redacted[sig[1]] -= taken
+            extra -= taken
+        if extra > 0:
+            duplicated[sig] = (extra, copies)
+    lost += [("redacted", chat) for chat, left in redacted.items() for _ in range(left)]
+    return lost, duplicated
+
+
 def audit(engine: Engine, after_row: int, calls: list[Call], sent: list[Sent]) -> Audit:
     """Match the outbox rows (id > after_row) to the stand-in's calls, chat by chat."""
     with Session(engine) as session:
@@ -542,25 +570,7 @@ def audit(engine: Engine, after_row: int, calls: list[Call], sent: list[Sent]) -
                 )
             )
         )
-    kept = [row for row in rows if row.status != "failed"]
-    # A secret's row (a new integration key) keeps "[redacted]" once sent: it is matched to
-    # a text call of its chat that no other row accounts for.
-    redacted = Counter(int(row.address) for row in kept if row.payload.get("redacted"))
-    expected = Counter(row_signature(row) for row in kept if not row.payload.get("redacted"))
-    received: dict[tuple[Any, ...], list[Call]] = defaultdict(list)
-    for call in calls:
-        received[call_signature(call)].append(call)
-    lost = [sig for sig, count in expected.items() for _ in range(count - len(received[sig]))]
-    duplicated = {}
-    for sig, copies in received.items():
-        extra = len(copies) - expected.get(sig, 0)
-        if extra > 0 and sig[0] in ("sendMessage", "editMessageText"):
-            taken = min(extra, redacted[sig[1]])
-            redacted[sig[1]] -= taken
-            extra -= taken
-        if extra > 0:
-            duplicated[sig] = copies
-    lost += [("redacted", chat) for chat, left in redacted.items() for _ in range(left)]
+    lost, duplicated = match([row for row in rows if row.status != "failed"], calls)
     bad = sum(1 for c in calls if c.text and c.text.startswith(BAD_REPLIES))
     return Audit(
         len(rows),
@@ -574,21 +584,21 @@ def audit(engine: Engine, after_row: int, calls: list[Call], sent: list[Sent]) -
 
 def print_audit(result: Audit, killed: Server | None = None) -> bool:
     """Print the audit; return whether it found a loss or a duplicate the design forbids."""
-    extra = {sig: len(c) - 1 for sig, c in result.duplicated.items()}
+    total = sum(extra for extra, _ in result.duplicated.values())
     explained = 0
     if killed is not None and killed.killed_at is not None:
         at = killed.killed_at
         explained = sum(
-            len(copies) - 1
-            for copies in result.duplicated.values()
+            extra
+            for extra, copies in result.duplicated.values()
             if any(c.sender == killed.name and c.at <= at for c in copies)
             and any(c.sender != killed.name for c in copies)
         )
-    unexplained = sum(extra.values()) - explained
+    unexplained = total - explained
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(result.statuses.items()))
     print(
         f"    audit: {result.rows} outbox rows ({statuses}); {len(result.lost)} lost, "
-        f"{sum(extra.values())} duplicated"
+        f"{total} duplicated"
         + (f" ({explained} sent by the killed process and not yet marked sent)" if killed else "")
         + f"; {len(result.not_processed)} acknowledged updates not in processed_event; "
         f"{result.bad_replies} error/expired replies",
@@ -596,7 +606,7 @@ def print_audit(result: Audit, killed: Server | None = None) -> bool:
     )
     for sig in result.lost[:5]:
         print(f"    lost: {str(sig)[:160]}")
-    for sig, copies in list(result.duplicated.items())[:5]:
+    for sig, (_, copies) in list(result.duplicated.items())[:5]:
         senders = ", ".join(f"{c.sender}@{c.at:.2f}" for c in copies)
         print(f"    duplicated: {str(sig)[:120]} by {senders}")
     return bool(result.lost or unexplained or result.not_processed)
@@ -788,7 +798,9 @@ def database(args: argparse.Namespace) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--processes", default="1,2,4", help="comma-separated counts")
+    parser.add_argument(
+        "--processes", default="1,2,4", help="comma-separated counts ('': the kill run alone)"
+    )
     parser.add_argument("--chats", type=int, default=64, help="chats of the closed loop")
     parser.add_argument("--open-chats", type=int, default=256, help="chats of the open loop")
     parser.add_argument("--seconds", type=float, default=12.0, help="closed loop length")
@@ -802,7 +814,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-kill", dest="kill", action="store_false", help="skip kill -9")
     parser.add_argument("--smoke", action="store_true", help="1 process, a few seconds")
     args = parser.parse_args(argv)
-    args.processes = [int(n) for n in str(args.processes).split(",")]
+    args.processes = [int(n) for n in str(args.processes).split(",") if n.strip()]
     args.backend, args.warm_up = "postgresql", 1.0
     if args.smoke:
         args.processes, args.chats, args.open_chats = [1], 6, 12

@@ -225,6 +225,14 @@ def stop(servers: list[Server]) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+    for server in servers:  # LOG_LEVEL=WARNING: anything logged is worth a look
+        lines = server.log.read_text(errors="replace").splitlines()
+        problems = [line for line in lines if " ERROR " in line or " WARNING " in line]
+        if problems:
+            print(
+                f"    {server.name} logged {len(problems)} warnings/errors; the first: "
+                f"{problems[0][:200]}"
+            )
 
 
 # -- the chats ----------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ loop (`--open-chats` chats pausing at random so that about half the closed loop'
 offered) for `--open-seconds`. Printed: accepted updates/s, webhook p50/p99 (POST → 200:
 the whole step, committed before the answer), to reply p50/p99 (POST → the prompt at the
 stand-in), when the last reply came after the last update was accepted, CPU per update of the
-servers and of this harness, and how busy the machine's CPUs were. Then an audit against the
+servers and of this harness, how busy the machine's CPUs were, PostgreSQL transactions per
+update, and whatever the servers logged (at WARNING and above). Then an audit against the
 database: every outbox row of the run matched to the calls the stand-in received (text,
 chat, edited message): a row without its call is lost, a call beyond its row is duplicated;
 every acknowledged update must be in processed_event.
@@ -31,7 +32,7 @@ SIGKILL; what it did not acknowledge is sent again to the survivor (as Telegram 
 an unanswered webhook), the survivor delivers the rest, and the audit says what it delivered,
 what was lost and what was duplicated. The only duplicate the design allows: a reply the killed
 process had sent but not yet marked sent, sent again after the outbox claim lease (60 s) —
-reported apart from any other.
+reported apart from any other. `--processes ''` runs the echo and the kill run alone.
 
 Baseline, same harness and load: a bare python-telegram-bot webhook echo
 (benchmarks/_webhook_echo.py: FastAPI on uvicorn like `serve`, Update.de_json +

@@ -104,6 +104,16 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             r"ours, the pacote sweep and its jobs: [\d.]+ s, [\d,.]+ packages/s, [\d,.]+ MB/s",
         ],
     ),
+    "load.py": (
+        True,
+        [
+            r"bare PTB webhook echo, 1 process, closed loop: +\d+ accepted .* accepted updates/s",
+            r"^1 process, closed loop: +\d+ accepted .* accepted updates/s \| webhook p50 +"
+            r"[\d.]+ ms p99 +[\d.]+ ms",
+            r"^1 process, open loop at half that: .* webhook p50 +[\d.]+ ms p99 +[\d.]+ ms",
+            r"audit: \d+ outbox rows .*; 0 lost, 0 duplicated; 0 acknowledged updates not in",
+        ],
+    ),
     "reminders.py": (
         True,
         [r"messages to \d+ chats in [\d.]+ s: [\d.]+ msg/s"]

@@ -62,6 +62,8 @@ from storage.models import Client
 CLIENTS_PER_GESTOR = 40
 CARD_INDEX = 16  # the first client on page 3 (page size 8)
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Steps that cost more than the rest: the main menu (its Pendências count) and Cadastrar.
+STEP_KINDS = {0: "menu", 6: "menu", 19: "cadastrar"}
 OPEN_LOOP_SHARE = 0.5  # open loop offers this share of the closed loop's rate
 BAD_REPLIES = ("Essa opção expirou", "⚠️", texts.USE_BUTTONS)
 
@@ -343,11 +345,16 @@ def run_core(
     cadastros_before = sum(g.cadastros for g in gestores)
 
     lane_cpu: list[float] = []
+    cpu_by_kind: dict[str, float] = defaultdict(float)
+    count_by_kind: dict[str, int] = defaultdict(int)
+    kinds_lock = threading.Lock()
 
     def lane(number: int, indexes: list[int]) -> None:
         cpu_started = time.thread_time()
         rng = random.Random(number)
         own_latencies = []
+        own_cpu: dict[str, float] = defaultdict(float)
+        own_count: dict[str, int] = defaultdict(int)
         enqueued = dict.fromkeys(indexes, 0)
         left = {i: per_gestor[i] for i in indexes}
         arrival = time.perf_counter()
@@ -355,6 +362,7 @@ def run_core(
         while left:
             for i in list(left):
                 gestor = gestores[i]
+                kind = STEP_KINDS.get(gestor.sent % 20, "other")
                 event = gestor.event(gestor.next_body())
                 if rate:
                     arrival += rng.expovariate(rate / workers)
@@ -363,9 +371,11 @@ def run_core(
                         time.sleep(pause)
                     else:
                         lag = max(lag, -pause)
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.thread_time()
                 result = app.conversation.handle(event)
                 own_latencies.append(time.perf_counter() - start)
+                own_cpu[kind] += time.thread_time() - cpu_start
+                own_count[kind] += 1
                 if result is not Result.DONE:
                     failures.append(f"{event.event_id}: {result}")
                     continue
@@ -377,6 +387,10 @@ def run_core(
         latencies.extend(own_latencies)
         lags.append(lag)
         lane_cpu.append(time.thread_time() - cpu_started)
+        with kinds_lock:
+            for kind, seconds in own_cpu.items():
+                cpu_by_kind[kind] += seconds
+                count_by_kind[kind] += own_count[kind]
 
     sender.start()
     statements = StatementCounter(app.db)
@@ -403,6 +417,16 @@ def run_core(
     figures.handle_cpu_seconds = sum(lane_cpu)
     figures.offered = rate
     figures.statements = statements.count
+    total_cpu = sum(cpu_by_kind.values()) or 1.0
+    figures.notes.append(
+        "handle() CPU per event by step: "
+        + ", ".join(
+            f"{kind} {1000 * cpu_by_kind[kind] / count_by_kind[kind]:.2f} ms"
+            f" ({100 * cpu_by_kind[kind] / total_cpu:.0f}% of it)"
+            for kind in ("menu", "cadastrar", "other")
+            if count_by_kind[kind]
+        )
+    )
     enqueued_total = sum(events[-1][0] for events in marks.values() if events)
     figures.notes.append(
         f"{enqueued_total} replies enqueued, {sender.delivered} delivered by the sender "

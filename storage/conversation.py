@@ -36,7 +36,7 @@ from storage.models import (
     OutboxMessage,
     ProcessedEvent,
 )
-from storage.repositories import ACTING, ACTING_WIDTH, IDENTITY, ActingIdentity, flushed_connection
+from storage.repositories import ACTING, ACTING_WIDTH, IDENTITY, ActingIdentity
 from storage.types import JSONData, UTCDateTime
 
 # The hot path (every inbound event, every outbox send) runs prebuilt Core statements on the
@@ -240,7 +240,10 @@ class ConversationRepository(CoreRepository):
         self, identity_key: str
     ) -> tuple[ActingIdentity | None, StoredState | None]:
         """The identity (with its gestor's name) and its state, in one round trip."""
-        row = _ACTING_WITH_STATE.first(flushed_connection(self.session), {"key": identity_key})
+        session = self.session
+        if session.new or session.dirty or session.deleted:  # Core does not autoflush
+            session.flush()
+        row = _ACTING_WITH_STATE.first(self.connection, {"key": identity_key})
         if row is None:  # a stranger: no identity, but a state may still be there
             return None, self.load(identity_key)
         identity = ActingIdentity(*row[:ACTING_WIDTH])

@@ -29,7 +29,7 @@ Processor = Callable[[Any], Any]
 class _Compiled:
     """One statement rendered for one dialect, with the processors of its binds and columns."""
 
-    __slots__ = ("binds", "positional", "results", "sql")
+    __slots__ = ("binds", "defaults", "positional", "results", "sql")
 
     def __init__(
         self, statement: Executable, result_types: Sequence[TypeEngine[Any]], dialect: Dialect
@@ -38,10 +38,18 @@ class _Compiled:
         self.sql: str = compiled.string
         names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
         self.positional: bool = compiled.positional
+        if any(compiled.binds[name].expanding for name in names):
+            raise ValueError("expanding parameters (IN lists) need SQLAlchemy's own execute")
         self.binds: list[tuple[str, Processor | None]] = [
             (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in names
         ]
+        # values the statement carries itself (a literal compared in a WHERE, a LIMIT)
+        self.defaults: dict[str, Any] = {
+            name: compiled.binds[name].effective_value
+            for name in names
+            if not compiled.binds[name].required
+        }
         processors = [
             t.dialect_impl(dialect).result_processor(dialect, None) for t in result_types
         ]
@@ -50,6 +58,8 @@ class _Compiled:
         )
 
     def parameters(self, params: Mapping[str, Any]) -> Any:
+        if self.defaults:
+            params = {**self.defaults, **params}
         values = [
             params[name] if process is None else process(params[name])
             for name, process in self.binds

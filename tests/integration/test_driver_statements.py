@@ -1,5 +1,5 @@
-"""The hot path's statements run on the driver's cursor (storage/driver.py): they must store and
-read exactly what SQLAlchemy's own path does, on SQLite and on PostgreSQL, and fail the same way."""
+"""The hot path's statements run on the driver's cursor (storage/driver.py): they must store
+and read exactly what SQLAlchemy's own path does, on SQLite and PostgreSQL, and fail alike."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event, insert, select
+from sqlalchemy import Engine, bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from services.messages import Text
 from services.outbox import outbox_rows
 from services.types import UnitOfWorkFactory
 from storage.conversation import StoredState
+from storage.driver import DriverStatement
 from storage.models import ConversationState, OutboxMessage
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -126,3 +127,23 @@ def test_a_database_error_is_sqlalchemys_and_the_next_unit_of_work_goes_on(
     check = uow_factory()
     with check:
         assert check.outbox.pending_count("test:ana") == 1
+
+
+def test_values_the_statement_carries_itself_are_sent_with_the_given_ones(
+    db_engine: Engine, uow_factory: UnitOfWorkFactory
+) -> None:
+    table = OutboxMessage.__table__
+    now = datetime.now(UTC)
+    rows = outbox_rows("test", "test:ana", "ana", [Text("a"), Text("b"), Text("c")], now, None)
+    statement = DriverStatement(
+        select(table.c.id)
+        .where(table.c.identity_key == bindparam("who"), table.c.status == "pending")
+        .order_by(table.c.id.desc())
+        .limit(1)
+    )
+    uow = uow_factory()
+    with uow:
+        uow.outbox.enqueue(rows)
+        found = statement.first(uow.session.connection(), {"who": "test:ana"})
+        last = uow.session.scalar(select(func.max(table.c.id)))
+    assert found == (last,)

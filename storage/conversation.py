@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from storage.claims import claim_statement
 from storage.db import lock_key
@@ -166,29 +166,31 @@ def _claim_statement(dialect: str, limit: int, by_channel: bool, by_identity: bo
     )
 
 
+# Where a session remembers its connection for the Core repositories: (transaction, connection).
+_SESSION_CONNECTION = "revendabot.core_connection"
+
+
 class CoreRepository:
     """Runs Core statements straight on the session's connection (same transaction)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect: str | None = None
-        self._transaction: SessionTransaction | None = None
-        self._connection: Connection | None = None
 
     @property
     def connection(self) -> Connection:
-        """The session's connection; remembered while the session's transaction lasts
-        (`Session.connection()` costs about as much as running a small statement)."""
+        """The session's connection; remembered in the session while its transaction lasts,
+        for every Core repository of it (`Session.connection()` costs about as much as
+        running a small statement)."""
         transaction = self.session.get_transaction()
-        if (
-            transaction is None
-            or transaction is not self._transaction
-            or self._connection is None
-            or self._connection.closed
-        ):
-            self._connection = self.session.connection()
-            self._transaction = self.session.get_transaction()
-        return self._connection
+        remembered = self.session.info.get(_SESSION_CONNECTION)
+        if remembered is not None and transaction is not None and remembered[0] is transaction:
+            connection: Connection = remembered[1]
+            if not connection.closed:
+                return connection
+        connection = self.session.connection()
+        self.session.info[_SESSION_CONNECTION] = (self.session.get_transaction(), connection)
+        return connection
 
     @property
     def dialect(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
 # Where a DBAPI connection keeps its reusable cursor (the pool's per-connection `info`).
@@ -32,7 +32,7 @@ class _Compiled:
     __slots__ = ("binds", "defaults", "positional", "results", "sql")
 
     def __init__(
-        self, statement: Executable, result_types: Sequence[TypeEngine[Any]], dialect: Dialect
+        self, statement: ClauseElement, result_types: Sequence[TypeEngine[Any]], dialect: Dialect
     ) -> None:
         compiled: Any = statement.compile(dialect=dialect)
         self.sql: str = compiled.string
@@ -50,10 +50,10 @@ class _Compiled:
             for name in names
             if not compiled.binds[name].required
         }
-        processors = [
+        processors: list[Any] = [
             t.dialect_impl(dialect).result_processor(dialect, None) for t in result_types
         ]
-        self.results: list[Processor | None] | None = (
+        self.results: list[Any] | None = (
             processors if any(p is not None for p in processors) else None
         )
 
@@ -85,7 +85,7 @@ class DriverStatement:
     """
 
     def __init__(
-        self, statement: Executable, result_types: Sequence[TypeEngine[Any]] = ()
+        self, statement: ClauseElement, result_types: Sequence[TypeEngine[Any]] = ()
     ) -> None:
         self.statement = statement
         self.result_types = tuple(result_types)

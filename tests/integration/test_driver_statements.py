@@ -4,11 +4,11 @@ and read exactly what SQLAlchemy's own path does, on SQLite and PostgreSQL, and 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, bindparam, event, func, insert, select
+from sqlalchemy import Engine, Table, bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from services.messages import Text
@@ -60,7 +60,7 @@ def test_an_outbox_row_from_the_driver_equals_the_one_sqlalchemy_writes(
     now = datetime.now(UTC)
     replies = [Text("Olá, Ana! Escolha:"), Text("Senha: s3gr3d0", sensitive=True)]
     rows = outbox_rows("test", "test:ana", "ana", replies, now, "m1")
-    table = OutboxMessage.__table__
+    table = cast(Table, OutboxMessage.__table__)
     uow = uow_factory()
     with uow:
         uow.outbox.enqueue(rows[:1])

@@ -140,30 +140,36 @@ _MARK_SENT = (
 )
 
 
+_CLAIMED = (
+    _OUTBOX.c.id,
+    _OUTBOX.c.channel,
+    _OUTBOX.c.identity_key,
+    _OUTBOX.c.address,
+    _OUTBOX.c.payload,
+    _OUTBOX.c.blob,
+    _OUTBOX.c.attempts,
+)
+
+
 @cache
-def _claim_statement(dialect: str, limit: int, by_channel: bool, by_identity: bool) -> Any:
+def _claim_statement(
+    dialect: str, limit: int, channels: int, by_identity: bool
+) -> DriverStatement:
+    """The sender's claim; `channels` names how many channels it is for (0: any), each its own
+    parameter (`channel_0`, …), so the statement runs on the driver (no expanding IN)."""
     table = _OUTBOX
     where: list[ColumnElement[bool]] = []
-    if by_channel:
-        where.append(table.c.channel.in_(bindparam("channels", expanding=True)))
+    if channels:
+        where.append(table.c.channel.in_([bindparam(f"channel_{n}") for n in range(channels)]))
     if by_identity:
         where.append(table.c.identity_key == bindparam("for_identity"))
-    return claim_statement(
-        table,
-        dialect,
-        limit=limit,
-        in_flight="sending",
-        where=where,
-        returning=(
-            table.c.id,
-            table.c.channel,
-            table.c.identity_key,
-            table.c.address,
-            table.c.payload,
-            table.c.blob,
-            table.c.attempts,
-        ),
+    statement = claim_statement(
+        table, dialect, limit=limit, in_flight="sending", where=where, returning=_CLAIMED
     )
+    return DriverStatement(statement, [column.type for column in _CLAIMED])
+
+
+_MARK_SENT_DRIVER = DriverStatement(_MARK_SENT)
 
 
 # Where a session remembers its connection for the Core repositories: (transaction, connection).
@@ -361,15 +367,17 @@ class OutboxRepository(CoreRepository):
         identity_key: str | None = None,
     ) -> list[ClaimedMessage]:
         """Take up to `limit` due messages (and ones whose sender died) for this sender."""
+        if channels is not None and not channels:
+            return []  # for no channel at all: nothing
         statement = _claim_statement(
-            self.dialect, limit, channels is not None, identity_key is not None
+            self.dialect, limit, len(channels or ()), identity_key is not None
         )
         params: dict[str, Any] = {"now": now, "stale_before": now - lease}
-        if channels is not None:
-            params["channels"] = list(channels)
+        for number, channel in enumerate(channels or ()):
+            params[f"channel_{number}"] = channel
         if identity_key is not None:
             params["for_identity"] = identity_key
-        rows = self.connection.execute(statement, params).all()
+        rows = statement.all(self.connection, params)
         return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.id)
 
     def mark_sent(self, message_id: int, now: datetime, external_ref: str | None) -> None:
@@ -380,8 +388,10 @@ class OutboxRepository(CoreRepository):
         params = [
             {"message_id": id_, "at": now, "ref": ref, "redacted": REDACTED} for id_, ref in sent
         ]
-        if params:
-            self.connection.execute(_MARK_SENT, params[0] if len(params) == 1 else params)
+        if len(params) == 1:
+            _MARK_SENT_DRIVER.run(self.connection, params[0])
+        elif params:
+            _MARK_SENT_DRIVER.run_many(self.connection, params)
 
     def retry_later(self, message_id: int, not_before: datetime, error: str) -> None:
         self.session.execute(

@@ -140,6 +140,11 @@ class DriverStatement:
         if rows:
             self._execute(connection, {}, rows)
 
+    def all(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row returned, processed."""
+        compiled, cursor = self._execute(connection, params, ())
+        return [compiled.row(raw) for raw in cursor.fetchall()]
+
     def first(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row returned, processed; None when there is none."""
         compiled, cursor = self._execute(connection, params, ())

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, Table, bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from services import outbox
 from services.messages import Text
-from services.outbox import outbox_rows
+from services.outbox import Delivered, outbox_rows
 from services.types import UnitOfWorkFactory
 from storage.conversation import StoredState
 from storage.driver import DriverStatement
@@ -147,3 +148,31 @@ def test_values_the_statement_carries_itself_are_sent_with_the_given_ones(
         found = statement.first(uow.session.connection(), {"who": "test:ana"})
         last = uow.session.scalar(select(func.max(table.c.id)))
     assert found == (last,)
+
+
+def test_a_claim_for_some_channels_takes_only_theirs_with_payload_and_bytes_as_stored(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    uow = uow_factory()
+    with uow:
+        for channel in ("telegram", "whatsapp", "email"):
+            (row,) = outbox_rows(
+                channel, f"{channel}:ana", "ana", [Text(f"oi {channel}")], now, None
+            )
+            uow.outbox.enqueue([{**row, "blob": b"\x00\xffbytes"}])
+        uow.commit()
+
+    assert outbox.claim(uow_factory, channels=[]) == []
+    taken = outbox.claim(uow_factory, channels=["whatsapp", "email"])
+    rest = outbox.claim(uow_factory)
+
+    assert [(m.channel, m.payload["text"], m.blob, m.attempts) for m in taken] == [
+        ("whatsapp", "oi whatsapp", b"\x00\xffbytes", 1),
+        ("email", "oi email", b"\x00\xffbytes", 1),
+    ]
+    assert [m.channel for m in rest] == ["telegram"]
+    outbox.record(uow_factory, [Delivered(m.id, f"x{m.id}") for m in taken])
+    check = uow_factory()
+    with check:
+        assert check.outbox.pending_count() == 1

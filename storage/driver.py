@@ -6,9 +6,9 @@ cursor wrapper), four to five times what the driver itself spends; these skip th
 keep what matters of it: the same SQL text SQLAlchemy renders for the dialect, its bind and
 result processors for each column type (UTC datetimes, JSON), the `before_cursor_execute`
 event for whoever listens (a statement counter; a listener that rewrites the statement is not
-honoured, and `echo` does not print them), its exception types, and the pool invalidated when the server went away.
-They run on the session's connection, so in its transaction. Not for IN lists (expanding
-parameters): give each value its own parameter instead.
+honoured, and `echo` does not print them), its exception types, and the pool invalidated
+when the server went away. They run on the session's connection, so in its transaction. Not
+for IN lists (expanding parameters): give each value its own parameter instead.
 """
 
 from __future__ import annotations

@@ -11,11 +11,37 @@ events of one identity in order, different identities in parallel. A sender thre
 the outbox concurrently through `services.outbox.claim`/`record` (the real sender's path).
 
 Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
-the event's last reply recorded Delivered), and the replies the sender saw. The same run
-measures a bare python-telegram-bot `Application.process_update` with an echo handler.
-With `--rate R` the updates arrive at R per second (open loop) instead of back to back.
+the event's last reply recorded Delivered), the replies the sender saw, the process's CPU per
+update and its ratio to the echo's (the handle() threads' share apart) and the statements
+each event sends. The same run measures a bare python-telegram-bot `Application.process_update`
+with an echo handler. The closed loop (back to back) measures saturation; the open loop then
+offers half that rate (Poisson arrivals), or `--rate R` per second.
 `--smoke` runs tiny sizes in seconds (PostgreSQL only when it answers) so `./dev test` keeps
 the script alive; its figures mean nothing.
+
+Where handle()'s time goes (py-spy --gil over the closed loop, handle() threads only, shares
+of the event's transaction; 2 shared CPUs, so shares, not times):
+
+    PostgreSQL                                  before      after storage/driver.py
+      the dialogue                                65%         74%
+        main menu: the Pendências (N) count       47%         55%   (≈10 aggregates per /menu)
+        Cadastrar (client, audit, key: ORM)        8%          8%
+        the rest of the steps                     10%         11%
+      claim + identity lock (1 statement)          8%          8%
+      identity + state read (1 statement)          6%          4%
+      outbox insert(s)                            10%          7%
+      state upsert                                 6%          3%
+      COMMIT (Session.commit)                      4%          4%
+    SQLite: the same picture; the Pendências count 41% → 46%, COMMIT and the writer gate ≈ 25%.
+
+cProfile (thread CPU clock) of the plain steps (no menu, no Cadastrar) on PostgreSQL, before:
+SQLAlchemy's `Connection.execute` layers (execution context, result metadata, cursor
+wrapper) ≈ 30% of an event, psycopg itself ≈ 23%, the Session's begin/commit/close ≈ 15%,
+the dialogue ≈ 26%, JSON encoding < 1% (so neither orjson nor msgspec would show). psycopg
+already prepares the repeated statements server-side (after 5 runs). A micro-benchmark of
+one small SELECT: 134 µs through `Connection.execute`, 26 µs on a reused psycopg cursor.
+Hence storage/driver.py for the statements every event runs, one remembered connection per
+session, repositories built on first use, and SQLite's BEGIN on the driver.
 """
 
 from __future__ import annotations
@@ -40,7 +66,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from _support import pg_reachable, throwaway_database
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
@@ -60,6 +86,9 @@ from storage.models import Client
 CLIENTS_PER_GESTOR = 40
 CARD_INDEX = 16  # the first client on page 3 (page size 8)
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# Steps that cost more than the rest: the main menu (its Pendências count) and Cadastrar.
+STEP_KINDS = {0: "menu", 6: "menu", 19: "cadastrar"}
+OPEN_LOOP_SHARE = 0.5  # open loop offers this share of the closed loop's rate
 BAD_REPLIES = ("Essa opção expirou", "⚠️", texts.USE_BUTTONS)
 
 
@@ -83,6 +112,9 @@ class Figures:
     end_to_end: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cpu_seconds: float = 0.0  # CPU time of the whole process (all threads) during the run
+    handle_cpu_seconds: float = 0.0  # CPU time of the threads calling handle() alone
+    statements: int = 0  # statements the handle() threads sent to the database (not COMMIT)
+    offered: float | None = None  # open loop: updates offered per second
 
     @property
     def rate(self) -> float:
@@ -91,7 +123,7 @@ class Figures:
     def print(self, baseline: Figures | None = None) -> None:
         ms = [x * 1000 for x in self.latencies]
         line = (
-            f"{self.name:<36} {self.updates:>6} updates in {self.seconds:6.2f} s = "
+            f"{self.name:<48} {self.updates:>6} updates in {self.seconds:6.2f} s = "
             f"{self.rate:8.0f} updates/s | handle p50 {percentile(ms, 50):6.2f} ms "
             f"p99 {percentile(ms, 99):6.2f} ms (mean {statistics.fmean(ms):5.2f})"
         )
@@ -101,14 +133,28 @@ class Figures:
                 f" | to delivery p50 {percentile(e2e, 50):6.2f} ms"
                 f" p99 {percentile(e2e, 99):6.2f} ms"
             )
-        if baseline is not None:
+        if baseline is not None and not self.offered:  # an open loop's rate is the offer
             line += f" | {baseline.rate / self.rate:4.1f}× slower than PTB echo"
         print(line)
         if self.cpu_seconds:
             per_update = self.cpu_seconds / self.updates
-            print(
+            line = (
                 f"{'':<4}process CPU {1000 * per_update:.3f} ms per update "
                 f"(one core's worth would allow ≈{1 / per_update:.0f} updates/s)"
+            )
+            if baseline is not None and baseline.cpu_seconds:
+                echo = baseline.cpu_seconds / baseline.updates
+                line += f", {per_update / echo:.1f}× the PTB echo's CPU per update"
+            if self.handle_cpu_seconds:
+                line += (
+                    f"; handle() threads alone {1000 * self.handle_cpu_seconds / self.updates:.3f}"
+                    " ms"
+                )
+            print(line)
+        if self.statements:
+            print(
+                f"{'':<4}{self.statements / self.updates:.2f} statements per event"
+                " (+ BEGIN on SQLite, + COMMIT)"
             )
         for note in self.notes:
             print(f"{'':<4}{note}")
@@ -246,11 +292,31 @@ class CountingDialogue:
         return outcome
 
 
+class StatementCounter:
+    """Counts the statements sent by threads other than the sender (the handle() threads)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.count = 0
+        self.lock = threading.Lock()
+        event.listen(engine, "before_cursor_execute", self.seen)
+
+    def seen(self, *_args: Any) -> None:
+        if threading.current_thread().name != FakeSender.NAME:
+            with self.lock:
+                self.count += 1
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self.seen)
+
+
 class FakeSender(threading.Thread):
     """Claims like the real outbox sender and records every message Delivered at once."""
 
+    NAME = "fake-sender"
+
     def __init__(self, app: App) -> None:
-        super().__init__(name="fake-sender", daemon=True)
+        super().__init__(name=self.NAME, daemon=True)
         self.app = app
         self.wake = threading.Event()
         self.stop = threading.Event()
@@ -305,9 +371,17 @@ def run_core(
     lags: list[float] = []
     cadastros_before = sum(g.cadastros for g in gestores)
 
+    lane_cpu: list[float] = []
+    cpu_by_kind: dict[str, float] = defaultdict(float)
+    count_by_kind: dict[str, int] = defaultdict(int)
+    kinds_lock = threading.Lock()
+
     def lane(number: int, indexes: list[int]) -> None:
+        cpu_started = time.thread_time()
         rng = random.Random(number)
         own_latencies = []
+        own_cpu: dict[str, float] = defaultdict(float)
+        own_count: dict[str, int] = defaultdict(int)
         enqueued = dict.fromkeys(indexes, 0)
         left = {i: per_gestor[i] for i in indexes}
         arrival = time.perf_counter()
@@ -315,6 +389,7 @@ def run_core(
         while left:
             for i in list(left):
                 gestor = gestores[i]
+                kind = STEP_KINDS.get(gestor.sent % 20, "other")
                 event = gestor.event(gestor.next_body())
                 if rate:
                     arrival += rng.expovariate(rate / workers)
@@ -323,9 +398,11 @@ def run_core(
                         time.sleep(pause)
                     else:
                         lag = max(lag, -pause)
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.thread_time()
                 result = app.conversation.handle(event)
                 own_latencies.append(time.perf_counter() - start)
+                own_cpu[kind] += time.thread_time() - cpu_start
+                own_count[kind] += 1
                 if result is not Result.DONE:
                     failures.append(f"{event.event_id}: {result}")
                     continue
@@ -336,8 +413,14 @@ def run_core(
                     del left[i]
         latencies.extend(own_latencies)
         lags.append(lag)
+        lane_cpu.append(time.thread_time() - cpu_started)
+        with kinds_lock:
+            for kind, seconds in own_cpu.items():
+                cpu_by_kind[kind] += seconds
+                count_by_kind[kind] += own_count[kind]
 
     sender.start()
+    statements = StatementCounter(app.db)
     started, cpu_started = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(lane, n, indexes) for n, indexes in enumerate(lanes) if indexes]
@@ -348,6 +431,7 @@ def run_core(
     sender.wake.set()
     sender.join()
     finished, cpu_finished = time.perf_counter(), time.process_time()
+    statements.close()
     end_to_end = [
         sender.delivered_at[key][count - 1] - start
         for key, events in marks.items()
@@ -357,6 +441,19 @@ def run_core(
     mode = f"open loop, offered {rate:.0f}/s" if rate else "closed loop"
     figures = Figures(mode, updates, handled - started, latencies, end_to_end)
     figures.cpu_seconds = cpu_finished - cpu_started
+    figures.handle_cpu_seconds = sum(lane_cpu)
+    figures.offered = rate
+    figures.statements = statements.count
+    total_cpu = sum(cpu_by_kind.values()) or 1.0
+    figures.notes.append(
+        "handle() CPU per event by step: "
+        + ", ".join(
+            f"{kind} {1000 * cpu_by_kind[kind] / count_by_kind[kind]:.2f} ms"
+            f" ({100 * cpu_by_kind[kind] / total_cpu:.0f}% of it)"
+            for kind in ("menu", "cadastrar", "other")
+            if count_by_kind[kind]
+        )
+    )
     enqueued_total = sum(events[-1][0] for events in marks.values() if events)
     figures.notes.append(
         f"{enqueued_total} replies enqueued, {sender.delivered} delivered by the sender "
@@ -403,10 +500,19 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
                     app.conversation.handle(gestor.event(gestor.next_body()))
             while claimed := outbox.claim(app.uow_factory, limit=500):
                 outbox.record(app.uow_factory, [Delivered(m.id, None) for m in claimed])
-            rates = {"closed": [None], "open": [args.rate], "both": [None, args.rate]}[args.mode]
-            for rate in rates:
+            saturation = None
+            if args.mode != "open" or args.rate is None:
+                closed = run_core(app, gestores, args.updates, args.workers, None)
+                closed.name = f"{backend}, {closed.name}"
+                runs.append(closed)
+                saturation = closed.rate
+            if args.mode != "closed":
+                # open loop at half the saturation just measured, unless a rate is given
+                rate = args.rate or OPEN_LOOP_SHARE * (saturation or 0.0)
                 figures = run_core(app, gestores, args.updates, args.workers, rate)
                 figures.name = f"{backend}, {figures.name}"
+                if args.rate is None:
+                    figures.name += f" ({OPEN_LOOP_SHARE:.0%} of closed)"
                 runs.append(figures)
             uow = app.uow_factory()
             with uow:
@@ -525,15 +631,18 @@ def main(argv: list[str] | None = None) -> int:
         "--mode",
         choices=("closed", "open", "both"),
         default="both",
-        help="closed: back to back (saturation); open: arrivals at --rate; both",
+        help="closed: back to back (saturation); open: arrivals at --rate; both (default)",
     )
     parser.add_argument(
-        "--rate", type=float, default=1000.0, help="open loop: updates offered per second"
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: updates offered per second (default: half the closed loop's rate)",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.updates, args.gestores, args.workers, args.rate = 100, 2, 2, 500.0
+        args.updates, args.gestores, args.workers = 100, 2, 2
         if args.backend != "sqlite" and not pg_reachable(args.pg_url):
             print("PostgreSQL does not answer: SQLite only")
             args.backend = "sqlite"

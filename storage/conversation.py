@@ -26,21 +26,23 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from storage.claims import claim_statement
 from storage.db import lock_key
+from storage.driver import DriverStatement
 from storage.models import (
     ConversationState,
     OutboxMessage,
     ProcessedEvent,
 )
-from storage.repositories import ACTING, ACTING_WIDTH, IDENTITY, ActingIdentity, flushed_connection
+from storage.repositories import ACTING, ACTING_WIDTH, IDENTITY, ActingIdentity
 from storage.types import JSONData, UTCDateTime
 
 # The hot path (every inbound event, every outbox send) runs prebuilt Core statements on the
 # session's connection: building a statement and going through the ORM layer cost more than
 # the round trip itself. Built once per dialect; SQLAlchemy's compiled cache does the rest.
+# The ones every inbound event runs go further, straight to the driver (storage/driver.py).
 _PROCESSED = cast(Table, ProcessedEvent.__table__)
 _STATE = cast(Table, ConversationState.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -61,30 +63,63 @@ def _claim_event_statement(dialect: str) -> Any:
 
 
 @cache
-def _save_state_statement(dialect: str) -> Any:
+def _claim_event_driver(dialect: str) -> DriverStatement:
+    return DriverStatement(_claim_event_statement(dialect))
+
+
+@cache
+def _save_state_driver(dialect: str) -> DriverStatement:
     statement = _dialect_insert(dialect)(_STATE)
-    return statement.on_conflict_do_update(
-        index_elements=["identity_key"],
-        set_={name: statement.excluded[name] for name in _STATE_COLUMNS},
+    return DriverStatement(
+        statement.on_conflict_do_update(
+            index_elements=["identity_key"],
+            set_={name: statement.excluded[name] for name in _STATE_COLUMNS},
+        )
     )
 
 
 # PostgreSQL: take the identity's advisory lock and claim the event in one round trip. Only the
 # claim shares the statement's snapshot (ON CONFLICT looks at the latest rows anyway); whatever
 # is read after the lock is read by later statements, so it sees the previous holder's commit.
-_CLAIM_EVENT_LOCKED_PG = text(
-    "WITH lock AS (SELECT pg_advisory_xact_lock(:lock_key)) "
-    "INSERT INTO processed_event (channel, event_id, processed_at) "
-    "SELECT CAST(:channel AS VARCHAR), CAST(:event_id AS VARCHAR), :processed_at FROM lock "
-    "ON CONFLICT DO NOTHING RETURNING event_id"
-).bindparams(bindparam("processed_at", type_=UTCDateTime()))
+_CLAIM_EVENT_LOCKED_PG = DriverStatement(
+    text(
+        "WITH lock AS (SELECT pg_advisory_xact_lock(:lock_key)) "
+        "INSERT INTO processed_event (channel, event_id, processed_at) "
+        "SELECT CAST(:channel AS VARCHAR), CAST(:event_id AS VARCHAR), :processed_at FROM lock "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    ).bindparams(bindparam("processed_at", type_=UTCDateTime()))
+)
 
-_LOAD_STATE = select(
+_LOAD_STATE_SELECT = select(
     _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
 ).where(_STATE.c.identity_key == bindparam("identity_key"))
+_LOAD_STATE = DriverStatement(
+    _LOAD_STATE_SELECT, [c.type for c in _LOAD_STATE_SELECT.selected_columns]
+)
 
 _ENQUEUE = insert(_OUTBOX)
 _ENQUEUE_RETURNING = insert(_OUTBOX).returning(_OUTBOX.c.id)
+# The columns every producer of outbox rows gives (services.outbox.outbox_rows); rows with
+# other keys take the plain Core path.
+_ROW_KEYS = frozenset(
+    (
+        "channel",
+        "identity_key",
+        "address",
+        "payload",
+        "blob",
+        "status",
+        "attempts",
+        "not_before",
+        "created_at",
+        "sensitive",
+    )
+)
+_ENQUEUE_ROW = insert(_OUTBOX).values(
+    {key: bindparam(key, type_=_OUTBOX.c[key].type) for key in sorted(_ROW_KEYS)}
+)
+_ENQUEUE_DRIVER = DriverStatement(_ENQUEUE_ROW)
+_ENQUEUE_RETURNING_DRIVER = DriverStatement(_ENQUEUE_ROW.returning(_OUTBOX.c.id))
 # What a delivered message that carried a secret keeps of itself.
 REDACTED: dict[str, Any] = {"type": "text", "text": "[redacted]", "buttons": [], "redacted": True}
 _REDACT_IF_SENSITIVE = case(
@@ -105,30 +140,40 @@ _MARK_SENT = (
 )
 
 
+_CLAIMED = (
+    _OUTBOX.c.id,
+    _OUTBOX.c.channel,
+    _OUTBOX.c.identity_key,
+    _OUTBOX.c.address,
+    _OUTBOX.c.payload,
+    _OUTBOX.c.blob,
+    _OUTBOX.c.attempts,
+)
+
+
 @cache
-def _claim_statement(dialect: str, limit: int, by_channel: bool, by_identity: bool) -> Any:
+def _claim_statement(
+    dialect: str, limit: int, channels: int, by_identity: bool
+) -> DriverStatement:
+    """The sender's claim; `channels` names how many channels it is for (0: any), each its own
+    parameter (`channel_0`, …), so the statement runs on the driver (no expanding IN)."""
     table = _OUTBOX
     where: list[ColumnElement[bool]] = []
-    if by_channel:
-        where.append(table.c.channel.in_(bindparam("channels", expanding=True)))
+    if channels:
+        where.append(table.c.channel.in_([bindparam(f"channel_{n}") for n in range(channels)]))
     if by_identity:
         where.append(table.c.identity_key == bindparam("for_identity"))
-    return claim_statement(
-        table,
-        dialect,
-        limit=limit,
-        in_flight="sending",
-        where=where,
-        returning=(
-            table.c.id,
-            table.c.channel,
-            table.c.identity_key,
-            table.c.address,
-            table.c.payload,
-            table.c.blob,
-            table.c.attempts,
-        ),
+    statement = claim_statement(
+        table, dialect, limit=limit, in_flight="sending", where=where, returning=_CLAIMED
     )
+    return DriverStatement(statement, [column.type for column in _CLAIMED])
+
+
+_MARK_SENT_DRIVER = DriverStatement(_MARK_SENT)
+
+
+# Where a session remembers its connection for the Core repositories: (transaction, connection).
+_SESSION_CONNECTION = "revendabot.core_connection"
 
 
 class CoreRepository:
@@ -137,23 +182,21 @@ class CoreRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect: str | None = None
-        self._transaction: SessionTransaction | None = None
-        self._connection: Connection | None = None
 
     @property
     def connection(self) -> Connection:
-        """The session's connection; remembered while the session's transaction lasts
-        (`Session.connection()` costs about as much as running a small statement)."""
+        """The session's connection; remembered in the session while its transaction lasts,
+        for every Core repository of it (`Session.connection()` costs about as much as
+        running a small statement)."""
         transaction = self.session.get_transaction()
-        if (
-            transaction is None
-            or transaction is not self._transaction
-            or self._connection is None
-            or self._connection.closed
-        ):
-            self._connection = self.session.connection()
-            self._transaction = self.session.get_transaction()
-        return self._connection
+        remembered = self.session.info.get(_SESSION_CONNECTION)
+        if remembered is not None and transaction is not None and remembered[0] is transaction:
+            connection: Connection = remembered[1]
+            if not connection.closed:
+                return connection
+        connection = self.session.connection()
+        self.session.info[_SESSION_CONNECTION] = (self.session.get_transaction(), connection)
+        return connection
 
     @property
     def dialect(self) -> str:
@@ -171,12 +214,15 @@ class StoredState:
     expires_at: datetime | None
 
 
-_ACTING_WITH_STATE = (
+_ACTING_WITH_STATE_SELECT = (
     ACTING.add_columns(
         _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
     )
     .outerjoin(_STATE, _STATE.c.identity_key == IDENTITY.c.key)
     .where(IDENTITY.c.key == bindparam("key"))
+)
+_ACTING_WITH_STATE = DriverStatement(
+    _ACTING_WITH_STATE_SELECT, [c.type for c in _ACTING_WITH_STATE_SELECT.selected_columns]
 )
 
 
@@ -195,20 +241,17 @@ class ConversationRepository(CoreRepository):
         dialect = self.dialect
         if lock is not None and dialect == "postgresql":
             params["lock_key"] = lock_key(lock)
-            result = self.connection.execute(_CLAIM_EVENT_LOCKED_PG, params)
-        else:
-            result = self.connection.execute(_claim_event_statement(dialect), params)
-        return result.first() is not None
+            return _CLAIM_EVENT_LOCKED_PG.first(self.connection, params) is not None
+        return _claim_event_driver(dialect).first(self.connection, params) is not None
 
     def load_with_identity(
         self, identity_key: str
     ) -> tuple[ActingIdentity | None, StoredState | None]:
         """The identity (with its gestor's name) and its state, in one round trip."""
-        row = (
-            flushed_connection(self.session)
-            .execute(_ACTING_WITH_STATE, {"key": identity_key})
-            .first()
-        )
+        session = self.session
+        if session.new or session.dirty or session.deleted:  # Core does not autoflush
+            session.flush()
+        row = _ACTING_WITH_STATE.first(self.connection, {"key": identity_key})
         if row is None:  # a stranger: no identity, but a state may still be there
             return None, self.load(identity_key)
         identity = ActingIdentity(*row[:ACTING_WIDTH])
@@ -216,7 +259,7 @@ class ConversationRepository(CoreRepository):
         return identity, (StoredState(*state) if state[0] is not None else None)
 
     def load(self, identity_key: str) -> StoredState | None:
-        row = self.connection.execute(_LOAD_STATE, {"identity_key": identity_key}).first()
+        row = _LOAD_STATE.first(self.connection, {"identity_key": identity_key})
         return StoredState(*row) if row else None
 
     def save(
@@ -225,8 +268,8 @@ class ConversationRepository(CoreRepository):
         state: StoredState,
         now: datetime,
     ) -> None:
-        self.connection.execute(
-            _save_state_statement(self.dialect),
+        _save_state_driver(self.dialect).run(
+            self.connection,
             {
                 "identity_key": identity_key,
                 "flow": state.flow,
@@ -271,14 +314,25 @@ class ClaimedMessage:
 
 class OutboxRepository(CoreRepository):
     def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
-        if len(rows) == 1:  # the usual case: plain execute, no executemany batching
-            self.connection.execute(_ENQUEUE, rows[0])
-        elif rows:
+        if not rows:
+            return
+        if any(row.keys() != _ROW_KEYS for row in rows):
             self.connection.execute(_ENQUEUE, list(rows))
+        elif len(rows) == 1:  # the usual case: plain execute, no executemany batching
+            _ENQUEUE_DRIVER.run(self.connection, rows[0])
+        else:
+            _ENQUEUE_DRIVER.run_many(self.connection, rows)
 
     def enqueue_returning(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Like `enqueue`, and the new rows' ids in order (a job edits one of them later)."""
-        return [int(self.connection.execute(_ENQUEUE_RETURNING, row).scalar_one()) for row in rows]
+        ids = []
+        for row in rows:
+            if row.keys() == _ROW_KEYS:
+                (found,) = _ENQUEUE_RETURNING_DRIVER.first(self.connection, row) or (None,)
+                ids.append(int(found))
+            else:
+                ids.append(int(self.connection.execute(_ENQUEUE_RETURNING, row).scalar_one()))
+        return ids
 
     def row(self, message_id: int) -> ClaimedMessage | None:
         """One message as the sender sees it (where it goes, what it carries)."""
@@ -313,15 +367,17 @@ class OutboxRepository(CoreRepository):
         identity_key: str | None = None,
     ) -> list[ClaimedMessage]:
         """Take up to `limit` due messages (and ones whose sender died) for this sender."""
+        if channels is not None and not channels:
+            return []  # for no channel at all: nothing
         statement = _claim_statement(
-            self.dialect, limit, channels is not None, identity_key is not None
+            self.dialect, limit, len(channels or ()), identity_key is not None
         )
         params: dict[str, Any] = {"now": now, "stale_before": now - lease}
-        if channels is not None:
-            params["channels"] = list(channels)
+        for number, channel in enumerate(channels or ()):
+            params[f"channel_{number}"] = channel
         if identity_key is not None:
             params["for_identity"] = identity_key
-        rows = self.connection.execute(statement, params).all()
+        rows = statement.all(self.connection, params)
         return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.id)
 
     def mark_sent(self, message_id: int, now: datetime, external_ref: str | None) -> None:
@@ -332,8 +388,10 @@ class OutboxRepository(CoreRepository):
         params = [
             {"message_id": id_, "at": now, "ref": ref, "redacted": REDACTED} for id_, ref in sent
         ]
-        if params:
-            self.connection.execute(_MARK_SENT, params[0] if len(params) == 1 else params)
+        if len(params) == 1:
+            _MARK_SENT_DRIVER.run(self.connection, params[0])
+        elif params:
+            _MARK_SENT_DRIVER.run_many(self.connection, params)
 
     def retry_later(self, message_id: int, not_before: datetime, error: str) -> None:
         self.session.execute(

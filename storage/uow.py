@@ -7,7 +7,9 @@ one inbound event is one transaction and nothing is half-written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
+from typing import Generic, TypeVar, overload
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,77 +39,75 @@ from storage.repositories import (
 from storage.sefaz import SefazRepository
 from storage.whatsapp import WhatsAppRepository
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of the unit of work, built on first use in each transaction: an event
+    touches three or four of the ~27, and building them all cost more than a statement."""
+
+    def __init__(self, factory: Callable[[Session], R]) -> None:
+        self.factory = factory
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+    @overload
+    def __get__(self, uow: UnitOfWork, owner: type) -> R: ...
+    def __get__(self, uow: UnitOfWork | None, owner: type) -> R | _Repository[R]:
+        if uow is None:
+            return self
+        repository = self.factory(uow.session)
+        uow.__dict__[self.name] = repository  # later reads find it before this descriptor
+        uow._built.append(self.name)
+        return repository
+
 
 class UnitOfWork:
     session: Session
-    gestores: GestorRepository
-    identities: IdentityRepository
-    invites: InviteRepository
-    catalog: CatalogRepository
-    clients: ClientRepository
-    audit: AuditRepository
-    conversations: ConversationRepository
-    outbox: OutboxRepository
-    integration_keys: IntegrationKeyRepository
-    notices: NoticeRepository
-    faturas: FaturaRepository
-    gestor_emails: GestorEmailRepository
-    links: LinkRepository
-    sign_ups: SignUpRepository
-    certificates: CertificateRepository
-    access_links: AccessLinkRepository
-    history: HistoryRepository
-    fiscal: FiscalDocumentRepository
-    whatsapp: WhatsAppRepository
-    reminders: ReminderRepository
-    scheduler_leases: SchedulerLeaseRepository
-    notice_mutes: NoticeMuteRepository
-    jobs: JobRepository
-    pendencias: PendenciaRepository
-    sefaz: SefazRepository
-    pacotes: PacoteRepository
+    gestores = _Repository(GestorRepository)
+    identities = _Repository(IdentityRepository)
+    invites = _Repository(InviteRepository)
+    catalog = _Repository(CatalogRepository)
+    clients = _Repository(ClientRepository)
+    audit = _Repository(AuditRepository)
+    conversations = _Repository(ConversationRepository)
+    outbox = _Repository(OutboxRepository)
+    integration_keys = _Repository(IntegrationKeyRepository)
+    notices = _Repository(NoticeRepository)
+    faturas = _Repository(FaturaRepository)
+    gestor_emails = _Repository(GestorEmailRepository)
+    links = _Repository(LinkRepository)
+    sign_ups = _Repository(SignUpRepository)
+    certificates = _Repository(CertificateRepository)
+    access_links = _Repository(AccessLinkRepository)
+    history = _Repository(HistoryRepository)
+    fiscal = _Repository(FiscalDocumentRepository)
+    whatsapp = _Repository(WhatsAppRepository)
+    reminders = _Repository(ReminderRepository)
+    scheduler_leases = _Repository(SchedulerLeaseRepository)
+    notice_mutes = _Repository(NoticeMuteRepository)
+    jobs = _Repository(JobRepository)
+    pendencias = _Repository(PendenciaRepository)
+    sefaz = _Repository(SefazRepository)
+    pacotes = _Repository(PacoteRepository)
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
         self._depth = 0
+        self._built: list[str] = []
         self.committed = False
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
             self.session = self._session_factory()
             self.committed = False
-            self.gestores = GestorRepository(self.session)
-            self.identities = IdentityRepository(self.session)
-            self.invites = InviteRepository(self.session)
-            self.catalog = CatalogRepository(self.session)
-            self.clients = ClientRepository(self.session)
-            self.audit = AuditRepository(self.session)
-            self.conversations = ConversationRepository(self.session)
-            self.outbox = OutboxRepository(self.session)
-            self.integration_keys = IntegrationKeyRepository(self.session)
-            self.notices = NoticeRepository(self.session)
-            self.fiscal = FiscalDocumentRepository(self.session)
-            self.sefaz = SefazRepository(self.session)
-            self.faturas, self.gestor_emails = (
-                FaturaRepository(self.session),
-                GestorEmailRepository(self.session),
-            )
-            self.links = LinkRepository(self.session)
-            self.whatsapp = WhatsAppRepository(self.session)
-            self.reminders, self.scheduler_leases, self.notice_mutes = (
-                ReminderRepository(self.session),
-                SchedulerLeaseRepository(self.session),
-                NoticeMuteRepository(self.session),
-            )
-            self.sign_ups = SignUpRepository(self.session)
-            self.jobs = JobRepository(self.session)
-            self.pendencias = PendenciaRepository(self.session)
-            self.pacotes = PacoteRepository(self.session)
-            self.certificates, self.access_links, self.history = (
-                CertificateRepository(self.session),
-                AccessLinkRepository(self.session),
-                HistoryRepository(self.session),
-            )
+            for name in self._built:  # the last transaction's, bound to its closed session
+                del self.__dict__[name]
+            self._built.clear()
         self._depth += 1
         return self
 

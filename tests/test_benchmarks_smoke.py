@@ -63,6 +63,9 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             r"bare PTB echo .* updates/s",
             r"sqlite, closed loop .* updates/s",
             r"sqlite, open loop.* updates/s",
+            r"process CPU [\d.]+ ms per update .* [\d.]+× the PTB echo's CPU per update",
+            r"[\d.]+ statements per event",
+            r"handle\(\) CPU per event by step: menu [\d.]+ ms",
         ]
         + ([r"postgresql, closed loop .* updates/s"] if ON_POSTGRESQL else []),
     ),

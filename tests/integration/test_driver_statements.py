@@ -1,0 +1,178 @@
+"""The hot path's statements run on the driver's cursor (storage/driver.py): they must store
+and read exactly what SQLAlchemy's own path does, on SQLite and PostgreSQL, and fail alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, Table, bindparam, event, func, insert, select
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from services import outbox
+from services.messages import Text
+from services.outbox import Delivered, outbox_rows
+from services.types import UnitOfWorkFactory
+from storage.conversation import StoredState
+from storage.driver import DriverStatement
+from storage.models import ConversationState, OutboxMessage
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+DATA = {"q": "São João", "p": 2, "_hist": ["lista"], "x": {"preço": "89.95", "n": None}}
+
+
+def test_a_state_saved_on_the_driver_reads_back_the_same_through_the_orm(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    now = datetime(2026, 3, 1, 21, 30, 15, 123456, tzinfo=SAO_PAULO)
+    expires = now + timedelta(hours=24)
+    uow = uow_factory()
+    with uow:
+        uow.conversations.save("test:ana", StoredState("cadastro", "razao", DATA, 3, expires), now)
+        uow.commit()
+
+    uow = uow_factory()
+    with uow:
+        row = uow.session.get(ConversationState, "test:ana")
+        loaded = uow.conversations.load("test:ana")
+        assert row is not None
+        assert (row.flow, row.step, row.data, row.version) == ("cadastro", "razao", DATA, 3)
+        assert row.updated_at == now
+        assert row.updated_at.tzinfo is not None
+        assert row.updated_at.utcoffset() == timedelta(0)
+        assert row.expires_at == expires
+    assert loaded == StoredState("cadastro", "razao", DATA, 3, expires)
+    assert loaded is not None
+    assert loaded.expires_at is not None
+    assert loaded.expires_at.utcoffset() == timedelta(0)
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    values = dict(row._mapping)
+    del values["id"]
+    return values
+
+
+def test_an_outbox_row_from_the_driver_equals_the_one_sqlalchemy_writes(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    now = datetime.now(UTC)
+    replies = [Text("Olá, Ana! Escolha:"), Text("Senha: s3gr3d0", sensitive=True)]
+    rows = outbox_rows("test", "test:ana", "ana", replies, now, "m1")
+    table = cast(Table, OutboxMessage.__table__)
+    uow = uow_factory()
+    with uow:
+        uow.outbox.enqueue(rows[:1])
+        (prompt,) = uow.outbox.enqueue_returning(rows[1:])
+        uow.session.execute(insert(table), rows)  # SQLAlchemy's own path, the reference
+        uow.commit()
+
+    uow = uow_factory()
+    with uow:
+        stored = uow.session.execute(select(table).order_by(table.c.id)).all()
+    assert [r.id for r in stored][1] == prompt
+    ours, reference = [_columns(r) for r in stored[:2]], [_columns(r) for r in stored[2:]]
+    assert ours == reference
+    assert ours[1]["sensitive"] is True
+    assert ours[0]["payload"]["text"] == "Olá, Ana! Escolha:"
+    assert ours[0]["created_at"] == now
+
+
+def test_listeners_see_the_driver_statements(
+    db_engine: Engine, uow_factory: UnitOfWorkFactory
+) -> None:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", record)
+    try:
+        uow = uow_factory()
+        with uow:
+            uow.conversations.claim_event("tg", "1", datetime.now(UTC), lock="identity:tg:1")
+            uow.conversations.load_with_identity("tg:1")
+    finally:
+        event.remove(db_engine, "before_cursor_execute", record)
+    assert any("processed_event" in s for s in seen)
+    assert any("conversation_state" in s for s in seen)
+
+
+def test_a_naive_datetime_is_refused_before_it_reaches_the_database(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    uow = uow_factory()
+    with uow, pytest.raises(StatementError, match="naive datetime"):
+        uow.conversations.claim_event("tg", "1", datetime(2026, 3, 1, 12, 0))  # noqa: DTZ001
+
+    uow = uow_factory()
+    with uow:
+        assert uow.conversations.claim_event("tg", "1", datetime.now(UTC)) is True
+
+
+def test_a_database_error_is_sqlalchemys_and_the_next_unit_of_work_goes_on(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    now = datetime.now(UTC)
+    (row,) = outbox_rows("test", "test:ana", "ana", [Text("oi")], now, None)
+    uow = uow_factory()
+    with uow, pytest.raises(IntegrityError):
+        uow.outbox.enqueue([{**row, "channel": None}])  # channel is NOT NULL
+
+    uow = uow_factory()
+    with uow:
+        uow.outbox.enqueue([row])
+        uow.commit()
+    check = uow_factory()
+    with check:
+        assert check.outbox.pending_count("test:ana") == 1
+
+
+def test_values_the_statement_carries_itself_are_sent_with_the_given_ones(
+    db_engine: Engine, uow_factory: UnitOfWorkFactory
+) -> None:
+    table = OutboxMessage.__table__
+    now = datetime.now(UTC)
+    rows = outbox_rows("test", "test:ana", "ana", [Text("a"), Text("b"), Text("c")], now, None)
+    statement = DriverStatement(
+        select(table.c.id)
+        .where(table.c.identity_key == bindparam("who"), table.c.status == "pending")
+        .order_by(table.c.id.desc())
+        .limit(1)
+    )
+    uow = uow_factory()
+    with uow:
+        uow.outbox.enqueue(rows)
+        found = statement.first(uow.session.connection(), {"who": "test:ana"})
+        last = uow.session.scalar(select(func.max(table.c.id)))
+    assert found == (last,)
+
+
+def test_a_claim_for_some_channels_takes_only_theirs_with_payload_and_bytes_as_stored(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    now = datetime.now(UTC) - timedelta(seconds=1)
+    uow = uow_factory()
+    with uow:
+        for channel in ("telegram", "whatsapp", "email"):
+            (row,) = outbox_rows(
+                channel, f"{channel}:ana", "ana", [Text(f"oi {channel}")], now, None
+            )
+            uow.outbox.enqueue([{**row, "blob": b"\x00\xffbytes"}])
+        uow.commit()
+
+    assert outbox.claim(uow_factory, channels=[]) == []
+    taken = outbox.claim(uow_factory, channels=["whatsapp", "email"])
+    rest = outbox.claim(uow_factory)
+
+    assert [(m.channel, m.payload["text"], m.blob, m.attempts) for m in taken] == [
+        ("whatsapp", "oi whatsapp", b"\x00\xffbytes", 1),
+        ("email", "oi email", b"\x00\xffbytes", 1),
+    ]
+    assert [m.channel for m in rest] == ["telegram"]
+    outbox.record(uow_factory, [Delivered(m.id, f"x{m.id}") for m in taken])
+    check = uow_factory()
+    with check:
+        assert check.outbox.pending_count() == 1

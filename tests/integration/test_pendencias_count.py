@@ -109,6 +109,13 @@ def test_each_group_matches_its_kind_counted_alone(uow_factory: UnitOfWorkFactor
             assert all(counts.values())  # every kind present
 
 
+def test_a_page_offset_without_a_limit_is_refused(uow_factory: UnitOfWorkFactory) -> None:
+    office = make_office(uow_factory, 1)
+    w = pendencias.window(sp(TODAY), PendenciaOptions())
+    with uow_factory() as uow, pytest.raises(ValueError, match="offset needs a limit"):
+        uow.pendencias.items(Kind.TESTE, office.gestor.gestor_id, w, offset=7, limit=None)
+
+
 # What the per-kind aggregates (one statement per kind) answered on this seed.
 EXPECTED: Any = {
     ("2026-03-16", "gestor"): {

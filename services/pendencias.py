@@ -149,7 +149,7 @@ def _item(row: ItemRow, w: Window) -> Item:
 
 
 def _groups(uow: UnitOfWork, gestor_id: int, kinds: Iterable[Kind], w: Window) -> list[Group]:
-    return ordered([_group(uow.pendencias.group(kind, gestor_id, w)) for kind in kinds])
+    return ordered([_group(row) for row in uow.pendencias.groups(gestor_id, w, tuple(kinds))])
 
 
 def count(
@@ -162,7 +162,8 @@ def count(
     """How many pendências the acting role sees (the menu button's number)."""
     w = window(now or datetime.now(UTC), options or PendenciaOptions())
     with uow:
-        return sum(g.count for g in _groups(uow, principal.gestor_id, kinds_for(principal), w))
+        counts = uow.pendencias.counts(principal.gestor_id, w, kinds_for(principal))
+        return sum(counts.values())
 
 
 def list_page(

@@ -1,31 +1,44 @@
 """Pendências queries: per kind, one aggregate (count, overdue, nearest deadline) and one page.
 
-Every query is scoped to one gestor. Each kind is one SELECT built once (`_query`); the
-aggregate reuses its FROM and WHERE, so a group's count and its pages can never disagree.
-Indexes behind them: migrations 0016 and 0018 (benchmarks/pendencias.py prints the plans).
+Every query is scoped to one gestor. Each kind is one SELECT built once, at import, over bound
+parameters (the gestor, the window's instants and months); the aggregate reuses its FROM and
+WHERE, so a group's count and its pages can never disagree. The main menu asks for every
+count at each `/menu`: building and compiling seven aggregates there cost more CPU than the
+rest of the step, so the counts (and the list's groups) are ONE statement per role's kinds —
+the aggregates side by side, each a one-row subquery — compiled once per dialect and run on
+the driver's cursor (storage/driver.py), like the pages. Indexes behind them: migrations
+0016, 0018 and 0020 (benchmarks/pendencias.py prints the plans).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    Integer,
     Select,
+    String,
+    bindparam,
     case,
     delete,
     exists,
     func,
     literal,
+    literal_column,
     null,
     select,
+    true,
 )
-from sqlalchemy.orm import Session
 
 from domain.pendencias import Kind
+from storage.conversation import CoreRepository
+from storage.driver import DriverStatement
 from storage.models import Client, Plan, Software, UserIdentity
 from storage.models_billing import Fatura
 from storage.models_config import Certificate
@@ -33,6 +46,7 @@ from storage.models_fiscal import FiscalDocument
 from storage.models_links import ContractingLink
 from storage.models_reminders import ReminderSent
 from storage.models_sefaz import FiscalEvent, SefazCursor
+from storage.types import UTCDateTime
 
 # reminder_sent.kind of the daily digest's items (one row per item and state).
 DIGEST_SENT_KIND = "pendencia"
@@ -75,11 +89,51 @@ class ItemRow:
     since: datetime | None
 
 
+# The window's values as bound parameters: every statement below is built once over them.
+_GESTOR = bindparam("gestor_id", type_=Integer())
+_NOW = bindparam("now", type_=UTCDateTime())
+_TODAY = bindparam("today", type_=Date())
+_CERT_HORIZON = bindparam("cert_horizon", type_=UTCDateTime())
+_TESTE_BEFORE = bindparam("teste_before", type_=UTCDateTime())
+_COMPETENCIA_ANTERIOR = bindparam("competencia_anterior", type_=String())
+_MANIFESTAR_DESDE = bindparam("manifestar_desde", type_=UTCDateTime())
+_OFFSET = bindparam("offset", type_=Integer())
+_LIMIT = bindparam("limit", type_=Integer())
+
+
+def _parameters(gestor_id: int, w: Window) -> dict[str, Any]:
+    return {
+        "gestor_id": gestor_id,
+        "now": w.now,
+        "today": w.today,
+        "cert_horizon": w.cert_horizon,
+        "teste_before": w.teste_before,
+        "competencia_anterior": w.competencia_anterior,
+        "manifestar_desde": w.manifestar_desde,
+    }
+
+
+def _one_of(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
+    """`column IN ('a', 'b')` with the constants in the SQL: the driver path takes no IN
+    list of parameters, and the plans stay the ones of a literal list."""
+    if not all(value.isalnum() for value in values):  # our own constants, never input
+        raise ValueError("only plain constants are written into the SQL")
+    return cast(
+        "ColumnElement[bool]", column.in_([literal_column(f"'{value}'") for value in values])
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Query:
     items: Select[*tuple[Any, ...]]  # ordered, columns as ItemRow's after `kind`
     overdue: ColumnElement[bool] | None
     due: Any  # the column holding the deadline, or None
+
+    def count(self) -> Select[*tuple[Any, ...]]:
+        """How many items: over the same FROM and WHERE as the items."""
+        return self.items.with_only_columns(func.count(), maintain_column_froms=True).order_by(
+            None
+        )
 
     def aggregate(self) -> Select[*tuple[Any, ...]]:
         """(count, overdue, nearest deadline) over the same FROM and WHERE as the items."""
@@ -94,7 +148,7 @@ class _Query:
         ).order_by(None)
 
 
-def _certificados(gestor_id: int, w: Window) -> _Query:
+def _certificados() -> _Query:
     # Filtered and ordered on client.certificado_ate (the certificate's not_after, kept by a
     # trigger): the count reads only index entries; the fingerprint only for a page's rows.
     fingerprint = (
@@ -104,25 +158,25 @@ def _certificados(gestor_id: int, w: Window) -> _Query:
     items = (
         select(Client.id, Client.id, Client.razao_social, fingerprint, ends, null())
         .where(
-            Client.gestor_id == gestor_id,
-            Client.status.in_(ACTIVE_STATUSES),
-            ends < w.cert_horizon,
+            Client.gestor_id == _GESTOR,
+            _one_of(Client.status, ACTIVE_STATUSES),
+            ends < _CERT_HORIZON,
         )
         .order_by(ends, Client.id)
     )
-    return _Query(items, ends < w.now, ends)
+    return _Query(items, ends < _NOW, ends)
 
 
-def _faturas(gestor_id: int, w: Window) -> _Query:
+def _faturas() -> _Query:
     items = (
         select(Fatura.id, null(), Fatura.competencia, null(), Fatura.due_date, null())
-        .where(Fatura.gestor_id == gestor_id, Fatura.status == "pendente")
+        .where(Fatura.gestor_id == _GESTOR, Fatura.status == "pendente")
         .order_by(Fatura.due_date, Fatura.id)
     )
-    return _Query(items, Fatura.due_date < w.today, Fatura.due_date)
+    return _Query(items, Fatura.due_date < _TODAY, Fatura.due_date)
 
 
-def _links(gestor_id: int, w: Window) -> _Query:
+def _links() -> _Query:
     items = (
         select(
             ContractingLink.id,
@@ -135,36 +189,36 @@ def _links(gestor_id: int, w: Window) -> _Query:
         .join(Software, Software.id == ContractingLink.software_id)
         .join(Plan, Plan.id == ContractingLink.plan_id)
         .where(
-            ContractingLink.gestor_id == gestor_id,
+            ContractingLink.gestor_id == _GESTOR,
             ContractingLink.opened_at.is_not(None),
             ContractingLink.used_at.is_(None),
             ContractingLink.cancelled_at.is_(None),
-            ContractingLink.expires_at > w.now,
+            ContractingLink.expires_at > _NOW,
         )
         .order_by(ContractingLink.expires_at, ContractingLink.id)
     )
     return _Query(items, None, ContractingLink.expires_at)
 
 
-def _teste(gestor_id: int, w: Window) -> _Query:
+def _teste() -> _Query:
     since = func.coalesce(Client.status_since, Client.created_at)
     items = (
         select(Client.id, Client.id, Client.razao_social, null(), null(), since)
-        .where(Client.gestor_id == gestor_id, Client.status == "teste", since < w.teste_before)
+        .where(Client.gestor_id == _GESTOR, Client.status == "teste", since < _TESTE_BEFORE)
         .order_by(since, Client.id)
     )
     return _Query(items, None, None)
 
 
-def _sem_notas(gestor_id: int, w: Window) -> _Query:
+def _sem_notas() -> _Query:
     """Clients whose latest emitted note is of the month before `w.competencia`: they issued
     then and nothing since (client.ultima_emissao, kept by a trigger; one index range)."""
     items = (
         select(Client.id, Client.id, Client.razao_social, null(), null(), null())
         .where(
-            Client.gestor_id == gestor_id,
-            Client.ultima_emissao == w.competencia_anterior,
-            Client.status.in_(ACTIVE_STATUSES),
+            Client.gestor_id == _GESTOR,
+            Client.ultima_emissao == _COMPETENCIA_ANTERIOR,
+            _one_of(Client.status, ACTIVE_STATUSES),
         )
         .order_by(Client.razao_social, Client.id)
     )
@@ -175,7 +229,7 @@ def _sem_notas(gestor_id: int, w: Window) -> _Query:
 CONCLUSIVE_EVENTS = ("210200", "210220", "210240")
 
 
-def _supplier_notes(gestor_id: int, w: Window, *, resumo: bool) -> _Query:
+def _supplier_notes(*, resumo: bool) -> _Query:
     """Supplier notes of clients whose capture is on, still within the manifestação
     deadline and with no conclusive event: summaries (waiting for Ciência and their XML) or
     full notes (waiting for Confirmar/Desconhecer/Não realizada). `due` is the issue: the
@@ -183,7 +237,7 @@ def _supplier_notes(gestor_id: int, w: Window, *, resumo: bool) -> _Query:
     concluded = exists().where(
         FiscalEvent.client_id == FiscalDocument.client_id,
         FiscalEvent.chave == FiscalDocument.chave,
-        FiscalEvent.tp_evento.in_(CONCLUSIVE_EVENTS),
+        _one_of(FiscalEvent.tp_evento, CONCLUSIVE_EVENTS),
     )
     capturing = exists().where(
         SefazCursor.client_id == Client.id, SefazCursor.captura_ativa.is_(True)
@@ -201,12 +255,12 @@ def _supplier_notes(gestor_id: int, w: Window, *, resumo: bool) -> _Query:
         )
         .join(Client, Client.id == FiscalDocument.client_id)
         .where(
-            Client.gestor_id == gestor_id,
-            Client.status.in_(ACTIVE_STATUSES),
+            Client.gestor_id == _GESTOR,
+            _one_of(Client.status, ACTIVE_STATUSES),
             FiscalDocument.tipo == "fornecedor",
             FiscalDocument.resumo.is_(resumo),
             FiscalDocument.situacao == "autorizada",
-            desde >= w.manifestar_desde,
+            desde >= _MANIFESTAR_DESDE,
             capturing,
             ~concluded,
         )
@@ -215,50 +269,99 @@ def _supplier_notes(gestor_id: int, w: Window, *, resumo: bool) -> _Query:
     return _Query(items, None, desde)
 
 
-def _manifestacao(gestor_id: int, w: Window) -> _Query:
-    return _supplier_notes(gestor_id, w, resumo=False)
-
-
-def _resumos(gestor_id: int, w: Window) -> _Query:
-    return _supplier_notes(gestor_id, w, resumo=True)
-
-
-QUERIES: Mapping[Kind, Callable[[int, Window], _Query | None]] = {
-    Kind.CERTIFICADO: _certificados,
-    Kind.MANIFESTACAO: _manifestacao,
-    Kind.RESUMO_SEM_XML: _resumos,
-    Kind.FATURA: _faturas,
-    Kind.LINK: _links,
-    Kind.TESTE: _teste,
-    Kind.SEM_NOTAS: _sem_notas,
+QUERIES: Mapping[Kind, _Query] = {
+    Kind.CERTIFICADO: _certificados(),
+    Kind.MANIFESTACAO: _supplier_notes(resumo=False),
+    Kind.RESUMO_SEM_XML: _supplier_notes(resumo=True),
+    Kind.FATURA: _faturas(),
+    Kind.LINK: _links(),
+    Kind.TESTE: _teste(),
+    Kind.SEM_NOTAS: _sem_notas(),
 }
 
 
-class PendenciaRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+def _result_types(statement: Select[*tuple[Any, ...]]) -> list[Any]:
+    return [column.type for column in statement.selected_columns]
+
+
+@cache
+def _counts_statement(kinds: tuple[Kind, ...]) -> DriverStatement:
+    """One row: each kind's count, a scalar subquery each."""
+    statement = select(*(QUERIES[kind].count().scalar_subquery() for kind in kinds))
+    return DriverStatement(statement)
+
+
+@cache
+def _groups_statement(kinds: tuple[Kind, ...]) -> DriverStatement:
+    """One row: each kind's (count, overdue, nearest deadline), the aggregates side by side
+    (each a one-row subquery, joined on true)."""
+    subqueries = [QUERIES[kind].aggregate().subquery(kind.value) for kind in kinds]
+    joined: Any = subqueries[0]
+    for subquery in subqueries[1:]:
+        joined = joined.join(subquery, true())
+    statement = select(*(c for s in subqueries for c in s.c)).select_from(joined)
+    return DriverStatement(statement, _result_types(statement))
+
+
+def _page_select(kind: Kind) -> Select[*tuple[Any, ...]]:
+    return QUERIES[kind].items.offset(_OFFSET).limit(_LIMIT)
+
+
+@cache
+def _page_statement(kind: Kind) -> DriverStatement:
+    statement = _page_select(kind)
+    return DriverStatement(statement, _result_types(statement))
+
+
+@cache
+def _all_statement(kind: Kind) -> DriverStatement:
+    statement = QUERIES[kind].items
+    return DriverStatement(statement, _result_types(statement))
+
+
+class PendenciaRepository(CoreRepository):
+    def counts(self, gestor_id: int, window: Window, kinds: Sequence[Kind]) -> dict[Kind, int]:
+        """How many items each of the kinds has, in one statement (the menu's number)."""
+        kinds = tuple(kinds)
+        if not kinds:
+            return {}
+        statement = _counts_statement(kinds)
+        (row,) = statement.all(self.connection, _parameters(gestor_id, window))  # one row
+        return {kind: int(value) for kind, value in zip(kinds, row, strict=True)}
+
+    def groups(self, gestor_id: int, window: Window, kinds: Sequence[Kind]) -> list[GroupRow]:
+        """Per kind: how many items, how many overdue, its nearest deadline (one statement)."""
+        kinds = tuple(kinds)
+        if not kinds:
+            return []
+        statement = _groups_statement(kinds)
+        # aggregates without GROUP BY: one row each, so one row joined
+        (row,) = statement.all(self.connection, _parameters(gestor_id, window))
+        return [
+            GroupRow(kind, int(row[3 * n]), int(row[3 * n + 1]), row[3 * n + 2])
+            for n, kind in enumerate(kinds)
+        ]
 
     def group(self, kind: Kind, gestor_id: int, window: Window) -> GroupRow:
         """How many items the kind has, how many overdue, and its nearest deadline."""
-        query = QUERIES[kind](gestor_id, window)
-        if query is None:
-            return GroupRow(kind, 0, 0, None)
-        count, late, nearest = self.session.execute(query.aggregate()).one()
-        return GroupRow(kind, int(count), int(late), nearest)
+        (row,) = self.groups(gestor_id, window, (kind,))
+        return row
 
     def items(
         self, kind: Kind, gestor_id: int, window: Window, *, offset: int = 0, limit: int | None
     ) -> list[ItemRow]:
         """Items of the kind in its own order: a page of them, or all with `limit=None`."""
-        query = QUERIES[kind](gestor_id, window)
-        if query is None:
-            return []
-        statement = query.items.offset(offset)
-        if limit is not None:
-            statement = statement.limit(limit)
+        params = _parameters(gestor_id, window)
+        if limit is None:
+            statement = _all_statement(kind)
+            if offset:
+                raise ValueError("an offset needs a limit")
+        else:
+            statement = _page_statement(kind)
+            params |= {"offset": offset, "limit": limit}
         return [
             ItemRow(kind, row[0], row[1], row[2], row[3], row[4], row[5])
-            for row in self.session.execute(statement)
+            for row in statement.all(self.connection, params)
         ]
 
     def gestores_with_chats(self) -> list[int]:
@@ -289,12 +392,14 @@ class PendenciaRepository:
             )
 
     def statements(self, gestor_id: int, window: Window, limit: int) -> dict[str, Any]:
-        """The SELECTs the list runs, by name (the benchmark prints their plans)."""
-        found: dict[str, Any] = {}
-        for kind, build in QUERIES.items():
-            query = build(gestor_id, window)
-            if query is None:
-                continue
-            found[f"{kind.value}: page"] = query.items.limit(limit)
-            found[f"{kind.value}: count"] = query.aggregate()
+        """The SELECTs the list runs, by name, with this office's values bound (the benchmark
+        prints their plans)."""
+        params = _parameters(gestor_id, window)
+        found: dict[str, Any] = {
+            "menu count": _counts_statement(tuple(Kind)).statement.params(params),
+            "groups": _groups_statement(tuple(Kind)).statement.params(params),
+        }
+        for kind in Kind:
+            page = _page_select(kind).params(params | {"offset": 0, "limit": limit})
+            found[f"{kind.value}: page"] = page
         return found

@@ -87,7 +87,8 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
     "pendencias.py": (
         True,
         [
-            r"sqlite: baseline \(without the 0016/0018 indexes\): first page p50 [\d.]+ ms",
+            r"sqlite: baseline \(without the 0016/0018/0020 indexes\): first page p50 [\d.]+ ms",
+            r"EXPLAIN QUERY PLAN \(menu count\)",
             r"sqlite: first page p50 [\d.]+ ms \([\d,]+ pendências",
             r"sqlite: digest sweep: first \d+ ms",
         ]
@@ -95,6 +96,7 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             [
                 r"postgresql: first page p50 [\d.]+ ms",
                 r"EXPLAIN ANALYZE \(sem_notas: page\)",
+                r"EXPLAIN ANALYZE \(menu count\)",
             ]
             if ON_POSTGRESQL
             else []

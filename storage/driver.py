@@ -6,13 +6,15 @@ cursor wrapper), four to five times what the driver itself spends; these skip th
 keep what matters of it: the same SQL text SQLAlchemy renders for the dialect, its bind and
 result processors for each column type (UTC datetimes, JSON), the `before_cursor_execute`
 event for whoever listens (a statement counter; a listener that rewrites the statement is not
-honoured, and `echo` does not print them), its exception types, and the pool invalidated
-when the server went away. They run on the session's connection, so in its transaction. Not
-for IN lists (expanding parameters): give each value its own parameter instead.
+honoured), SQLAlchemy's SQL log when it is on (the statement and its parameters, as `echo`
+prints them), its exception types, and the pool invalidated when the server went away.
+They run on the session's connection, so in its transaction. Not for IN lists (expanding
+parameters): give each value its own parameter instead.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +22,9 @@ from sqlalchemy import Connection, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
+
+# SQLAlchemy's own SQL log (echo, or logging configured at INFO): these statements go there too.
+_SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 
 # Where a DBAPI connection keeps its reusable cursor (the pool's per-connection `info`).
 _CURSOR = "revendabot.driver_cursor"
@@ -113,6 +118,9 @@ class DriverStatement:
             )
         except Exception as error:  # a bind processor refused a value (a naive datetime…)
             raise exc.StatementError(str(error), compiled.sql, None, error) from error
+        if _SQL_LOG.isEnabledFor(logging.INFO):  # SQL logging on: say it as SQLAlchemy would
+            _SQL_LOG.info("%s", compiled.sql)
+            _SQL_LOG.info("[driver] %r", parameters)
         dispatch = connection.dispatch
         if dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(

@@ -45,7 +45,6 @@ KIND_ORDER = {kind: n for n, kind in enumerate(Kind)}
 WITH_DEADLINE = frozenset(
     {Kind.CERTIFICADO, Kind.MANIFESTACAO, Kind.FATURA, Kind.LINK, Kind.RESUMO_SEM_XML}
 )
-# What a contador may see: it reaches the client card, never Gerenciar, Pagamento or the links.
 # What a contador may see: informational kinds, each opening a screen it may read (the card,
 # the supplier notes); never the actions of Gerenciar, faturas or links.
 CONTADOR_KINDS = frozenset(

@@ -167,16 +167,15 @@ class OutboxSender:
         return once nothing more is due and every task is done, else run until `stop()`."""
         handled = 0
         exhausted = False  # the last claim found less than it asked for: wait for news
-        now = datetime.now(UTC)
-        self._held = {key: until for key, until in self._held.items() if until > now}
         try:
             while not self._stopping and self.senders:
                 room = self.batch - len(self._claims)
                 if not exhausted and room > 0 and len(self._queues) < self.concurrency:
+                    asked_at = datetime.now(UTC)  # the claim's stamp is no earlier
                     claimed = await self._claim(room)
                     exhausted = claimed is None or len(claimed) < room
                     handled += len(claimed or ())
-                    self._dispatch(claimed or [])
+                    self._dispatch(claimed or [], asked_at)
                     continue
                 if drain and exhausted and not self._tasks:
                     break
@@ -215,6 +214,8 @@ class OutboxSender:
         return False
 
     async def _claim(self, limit: int) -> list[ClaimedMessage] | None:
+        now = datetime.now(UTC)
+        self._held = {key: until for key, until in self._held.items() if until > now}
         try:
             return await self._in_db(
                 functools.partial(
@@ -225,11 +226,10 @@ class OutboxSender:
             log.exception("could not claim outbox messages")
             return None
 
-    def _dispatch(self, claimed: Sequence[ClaimedMessage]) -> None:
+    def _dispatch(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> None:
         """Queue each message behind its identity's task, starting the task if none runs."""
-        now = datetime.now(UTC)
         for message in claimed:
-            self._claims[message.id] = _Claim(message.attempts, now)
+            self._claims[message.id] = _Claim(message.attempts, claimed_at)
             queue = self._queues.get(message.identity_key)
             if queue is None:
                 queue = self._queues[message.identity_key] = deque()

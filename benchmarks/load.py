@@ -31,8 +31,9 @@ The kill -9 scenario: 2 processes under the closed loop; 40% into it one is kill
 SIGKILL; what it did not acknowledge is sent again to the survivor (as Telegram redelivers
 an unanswered webhook), the survivor delivers the rest, and the audit says what it delivered,
 what was lost and what was duplicated. The only duplicate the design allows: a reply the killed
-process had sent but not yet marked sent, sent again after the outbox claim lease (60 s) —
-reported apart from any other. `--processes ''` runs the echo and the kill run alone.
+process had sent but not yet marked sent, sent again after the outbox claim lease
+(services.outbox.CLAIM_LEASE, 20 s) — reported apart from any other. `--processes ''` runs
+the echo and the kill run alone.
 
 Baseline, same harness and load: a bare python-telegram-bot webhook echo
 (benchmarks/_webhook_echo.py: FastAPI on uvicorn like `serve`, Update.de_json +

@@ -1,27 +1,45 @@
 """The outbox sender: delivers what the conversation engine put in the outbox.
 
 It wakes when `App.wake()` is called (from any thread; `serve` subscribes it to the app's
-`Wakeup`) and once a second anyway, claims a batch of due messages for the channels it has
-senders for, and sends each identity's messages in order; different identities go concurrently,
-at most `concurrency` at a time. Every fate is recorded (services.outbox.record): delivered,
-deferred (retried later, with backoff, at most outbox.MAX_ATTEMPTS times) or failed. While one
-of an identity's messages is deferred, its newer messages are deferred behind it (in this
-process; across processes the claim order alone keeps them roughly in line).
+`Wakeup`) and once a second anyway, and claims due messages for the channels it has senders
+for. Each identity's messages go out in order, one at a time, in a task of their own; different
+identities go concurrently, at most `concurrency` at a time. It claims more as soon as a slot
+frees (a pipeline, not batch after batch), so a slow or paced chat delays only itself; a message
+claimed for an identity this process is already sending to queues behind that identity's task.
+
+Claims (storage/claims.py, services.outbox.CLAIM_LEASE) are renewed every quarter of the lease
+while this process holds them (waiting, being sent, being recorded), fenced by each claim's
+token: a long upload is never taken over while its process lives, and a dead process's messages
+are taken over within a lease. A message whose claim was lost (this process stalled past the
+lease and another took it) is not sent; one whose claim could not be confirmed for half a lease
+(the database unreachable) is handed back rather than sent.
+
+Every fate is recorded (services.outbox.record, fenced by the claim's token): delivered, deferred
+(retried later, with backoff, at most outbox.MAX_ATTEMPTS times) or failed, and an identity's
+next message is sent only once the previous one's fate is committed: a process killed mid-way
+leaves at most its calls in flight unrecorded (sent again: at most one duplicate per concurrent
+call). Fates of different identities that arrive together share one transaction (group commit),
+and the sender's database work runs on its own small thread pool, so it never queues behind the
+webhooks' work on the default one. While one of an identity's messages is deferred, its newer
+messages are deferred behind it (in this process; across processes the claim order alone keeps
+them roughly in line).
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
-`Pacer` (bot/pacing.py), awaited before each send. A paced identity may take longer than the
-claim lease; its messages still waiting when half the lease has gone are handed back (not
-counted as attempts) so no other instance reclaims, and sends again, what is in flight.
+`Pacer` (bot/pacing.py), awaited before each send.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from services import outbox
 from services.outbox import Deferred, Fate
@@ -35,8 +53,13 @@ CRASH_DELAY = timedelta(seconds=5)  # after an unexpected error; doubled for eac
 MAX_CRASH_DELAY = timedelta(minutes=10)
 HOLD_MARGIN = timedelta(seconds=1)
 MAX_ERROR = 500
-# Stop sending a claimed batch well before its lease runs out.
+# Held claims are renewed this often; one not confirmed for LEASE_BUDGET is not sent on.
+RENEW_EVERY = outbox.CLAIM_LEASE / 4
 LEASE_BUDGET = outbox.CLAIM_LEASE / 2
+# Threads of the sender's own pool: a claim, a group of records and a renewal at once.
+DB_THREADS = 3
+
+T = TypeVar("T")
 
 
 class ChannelSender(Protocol):
@@ -53,6 +76,18 @@ class Pacer(Protocol):
     async def wait(self, message: ClaimedMessage) -> None: ...
 
 
+@dataclass(slots=True)
+class _Claim:
+    token: int  # the `attempts` the claim set: fences our writes
+    confirmed: datetime  # when the claim was taken or last renewed
+
+
+@functools.cache
+def _db_pool() -> ThreadPoolExecutor:
+    """The sender's database threads, made on first use (one pool per process)."""
+    return ThreadPoolExecutor(DB_THREADS, thread_name_prefix="outbox-sender")
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -64,17 +99,29 @@ class OutboxSender:
         interval: float = IDLE_INTERVAL,
         pacer: Pacer | None = None,
         on_fate: Callable[[str, Fate], None] | None = None,
+        renew_every: float = RENEW_EVERY.total_seconds(),
     ) -> None:
         self.uow_factory = uow_factory
+        self.renew_every = renew_every
         self.on_fate = on_fate
         self.senders = {sender.channel: sender for sender in senders}
         self.batch = batch
+        self.concurrency = concurrency
         self.interval = interval
         self.pacer = pacer
         self._slots = asyncio.Semaphore(concurrency)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
+        # identity -> its claimed messages not yet taken by its task (which runs while it is here)
+        self._queues: dict[str, deque[ClaimedMessage]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # message id -> claim, from the claim until its fate is committed (what renewal keeps)
+        self._claims: dict[int, _Claim] = {}
+        self._lost: set[int] = set()  # claimed here, then taken over: not to be sent
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._to_record: list[tuple[list[tuple[Fate, int]], asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
         # identity -> when its deferred message is due: newer ones must not overtake it.
         self._held: dict[str, datetime] = {}
 
@@ -103,80 +150,212 @@ class OutboxSender:
             self._wakeup.set()
 
     async def run(self) -> None:
-        """Deliver until `stop()`; returns once the batch in flight is recorded."""
+        """Deliver until `stop()`; returns once the sends in flight are recorded."""
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         try:
-            while not self._stopping:
-                await self.send_due()
-                if self._stopping:
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
-                self._wakeup.clear()
+            await self._pump(drain=False)
         finally:
             self._loop = None
 
     async def send_due(self) -> int:
-        """Send every message due now (batch after batch); return how many were handled."""
+        """Send every message due now; return how many were claimed (handled)."""
+        return await self._pump(drain=True)
+
+    async def _pump(self, *, drain: bool) -> int:
+        """Claim while there is room, hand each message to its identity's task; with `drain`
+        return once nothing more is due and every task is done, else run until `stop()`."""
         handled = 0
-        now = datetime.now(UTC)
-        self._held = {key: until for key, until in self._held.items() if until > now}
-        while not self._stopping and self.senders:
-            try:
-                claimed = await asyncio.to_thread(
-                    outbox.claim, self.uow_factory, limit=self.batch, channels=self.channels
-                )
-            except Exception:
-                log.exception("could not claim outbox messages")
-                return handled
-            if not claimed:
-                return handled
-            claimed_at = datetime.now(UTC)
-            await asyncio.gather(*(self._send_group(g, claimed_at) for g in _by_identity(claimed)))
-            handled += len(claimed)
-            if len(claimed) < self.batch:
-                return handled
+        exhausted = False  # the last claim found less than it asked for: wait for news
+        try:
+            while not self._stopping and self.senders:
+                room = self.batch - len(self._claims)
+                if not exhausted and room > 0 and len(self._queues) < self.concurrency:
+                    asked_at = datetime.now(UTC)  # the claim's stamp is no earlier
+                    claimed = await self._claim(room)
+                    exhausted = claimed is None or len(claimed) < room
+                    handled += len(claimed or ())
+                    self._dispatch(claimed or [], asked_at)
+                    continue
+                if drain and exhausted and not self._tasks:
+                    break
+                if await self._wait(drain):
+                    exhausted = False
+        finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._heartbeat is not None and not self._claims:
+                self._heartbeat.cancel()
+                self._heartbeat = None
         return handled
 
-    async def _send_group(
-        self, messages: list[ClaimedMessage], claimed_at: datetime | None = None
-    ) -> None:
+    async def _wait(self, drain: bool) -> bool:
+        """Wait for a task to end (and, unless draining, for a wake or the interval); True
+        when woken or the interval passed: time to look at the outbox again."""
+        waiters: set[asyncio.Future[Any]] = set(self._tasks)
+        wakeup = None if drain else self._wakeup
+        wake = None
+        if wakeup is not None:
+            wake = asyncio.ensure_future(wakeup.wait())
+            waiters.add(wake)
+        if not waiters:
+            return True
+        done, _ = await asyncio.wait(
+            waiters,
+            timeout=None if drain else self.interval,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if wake is None or wakeup is None:
+            return False
+        wake.cancel()
+        if wake in done or not done:
+            wakeup.clear()
+            return True
+        return False
+
+    async def _claim(self, limit: int) -> list[ClaimedMessage] | None:
+        now = datetime.now(UTC)
+        self._held = {key: until for key, until in self._held.items() if until > now}
+        try:
+            return await self._in_db(
+                functools.partial(
+                    outbox.claim, self.uow_factory, limit=limit, channels=self.channels
+                )
+            )
+        except Exception:
+            log.exception("could not claim outbox messages")
+            return None
+
+    def _dispatch(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> None:
+        """Queue each message behind its identity's task, starting the task if none runs."""
+        for message in claimed:
+            self._claims[message.id] = _Claim(message.attempts, claimed_at)
+            queue = self._queues.get(message.identity_key)
+            if queue is None:
+                queue = self._queues[message.identity_key] = deque()
+                task = asyncio.create_task(self._send_identity(message.identity_key, queue))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            queue.append(message)
+        if self._claims and (self._heartbeat is None or self._heartbeat.done()):
+            self._heartbeat = asyncio.create_task(self._keep_claims())
+
+    async def _send_identity(self, identity: str, queue: deque[ClaimedMessage]) -> None:
         """Send one identity's messages in order; after a deferral, the rest wait behind it.
 
-        Each message's fate is written right after its call, before the next call: a process
-        killed mid-batch leaves at most its calls in flight unrecorded (sent again after the
-        lease, so at most one duplicate per concurrent call), never the whole batch.
+        Each message's fate is committed right after its call, before the next call: a process
+        killed mid-way leaves at most its call in flight unrecorded, never the ones before it.
         """
-        identity = messages[0].identity_key
-        held_back: list[Fate] = []
-        async with self._slots:
-            for message in messages:
-                wait = self._held_for(identity)
-                if wait is not None or self._stopping:
-                    # attempts=0: being held back is not a failed attempt of this message;
-                    # the margin makes the deferred one due first.
-                    delay = wait + HOLD_MARGIN if wait is not None else timedelta(0)
-                    held_back.append(
-                        Deferred(message.id, 0, delay, "aguardando a mensagem anterior")
-                    )
-                    continue
-                fate = await self._deliver(message, claimed_at)
-                await self._record([fate])
-                if self.on_fate is not None:
-                    self.on_fate(message.channel, fate)
-                if isinstance(fate, Deferred):
-                    self._held[identity] = datetime.now(UTC) + fate.delay
-        await self._record(held_back)  # never sent: recording them late risks nothing
+        try:
+            async with self._slots:
+                while True:
+                    held_back: list[tuple[Fate, int]] = []
+                    while queue:
+                        message = queue.popleft()
+                        if message.id in self._lost:
+                            self._lost.discard(message.id)
+                            continue
+                        wait = self._held_for(identity)
+                        if wait is not None or self._stopping:
+                            # attempts=0: being held back is not a failed attempt of this
+                            # message; the margin makes the deferred one due first.
+                            delay = wait + HOLD_MARGIN if wait is not None else timedelta(0)
+                            waiting = Deferred(
+                                message.id, 0, delay, "aguardando a mensagem anterior"
+                            )
+                            held_back.append((waiting, message.attempts))
+                            continue
+                        fate = await self._deliver(message)
+                        if fate is None:
+                            continue  # taken over by another sender: it is theirs now
+                        await self._record([(fate, message.attempts)])
+                        if self.on_fate is not None:
+                            self.on_fate(message.channel, fate)
+                        if isinstance(fate, Deferred):
+                            self._held[identity] = datetime.now(UTC) + fate.delay
+                    await self._record(held_back)  # never sent: recording them late risks nothing
+                    if not queue:
+                        return
+        finally:
+            del self._queues[identity]
+            for message in queue:  # only if the task itself failed: let the lease run out
+                self._claims.pop(message.id, None)
 
-    async def _record(self, fates: list[Fate]) -> None:
+    async def _record(self, fates: list[tuple[Fate, int]]) -> None:
+        """Commit these fates (with their claims' tokens), sharing a transaction with whatever
+        other identities' tasks are recording at the same moment."""
         if not fates:
             return
+        done = asyncio.get_running_loop().create_future()
+        self._to_record.append((fates, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._write_records())
+        await done
+
+    async def _write_records(self) -> None:
+        while self._to_record:
+            waiting, self._to_record = self._to_record, []
+            groups = [fates for fates, _ in waiting]
+            if not await self._commit([f for fates in groups for f in fates]) and len(groups) > 1:
+                for fates in groups:  # one bad fate must not cost the others their record
+                    await self._commit(fates)
+            for fates, done in waiting:
+                for fate, _ in fates:
+                    # Recorded or not, no longer ours to renew: if the record failed, the
+                    # lease runs out and the message is sent again (at least once).
+                    self._claims.pop(fate.message_id, None)
+                    self._lost.discard(fate.message_id)
+                done.set_result(None)
+
+    async def _commit(self, fates: list[tuple[Fate, int]]) -> bool:
+        tokens = {fate.message_id: token for fate, token in fates}
         try:
-            await asyncio.to_thread(outbox.record, self.uow_factory, fates)
+            await self._in_db(
+                functools.partial(outbox.record, self.uow_factory, [f for f, _ in fates], tokens)
+            )
         except Exception:
-            # The claim lease runs out and the messages are sent again: at least once.
             log.exception("could not record the fate of %d outbox messages", len(fates))
+            return False
+        return True
+
+    async def _keep_claims(self) -> None:
+        """Renew the held claims every RENEW_EVERY while there are any."""
+        while self._claims:
+            await asyncio.sleep(self.renew_every)
+            await self._renew()
+
+    async def _renew(self) -> None:
+        held = {message_id: claim.token for message_id, claim in self._claims.items()}
+        if not held:
+            return
+        at = datetime.now(UTC)
+        try:
+            kept = await self._in_db(functools.partial(outbox.renew, self.uow_factory, held))
+        except Exception:
+            log.exception("could not renew the claims of %d outbox messages", len(held))
+            return
+        for message_id in held:
+            claim = self._claims.get(message_id)
+            if claim is None:
+                continue  # recorded meanwhile
+            if message_id in kept:
+                claim.confirmed = max(claim.confirmed, at)
+            else:
+                log.warning("outbox message %s was taken over by another sender", message_id)
+                del self._claims[message_id]
+                self._lost.add(message_id)
+
+    async def _still_ours(self, message: ClaimedMessage) -> bool | None:
+        """True when the message's claim is confirmed recently enough to send it; None when it
+        was taken over; False when it could not be confirmed (hand it back)."""
+        claim = self._claims.get(message.id)
+        if claim is not None and datetime.now(UTC) - claim.confirmed > LEASE_BUDGET:
+            await self._renew()  # paced or slowed past half the lease: confirm it first
+            claim = self._claims.get(message.id)
+        if claim is None or message.id in self._lost:
+            self._lost.discard(message.id)
+            return None
+        return datetime.now(UTC) - claim.confirmed <= LEASE_BUDGET
 
     def _held_for(self, identity: str) -> timedelta | None:
         """How long this identity's messages must still wait behind a deferred one."""
@@ -189,15 +368,19 @@ class OutboxSender:
             return None
         return left
 
-    async def _deliver(self, message: ClaimedMessage, claimed_at: datetime | None = None) -> Fate:
+    async def _deliver(self, message: ClaimedMessage) -> Fate | None:
+        """Send one message; None when its claim was lost before the call (nothing to record)."""
         sender = self.senders[message.channel]
         try:
             if self.pacer is not None:
                 await self.pacer.wait(message)
-            if claimed_at is not None and datetime.now(UTC) - claimed_at > LEASE_BUDGET:
-                # Paced past half the lease: hand it back (not an attempt) rather than risk
-                # another instance reclaiming it while it is sent here.
-                return Deferred(message.id, 0, timedelta(0), "devolvida pelo ritmo de envio")
+            ours = await self._still_ours(message)
+            if ours is None:
+                return None
+            if not ours:
+                # Its claim could not be renewed: hand it back (not an attempt) rather than
+                # risk another instance reclaiming it while it is sent here.
+                return Deferred(message.id, 0, timedelta(0), "devolvida: reserva não renovada")
             return await sender.deliver(message)
         except Exception as exc:
             log.exception("sender %s crashed on outbox message %s", message.channel, message.id)
@@ -205,15 +388,11 @@ class OutboxSender:
             # bounded: after outbox.MAX_ATTEMPTS the row is recorded failed
             return Deferred(message.id, message.attempts, crash_delay(message.attempts), error)
 
+    async def _in_db(self, call: Callable[[], T]) -> T:
+        """Run `call` on the sender's own database threads."""
+        return await asyncio.get_running_loop().run_in_executor(_db_pool(), call)
+
 
 def crash_delay(attempts: int) -> timedelta:
     """How long a message waits after its `attempts`-th try failed unexpectedly."""
     return min(CRASH_DELAY * 2 ** max(attempts - 1, 0), MAX_CRASH_DELAY)
-
-
-def _by_identity(messages: Sequence[ClaimedMessage]) -> list[list[ClaimedMessage]]:
-    """Messages grouped per identity, each group in outbox order."""
-    groups: dict[str, list[ClaimedMessage]] = {}
-    for message in messages:
-        groups.setdefault(message.identity_key, []).append(message)
-    return list(groups.values())

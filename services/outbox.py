@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +11,10 @@ from services.messages import Outbound, Text, to_payload
 from storage.conversation import ClaimedMessage
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
-CLAIM_LEASE = timedelta(seconds=60)
+# How long a claim lasts without renewal. The sender renews the claims it still holds every
+# quarter of it (bot/sender.py), so only a dead or stalled process's messages run out: they are
+# taken over within about this long.
+CLAIM_LEASE = timedelta(seconds=20)
 MAX_ATTEMPTS = 8
 
 
@@ -74,26 +77,46 @@ def claim(
         return claimed
 
 
-def record(uow_factory: UnitOfWorkFactory, fates: Sequence[Fate]) -> None:
-    """Write the outcome of a batch of sends in one transaction."""
+def record(
+    uow_factory: UnitOfWorkFactory,
+    fates: Sequence[Fate],
+    tokens: Mapping[int, int] | None = None,
+) -> None:
+    """Write the outcome of a batch of sends in one transaction. With `tokens` (message id →
+    the `attempts` its claim set) a fate is written only while that claim still holds: a
+    sender that lost a message to another one cannot overwrite the newer claim's outcome."""
     if not fates:
         return
     now = datetime.now(UTC)
     uow = uow_factory()
     with uow:
         uow.outbox.mark_sent_many(
-            [(f.message_id, f.external_ref) for f in fates if isinstance(f, Delivered)], now
+            [(f.message_id, f.external_ref) for f in fates if isinstance(f, Delivered)],
+            now,
+            tokens,
         )
         for fate in fates:
             if isinstance(fate, Delivered):
                 continue
+            token = None if tokens is None else tokens[fate.message_id]
             if isinstance(fate, Deferred) and fate.attempts < MAX_ATTEMPTS:
-                uow.outbox.retry_later(fate.message_id, now + fate.delay, fate.error)
-            else:
-                uow.outbox.mark_failed(fate.message_id, fate.error)
-            if isinstance(fate, Failed) and fate.file_gone:
+                uow.outbox.retry_later(fate.message_id, now + fate.delay, fate.error, token)
+            elif uow.outbox.mark_failed(fate.message_id, fate.error, token) and (
+                isinstance(fate, Failed) and fate.file_gone
+            ):
                 _tell_file_gone(uow, fate.message_id, now)
         uow.commit()
+
+
+def renew(uow_factory: UnitOfWorkFactory, held: Mapping[int, int]) -> set[int]:
+    """Keep the claims on the messages `held` (id → token); returns the ids still held."""
+    if not held:
+        return set()
+    uow = uow_factory()
+    with uow:
+        kept = uow.outbox.renew_claims(held, datetime.now(UTC))
+        uow.commit()
+        return kept
 
 
 def _tell_file_gone(uow: UnitOfWork, message_id: int, now: datetime) -> None:

@@ -5,7 +5,7 @@ Every inbound event and every outbox send runs these; repositories never commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -170,6 +170,9 @@ def _claim_statement(
 
 
 _MARK_SENT_DRIVER = DriverStatement(_MARK_SENT)
+# The sender's own records are fenced (storage/claims.py): only while its claim still holds.
+_HELD = (_OUTBOX.c.status == "sending") & (_OUTBOX.c.attempts == bindparam("token"))
+_MARK_SENT_FENCED_DRIVER = DriverStatement(_MARK_SENT.where(_HELD))
 
 
 # Where a session remembers its connection for the Core repositories: (transaction, connection).
@@ -383,30 +386,68 @@ class OutboxRepository(CoreRepository):
     def mark_sent(self, message_id: int, now: datetime, external_ref: str | None) -> None:
         self.mark_sent_many([(message_id, external_ref)], now)
 
-    def mark_sent_many(self, sent: Sequence[tuple[int, str | None]], now: datetime) -> None:
-        """Record several deliveries (message id, platform ref) in one executemany."""
-        params = [
+    def mark_sent_many(
+        self,
+        sent: Sequence[tuple[int, str | None]],
+        now: datetime,
+        tokens: Mapping[int, int] | None = None,
+    ) -> None:
+        """Record several deliveries (message id, platform ref) in one executemany; with
+        `tokens` (message id → its claim's `attempts`), only the rows still so claimed."""
+        params: list[dict[str, Any]] = [
             {"message_id": id_, "at": now, "ref": ref, "redacted": REDACTED} for id_, ref in sent
         ]
+        driver = _MARK_SENT_DRIVER
+        if tokens is not None:
+            driver = _MARK_SENT_FENCED_DRIVER
+            for (id_, _), row in zip(sent, params, strict=True):
+                row["token"] = tokens[id_]
         if len(params) == 1:
-            _MARK_SENT_DRIVER.run(self.connection, params[0])
+            driver.run(self.connection, params[0])
         elif params:
-            _MARK_SENT_DRIVER.run_many(self.connection, params)
+            driver.run_many(self.connection, params)
 
-    def retry_later(self, message_id: int, not_before: datetime, error: str) -> None:
-        self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+    def retry_later(
+        self, message_id: int, not_before: datetime, error: str, token: int | None = None
+    ) -> bool:
+        """Give the message back to wait until `not_before`; False if `token` no longer
+        holds it (another sender took it over)."""
+        statement = (
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == message_id, *self._fence(token))
             .values(status="pending", not_before=not_before, claimed_at=None, error=error)
         )
+        result: Any = self.session.execute(statement, {"token": token})
+        return bool(result.rowcount)
 
-    def mark_failed(self, message_id: int, error: str) -> None:
-        self.session.execute(
+    def mark_failed(self, message_id: int, error: str, token: int | None = None) -> bool:
+        result: Any = self.session.execute(
             update(_OUTBOX)
-            .where(_OUTBOX.c.id == message_id)
+            .where(_OUTBOX.c.id == message_id, *self._fence(token))
             .values(status="failed", error=error, blob=None, payload=_REDACT_IF_SENSITIVE),
-            {"redacted": REDACTED},
+            {"redacted": REDACTED, "token": token},
         )
+        return bool(result.rowcount)
+
+    @staticmethod
+    def _fence(token: int | None) -> tuple[ColumnElement[bool], ...]:
+        return () if token is None else (_HELD,)
+
+    def renew_claims(self, held: Mapping[int, int], now: datetime) -> set[int]:
+        """Keep the claims of the messages `held` (id → token): those still so claimed get
+        `claimed_at = now`; returns their ids (the others were lost to another sender)."""
+        if not held:
+            return set()
+        result = self.session.execute(
+            update(_OUTBOX)
+            .where(
+                _OUTBOX.c.status == "sending",
+                tuple_(_OUTBOX.c.id, _OUTBOX.c.attempts).in_(list(held.items())),
+            )
+            .values(claimed_at=now)
+            .returning(_OUTBOX.c.id)
+        )
+        return {int(row[0]) for row in result}
 
     def forget_done_before(self, cutoff: datetime, limit: int) -> int:
         """Delete up to `limit` sent or failed messages created before `cutoff`, oldest first."""

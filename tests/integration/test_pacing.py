@@ -204,7 +204,7 @@ async def test_a_crash_after_claiming_and_before_sending_redelivers_after_the_le
     clock = SimulatedClock()
     channel = StampingChannel(clock)
     survivor = OutboxSender(app.uow_factory, [channel])
-    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+    with time_machine.travel(start + outbox.CLAIM_LEASE / 2, tick=False):
         assert await survivor.send_due() == 0  # still leased to the dead sender
     with time_machine.travel(start + outbox.CLAIM_LEASE + timedelta(seconds=1), tick=False):
         assert await survivor.send_due() == 2
@@ -214,7 +214,7 @@ async def test_a_crash_after_claiming_and_before_sending_redelivers_after_the_le
     assert outbox.pending_count(app.uow_factory) == 0
 
 
-async def test_a_paced_batch_hands_back_what_it_cannot_send_within_half_the_lease(
+async def test_a_paced_identity_renews_its_claims_and_sends_them_all_past_the_lease(
     app: App,
 ) -> None:
     enqueue(app.uow_factory, chats=1, per_chat=3)
@@ -245,5 +245,6 @@ async def test_a_paced_batch_hands_back_what_it_cannot_send_within_half_the_leas
         sender = OutboxSender(app.uow_factory, [channel], pacer=Jumping({}))
         await sender.send_due()
 
-    assert len(channel.sent) == 2  # at 0 s and 20 s; the third would start past 30 s
-    assert outbox.pending_count(app.uow_factory) == 1
+    # at 0, 20 and 40 s: past the lease, each claim renewed before its send, none handed back
+    assert len(channel.sent) == 3
+    assert outbox.pending_count(app.uow_factory) == 0

@@ -154,6 +154,11 @@ class OutboxSender:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         try:
+            if not self.senders:  # no channel to deliver to here (the console prints its own)
+                while not self._stopping:
+                    await self._wakeup.wait()
+                    self._wakeup.clear()
+                return
             await self._pump(drain=False)
         finally:
             self._loop = None

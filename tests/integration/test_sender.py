@@ -123,6 +123,20 @@ async def test_a_wake_from_another_thread_sends_without_waiting_for_the_next_rou
     assert fake.texts_of("fake:a") == ["first", "second"]
 
 
+async def test_a_sender_with_no_channel_runs_until_stopped(app: App) -> None:
+    """With only the console (it prints its own messages) the sender has nothing to deliver,
+    and must still run until `stop()`: `serve` reads its end as a crash."""
+    sender = OutboxSender(app.uow_factory, [], interval=0.01)
+    running = asyncio.create_task(sender.run())
+    enqueue(app.uow_factory, ("fake:a", "for nobody here"))
+    sender.wake()
+    await asyncio.sleep(0.2)
+
+    assert not running.done()
+    sender.stop()
+    await asyncio.wait_for(running, timeout=5)
+
+
 async def test_a_crashing_deliver_defers_the_message_and_those_behind_it(app: App) -> None:
     fake = FakeChannel()
     fake.crash_once.add("a1")

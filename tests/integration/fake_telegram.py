@@ -67,6 +67,16 @@ class FakeBotApi(BaseRequest):
                 self._recorded.wait_for(lambda: len(self.called(method)) >= count), timeout
             )
 
+    async def wait_for_text(self, part: str, timeout: float = 5.0) -> ApiCall:  # noqa: ASYNC109
+        """Wait until a sendMessage whose text holds `part` was made; that call."""
+
+        def found() -> list[ApiCall]:
+            return [c for c in self.called("sendMessage") if part in str(c.params.get("text"))]
+
+        async with self._recorded:
+            await asyncio.wait_for(self._recorded.wait_for(lambda: bool(found())), timeout)
+        return found()[0]
+
     # -- BaseRequest ------------------------------------------------------------------------
 
     async def initialize(self) -> None:

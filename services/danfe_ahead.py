@@ -4,9 +4,9 @@ ingest path does not load the printers)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
+from services.jobs import JobRequest
 from storage.uow import UnitOfWork
 
 PRERENDER = "danfe.prerender"
@@ -38,7 +38,7 @@ def after_store(uow: UnitOfWork, client_id: int, now: datetime) -> None:
 
 
 def job_key(spec: dict[str, object]) -> str:
-    text = "\x1f".join(
-        (PRERENDER, str(spec["client_id"]), str(spec["desde"]), str(spec["depois_de"]))
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
+    """The jobs' own key (services.jobs.JobRequest) of a client's window from a note id on;
+    nobody's identity: the system asks."""
+    subject = (str(spec["client_id"]), str(spec["desde"]), str(spec["depois_de"]))
+    return JobRequest(PRERENDER, "", subject, spec).key

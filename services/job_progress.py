@@ -54,6 +54,14 @@ class Recipient:
         return cls(event.channel, event.identity_key, event.address)
 
 
+def tell(uow_factory: UnitOfWorkFactory, to: Recipient, text: str) -> None:
+    """One line to the person, in its own transaction (a job's answer or its failure)."""
+    uow = uow_factory()
+    with uow:
+        enqueue_to(uow, to.channel, to.identity_key, to.address, [Text(text)], datetime.now(UTC))
+        uow.commit()
+
+
 @dataclass(frozen=True, slots=True)
 class Pace:
     """How often a running job speaks, in seconds of `monotonic`."""

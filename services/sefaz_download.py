@@ -30,10 +30,8 @@ from domain.fiscal.distribuicao import (
 from domain.fiscal.manifestacao import TipoManifestacao
 from services.crypto import SecretBox
 from services.errors import NotFound, ServiceError
-from services.job_progress import Recipient
+from services.job_progress import Recipient, tell
 from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued, principal_of
-from services.messages import Text
-from services.outbox import enqueue_to
 from services.principal import Principal
 from services.sefaz import A1, SefazGateway, SefazIndisponivel
 from services.sefaz_capture import UF_CODES, ClientCapture, a1_of, store_page
@@ -325,8 +323,4 @@ def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
 
 
 def _say(job: RunningJob, text: str) -> None:
-    to = Recipient(**job.spec["to"])
-    uow = job.uow_factory()
-    with uow:
-        enqueue_to(uow, to.channel, to.identity_key, to.address, [Text(text)], datetime.now(UTC))
-        uow.commit()
+    tell(job.uow_factory, Recipient(**job.spec["to"]), text)

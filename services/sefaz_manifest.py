@@ -30,10 +30,8 @@ from services.certificates import stored_secret
 from services.crypto import SecretBox
 from services.errors import NotFound, ServiceError
 from services.fiscal_prepare import Compressed
-from services.job_progress import Recipient
+from services.job_progress import Recipient, tell
 from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued, principal_of
-from services.messages import Text
-from services.outbox import enqueue_to
 from services.principal import Principal
 from services.sefaz import A1, RetornoEvento, SefazGateway
 from storage.models import AuditEntry
@@ -418,8 +416,4 @@ def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
 
 
 def _say(job: RunningJob, text: str) -> None:
-    to = Recipient(**job.spec["to"])
-    uow = job.uow_factory()
-    with uow:
-        enqueue_to(uow, to.channel, to.identity_key, to.address, [Text(text)], datetime.now(UTC))
-        uow.commit()
+    tell(job.uow_factory, Recipient(**job.spec["to"]), text)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -144,6 +144,17 @@ class Resumo:
         for item in linha.itens:
             self._cfop_itens[item.cfop] += 1
             self._cfop_valor[item.cfop] += item.v_prod
+
+    def tally(
+        self, linhas: Iterable[LinhaRelatorio], each: Callable[[int], None]
+    ) -> Iterator[LinhaRelatorio]:
+        """The rows as they are read, each added to these totals on its way (one pass: the
+        table is written from the same rows); `each(n)` after the n-th row (a job's progress,
+        its lease)."""
+        for lidas, linha in enumerate(linhas, start=1):
+            self.add(linha)
+            each(lidas)
+            yield linha
 
     def finished(self) -> Resumo:
         """Once every row was added: the cancelled notes in série/number order."""

@@ -36,14 +36,8 @@ def run(job: RunningJob, options: ExportOptions) -> None:
         # One pass over the month: each row goes into the totals (the chart and the PDF) and
         # into the table as it is read; no row is held after it was written.
         resumo = Resumo()
-
-        def counted(linhas: Iterator[LinhaRelatorio]) -> Iterator[LinhaRelatorio]:
-            for lidas, linha in enumerate(linhas, start=1):
-                resumo.add(linha)
-                progress.tick(lidas)
-                yield linha
-
-        linhas = counted(report_lines(job.uow_factory(), principal_of(job, spec), export))
+        lidas = report_lines(job.uow_factory(), principal_of(job, spec), export)
+        linhas = resumo.tally(lidas, progress.tick)
         first = next(linhas, None)
         if first is None:
             progress.end(words.empty.format(titulo=export.titulo))

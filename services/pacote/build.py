@@ -22,7 +22,7 @@ from typing import IO
 from domain.clients import Role
 from domain.documents import format_tax_id
 from domain.fiscal import Modelo, Situacao
-from domain.fiscal.report import Cabecalho, LinhaRelatorio
+from domain.fiscal.report import Cabecalho
 from domain.fiscal.report import Resumo as ReportResumo
 from domain.fiscal.report_pdf import render_summary_pdf
 from domain.fiscal.report_tables import render_xlsx
@@ -244,14 +244,8 @@ def _reports(
     )
     # one pass: each row into the totals (PDF) and the workbook as it is read
     resumo = ReportResumo()
-
-    def counted(linhas: Iterator[LinhaRelatorio]) -> Iterator[LinhaRelatorio]:
-        for linha in linhas:
-            resumo.add(linha)
-            job.lease.renew()
-            yield linha
-
-    linhas = counted(report_lines(job.uow_factory(), principal, export))
+    lidas = report_lines(job.uow_factory(), principal, export)
+    linhas = resumo.tally(lidas, lambda _lidas: job.lease.renew())
     first = next(linhas, None)
     if first is None:
         return []

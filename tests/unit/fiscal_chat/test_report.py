@@ -22,6 +22,7 @@ from domain.fiscal.model import NotaFiscal, Participante
 from domain.fiscal.report import (
     Cabecalho,
     LinhaRelatorio,
+    Resumo,
     itens_do_xml,
     participante,
     summarize,
@@ -102,6 +103,32 @@ def test_the_summary_sums_vnf_of_authorized_notes_only_and_vprod_by_cfop() -> No
     assert days[date(2026, 10, 31)] == Decimal("1015.00")
     assert days[date(2026, 10, 6)] == Decimal("0.00")
     assert len(days) == 31
+
+
+def test_tally_passes_the_rows_on_one_by_one_and_sums_them_as_summarize_does() -> None:
+    """The report job and the pacote read the month once through tally: each row reaches the
+    table as it is added (the callback, their progress or lease, after each), same totals."""
+    rows = fixed_rows()
+    seen: list[tuple[str, int, int]] = []
+    resumo = Resumo()
+
+    def each(n: int) -> None:
+        seen.append(("each", n, resumo.total_notas))
+
+    for linha in resumo.tally(iter(rows), each):
+        seen.append(("row", linha.numero, resumo.total_notas))
+
+    assert seen == [
+        ("each", 1, 1), ("row", 1, 1),
+        ("each", 2, 2), ("row", 2, 2),
+        ("each", 3, 3), ("row", 3, 3),
+    ]  # fmt: skip
+    expected = summarize(rows)
+    resumo.finished()
+    assert resumo.contagem == expected.contagem
+    assert resumo.total_autorizadas == expected.total_autorizadas
+    assert resumo.por_cfop == expected.por_cfop
+    assert resumo.canceladas == expected.canceladas
 
 
 def test_the_pdf_text_matches_the_golden_file() -> None:

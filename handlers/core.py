@@ -217,8 +217,9 @@ def int_arg(choice_id: str, prefix: str) -> int | None:
 
 
 # -- global shortcuts ----------------------------------------------------------------------------
-# Buttons whose id starts with `go:` work from any state (a notice's buttons), until their
-# object changes: handlers/push.py reads them, re-checking tenancy and role as for any button.
+# Buttons whose id starts with `go:` work from any state (a notice's buttons, Pendências'
+# items), until their object changes: handlers/go.py opens them, re-checking tenancy and role
+# as for any button.
 GO = "go:"
 
 
@@ -229,7 +230,7 @@ def go_card(client_id: int) -> str:
 
 def go_cert(client_id: int, valid_until: date | None = None) -> str:
     """The id of a button that opens a client's certificate upload from anywhere, while its
-    certificate is still the one valid until `valid_until` (handlers/push.py)."""
+    certificate is still the one valid until `valid_until` (handlers/push.py opens it)."""
     version = f":{valid_until:%Y%m%d}" if valid_until is not None else ""
     return f"{GO}cert:{client_id}{version}"
 

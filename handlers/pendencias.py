@@ -5,8 +5,7 @@ router opens it from here or from the daily digest, and the services re-check ro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -29,12 +28,13 @@ from handlers.core import (
     go_card,
     go_cert,
     go_pendentes,
-    int_arg,
     screen,
 )
 from handlers.faturas import GERAR
 from handlers.formatting import SAO_PAULO
+from handlers.go import Opened, Opener, Screen, by_id
 from services import billing, contracts, links, pendencias
+from services.conversation import State
 from services.messages import Body, Choice, Outbound, Text
 from services.pendencias import Item
 from services.reminders import certificate_when
@@ -199,41 +199,44 @@ PENDENCIAS_FLOW = Flow(FLOW, {"lista": Step(ask_list, answer_list)})
 
 
 # -- where an item's button leads ----------------------------------------------------------------
+# Voltar from there comes back to the list, at the page the person was on.
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Open `flow`/`step` with `data`; with `press`, press that button there at once."""
-
-    flow: str
-    step: str
-    data: Data
-    press: str | None = None
+def _back(data: Data) -> Data:
+    return {"flow": FLOW, "step": "lista", "data": {"p": int(data.get("p", 1))}}
 
 
-def go_target(ctx: Ctx, target: str, data: Data) -> Target | None:
-    """Where a Pendências button (`target` = the id after `go:`) lands, its object re-checked
-    now (another gestor's is not found; a contador is refused); None: not one of ours.
+def _open_list(ctx: Ctx, args: Sequence[str], data: Data) -> Opened:
+    """The digest's Ver pendências."""
+    return Screen(State(FLOW, "lista", {"p": 1})) if not args else texts.EXPIRED
 
-    Voltar from there comes back to the list, at the page the person was on."""
-    if target == "pend":
-        return Target(FLOW, "lista", {"p": 1})
-    back = {"flow": FLOW, "step": "lista", "data": {"p": int(data.get("p", 1))}}
-    client_id = int_arg(target, "ctr")
-    if client_id is not None:
-        contracts.get_contract(ctx.uow, ctx.principal, client_id)  # gestor role, own client
-        return Target("config", "contrato", {"cid": client_id, RETURN: back})
-    fatura_id = int_arg(target, "fat")
-    if fatura_id is not None:
-        pendencias.require_kind(ctx.principal, Kind.FATURA)
-        billing.get_fatura(ctx.uow, ctx.principal, fatura_id)
-        return Target("dados", "fatura", {"fid": fatura_id, RETURN: back}, press=GERAR.id)
-    link_id = int_arg(target, "lnk")
-    if link_id is not None:
-        pendencias.require_kind(ctx.principal, Kind.LINK)
-        links.get_link(ctx.uow, ctx.principal, link_id)
-        return Target("link", "detalhe", {"sel": link_id, RETURN: back})
-    return None
+
+def _contrato(ctx: Ctx, client_id: int, args: Sequence[str], data: Data) -> Opened:
+    contracts.get_contract(ctx.uow, ctx.principal, client_id)  # gestor role, own client
+    return Screen(State("config", "contrato", {"cid": client_id, RETURN: _back(data)}))
+
+
+def _fatura(ctx: Ctx, fatura_id: int, args: Sequence[str], data: Data) -> Opened:
+    pendencias.require_kind(ctx.principal, Kind.FATURA)
+    billing.get_fatura(ctx.uow, ctx.principal, fatura_id)
+    state = State("dados", "fatura", {"fid": fatura_id, RETURN: _back(data)})
+    return Screen(state, press=GERAR.id)
+
+
+def _link(ctx: Ctx, link_id: int, args: Sequence[str], data: Data) -> Opened:
+    pendencias.require_kind(ctx.principal, Kind.LINK)
+    links.get_link(ctx.uow, ctx.principal, link_id)
+    return Screen(State("link", "detalhe", {"sel": link_id, RETURN: _back(data)}))
+
+
+# Pendências' own `go:` kinds (its other buttons are the notices', handlers/push.py); the
+# router opens them through handlers/go.py, the object re-checked now.
+OPENERS: Mapping[str, Opener] = {
+    "pend": _open_list,
+    "ctr": by_id(_contrato),
+    "fat": by_id(_fatura),
+    "lnk": by_id(_link),
+}
 
 
 # -- the daily digest ----------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from handlers.core import (
 from handlers.fiscal_emitidos import EMITIDOS_FLOW
 from handlers.fiscal_fornecedores import FORNECEDORES_FLOW
 from handlers.fiscal_relatorios import RELATORIOS_FLOW
+from handlers.go import Opener, open_go
 from handlers.historico import HISTORICO_FLOW
 from handlers.links import LINK_FLOW
 from handlers.login import login_turn, wants_login
@@ -49,7 +50,8 @@ from handlers.meus_dados import MEUS_DADOS_FLOW
 from handlers.notices import NOTICE_RENDERERS
 from handlers.ordering import ignored_out_of_order, stale_command
 from handlers.pacote import PACOTE_FLOW
-from handlers.pendencias import PENDENCIAS_FLOW, go_target
+from handlers.pendencias import OPENERS as PENDENCIAS_OPENERS
+from handlers.pendencias import PENDENCIAS_FLOW
 from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
@@ -91,6 +93,8 @@ FLOWS: Mapping[str, Flow] = {
     )
 }
 HOME = ("menu", "inicio")
+# Every `go:` kind (handlers/go.py), with the module that offers its buttons.
+GO_OPENERS: Mapping[str, Opener] = {**push.OPENERS, **PENDENCIAS_OPENERS}
 
 
 class Dialogue:
@@ -205,7 +209,7 @@ class Dialogue:
         return self._reask(ctx, live, note)
 
     def _notice(self, ctx: Ctx, state: State | None, body: NoticeBody) -> Outcome:
-        """Word a notice. Its buttons are `go:` ids (handlers/push.py), not tied to the live
+        """Word a notice. Its buttons are `go:` ids (handlers/go.py), not tied to the live
         prompt, so the state stays as it is."""
         render = NOTICE_RENDERERS.get(body.kind)
         if render is None:
@@ -247,22 +251,14 @@ class Dialogue:
         return self._reask(ctx, state, texts.MEDIA_WANTS_BUTTON.format(what=what))
 
     def _go(self, ctx: Ctx, state: State | None, choice_id: str) -> Outcome:
-        """A notice's button (handlers/push.py) or a Pendências item (handlers/pendencias.py):
-        valid until its object changes, from any state; tenancy and role re-checked."""
-        try:  # Pendências: its items' actions and the digest's Ver pendências
-            pending = go_target(ctx, choice_id.removeprefix(GO), state.data if state else {})
-        except ServiceError as exc:
-            return self._home(ctx, before=[Text(f"⚠️ {exc.message}")])
-        if pending is not None:
-            land = Land(pending.step, pending.data, flow=pending.flow, press=pending.press)
-            return self._land(ctx, land)
-        found = push.target(ctx, choice_id)
-        if isinstance(found, str):
-            return self._home(ctx, before=[Text(found)])
-        if isinstance(found, tuple):
-            next_state, press = found
-            return self._answer(ctx, next_state, press)
-        return self._show(ctx, found, [])
+        """A `go:` button (a notice's, a Pendências item's: handlers/go.py): valid until its
+        object changes, from any state; tenancy and role re-checked."""
+        opened = open_go(ctx, choice_id, state.data if state else {}, GO_OPENERS)
+        if isinstance(opened, str):
+            return self._home(ctx, before=[Text(opened)])
+        if opened.press is not None:
+            return self._answer(ctx, opened.state, press=ChoiceBody(opened.press))
+        return self._show(ctx, opened.state, [])
 
     def _home(self, ctx: Ctx, *, before: Sequence[Outbound] = (), greet: bool = False) -> Outcome:
         state = State(*HOME, {})

@@ -1,23 +1,19 @@
 """The dialogue: turns one inbound event into replies and the next state.
 
-Registration table (flow → steps) is FLOWS below; each flow module shows its own steps.
+What is the same for every step lives here (commands, stale buttons, Voltar/Cancelar/Menu,
+re-prompting, the prompt's token); which flows and `go:` kinds exist is handlers/flows.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from domain.errors import InvalidValue
-from handlers import push, texts
+from handlers import texts
 from handlers.access import invite_code_in, no_access, redeem
-from handlers.acesso import ACESSO_FLOW
-from handlers.cadastro import CADASTRO_FLOW, NOVO_FLOW
-from handlers.clients import CLIENTES_FLOW
-from handlers.configuracoes import CONFIG_FLOWS
-from handlers.consulta import CONSULTA_FLOW
 from handlers.core import (
     BACK,
     CANCEL,
@@ -29,7 +25,6 @@ from handlers.core import (
     RETURN,
     Ctx,
     DialogueConfig,
-    Flow,
     Goto,
     Retry,
     Stay,
@@ -38,21 +33,13 @@ from handlers.core import (
     stamped,
     unstamped,
 )
-from handlers.fiscal_emitidos import EMITIDOS_FLOW
-from handlers.fiscal_fornecedores import FORNECEDORES_FLOW
-from handlers.fiscal_relatorios import RELATORIOS_FLOW
-from handlers.go import Opener, open_go
-from handlers.historico import HISTORICO_FLOW
-from handlers.links import LINK_FLOW
+from handlers.flows import FLOWS, GO_OPENERS, HOME
+from handlers.go import open_go
 from handlers.login import login_turn, wants_login
-from handlers.menu import MENU_FLOW, help_text
-from handlers.meus_dados import MEUS_DADOS_FLOW
+from handlers.menu import help_text
 from handlers.notices import NOTICE_RENDERERS
 from handlers.ordering import ignored_out_of_order, stale_command
-from handlers.pacote import PACOTE_FLOW
-from handlers.pendencias import OPENERS as PENDENCIAS_OPENERS
-from handlers.pendencias import PENDENCIAS_FLOW
-from handlers.shortcuts import ATALHO_FLOWS, Land, listens, shortcut_answer
+from handlers.shortcuts import Land, listens, shortcut_answer
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
 from services.jobs import JobRequest
@@ -69,32 +56,6 @@ from services.messages import (
 )
 
 log = logging.getLogger(__name__)
-
-# Every flow of the bot, one per line.
-FLOWS: Mapping[str, Flow] = {
-    flow.name: flow
-    for flow in (
-        MENU_FLOW,
-        CLIENTES_FLOW,
-        NOVO_FLOW,
-        CADASTRO_FLOW,
-        MEUS_DADOS_FLOW,
-        LINK_FLOW,
-        *CONFIG_FLOWS,
-        HISTORICO_FLOW,
-        ACESSO_FLOW,
-        EMITIDOS_FLOW,
-        FORNECEDORES_FLOW,
-        RELATORIOS_FLOW,
-        CONSULTA_FLOW,
-        *ATALHO_FLOWS,  # typed shortcuts: which client, which month
-        PENDENCIAS_FLOW,
-        PACOTE_FLOW,  # the month's packages (from the pacote.pronto notice)
-    )
-}
-HOME = ("menu", "inicio")
-# Every `go:` kind (handlers/go.py), with the module that offers its buttons.
-GO_OPENERS: Mapping[str, Opener] = {**push.OPENERS, **PENDENCIAS_OPENERS}
 
 
 class Dialogue:

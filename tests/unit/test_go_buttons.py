@@ -10,8 +10,8 @@ import pytest
 
 from handlers import pendencias, push, texts
 from handlers.core import go_boleto, go_card, go_cert, go_pendentes
+from handlers.flows import GO_OPENERS
 from handlers.pacote import go_pacote, go_pacotes
-from handlers.router import GO_OPENERS
 from services.messages import Text
 from tests.support import Chat, Office
 from tests.unit.helpers import step_of

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine, event
 
 from domain.clients import Payer
 from handlers import texts
@@ -16,6 +18,7 @@ from tests.support import Chat, Office, add_client, cnpj
 from tests.unit.helpers import (
     GOOD,
     QUESTIONS,
+    STEPS,
     audit_entries,
     client_count,
     open_cadastro,
@@ -627,3 +630,55 @@ def test_after_cancelar_the_old_cadastrar_button_does_nothing(
 
     assert client_count(uow_factory) == 0
     assert texts_of(chat.received[-2:]) == [texts.EXPIRED, texts.MENU_TEXT]
+
+
+# -- what a step costs ----------------------------------------------------------------------
+
+
+def test_only_the_steps_about_software_and_plan_read_the_catalog_once_each(
+    chat: Chat, db_engine: Engine
+) -> None:
+    """The catalog is read where a step shows or re-checks software and plan, once a step at
+    most (the repository keeps its rows for the transaction); the typed steps never read it."""
+    reads: list[str] = []
+
+    def seen(*args: Any) -> None:
+        if "monthly_price" in args[2] and " JOIN " in args[2] and "client" not in args[2]:
+            reads.append(args[2])
+
+    open_cadastro(chat)
+    per_step: dict[str, int] = {}
+    event.listen(db_engine, "before_cursor_execute", seen)
+    try:
+        for step in [*STEPS, "cadastrar"]:
+            before = len(reads)
+            if step == "pagador":
+                chat.press(texts.GESTOR)
+            elif step == "software":
+                chat.press("FazNota")
+            elif step == "plano":
+                chat.press(chat.labels()[0])
+            elif step == "resumo":
+                continue  # the summary is asked by the address step and answered by Cadastrar
+            elif step == "cadastrar":
+                chat.press(texts.CADASTRAR)
+            else:
+                chat.say(GOOD[step])
+            per_step[step] = len(reads) - before
+    finally:
+        event.remove(db_engine, "before_cursor_execute", seen)
+
+    assert step_of(chat) == ("clientes", "card")
+    assert per_step == {
+        "pagador": 1,  # asks the software
+        "software": 1,  # re-checks it and asks the plan
+        "plano": 1,  # re-checks the plan
+        "documento": 0,
+        "razao": 0,
+        "fantasia": 0,
+        "email": 0,
+        "telefone": 0,
+        "cep": 0,
+        "endereco": 1,  # the summary names software and plan with the price
+        "cadastrar": 1,  # the plan re-checked as the client is saved
+    }

@@ -14,7 +14,6 @@ import itertools
 import json
 import re
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -22,7 +21,6 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
-from pydantic import SecretStr
 
 from bot.app import App
 from bot.serve import serve
@@ -30,15 +28,21 @@ from domain.clients import Role
 from handlers import texts
 from services import access
 from tests.integration.whatsapp_graph import (
-    API_VERSION,
-    APP_SECRET,
     BSUID,
-    PHONE_ID,
     TOKEN,
     VERIFY_TOKEN,
     WA_ID,
     GraphStandIn,
-    sign,
+)
+from tests.integration.whatsapp_support import (
+    WEBHOOK_PATH,
+    body_of,
+    from_person,
+    labels,
+    option,
+    signed_headers,
+    wa_settings,
+    webhook_body,
 )
 from tests.support import add_client, cnpj
 
@@ -92,49 +96,11 @@ class Phone:
         """POST a signed webhook carrying one message from the person."""
         self._count_replies()
         self.interactions.append((_what(message), 0))
-        wamid = f"wamid.IN{next(self._ids)}"
-        payload = {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "102290129340398",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "551140028922",
-                                    "phone_number_id": PHONE_ID,
-                                },
-                                "contacts": [
-                                    {
-                                        "profile": {"name": "Marta Gestora"},
-                                        "wa_id": WA_ID,
-                                        "user_id": BSUID,
-                                    }
-                                ],
-                                "messages": [
-                                    {
-                                        "from": WA_ID,
-                                        "from_user_id": BSUID,
-                                        "id": wamid,
-                                        "timestamp": str(int(time.time())),
-                                        **message,
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-        body = json.dumps(payload).encode()
+        message = from_person(message, f"wamid.IN{next(self._ids)}")
+        body = webhook_body(messages=[message], name="Marta Gestora", entry_id="102290129340398")
         async with httpx.AsyncClient() as client:
             answer = await client.post(
-                f"{self.bot_url}/webhooks/whatsapp",
-                content=body,
-                headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)},
+                f"{self.bot_url}{WEBHOOK_PATH}", content=body, headers=signed_headers(body)
             )
         assert answer.status_code == 200
 
@@ -201,38 +167,6 @@ def _what(message: dict[str, Any]) -> str:
     return str((interactive.get(interactive.get("type", "")) or {}).get("title", message["type"]))
 
 
-def body_of(message: dict[str, Any]) -> str:
-    kind = message["type"]
-    if kind == "text":
-        return str(message["text"]["body"])
-    if kind == "interactive":
-        return str(message["interactive"]["body"]["text"])
-    if kind == "document":
-        return str(message["document"].get("caption") or "")
-    return json.dumps(message, ensure_ascii=False)
-
-
-def labels(message: dict[str, Any]) -> list[str]:
-    interactive = message["interactive"]
-    if interactive["type"] == "button":
-        return [b["reply"]["title"] for b in interactive["action"]["buttons"]]
-    rows = interactive["action"]["sections"][0]["rows"]
-    return [r.get("description") or r["title"] for r in rows]
-
-
-def option(message: dict[str, Any], label: str) -> tuple[str, str]:
-    interactive = message["interactive"]
-    if interactive["type"] == "button":
-        for button in interactive["action"]["buttons"]:
-            if button["reply"]["title"] == label:
-                return button["reply"]["id"], "button_reply"
-    else:
-        for row in interactive["action"]["sections"][0]["rows"]:
-            if label in (row["title"], row.get("description")):
-                return row["id"], "list_reply"
-    raise AssertionError(f"no option {label!r} in {labels(message)}")
-
-
 def invite_code(app: App) -> str:
     issued = access.create_gestor(
         app.uow_factory(),
@@ -264,16 +198,7 @@ async def phone(app: App) -> AsyncIterator[Phone]:
     serving = asyncio.create_task(stand_in.server.serve(sockets=[listener]))
     bot_port = free_port()
     stand_in.bot_url = f"http://127.0.0.1:{bot_port}"
-    app.settings = app.settings.model_copy(
-        update={
-            "whatsapp_phone_number_id": PHONE_ID,
-            "whatsapp_token": SecretStr(TOKEN),
-            "whatsapp_app_secret": SecretStr(APP_SECRET),
-            "whatsapp_verify_token": SecretStr(VERIFY_TOKEN),
-            "whatsapp_graph_base_url": f"http://127.0.0.1:{stand_in.port}",
-            "whatsapp_api_version": API_VERSION,
-        }
-    )
+    wa_settings(app, graph_url=f"http://127.0.0.1:{stand_in.port}")
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(
         serve(app, host="127.0.0.1", port=bot_port, stop=stop, ready=ready, handle_signals=False)

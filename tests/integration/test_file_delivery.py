@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import time_machine
 from pydantic import SecretStr
@@ -22,7 +21,6 @@ from sqlalchemy import insert, select
 from telegram import Update
 
 from bot.app import App
-from bot.channels import whatsapp as whatsapp_channel
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel, from_settings
 from bot.gateways.file_store import LocalFileStore
@@ -37,8 +35,8 @@ from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage
 from storage.models import OutboxMessage
 from tests.integration.fake_telegram import TOKEN, FakeBotApi, callback_update
-from tests.integration.test_whatsapp_webhook import wa_settings
-from tests.integration.whatsapp_graph import BSUID, WA_ID, GraphStandIn
+from tests.integration.whatsapp_graph import BSUID, WA_ID
+from tests.integration.whatsapp_support import wa_channel
 from tests.support import Chat, add_client, make_office
 from tests.unit.fiscal_chat.chat_support import NOW, open_gerenciar, store_emitted
 
@@ -232,12 +230,7 @@ def test_the_console_says_when_a_file_is_gone_and_fails_the_row(app: App, tmp_pa
 
 
 async def test_whatsapp_uploads_the_file_from_the_store(app: App) -> None:
-    app = wa_settings(app)
-    graph = GraphStandIn()
-    session = httpx.AsyncClient(transport=httpx.MockTransport(graph.handler))
-    channel = whatsapp_channel.from_settings(
-        app.settings, app.conversation.handle, app.uow_factory, session=session, files=app.files
-    )
+    graph, channel = wa_channel(app)
     make_office(app.uow_factory, 1, identity_key=KEY)  # wrote just now: window open
     stored = app.files.put(b"PK whatsapp zip")
     gone = app.files.put(b"PK expired")

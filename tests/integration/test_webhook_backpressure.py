@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -13,6 +11,7 @@ import httpx
 import pytest
 
 from services.types import UnitOfWorkFactory
+from tests.integration.whatsapp_graph import sign
 from web.app import SECRET_HEADER, TELEGRAM_WEBHOOK_PATH, create_app
 from web.backpressure import Admission
 from web.whatsapp import SIGNATURE_HEADER, WHATSAPP_WEBHOOK_PATH, whatsapp_router
@@ -44,8 +43,7 @@ class BlockingChannel:
         return None
 
     async def signature_ok(self, body: bytes, signature: str | None) -> bool:
-        expected = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-        return signature == expected
+        return signature == sign(body, APP_SECRET)
 
 
 async def _until(condition: Any) -> None:
@@ -93,8 +91,7 @@ async def test_whatsapp_shares_the_same_gate(uow_factory: UnitOfWorkFactory) -> 
     admission = Admission(limit=1)
     app = create_app(uow_factory, routers=[whatsapp_router(channel, admission)])
     body = json.dumps({"object": "whatsapp_business_account", "entry": []}).encode()
-    signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    headers = {SIGNATURE_HEADER: signature, "Content-Type": "application/json"}
+    headers = {SIGNATURE_HEADER: sign(body, APP_SECRET), "Content-Type": "application/json"}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
         first = asyncio.create_task(

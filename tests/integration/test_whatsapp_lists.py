@@ -5,10 +5,7 @@ messages, and a file the Graph API cannot give is asked for again."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from bot.app import App
 from bot.channels.whatsapp_render import MAX_ROWS, MORE_LABEL
@@ -16,19 +13,10 @@ from handlers import texts
 from services import access
 from services.principal import Principal
 from tests.integration.reminder_support import put_certificate
-from tests.integration.whatsapp_person import KEY, Person, bind, body_of, labels
-from tests.support import add_client, cnpj
+from tests.integration.whatsapp_person import KEY, OFFICE, Person, bind
+from tests.integration.whatsapp_support import body_of, labels
+from tests.support import add_client
 from tests.unit.reminders.test_reminder_dialogue import TODAY, sweep_and_dispatch
-
-OFFICE = cnpj(4345)
-
-
-@pytest.fixture
-async def person(app: App) -> AsyncIterator[Person]:
-    built = Person(app)
-    await bind(built, OFFICE)
-    yield built
-    await built.close()
 
 
 def gestor(person: Person) -> Principal:

@@ -5,7 +5,6 @@ media is never fetched. Signed payloads through the webhook, as test_whatsapp_we
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,12 +12,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from bot.app import App
 from handlers import texts
 from services.messages import MediaBody, MediaKind
 from storage.models import OutboxMessage, ProcessedEvent
-from tests.integration.test_whatsapp_webhook import Harness
 from tests.integration.whatsapp_graph import BSUID, WA_ID, fixture
+from tests.integration.whatsapp_support import Harness
 from tests.support import make_office
 
 _UNKNOWN_TYPE = [
@@ -113,20 +111,6 @@ def payload(name: str, *, shape: str = "text", wamid: str = "wamid.MEDIA1") -> b
     del message["text"]
     message.update(json.loads(json.dumps(MESSAGES[name])), id=wamid)
     return json.dumps(body).encode()
-
-
-@pytest.fixture
-async def recorder(app: App) -> AsyncIterator[Harness]:
-    harness = Harness(app, record_only=True)
-    yield harness
-    await harness.close()
-
-
-@pytest.fixture
-async def live(app: App) -> AsyncIterator[Harness]:
-    harness = Harness(app, record_only=False)
-    yield harness
-    await harness.close()
 
 
 @pytest.mark.parametrize("shape", ["text", "text_without_user_id"])

@@ -6,28 +6,15 @@ to: the bot names it and asks again. A command dated over 10 minutes ago is igno
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from bot.app import App
 from handlers import texts
 from handlers.ordering import stale_command
 from services.messages import Inbound, TextBody
 from storage.models import ConversationState
-from tests.integration.whatsapp_person import KEY, Person, bind, body_of, labels
+from tests.integration.whatsapp_person import KEY, Person
+from tests.integration.whatsapp_support import body_of, labels
 from tests.support import cnpj
-
-OFFICE = cnpj(4344)
-
-
-@pytest.fixture
-async def person(app: App) -> AsyncIterator[Person]:
-    built = Person(app)
-    await bind(built, OFFICE)
-    yield built
-    await built.close()
 
 
 def step(person: Person) -> tuple[str, str, dict[str, object]]:

@@ -16,7 +16,6 @@ import time_machine
 
 from bot.app import App
 from bot.channels import whatsapp as whatsapp_channel
-from bot.channels.whatsapp import WhatsAppChannel
 from handlers import texts
 from services import outbox
 from services.conversation import enqueue_to
@@ -33,16 +32,15 @@ from services.messages import (
 )
 from services.outbox import Deferred, Delivered, Failed
 from storage.conversation import ClaimedMessage
-from tests.integration.test_whatsapp_webhook import Harness, wa_settings
 from tests.integration.whatsapp_graph import (
     API_VERSION,
     BSUID,
     PHONE_ID,
     TOKEN,
     WA_ID,
-    GraphStandIn,
     fixture,
 )
+from tests.integration.whatsapp_support import Harness, wa_channel, wa_settings
 from tests.support import make_office
 
 KEY = f"wa:{BSUID}"
@@ -51,16 +49,8 @@ HEAD = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": W
 
 class Sender:
     def __init__(self, app: App) -> None:
-        self.app = wa_settings(app)
-        self.graph = GraphStandIn()
-        session = httpx.AsyncClient(transport=httpx.MockTransport(self.graph.handler))
-        self.channel: WhatsAppChannel = whatsapp_channel.from_settings(
-            app.settings,
-            app.conversation.handle,
-            app.uow_factory,
-            session=session,
-            files=app.files,
-        )
+        self.app = app
+        self.graph, self.channel = wa_channel(app)
         make_office(app.uow_factory, 1, identity_key=KEY)  # wrote just now: window open
 
     async def deliver(self, message: Outbound, *, attempts: int = 0) -> Any:

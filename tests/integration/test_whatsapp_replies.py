@@ -18,7 +18,8 @@ from handlers import texts
 from services import access
 from services.messages import Choice, Document, Outbound, Text
 from services.replies import merge_replies
-from tests.integration.whatsapp_person import KEY, Person, body_of, labels
+from tests.integration.whatsapp_person import KEY, Person
+from tests.integration.whatsapp_support import body_of, labels
 from tests.support import add_client, cnpj
 
 OFFICE = cnpj(4343)

@@ -8,100 +8,28 @@ channel hands to the conversation engine; dedupe and storage on the database.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.app import App
 from bot.channels import whatsapp as whatsapp_channel
-from bot.channels.whatsapp import WhatsAppChannel
 from bot.channels.whatsapp_book import CAPABILITIES
 from services.messages import ChoiceBody, FileBody, Inbound, TextBody
 from storage.models import OutboxMessage, ProcessedEvent, UserIdentity
 from storage.models_whatsapp import WhatsAppStatus
 from tests.integration.whatsapp_graph import (
     API_VERSION,
-    APP_SECRET,
     BSUID,
-    PHONE_ID,
     TOKEN,
     VERIFY_TOKEN,
     WA_ID,
-    GraphStandIn,
     fixture,
     sign,
 )
+from tests.integration.whatsapp_support import WEBHOOK_PATH as PATH
+from tests.integration.whatsapp_support import Harness
 from tests.support import make_office
-from web.app import create_app
-from web.whatsapp import whatsapp_router
-
-PATH = "/webhooks/whatsapp"
-
-
-def wa_settings(app: App) -> App:
-    app.settings = app.settings.model_copy(
-        update={
-            "whatsapp_phone_number_id": PHONE_ID,
-            "whatsapp_token": SecretStr(TOKEN),
-            "whatsapp_app_secret": SecretStr(APP_SECRET),
-            "whatsapp_verify_token": SecretStr(VERIFY_TOKEN),
-            "whatsapp_graph_base_url": "https://graph.test",
-            "whatsapp_api_version": API_VERSION,
-        }
-    )
-    return app
-
-
-class Harness:
-    def __init__(self, app: App, *, record_only: bool) -> None:
-        self.app = wa_settings(app)
-        self.graph = GraphStandIn()
-        self.events: list[Inbound] = []
-        session = httpx.AsyncClient(transport=httpx.MockTransport(self.graph.handler))
-        handle = self._record if record_only else app.conversation.handle
-        self.channel: WhatsAppChannel = whatsapp_channel.from_settings(
-            app.settings, handle, app.uow_factory, session=session
-        )
-        web = create_app(app.uow_factory, routers=[whatsapp_router(self.channel)])
-        self.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=web), base_url="http://bot.test"
-        )
-
-    def _record(self, event: Inbound) -> None:
-        self.events.append(event)
-
-    async def post(self, body: bytes, signature: str | None = None) -> httpx.Response:
-        headers = {"Content-Type": "application/json"}
-        headers["X-Hub-Signature-256"] = signature if signature is not None else sign(body)
-        return await self.client.post(PATH, content=body, headers=headers)
-
-    def count(self, model: type) -> int:
-        uow = self.app.uow_factory()
-        with uow:
-            return int(uow.session.scalar(select(func.count()).select_from(model)) or 0)
-
-    async def close(self) -> None:
-        await self.client.aclose()
-        await self.channel.stop()
-
-
-@pytest.fixture
-async def recorder(app: App) -> AsyncIterator[Harness]:
-    harness = Harness(app, record_only=True)
-    yield harness
-    await harness.close()
-
-
-@pytest.fixture
-async def live(app: App) -> AsyncIterator[Harness]:
-    harness = Harness(app, record_only=False)
-    yield harness
-    await harness.close()
-
 
 # -- verification and signatures ----------------------------------------------------------------
 

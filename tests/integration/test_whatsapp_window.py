@@ -6,7 +6,6 @@ The Graph API is `GraphStandIn` behind `httpx.MockTransport`; the web app is ser
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -18,8 +17,6 @@ import time_machine
 from sqlalchemy import select
 
 from bot.app import App, channel_capabilities
-from bot.channels import whatsapp as whatsapp_channel
-from bot.channels.whatsapp import WhatsAppChannel
 from bot.crypto import download_links
 from domain.clients import Role
 from handlers.notices import NOTICE_RENDERERS
@@ -28,8 +25,14 @@ from services.conversation import enqueue_to
 from services.messages import Document, Text
 from services.outbox import Delivered, Fate
 from storage.models import OutboxMessage, UserIdentity
-from tests.integration.test_whatsapp_webhook import wa_settings
-from tests.integration.whatsapp_graph import BSUID, PHONE_ID, WA_ID, GraphStandIn, sign
+from tests.integration.whatsapp_graph import BSUID, WA_ID
+from tests.integration.whatsapp_support import (
+    WEBHOOK_PATH,
+    from_person,
+    signed_headers,
+    wa_channel,
+    webhook_body,
+)
 from tests.support import add_client, make_office
 from web.app import create_app
 from web.downloads import downloads_router
@@ -41,16 +44,8 @@ LATER = timedelta(hours=25)
 
 class Window:
     def __init__(self, app: App) -> None:
-        self.app = wa_settings(app)
-        self.graph = GraphStandIn()
-        session = httpx.AsyncClient(transport=httpx.MockTransport(self.graph.handler))
-        self.channel: WhatsAppChannel = whatsapp_channel.from_settings(
-            app.settings,
-            app.conversation.handle,
-            app.uow_factory,
-            session=session,
-            files=app.files,
-        )
+        self.app = app
+        self.graph, self.channel = wa_channel(app)
         self.office = make_office(app.uow_factory, 1)
         issued = access.invite(app.uow_factory(), gestor_cnpj=self.office.cnpj, role=Role.GESTOR)
         access.redeem_invite(  # the gestor's WhatsApp, bound (so written) just now
@@ -108,19 +103,8 @@ class Window:
             "recipient_id": BSUID,
             "errors": [{"code": code, "title": "Re-engagement message"}],
         }
-        value = {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "551140028922", "phone_number_id": PHONE_ID},
-            "statuses": [status],
-        }
-        body = json.dumps(
-            {
-                "object": "whatsapp_business_account",
-                "entry": [{"id": "1", "changes": [{"value": value, "field": "messages"}]}],
-            }
-        ).encode()
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)}
-        answer = await self.web.post("/webhooks/whatsapp", content=body, headers=headers)
+        body = webhook_body(statuses=[status])
+        answer = await self.web.post(WEBHOOK_PATH, content=body, headers=signed_headers(body))
         assert answer.status_code == 200
 
 
@@ -215,30 +199,10 @@ async def test_a_message_from_the_person_opens_the_window_again(window: Window) 
     with later():
         window.notify("login.locked", {"channel": "telegram"})
         await window.flush()
-        message = {
-            "from": "5511987654321",
-            "from_user_id": BSUID,
-            "id": "wamid.IN1",
-            "timestamp": str(int(datetime.now(UTC).timestamp())),
-            "type": "text",
-            "text": {"body": "/menu"},
-        }
-        value = {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "551140028922", "phone_number_id": PHONE_ID},
-            "contacts": [{"profile": {"name": "Marta"}, "wa_id": "5511987654321"}],
-            "messages": [message],
-        }
-        body = json.dumps(
-            {
-                "object": "whatsapp_business_account",
-                "entry": [{"id": "1", "changes": [{"value": value, "field": "messages"}]}],
-            }
-        ).encode()
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body)}
-        assert (
-            await window.web.post("/webhooks/whatsapp", content=body, headers=headers)
-        ).is_success
+        text = {"type": "text", "text": {"body": "/menu"}}
+        body = webhook_body(messages=[from_person(text, "wamid.IN1")])
+        answer = await window.web.post(WEBHOOK_PATH, content=body, headers=signed_headers(body))
+        assert answer.is_success
         await window.flush()
     assert window.types()[0] == "template"
     assert "template" not in window.types()[1:]

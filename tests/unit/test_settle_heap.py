@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Coroutine
+from typing import Any
 from unittest import mock
 
 from bot import serve
@@ -25,13 +27,16 @@ def test_settle_heap_freezes_what_exists_so_full_collections_skip_it() -> None:
 
 def test_run_server_settles_the_heap_before_serving() -> None:
     calls: list[str] = []
+
+    def run(coroutine: Coroutine[Any, Any, None]) -> None:
+        coroutine.close()
+        calls.append("run")
+
     app = mock.Mock()
     app.settings.host, app.settings.port = "127.0.0.1", 0
     with (
         mock.patch.object(serve, "settle_heap", side_effect=lambda: calls.append("settle")),
-        mock.patch.object(
-            serve.asyncio, "run", side_effect=lambda coro: (coro.close(), calls.append("run"))
-        ),
+        mock.patch.object(serve.asyncio, "run", side_effect=run),
     ):
         serve.run_server(app)
     assert calls == ["settle", "run"]

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -75,6 +76,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
+from bot.serve import settle_heap
 from bot.settings import Settings
 from domain.clients import Payer
 from domain.documents import complete_cnpj
@@ -491,7 +493,8 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
     """Seed a fresh database, then run the closed and/or the open loop on it."""
     runs: list[Figures] = []
     with database(backend, args.pg_url) as url:
-        engine = make_engine(url, pool_size=args.workers + 2)
+        # as `serve` builds it: SQLite checkpointed in the background
+        engine = make_engine(url, pool_size=args.workers + 2, background_checkpoints=True)
         upgrade(engine)
         settings = Settings(environment="test", database_url=url, _env_file=None)
         app = build_app(settings, db=engine, dialogue=CountingDialogue(Dialogue()))
@@ -505,6 +508,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
                     app.conversation.handle(gestor.event(gestor.next_body()))
             while claimed := outbox.claim(app.uow_factory, limit=500):
                 outbox.record(app.uow_factory, [Delivered(m.id, None) for m in claimed])
+            settle_heap()  # as `serve` does before it takes traffic
             saturation = None
             if args.mode != "open" or args.rate is None:
                 closed = run_core(app, gestores, args.updates, args.workers, None)
@@ -529,6 +533,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
             )
         finally:
             app.close()
+            gc.unfreeze()
     return runs
 
 

@@ -43,7 +43,7 @@ from services.fiscal_exports import ExportOptions
 from services.jobs import JobRunner
 from services.prepare_pool import PreparePool
 from services.types import UnitOfWorkFactory
-from storage.db import make_engine, make_session_factory
+from storage.db import dispose_engine, make_engine, make_session_factory
 from storage.migrations import upgrade
 from web.api import api_router
 from web.app import create_app
@@ -108,7 +108,7 @@ class App:
         upgrade(self.db)
 
     def close(self) -> None:
-        self.db.dispose()
+        dispose_engine(self.db)
 
     def web_routers(self) -> list[APIRouter]:
         """The feature routers of the web app, built with their dependencies (one line each)."""
@@ -133,12 +133,13 @@ def build_app(
 ) -> App:
     """Wire settings → engine → units of work → conversation engine and job runner.
 
-    `background_jobs`: long chat work is left to `serve`'s job workers (any instance);
-    otherwise it runs inline right after the step (tests, the scripted console, one-shot
-    commands).
+    `background_jobs` (`serve`, the long-running server): long chat work is left to its job
+    workers (any instance), and a SQLite file is checkpointed by a thread of its own instead of
+    by the commit that fills the WAL; otherwise jobs run inline right after the step (tests,
+    the scripted console, one-shot commands).
     """
     settings = settings or Settings()
-    db = db or make_engine(settings.database_url)
+    db = db or make_engine(settings.database_url, background_checkpoints=background_jobs)
     uow_factory = UnitOfWorkFactory(make_session_factory(db))
     wakeup, job_wakeup = Wakeup(), Wakeup()
     files = files or files_from(settings)

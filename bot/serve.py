@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -58,6 +59,7 @@ def run_server(
     # Bot API URLs carry the token: request logs must stay off whatever the log level.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    settle_heap()
     try:
         asyncio.run(
             serve(
@@ -72,6 +74,14 @@ def run_server(
         raise SystemExit(1) from None
     finally:
         app.close()
+
+
+def settle_heap() -> None:
+    """Take what start-up built (≈300,000 objects: modules, classes, the app) out of the
+    garbage collector's sight. Otherwise each full collection walks all of it — 100–270 ms
+    with every thread stopped, a pause that lands on whatever events are in flight."""
+    gc.collect()
+    gc.freeze()
 
 
 async def serve(

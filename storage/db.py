@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import sqlite3
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +16,36 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
+
 PING_IDLE_AFTER = 10.0  # seconds in the pool after which a connection is checked before use
+CHECKPOINT_EVERY = 0.5  # seconds between SQLite checkpoints when they run in the background
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """Build an engine: SQLite gets WAL, foreign keys and writer-serializing transactions."""
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, background_checkpoints: bool = False
+) -> Engine:
+    """Build an engine: SQLite gets WAL, foreign keys and writer-serializing transactions.
+
+    `background_checkpoints` (a long-running server on a SQLite file): the WAL is copied back
+    into the database by a thread of its own every `CHECKPOINT_EVERY` seconds instead of by
+    whichever commit crosses SQLite's 1,000-page mark, which then waits for the copy and its
+    fsyncs (the slowest commits of a busy server). Stopped by `dispose_engine`.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
+        file_backed = bool(database) and database != ":memory:"
+        if file_backed:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
-        _configure_sqlite(engine)
+        background = background_checkpoints and file_backed
+        _configure_sqlite(engine, autocheckpoint=not background)
+        if background:
+            checkpointer = _CHECKPOINTERS[engine] = _Checkpointer(database)
+            weakref.finalize(engine, checkpointer.stop, wait=False)  # dropped, not disposed
         return engine
     engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
     _ping_idle_connections(engine)
@@ -57,7 +76,15 @@ def _ping_idle_connections(engine: Engine, idle_seconds: float = PING_IDLE_AFTER
             raise DisconnectionError() from exc  # the pool retries with a new connection
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def dispose_engine(engine: Engine) -> None:
+    """Close the engine's connections and stop its background checkpoints (one last one)."""
+    checkpointer = _CHECKPOINTERS.pop(engine, None)
+    if checkpointer is not None:
+        checkpointer.stop()
+    engine.dispose()
+
+
+def _configure_sqlite(engine: Engine, *, autocheckpoint: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (see "begin" below).
@@ -67,6 +94,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     writer = _WriterGate(engine)
@@ -91,6 +120,51 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "invalidate")
     def _on_invalidate(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
         writer.leave(dbapi_connection)
+
+
+class _Checkpointer:
+    """A thread that checkpoints a SQLite file's WAL every `CHECKPOINT_EVERY` seconds.
+
+    PASSIVE: it copies what no reader still needs and never blocks a writer or a reader (the
+    fsyncs happen here, with the GIL released); a WAL that readers keep pinned is copied on a
+    later turn, as with SQLite's own checkpoints. On its own connection, outside the pool.
+    """
+
+    def __init__(self, database: str, every: float = CHECKPOINT_EVERY) -> None:
+        self._database = database
+        self._every = every
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        try:
+            connection = sqlite3.connect(self._database, timeout=30, check_same_thread=False)
+            while not self._stopped.wait(self._every):
+                self._checkpoint(connection)
+            self._checkpoint(connection)
+        except sqlite3.Error as error:  # the file went away: nothing left to checkpoint
+            log.warning("SQLite checkpoints stopped: %s", error)
+        finally:
+            if connection is not None:
+                connection.close()
+
+    @staticmethod
+    def _checkpoint(connection: sqlite3.Connection) -> None:
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.OperationalError as error:  # busy or locked: the next turn copies it
+            log.debug("SQLite checkpoint skipped: %s", error)
+
+    def stop(self, *, wait: bool = True) -> None:
+        self._stopped.set()
+        if wait:
+            self._thread.join()
+
+
+# The background checkpointer of each engine that has one (see `make_engine`).
+_CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, _Checkpointer] = weakref.WeakKeyDictionary()
 
 
 class _WriterGate:

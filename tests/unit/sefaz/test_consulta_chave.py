@@ -4,7 +4,9 @@ DANFE (Code 128) or DANFCE (QR code) that brazilfiscalreport printed and pypdfiu
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pypdfium2
 import pytest
@@ -73,6 +75,18 @@ def test_the_key_is_read_from_a_whole_danfe_compressed_as_a_chat_photo(numero: i
 
 def test_the_key_is_read_from_the_qr_code_of_a_danfce() -> None:
     assert chave_da_foto(photo(NFCE, Modelo.NFCE, "PNG")).valor == NFCE.chave()
+
+
+@pytest.mark.parametrize("itens", [2, 30])
+def test_the_key_is_read_from_a_whole_danfce_compressed_as_a_chat_photo(itens: int) -> None:
+    """A receipt is long and thin: 1280 pixels on its long side leave its QR code small (30
+    items: 238 pixels wide in all)."""
+    spec = replace(NFCE, itens=tuple(("5102", Decimal("10.00")) for _ in range(itens)))
+    image = Image.open(io.BytesIO(photo(spec, Modelo.NFCE)))
+    image.thumbnail((1280, 1280))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    assert chave_da_foto(out.getvalue()).valor == spec.chave()
 
 
 def test_a_photo_without_a_barcode_says_what_to_do() -> None:

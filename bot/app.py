@@ -166,22 +166,23 @@ def build_app(
         lease=timedelta(seconds=settings.job_lease_seconds),
         on_enqueued=wakeup.wake,
     )
+    chat = dialogue or Dialogue(
+        DialogueConfig(
+            support_contact=settings.support_contact,
+            secret_box=box,
+            link_signer=link_signer(settings),
+            billing=billing_from_settings(settings),
+            links=link_options(settings),
+            exports=exports,
+            pendencias=pendencia_options(settings),
+            sefaz=sefaz,
+            pacote=pacotes,
+        )
+    )
     conversation = ConversationEngine(
         uow_factory,
-        dialogue  # type: ignore[arg-type]
-        or Dialogue(
-            DialogueConfig(
-                support_contact=settings.support_contact,
-                secret_box=box,
-                link_signer=link_signer(settings),
-                billing=billing_from_settings(settings),
-                links=link_options(settings),
-                exports=exports,
-                pendencias=pendencia_options(settings),
-                sefaz=sefaz,
-                pacote=pacotes,
-            )
-        ),
+        chat,  # type: ignore[arg-type]
+        reads_photo=chat.takes_photo if isinstance(chat, Dialogue) else None,
         on_enqueued=wakeup.wake,
         run_jobs=(lambda _ids: job_wakeup.wake()) if background_jobs else runner.run_now,
         files=files,
@@ -294,7 +295,12 @@ def build_runtime(
     telegram_ch = None
     if settings.telegram_enabled:
         telegram_ch = telegram.from_settings(
-            settings, handle, app.uow_factory, request=telegram_request, files=app.files
+            settings,
+            handle,
+            app.uow_factory,
+            request=telegram_request,
+            files=app.files,
+            wants_photo=app.conversation.wants_photo,
         )
     whatsapp_ch = None
     if settings.whatsapp_enabled:  # webhook at /webhooks/whatsapp
@@ -305,6 +311,7 @@ def build_runtime(
             session=whatsapp_session,
             on_enqueued=app.wake,
             files=app.files,
+            wants_photo=app.conversation.wants_photo,
         )
     email = email_send.from_settings(settings, app.files)  # reminders, links, packages
     sender = OutboxSender(

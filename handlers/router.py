@@ -64,6 +64,14 @@ class Dialogue:
     def __init__(self, config: DialogueConfig | None = None) -> None:
         self.config = config or DialogueConfig()
 
+    @staticmethod
+    def takes_photo(flow: str, step: str) -> bool:
+        """Whether this step reads a picture (a DANFE's barcode): only there is a chat photo
+        worth downloading; anywhere else its kind alone is answered."""
+        found = FLOWS.get(flow)
+        at = found.steps.get(step) if found is not None else None
+        return at is not None and at.accepts_photo
+
     def __call__(self, turn: Turn) -> Outcome:
         turn, token = _without_token(turn)
         event = turn.event

@@ -105,8 +105,11 @@ class ConversationEngine:
         run_jobs: Callable[[Sequence[int]], None] | None = None,
         state_ttl: timedelta = STATE_TTL,
         files: FileStore | None = None,
+        reads_photo: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        # Which (flow, step) reads a picture; None: any may (every photo is downloaded).
+        self.reads_photo = reads_photo
         # Where a step's own files (a boleto PDF, one XML) go, so the outbox holds references.
         self.files = files
         self.dialogue = dialogue
@@ -115,6 +118,20 @@ class ConversationEngine:
         # mode) or wakes the workers; None leaves them to whichever worker polls next.
         self.run_jobs = run_jobs
         self.state_ttl = state_ttl
+
+    def wants_photo(self, identity_key: str) -> bool:
+        """Whether this identity's conversation stands where a picture is read, so a channel
+        downloads the chat photo it was sent (elsewhere the photo is answered by its kind)."""
+        if self.reads_photo is None:
+            return True
+        uow = self.uow_factory()
+        with uow:
+            stored = uow.conversations.load(identity_key)
+        if stored is None or (
+            stored.expires_at is not None and stored.expires_at <= datetime.now(UTC)
+        ):
+            return False
+        return self.reads_photo(stored.flow, stored.step)
 
     def handle(self, event: Inbound) -> Result:
         """Process one inbound event exactly once, or answer with an error reference."""

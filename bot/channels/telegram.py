@@ -8,8 +8,9 @@ map Telegram's answers to fates.
 
 Every message a person writes reaches the dialogue: text, a document, or any other content
 (photo, sticker, voice note, video, location, contact, poll...) as a `MediaBody` of its kind,
-which the dialogue answers where the person is; only documents and photos are downloaded (a
-photo may be a DANFE to read at Consultar nota: MediaBody.photo). Updates that
+which the dialogue answers where the person is; only documents are downloaded, and photos
+where the conversation stands at a step that reads one (a DANFE to read at Consultar nota:
+MediaBody.photo; `wants_photo`). Updates that
 are not someone writing are ignored (logged at DEBUG): edited messages, service messages (a pin,
 a timer change), channel posts, inline queries, callback queries without data.
 
@@ -112,6 +113,7 @@ COMMANDS = (
 )
 
 Handle = Callable[[Inbound], object]
+WantsPhoto = Callable[[str], bool]  # identity key → download its chat photo?
 
 # What a message's content (Message.<attachment>) is for the dialogue; a document is a file,
 # any other content (dice, poll, game, story, paid media...) is MediaKind.OTHER.
@@ -322,10 +324,13 @@ class TelegramChannel:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         files: FileStore | None = None,
+        wants_photo: WantsPhoto | None = None,
     ) -> None:
         self.bot = bot
         self.files = files
         self.handle = handle
+        # Whether a person's conversation reads a chat photo now (None: always download it).
+        self.wants_photo = wants_photo
         self.uow_factory = uow_factory
         self.poll_timeout = poll_timeout
         self.webhook_url = webhook_url
@@ -422,6 +427,10 @@ class TelegramChannel:
         without bytes)."""
         body = inbound.body
         if isinstance(body, MediaBody) and body.photo is not None:
+            if self.wants_photo is not None and not await asyncio.to_thread(
+                self.wants_photo, inbound.identity_key
+            ):
+                return replace(inbound, body=replace(body, photo=None))  # answered by its kind
             photo = await self._fetched(body.photo)
             return replace(inbound, body=replace(body, photo=photo))
         if isinstance(body, FileBody):
@@ -596,6 +605,7 @@ def from_settings(
     request: BaseRequest | None = None,
     webhook_secret: str | None = None,
     files: FileStore | None = None,
+    wants_photo: WantsPhoto | None = None,
 ) -> TelegramChannel:
     """The channel these settings describe: webhook mode when PUBLIC_BASE_URL is set."""
     webhook_url = None
@@ -613,4 +623,5 @@ def from_settings(
         webhook_url=webhook_url,
         webhook_secret=webhook_secret if webhook_url else None,
         files=files,
+        wants_photo=wants_photo,
     )

@@ -64,6 +64,7 @@ MEDIA_ATTEMPTS = 3  # tries to fetch a file the person sent, while the Graph API
 MEDIA_BACKOFF = 0.5  # seconds before the second try, doubled for each next one
 
 Handle = Callable[[Inbound], object]
+WantsPhoto = Callable[[str], bool]  # identity key → download its chat image?
 
 
 def build_client(settings: Settings, *, session: httpx.AsyncClient | None = None) -> WhatsApp:
@@ -108,9 +109,12 @@ class WhatsAppChannel:
         on_enqueued: Callable[[], None] | None = None,
         files: FileStore | None = None,
         links: DownloadLinks | None = None,
+        wants_photo: WantsPhoto | None = None,
     ) -> None:
         self.wa = wa
         self.handle = handle
+        # Whether a person's conversation reads a chat image now (None: always download it).
+        self.wants_photo = wants_photo
         self.uow_factory = uow_factory
         self.phone_id = phone_id
         self.verify_token = verify_token
@@ -251,8 +255,11 @@ class WhatsAppChannel:
         elif event.kind == "document" and event.document is not None:
             body = await self._file(event.document.id, event.document.name, event.document.mime)
         elif event.kind == "image" and event.media_id is not None:
-            # A chat image also comes as a file, for the steps that read pictures (a DANFE).
-            photo = await self._file(event.media_id, "foto.jpg", "image/jpeg")
+            # A chat image also comes as a file, for the steps that read pictures (a DANFE);
+            # elsewhere it is answered by its kind and never fetched.
+            photo = None
+            if self.wants_photo is None or await asyncio.to_thread(self.wants_photo, key):
+                photo = await self._file(event.media_id, "foto.jpg", "image/jpeg")
             body = MediaBody(MediaKind.IMAGE, event.media_id, photo=photo)
         elif event.kind in MEDIA_KINDS:
             # Only the kind: the dialogue answers it without looking at the media.
@@ -354,6 +361,7 @@ def from_settings(
     session: httpx.AsyncClient | None = None,
     on_enqueued: Callable[[], None] | None = None,
     files: FileStore | None = None,
+    wants_photo: WantsPhoto | None = None,
 ) -> WhatsAppChannel:
     """The channel these settings describe (WHATSAPP_* must be set)."""
     wa = build_client(settings, session=session)
@@ -380,4 +388,5 @@ def from_settings(
         on_enqueued=on_enqueued,
         files=files,
         links=download_links(settings),
+        wants_photo=wants_photo,
     )

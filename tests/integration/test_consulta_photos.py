@@ -7,9 +7,10 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import time_machine
 from PIL import Image
@@ -17,16 +18,18 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from telegram import Update
 
-from bot.app import App
+from bot.app import App, build_runtime
 from bot.channels.telegram import TelegramChannel, from_settings
 from bot.sender import OutboxSender
 from domain.fiscal import Modelo
 from handlers import texts
+from services.messages import ChoiceBody, Inbound, TextBody
 from storage.models import OutboxMessage
 from tests.integration.fake_telegram import TOKEN, FakeBotApi, callback_update, message_update
 from tests.integration.test_whatsapp_media import MESSAGES
 from tests.integration.test_whatsapp_webhook import Harness
-from tests.integration.whatsapp_graph import BSUID, fixture
+from tests.integration.whatsapp_graph import BSUID, GraphStandIn, fixture
+from tests.integration.whatsapp_support import wa_settings
 from tests.support import add_client, make_office
 from tests.unit.fiscal_chat.chat_support import store
 from tests.unit.fiscal_chat.factory import NotaSpec, nfe_proc_xml
@@ -67,7 +70,13 @@ def api() -> FakeBotApi:
 @pytest.fixture
 async def channel(app: App, api: FakeBotApi) -> AsyncIterator[TelegramChannel]:
     settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
-    channel = from_settings(settings, app.conversation.handle, app.uow_factory, request=api)
+    channel = from_settings(
+        settings,
+        app.conversation.handle,
+        app.uow_factory,
+        request=api,
+        wants_photo=app.conversation.wants_photo,  # as build_runtime wires it
+    )
     await channel.start()
     yield channel
     await channel.stop()
@@ -122,12 +131,59 @@ async def test_a_telegram_photo_without_a_key_says_what_to_do_and_asks_again(
     assert texts.CONSULTA_ASK in answer
 
 
+async def test_a_telegram_photo_where_no_step_reads_one_is_answered_without_downloading_it(
+    app: App, api: FakeBotApi, channel: TelegramChannel
+) -> None:
+    make_office(app.uow_factory, 1, identity_key=f"tg:{USER}")
+    api.files["PH-big"] = b"never fetched"
+    await channel.process(Update.de_json(message_update(1, USER, "/menu"), channel.bot))
+    await channel.process(Update.de_json(photo_update(3, [("PH-big", 1280)]), channel.bot))
+    await OutboxSender(app.uow_factory, [channel]).send_due()
+
+    assert api.called("getFile") == []
+    assert api.called("sendMessage")[-1].params["text"].startswith(texts.MEDIA_AT_MENU["image"])
+
+
+async def test_serve_wires_the_channels_to_download_photos_only_where_a_step_reads_them(
+    app: App,
+) -> None:
+    wa_settings(app)
+    app.settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
+    async with httpx.AsyncClient(transport=httpx.MockTransport(GraphStandIn().handler)) as wa:
+        runtime = build_runtime(app, telegram_request=FakeBotApi(), whatsapp_session=wa)
+        assert runtime.telegram is not None
+        assert runtime.whatsapp is not None
+        assert runtime.telegram.wants_photo == app.conversation.wants_photo
+        assert runtime.whatsapp.wants_photo == app.conversation.wants_photo
+
+
+def test_a_conversation_wants_a_photo_only_at_a_live_step_that_reads_one(app: App) -> None:
+    key = f"tg:{USER}"
+    make_office(app.uow_factory, 1, identity_key=key)
+    engine = app.conversation
+    assert not engine.wants_photo(key)  # no conversation yet
+    at = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    for n, (choice, wanted) in enumerate(
+        [("/menu", False), ("m:consulta", True), ("nav:menu", False)], start=1
+    ):
+        body: TextBody | ChoiceBody = (
+            TextBody(choice) if choice.startswith("/") else ChoiceBody(choice)
+        )
+        with time_machine.travel(at, tick=False):
+            engine.handle(Inbound("telegram", key, f"ev{n}", str(USER), body, at, message_ref="1"))
+            assert engine.wants_photo(key) is wanted
+    engine.handle(Inbound("telegram", key, "ev9", str(USER), ChoiceBody("m:consulta"), at))
+    with time_machine.travel(at + timedelta(days=30)):  # the step's state expired
+        assert not engine.wants_photo(key)
+
+
 # -- WhatsApp -------------------------------------------------------------------------------------
 
 
 @pytest.fixture
 async def live(app: App) -> AsyncIterator[Harness]:
     harness = Harness(app, record_only=False)
+    harness.channel.wants_photo = app.conversation.wants_photo  # as build_runtime wires it
     yield harness
     await harness.close()
 
@@ -187,3 +243,16 @@ async def test_a_whatsapp_image_that_could_not_be_fetched_asks_to_send_it_again(
 
     said = texts.FILE_UNAVAILABLE.format(name="foto.jpg")
     assert replies(live)[-1] == f"{said}\n\n{texts.CONSULTA_ASK}"
+
+
+@SENT
+async def test_a_whatsapp_image_where_no_step_reads_one_is_answered_without_fetching_it(
+    app: App, live: Harness
+) -> None:
+    make_office(app.uow_factory, 1, identity_key=f"wa:{BSUID}")
+    live.graph.add_media("5550002", b"never fetched", "image/jpeg")
+    await live.post(fixture("text"))  # /menu
+    await live.post(image("5550002"))
+
+    assert not [call for call in live.graph.calls if "5550002" in call.path]
+    assert replies(live)[-1].startswith(texts.MEDIA_AT_MENU["image"])

@@ -35,7 +35,16 @@ Processor = Callable[[Any], Any]
 class _Compiled:
     """One statement rendered for one dialect, with the processors of its binds and columns."""
 
-    __slots__ = ("binds", "defaults", "positional", "results", "sql")
+    __slots__ = (
+        "_described",
+        "_dialect",
+        "_result_types",
+        "binds",
+        "defaults",
+        "positional",
+        "results",
+        "sql",
+    )
 
     def __init__(
         self, statement: ClauseElement, result_types: Sequence[TypeEngine[Any]], dialect: Dialect
@@ -56,12 +65,24 @@ class _Compiled:
             for name in names
             if not compiled.binds[name].required
         }
+        self._dialect = dialect
+        self._result_types = tuple(result_types)
+        # built at the first result, from the driver's own column types (cursor.description),
+        # as SQLAlchemy asks them (PostgreSQL's NUMERIC needs its type code)
+        self.results: list[Any] | None = None
+        self._described = False
+
+    def describe(self, description: Sequence[Any] | None) -> None:
+        if self._described:
+            return
+        codes = [column[1] for column in description or ()]
+        codes += [None] * (len(self._result_types) - len(codes))
         processors: list[Any] = [
-            t.dialect_impl(dialect).result_processor(dialect, None) for t in result_types
+            t.dialect_impl(self._dialect).result_processor(self._dialect, code)
+            for t, code in zip(self._result_types, codes, strict=False)
         ]
-        self.results: list[Any] | None = (
-            processors if any(p is not None for p in processors) else None
-        )
+        self.results = processors if any(p is not None for p in processors) else None
+        self._described = True
 
     def parameters(self, params: Mapping[str, Any]) -> Any:
         if self.defaults:
@@ -152,11 +173,13 @@ class DriverStatement:
     def all(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row returned, processed."""
         compiled, cursor = self._execute(connection, params, ())
+        compiled.describe(cursor.description)
         return [compiled.row(raw) for raw in cursor.fetchall()]
 
     def first(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row returned, processed; None when there is none."""
         compiled, cursor = self._execute(connection, params, ())
+        compiled.describe(cursor.description)
         raw = cursor.fetchone()
         if raw is not None:
             cursor.fetchall()  # drain, so the cursor is free for the next statement

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
+    Integer,
     Select,
     Table,
     bindparam,
@@ -21,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
+from storage.driver import DriverStatement
 from storage.models import (
     AuditEntry,
     Client,
@@ -308,6 +310,12 @@ _CARD = (
 )
 
 
+# The list's page and the card are run on every step that shows them: straight on the driver.
+_SUMMARIES_DRIVER = DriverStatement(_SUMMARIES, [c.type for c in _SUMMARIES.selected_columns])
+_COUNT_CLIENTS_DRIVER = DriverStatement(_COUNT_CLIENTS, [Integer()])
+_CARD_DRIVER = DriverStatement(_CARD, [c.type for c in _CARD.selected_columns])
+
+
 class ClientRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -343,27 +351,32 @@ class ClientRepository:
         self, gestor_id: int, *, busca: str | None, documento: str | None, offset: int, limit: int
     ) -> SummaryPage:
         """Like `page`, in Core and, when the page is not past the end, in one round trip."""
-        if busca or documento:
-            conditions = []
-            if busca:
-                conditions.append(_CLIENT.c.busca.contains(busca, autoescape=True))
-            if documento:
-                conditions.append(_CLIENT.c.documento.contains(documento, autoescape=True))
-            search = or_(*conditions)
-            statement = _SUMMARIES.where(search)
-            counting = _COUNT_CLIENTS.where(search)
-        else:
-            statement, counting = _SUMMARIES, _COUNT_CLIENTS
         connection = flushed_connection(self.session)
         params = {"gestor": gestor_id, "offset": offset, "limit": limit}
-        rows = connection.execute(statement, params).all()
-        total = rows[0][-1] if rows else connection.execute(counting, params).scalar() or 0
+        if not (busca or documento):  # a page of the whole list: the usual step
+            rows: Sequence[Any] = _SUMMARIES_DRIVER.all(connection, params)
+            if rows:
+                return SummaryPage([ClientRow(*row[:-1]) for row in rows], rows[0][-1])
+            counted = _COUNT_CLIENTS_DRIVER.first(connection, {"gestor": gestor_id})
+            return SummaryPage([], counted[0] if counted else 0)
+        conditions = []
+        if busca:
+            conditions.append(_CLIENT.c.busca.contains(busca, autoescape=True))
+        if documento:
+            conditions.append(_CLIENT.c.documento.contains(documento, autoescape=True))
+        search = or_(*conditions)
+        rows = connection.execute(_SUMMARIES.where(search), params).all()
+        total = (
+            rows[0][-1]
+            if rows
+            else connection.execute(_COUNT_CLIENTS.where(search), params).scalar() or 0
+        )
         return SummaryPage([ClientRow(*row[:-1]) for row in rows], total)
 
     def card(self, gestor_id: int, client_id: int) -> CardRow | None:
         """What the client card shows, with software and plan, in one round trip."""
         params = {"gestor": gestor_id, "client": client_id}
-        row: Any = flushed_connection(self.session).execute(_CARD, params).first()
+        row = _CARD_DRIVER.first(flushed_connection(self.session), params)
         return CardRow(*row) if row else None
 
     def add(self, client: Client) -> Client:

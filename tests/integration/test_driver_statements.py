@@ -3,6 +3,7 @@ and read exactly what SQLAlchemy's own path does, on SQLite and PostgreSQL, and 
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -15,9 +16,11 @@ from services import outbox
 from services.messages import Text
 from services.outbox import Delivered, outbox_rows
 from services.types import UnitOfWorkFactory
+from storage import repositories
 from storage.conversation import StoredState
 from storage.driver import DriverStatement
 from storage.models import ConversationState, OutboxMessage
+from tests.support import add_client, make_office
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 DATA = {"q": "São João", "p": 2, "_hist": ["lista"], "x": {"preço": "89.95", "n": None}}
@@ -176,3 +179,37 @@ def test_a_claim_for_some_channels_takes_only_theirs_with_payload_and_bytes_as_s
     check = uow_factory()
     with check:
         assert check.outbox.pending_count() == 1
+
+
+def test_the_client_list_and_card_on_the_driver_equal_sqlalchemys_own(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    office = make_office(uow_factory, 1)
+    other = make_office(uow_factory, 2)
+    cards = [add_client(uow_factory, office.gestor, n) for n in range(11)]
+    add_client(uow_factory, other.gestor, 99)
+    empty = make_office(uow_factory, 3)
+    uow = uow_factory()
+    with uow:
+        connection = uow.session.connection()
+        for offset in (0, 8, 16):  # a full page, the last part, past the end
+            params = {"gestor": office.gestor.gestor_id, "offset": offset, "limit": 8}
+            page = uow.clients.summaries(
+                office.gestor.gestor_id, busca=None, documento=None, offset=offset, limit=8
+            )
+            expected = connection.execute(repositories._SUMMARIES, params).all()
+            assert [astuple(row) for row in page.rows] == [tuple(row[:-1]) for row in expected]
+            assert page.total == 11
+        assert uow.clients.summaries(
+            empty.gestor.gestor_id, busca=None, documento=None, offset=0, limit=8
+        ) == repositories.SummaryPage([], 0)
+        for card in (cards[0], cards[7]):
+            params = {"gestor": office.gestor.gestor_id, "client": card.id}
+            got = uow.clients.card(office.gestor.gestor_id, card.id)
+            assert got is not None
+            same = tuple(connection.execute(repositories._CARD, params).one())
+            assert astuple(got) == same
+            assert [type(value) for value in astuple(got)] == [type(value) for value in same]
+            assert got.created_at.utcoffset() == timedelta(0)
+        # another office's client is not found through this office
+        assert uow.clients.card(other.gestor.gestor_id, cards[0].id) is None

@@ -56,8 +56,15 @@ MAX_ERROR = 500
 # Held claims are renewed this often; one not confirmed for LEASE_BUDGET is not sent on.
 RENEW_EVERY = outbox.CLAIM_LEASE / 4
 LEASE_BUDGET = outbox.CLAIM_LEASE / 2
-# Threads of the sender's own pool: a claim, a group of records and a renewal at once.
-DB_THREADS = 3
+# Threads of the sender's own pool. Its rounds and renewals run one at a time (in one task):
+# two transactions of one sender updating the same rows in different orders could deadlock.
+DB_THREADS = 1
+# After a wake, the claim waits this long for the replies of events committed meanwhile: one
+# claim (and one round of records) for all of them instead of one each.
+GATHER = 0.001
+# A fate nothing waits on (its identity has nothing more to send) waits at most this long for
+# a claim to share its transaction; one whose identity has more to send goes at once.
+LINGER = 0.005
 
 T = TypeVar("T")
 
@@ -100,8 +107,12 @@ class OutboxSender:
         pacer: Pacer | None = None,
         on_fate: Callable[[str, Fate], None] | None = None,
         renew_every: float = RENEW_EVERY.total_seconds(),
+        gather: float = GATHER,
+        linger: float = LINGER,
     ) -> None:
         self.uow_factory = uow_factory
+        self.gather = gather
+        self.linger = linger
         self.renew_every = renew_every
         self.on_fate = on_fate
         self.senders = {sender.channel: sender for sender in senders}
@@ -120,8 +131,13 @@ class OutboxSender:
         self._claims: dict[int, _Claim] = {}
         self._lost: set[int] = set()  # claimed here, then taken over: not to be sent
         self._heartbeat: asyncio.Task[None] | None = None
+        # What the next database round does: fates to record (each group with the future its
+        # task awaits) and at most one claim (its limit and the pump's future).
         self._to_record: list[tuple[list[tuple[Fate, int]], asyncio.Future[None]]] = []
-        self._recorder: asyncio.Task[None] | None = None
+        self._to_claim: tuple[int, asyncio.Future[list[ClaimedMessage] | None]] | None = None
+        self._rounds: asyncio.Task[None] | None = None
+        self._to_run: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []  # renewals
+        self._round_now = asyncio.Event()  # something waits on the next round: no lingering
         # identity -> when its deferred message is due: newer ones must not overtake it.
         self._held: dict[str, datetime] = {}
 
@@ -137,6 +153,7 @@ class OutboxSender:
         """Finish the sends in flight, then make `run` return. Safe from any thread."""
         self._stopping = True
         self._call_in_loop(self._set_wakeup)
+        self._call_in_loop(self._round_now.set)  # a lingering round goes now
 
     def _call_in_loop(self, callback: Callable[[], None]) -> None:
         loop = self._loop
@@ -214,22 +231,22 @@ class OutboxSender:
             return False
         wake.cancel()
         if wake in done or not done:
+            if wake in done and self.gather > 0 and not self._stopping:
+                await asyncio.sleep(self.gather)  # let the events committing now join in
             wakeup.clear()
             return True
         return False
 
     async def _claim(self, limit: int) -> list[ClaimedMessage] | None:
+        """Claim up to `limit` messages in the next database round, with whatever fates are
+        waiting to be recorded by then (one transaction for both); None if the claim failed."""
         now = datetime.now(UTC)
         self._held = {key: until for key, until in self._held.items() if until > now}
-        try:
-            return await self._in_db(
-                functools.partial(
-                    outbox.claim, self.uow_factory, limit=limit, channels=self.channels
-                )
-            )
-        except Exception:
-            log.exception("could not claim outbox messages")
-            return None
+        claimed: asyncio.Future[list[ClaimedMessage] | None]
+        claimed = asyncio.get_running_loop().create_future()
+        self._to_claim = (limit, claimed)
+        self._start_rounds(now=True)
+        return await claimed
 
     def _dispatch(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> None:
         """Queue each message behind its identity's task, starting the task if none runs."""
@@ -273,7 +290,8 @@ class OutboxSender:
                         fate = await self._deliver(message)
                         if fate is None:
                             continue  # taken over by another sender: it is theirs now
-                        await self._record([(fate, message.attempts)])
+                        # the next call waits for this record; the last one may linger
+                        await self._record([(fate, message.attempts)], now=bool(queue))
                         if self.on_fate is not None:
                             self.on_fate(message.channel, fate)
                         if isinstance(fate, Deferred):
@@ -286,31 +304,89 @@ class OutboxSender:
             for message in queue:  # only if the task itself failed: let the lease run out
                 self._claims.pop(message.id, None)
 
-    async def _record(self, fates: list[tuple[Fate, int]]) -> None:
-        """Commit these fates (with their claims' tokens), sharing a transaction with whatever
-        other identities' tasks are recording at the same moment."""
+    async def _record(self, fates: list[tuple[Fate, int]], *, now: bool = False) -> None:
+        """Commit these fates (with their claims' tokens) in a database round, sharing its
+        transaction with the other identities' fates and the claim waiting by then. Unless
+        `now`, the round may wait up to `linger` for a claim to join it."""
         if not fates:
             return
         done = asyncio.get_running_loop().create_future()
         self._to_record.append((fates, done))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._write_records())
+        self._start_rounds(now=now)
         await done
 
-    async def _write_records(self) -> None:
-        while self._to_record:
+    def _start_rounds(self, *, now: bool) -> None:
+        if now:
+            self._round_now.set()
+        if self._rounds is None or self._rounds.done():
+            self._rounds = asyncio.create_task(self._db_rounds())
+
+    async def _db_rounds(self) -> None:
+        """One transaction at a time: the fates waiting and the claim asked for, together."""
+        while self._to_record or self._to_claim is not None or self._to_run:
+            while self._to_run:
+                call, result = self._to_run.pop(0)
+                try:
+                    value = await self._in_db(call)
+                except Exception as error:
+                    if not result.done():
+                        result.set_exception(error)
+                else:
+                    if not result.done():
+                        result.set_result(value)
+            if not self._to_record and self._to_claim is None:
+                continue
+            if not self._round_now.is_set() and not self._stopping and self.linger > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.linger):
+                        await self._round_now.wait()
+            await asyncio.sleep(0)  # what else became ready in this same turn joins too
+            self._round_now.clear()
             waiting, self._to_record = self._to_record, []
+            asked, self._to_claim = self._to_claim, None
             groups = [fates for fates, _ in waiting]
-            if not await self._commit([f for fates in groups for f in fates]) and len(groups) > 1:
-                for fates in groups:  # one bad fate must not cost the others their record
-                    await self._commit(fates)
-            for fates, done in waiting:
-                for fate, _ in fates:
+            fates = [f for group in groups for f in group]
+            limit = 0 if asked is None else asked[0]
+            claimed: list[ClaimedMessage] | None
+            try:
+                claimed = await self._in_db(
+                    functools.partial(
+                        outbox.record_and_claim,
+                        self.uow_factory,
+                        [fate for fate, _ in fates],
+                        {fate.message_id: token for fate, token in fates},
+                        limit=limit,
+                        channels=self.channels,
+                    )
+                )
+            except Exception:
+                # Nothing of it was written: each part again, on its own, once, so one bad
+                # fate costs neither the others their record nor the claim its messages.
+                log.exception(
+                    "could not record %d outbox fates and claim %d messages", len(fates), limit
+                )
+                claimed = None
+                for group in groups:
+                    await self._commit(group)
+                if asked is not None:
+                    claimed = await self._claim_alone(limit)
+            for group, done in waiting:
+                for fate, _ in group:
                     # Recorded or not, no longer ours to renew: if the record failed, the
                     # lease runs out and the message is sent again (at least once).
                     self._claims.pop(fate.message_id, None)
                     self._lost.discard(fate.message_id)
-                done.set_result(None)
+                if not done.done():  # (its awaiter may have been cancelled)
+                    done.set_result(None)
+            if asked is not None and not asked[1].done():
+                asked[1].set_result(claimed)
+
+    async def _in_rounds(self, call: Callable[[], T]) -> T:
+        """Run `call` on the database between two rounds (never beside one)."""
+        result: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._to_run.append((call, result))
+        self._start_rounds(now=True)
+        return await result
 
     async def _commit(self, fates: list[tuple[Fate, int]]) -> bool:
         tokens = {fate.message_id: token for fate, token in fates}
@@ -322,6 +398,17 @@ class OutboxSender:
             log.exception("could not record the fate of %d outbox messages", len(fates))
             return False
         return True
+
+    async def _claim_alone(self, limit: int) -> list[ClaimedMessage] | None:
+        try:
+            return await self._in_db(
+                functools.partial(
+                    outbox.claim, self.uow_factory, limit=limit, channels=self.channels
+                )
+            )
+        except Exception:
+            log.exception("could not claim outbox messages")
+            return None
 
     async def _keep_claims(self) -> None:
         """Renew the held claims every RENEW_EVERY while there are any."""
@@ -335,7 +422,7 @@ class OutboxSender:
             return
         at = datetime.now(UTC)
         try:
-            kept = await self._in_db(functools.partial(outbox.renew, self.uow_factory, held))
+            kept = await self._in_rounds(functools.partial(outbox.renew, self.uow_factory, held))
         except Exception:
             log.exception("could not renew the claims of %d outbox messages", len(held))
             return

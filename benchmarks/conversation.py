@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -350,6 +351,7 @@ class FakeSender(threading.Thread):
         self.delivered_at: dict[str, list[float]] = defaultdict(list)
         self.delivered = 0
         self.bad: list[str] = []
+        self.cpu_at_end: float | None = None
         self.sender = _CountingSender(app.uow_factory, [_BenchChannel(self)])
         app.wakeup.subscribe(self.sender.wake)
 
@@ -358,7 +360,10 @@ class FakeSender(threading.Thread):
         return self.sender.claims
 
     def run(self) -> None:
-        asyncio.run(self.sender.run())
+        try:
+            asyncio.run(self.sender.run())
+        finally:
+            self.cpu_at_end = time.thread_time()
 
     def finish(self, replies: int, timeout: float = 60.0) -> None:
         """Stop once `replies` were delivered (or after `timeout` seconds: then some were not)."""
@@ -367,6 +372,32 @@ class FakeSender(threading.Thread):
             time.sleep(0.001)
         self.sender.stop()
         self.join()
+
+
+class SenderClock:
+    """CPU time of the sender's threads (its event loop and its database threads) from now."""
+
+    def __init__(self, sender: FakeSender) -> None:
+        self.sender = sender
+        self.start = self._now()
+
+    def _now(self) -> dict[int, float]:
+        clocks = {}
+        for thread in threading.enumerate():
+            if thread is self.sender or thread.name.startswith(SENDER_THREADS):
+                with contextlib.suppress(OSError):  # (a thread that has just ended)
+                    clock = time.pthread_getcpuclockid(thread.ident or 0)
+                    clocks[thread.ident or 0] = time.clock_gettime(clock)
+        return clocks
+
+    def seconds(self) -> tuple[float, float]:
+        """(its event loop's, its database threads') until now; the loop's until it ended."""
+        now = self._now()
+        loop = self.sender.ident or 0
+        if self.sender.cpu_at_end is not None:
+            now[loop] = self.sender.cpu_at_end
+        spent = {key: now[key] - self.start.get(key, 0.0) for key in now}
+        return spent.pop(loop, 0.0), sum(spent.values())
 
 
 class _CountingSender(OutboxSender):
@@ -469,6 +500,7 @@ def run_core(
                 count_by_kind[kind] += own_count[kind]
 
     sender.start()
+    sender_cpu = SenderClock(sender)
     statements = StatementCounter(app.db)
     started, cpu_started = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -479,6 +511,8 @@ def run_core(
     enqueued_total = sum(events[-1][0] for events in marks.values() if events)
     sender.finish(enqueued_total)
     finished, cpu_finished = time.perf_counter(), time.process_time()
+    loop_seconds, db_seconds = sender_cpu.seconds()
+    sender_seconds = loop_seconds + db_seconds
     statements.close()
     end_to_end = [
         sender.delivered_at[key][count - 1] - start
@@ -501,6 +535,12 @@ def run_core(
             for kind in ("menu", "cadastrar", "other")
             if count_by_kind[kind]
         )
+    )
+    figures.notes.append(
+        f"the sender's threads: {1000 * sender_seconds / updates:.3f} ms of CPU per update "
+        f"(event loop {1000 * loop_seconds / updates:.3f}, database "
+        f"{1000 * db_seconds / updates:.3f}), "
+        f"{1000 * sender_seconds / max(sender.delivered, 1):.3f} ms per delivered reply"
     )
     figures.notes.append(
         f"{enqueued_total} replies enqueued, {sender.delivered} delivered by the sender "

@@ -61,7 +61,7 @@ LEASE_BUDGET = outbox.CLAIM_LEASE / 2
 DB_THREADS = 1
 # After a wake, the claim waits this long for the replies of events committed meanwhile: one
 # claim (and one round of records) for all of them instead of one each.
-GATHER = 0.001
+GATHER = 0.002
 # A fate nothing waits on (its identity has nothing more to send) waits at most this long for
 # a claim to share its transaction; one whose identity has more to send goes at once.
 LINGER = 0.005
@@ -122,7 +122,8 @@ class OutboxSender:
         self.pacer = pacer
         self._slots = asyncio.Semaphore(concurrency)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
+        self._woken = False  # a wake came since the last look at the outbox
+        self._news = asyncio.Event()  # a wake, a stop or a task's end: the pump looks again
         self._stopping = False
         # identity -> its claimed messages not yet taken by its task (which runs while it is here)
         self._queues: dict[str, deque[ClaimedMessage]] = {}
@@ -163,18 +164,17 @@ class OutboxSender:
             loop.call_soon_threadsafe(callback)
 
     def _set_wakeup(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.set()
+        self._woken = True
+        self._news.set()
 
     async def run(self) -> None:
         """Deliver until `stop()`; returns once the sends in flight are recorded."""
         self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
         try:
             if not self.senders:  # no channel to deliver to here (the console prints its own)
                 while not self._stopping:
-                    await self._wakeup.wait()
-                    self._wakeup.clear()
+                    self._news.clear()
+                    await self._news.wait()
                 return
             await self._pump(drain=False)
         finally:
@@ -213,29 +213,25 @@ class OutboxSender:
 
     async def _wait(self, drain: bool) -> bool:
         """Wait for a task to end (and, unless draining, for a wake or the interval); True
-        when woken or the interval passed: time to look at the outbox again."""
-        waiters: set[asyncio.Future[Any]] = set(self._tasks)
-        wakeup = None if drain else self._wakeup
-        wake = None
-        if wakeup is not None:
-            wake = asyncio.ensure_future(wakeup.wait())
-            waiters.add(wake)
-        if not waiters:
-            return True
-        done, _ = await asyncio.wait(
-            waiters,
-            timeout=None if drain else self.interval,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        if wake is None or wakeup is None:
+        when woken or the interval passed: time to look at the outbox again. (The pump looked
+        at everything just before: news older than this call is no news.)"""
+        if drain:
+            if not self._tasks:
+                return True
+            self._news.clear()
+            await self._news.wait()
             return False
-        wake.cancel()
-        if wake in done or not done:
-            if wake in done and self.gather > 0 and not self._stopping:
-                await asyncio.sleep(self.gather)  # let the events committing now join in
-            wakeup.clear()
-            return True
-        return False
+        if not self._woken:
+            self._news.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval):
+                    await self._news.wait()
+            if not self._woken and self._news.is_set():
+                return False  # a task ended
+        if self._woken and self.gather > 0 and not self._stopping:
+            await asyncio.sleep(self.gather)  # let the events committing now join in
+        self._woken = False
+        return True
 
     async def _claim(self, limit: int) -> list[ClaimedMessage] | None:
         """Claim up to `limit` messages in the next database round, with whatever fates are
@@ -257,10 +253,20 @@ class OutboxSender:
                 queue = self._queues[message.identity_key] = deque()
                 task = asyncio.create_task(self._send_identity(message.identity_key, queue))
                 self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(self._task_ended)
             queue.append(message)
         if self._claims and (self._heartbeat is None or self._heartbeat.done()):
             self._heartbeat = asyncio.create_task(self._keep_claims())
+        if self._full():
+            self._round_now.set()  # the pump waits for room: lingering fates hold it up
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._news.set()
+
+    def _full(self) -> bool:
+        """No room to claim more until a task ends (or a fate is recorded)."""
+        return len(self._queues) >= self.concurrency or len(self._claims) >= self.batch
 
     async def _send_identity(self, identity: str, queue: deque[ClaimedMessage]) -> None:
         """Send one identity's messages in order; after a deferral, the rest wait behind it.
@@ -312,7 +318,7 @@ class OutboxSender:
             return
         done = asyncio.get_running_loop().create_future()
         self._to_record.append((fates, done))
-        self._start_rounds(now=now)
+        self._start_rounds(now=now or self._full())
         await done
 
     def _start_rounds(self, *, now: bool) -> None:

@@ -183,3 +183,29 @@ async def test_a_failed_round_loses_nothing_and_sends_nothing_twice(
     stored = rows(app.uow_factory)
     assert {row.status for row in stored.values()} == {"sent"}
     assert all(row.external_ref == f"ext-{text}" for text, row in stored.items())
+
+
+async def test_a_lingering_fate_does_not_hold_up_a_sender_with_no_room(app: App) -> None:
+    fake = FakeChannel()
+    enqueue(app.uow_factory, ("fake:a", "a1"), ("fake:b", "b1"), ("fake:c", "c1"))
+    # one identity at a time: each fate must be recorded at once for the next to be claimed
+    sender = OutboxSender(app.uow_factory, [fake], concurrency=1, gather=0, linger=30)
+
+    assert await asyncio.wait_for(sender.send_due(), timeout=5) == 3
+    assert fake.sent == [("fake:a", "a1"), ("fake:b", "b1"), ("fake:c", "c1")]
+    assert {row.status for row in rows(app.uow_factory).values()} == {"sent"}
+
+
+async def test_stop_records_a_lingering_fate_at_once(app: App) -> None:
+    fake = FakeChannel()
+    enqueue(app.uow_factory, ("fake:a", "a1"))
+    sender = OutboxSender(app.uow_factory, [fake], interval=60, linger=30, renew_every=3600)
+    running = asyncio.create_task(sender.run())
+    await fake.until(lambda: len(fake.sent) == 1)
+    await asyncio.sleep(0.05)
+    assert rows(app.uow_factory)["a1"].status == "sending"  # its fate waits for a claim
+
+    sender.stop()
+    await asyncio.wait_for(running, timeout=2)
+    row = rows(app.uow_factory)["a1"]
+    assert (row.status, row.external_ref) == ("sent", "ext-a1")

@@ -14,15 +14,23 @@ are taken over within a lease. A message whose claim was lost (this process stal
 lease and another took it) is not sent; one whose claim could not be confirmed for half a lease
 (the database unreachable) is handed back rather than sent.
 
-Every fate is recorded (services.outbox.record, fenced by the claim's token): delivered, deferred
-(retried later, with backoff, at most outbox.MAX_ATTEMPTS times) or failed, and an identity's
-next message is sent only once the previous one's fate is committed: a process killed mid-way
-leaves at most its calls in flight unrecorded (sent again: at most one duplicate per concurrent
-call). Fates of different identities that arrive together share one transaction (group commit),
-and the sender's database work runs on its own small thread pool, so it never queues behind the
-webhooks' work on the default one. While one of an identity's messages is deferred, its newer
-messages are deferred behind it (in this process; across processes the claim order alone keeps
-them roughly in line).
+Every fate is recorded (fenced by the claim's token): delivered, deferred (retried later, with
+backoff, at most outbox.MAX_ATTEMPTS times) or failed, and an identity's next message is sent
+only once the previous one's fate is committed: a process killed mid-way leaves at most its
+calls in flight unrecorded (sent again: at most one duplicate per concurrent call).
+
+The database work goes in rounds, one transaction at a time (services.outbox.record_and_claim):
+the fates waiting by then, of every identity, and the claim asked for by then, together, all
+or nothing; if a round fails, its fates and its claim are tried again each on their own. To
+make rounds fewer when events come one by one, a wake waits GATHER (2 ms) for the events
+committing with it, and the fate of an identity's last message (nothing waits on it) waits up
+to LINGER (5 ms) for a claim to join its round; a fate whose identity has more to send goes at
+once, and so does every fate while the sender has no room to claim and in `send_due`.
+Renewals run between rounds (two transactions of one sender updating the same rows in other
+orders could deadlock). All of it runs on the sender's own database thread, so it never queues
+behind the webhooks' work on the default pool. While one of an identity's messages is
+deferred, its newer messages are deferred behind it (in this process; across processes the
+claim order alone keeps them roughly in line).
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
 `Pacer` (bot/pacing.py), awaited before each send.
@@ -125,6 +133,7 @@ class OutboxSender:
         self._woken = False  # a wake came since the last look at the outbox
         self._news = asyncio.Event()  # a wake, a stop or a task's end: the pump looks again
         self._stopping = False
+        self._draining = False  # send_due: no claim is coming to share a lingering round
         # identity -> its claimed messages not yet taken by its task (which runs while it is here)
         self._queues: dict[str, deque[ClaimedMessage]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -189,6 +198,7 @@ class OutboxSender:
         return once nothing more is due and every task is done, else run until `stop()`."""
         handled = 0
         exhausted = False  # the last claim found less than it asked for: wait for news
+        self._draining = drain
         try:
             while not self._stopping and self.senders:
                 room = self.batch - len(self._claims)
@@ -318,7 +328,7 @@ class OutboxSender:
             return
         done = asyncio.get_running_loop().create_future()
         self._to_record.append((fates, done))
-        self._start_rounds(now=now or self._full())
+        self._start_rounds(now=now or self._draining or self._full())
         await done
 
     def _start_rounds(self, *, now: bool) -> None:
@@ -328,7 +338,8 @@ class OutboxSender:
             self._rounds = asyncio.create_task(self._db_rounds())
 
     async def _db_rounds(self) -> None:
-        """One transaction at a time: the fates waiting and the claim asked for, together."""
+        """One transaction at a time: the renewals asked for, each alone; then the fates waiting
+        and the claim asked for, together (after lingering, unless something waits on them)."""
         while self._to_record or self._to_claim is not None or self._to_run:
             while self._to_run:
                 call, result = self._to_run.pop(0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import time_machine
@@ -19,6 +19,7 @@ from bot.app import App
 from bot.sender import OutboxSender
 from services import outbox
 from services.outbox import Deferred, Delivered, Failed, Fate
+from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage, OutboxRepository
 from tests.integration.test_sender import FakeChannel, enqueue, rows
 
@@ -131,7 +132,8 @@ class Rounds:
             self.fail -= 1
             uow = uow_factory()
             with uow:
-                outbox.record(lambda: uow, fates, tokens)  # joins: written, not committed
+                joined = cast(UnitOfWorkFactory, lambda: uow)  # joins: written, not committed
+                outbox.record(joined, fates, tokens)
                 raise RuntimeError("commit failed")
         return self.real(uow_factory, fates, tokens, **kwargs)
 
@@ -188,10 +190,15 @@ async def test_a_failed_round_loses_nothing_and_sends_nothing_twice(
 async def test_a_lingering_fate_does_not_hold_up_a_sender_with_no_room(app: App) -> None:
     fake = FakeChannel()
     enqueue(app.uow_factory, ("fake:a", "a1"), ("fake:b", "b1"), ("fake:c", "c1"))
-    # one identity at a time: each fate must be recorded at once for the next to be claimed
-    sender = OutboxSender(app.uow_factory, [fake], concurrency=1, gather=0, linger=30)
+    # one identity at a time: each fate must be recorded at once for the next one to go
+    sender = OutboxSender(
+        app.uow_factory, [fake], concurrency=1, gather=0, linger=30, renew_every=3600
+    )
+    running = asyncio.create_task(sender.run())
+    await fake.until(lambda: len(fake.sent) == 3, timeout=5)
+    sender.stop()
+    await asyncio.wait_for(running, timeout=2)
 
-    assert await asyncio.wait_for(sender.send_due(), timeout=5) == 3
     assert fake.sent == [("fake:a", "a1"), ("fake:b", "b1"), ("fake:c", "c1")]
     assert {row.status for row in rows(app.uow_factory).values()} == {"sent"}
 
@@ -209,3 +216,12 @@ async def test_stop_records_a_lingering_fate_at_once(app: App) -> None:
     await asyncio.wait_for(running, timeout=2)
     row = rows(app.uow_factory)["a1"]
     assert (row.status, row.external_ref) == ("sent", "ext-a1")
+
+
+async def test_send_due_does_not_linger(app: App) -> None:
+    """No claim comes after the last one of `send_due`: its fates are recorded at once."""
+    fake = FakeChannel()
+    enqueue(app.uow_factory, ("fake:a", "a1"))
+    sender = OutboxSender(app.uow_factory, [fake], linger=30, renew_every=3600)
+    assert await asyncio.wait_for(sender.send_due(), timeout=2) == 1
+    assert rows(app.uow_factory)["a1"].status == "sent"

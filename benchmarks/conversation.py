@@ -7,12 +7,14 @@ Each gestor is its own office (40 clients) and its own chat identity, and walks 
 mix in a loop: /menu → Clientes → Próxima → Próxima → a client card → Voltar → Menu →
 Novo cliente → Novo cadastro → payer → software → plan → CNPJ → razão social → Pular →
 e-mail → telefone → CEP → endereço → Cadastrar. A pool of W threads runs the gestores: the
-events of one identity in order, different identities in parallel. A sender thread delivers
-the outbox concurrently through `services.outbox.claim`/`record` (the real sender's path).
+events of one identity in order, different identities in parallel. The real outbox sender
+(bot/sender.py) delivers concurrently on a thread of its own, to a stand-in channel that answers
+at once: its claims, renewals and fenced records are the ones a deployment runs.
 
 Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
-the event's last reply recorded Delivered), the replies the sender saw, the process's CPU per
-update and its ratio to the echo's (the handle() threads' share apart) and the statements
+the event's last reply handed to the channel), the replies the sender saw, the process's CPU per
+update and its ratio to the echo's (the handle() threads' share apart; the rest is mostly
+the sender's, whose claims and transactions are counted) and the statements
 each event sends. The same run measures a bare python-telegram-bot `Application.process_update`
 with an echo handler. The closed loop (back to back) measures saturation; the open loop then
 offers half that rate (Poisson arrivals), or `--rate R` per second.
@@ -53,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -64,7 +67,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +79,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
+from bot.sender import OutboxSender
 from bot.serve import settle_heap
 from bot.settings import Settings
 from domain.clients import Payer
@@ -86,6 +90,7 @@ from services import access, catalog, clients, outbox
 from services.conversation import Outcome, Result, Turn
 from services.messages import Body, ChoiceBody, Inbound, TextBody
 from services.outbox import Delivered, Fate
+from storage.conversation import ClaimedMessage
 from storage.db import make_engine
 from storage.migrations import upgrade
 from storage.models import Client
@@ -96,6 +101,7 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Steps that cost more than the rest: the main menu (its Pendências count) and Cadastrar.
 STEP_KINDS = {0: "menu", 6: "menu", 19: "cadastrar"}
 OPEN_LOOP_SHARE = 0.5  # open loop offers this share of the closed loop's rate
+SENDER_THREADS = "outbox-sender"  # the real sender's database threads (bot/sender.py)
 BAD_REPLIES = ("Essa opção expirou", "⚠️", texts.USE_BUTTONS)
 
 
@@ -300,60 +306,129 @@ class CountingDialogue:
 
 
 class StatementCounter:
-    """Counts the statements sent by threads other than the sender (the handle() threads)."""
+    """Counts the statements sent by the handle() threads, and the sender's statements and
+    transactions (its own threads) apart."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.count = 0
+        self.sender_statements = 0
+        self.sender_commits = 0
         self.lock = threading.Lock()
         event.listen(engine, "before_cursor_execute", self.seen)
+        event.listen(engine, "commit", self.committed)
+
+    @staticmethod
+    def _sender() -> bool:
+        name = threading.current_thread().name
+        return name == FakeSender.NAME or name.startswith(SENDER_THREADS)
 
     def seen(self, *_args: Any) -> None:
-        if threading.current_thread().name != FakeSender.NAME:
-            with self.lock:
+        with self.lock:
+            if self._sender():
+                self.sender_statements += 1
+            else:
                 self.count += 1
+
+    def committed(self, *_args: Any) -> None:
+        if self._sender():
+            with self.lock:
+                self.sender_commits += 1
 
     def close(self) -> None:
         event.remove(self.engine, "before_cursor_execute", self.seen)
+        event.remove(self.engine, "commit", self.committed)
 
 
 class FakeSender(threading.Thread):
-    """Claims like the real outbox sender and records every message Delivered at once."""
+    """The real outbox sender (bot/sender.py, its database path and pipeline) on a thread of its
+    own, delivering to a stand-in channel that answers Delivered at once: its claims, renewals
+    and fenced records are what a real deployment runs for these replies."""
 
     NAME = "fake-sender"
 
     def __init__(self, app: App) -> None:
         super().__init__(name=self.NAME, daemon=True)
         self.app = app
-        self.wake = threading.Event()
-        self.stop = threading.Event()
         self.delivered_at: dict[str, list[float]] = defaultdict(list)
         self.delivered = 0
-        self.batches = 0
         self.bad: list[str] = []
-        app.wakeup.subscribe(self.wake.set)
+        self.cpu_at_end: float | None = None
+        self.sender = _CountingSender(app.uow_factory, [_BenchChannel(self)])
+        app.wakeup.subscribe(self.sender.wake)
+
+    @property
+    def batches(self) -> int:
+        return self.sender.claims
 
     def run(self) -> None:
-        while True:
-            self.wake.clear()
-            claimed = outbox.claim(self.app.uow_factory, limit=200)
-            if claimed:
-                fates: list[Fate] = []
-                for message in claimed:
-                    shown = message.payload.get("text", "")
-                    if shown.startswith(BAD_REPLIES) and len(self.bad) < 5:
-                        self.bad.append(shown[:100])
-                    fates.append(Delivered(message.id, f"x{message.id}"))
-                outbox.record(self.app.uow_factory, fates)
-                now = time.perf_counter()
-                for message in claimed:
-                    self.delivered_at[message.identity_key].append(now)
-                self.delivered += len(claimed)
-                self.batches += 1
-                continue
-            if self.stop.is_set():
-                return
-            self.wake.wait(0.005)
+        try:
+            asyncio.run(self.sender.run())
+        finally:
+            self.cpu_at_end = time.thread_time()
+
+    def finish(self, replies: int, timeout: float = 60.0) -> None:
+        """Stop once `replies` were delivered (or after `timeout` seconds: then some were not)."""
+        deadline = time.perf_counter() + timeout
+        while self.delivered < replies and time.perf_counter() < deadline:
+            time.sleep(0.001)
+        self.sender.stop()
+        self.join()
+
+
+class SenderClock:
+    """CPU time of the sender's threads (its event loop and its database threads) from now."""
+
+    def __init__(self, sender: FakeSender) -> None:
+        self.sender = sender
+        self.start = self._now()
+
+    def _now(self) -> dict[int, float]:
+        clocks = {}
+        for thread in threading.enumerate():
+            if thread is self.sender or thread.name.startswith(SENDER_THREADS):
+                with contextlib.suppress(OSError):  # (a thread that has just ended)
+                    clock = time.pthread_getcpuclockid(thread.ident or 0)
+                    clocks[thread.ident or 0] = time.clock_gettime(clock)
+        return clocks
+
+    def seconds(self) -> tuple[float, float]:
+        """(its event loop's, its database threads') until now; the loop's until it ended."""
+        now = self._now()
+        loop = self.sender.ident or 0
+        if self.sender.cpu_at_end is not None:
+            now[loop] = self.sender.cpu_at_end
+        spent = {key: now[key] - self.start.get(key, 0.0) for key in now}
+        return spent.pop(loop, 0.0), sum(spent.values())
+
+
+class _CountingSender(OutboxSender):
+    """Counts the claims that brought messages (the figure the report prints)."""
+
+    claims = 0
+
+    def _dispatch(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> None:
+        if claimed:
+            self.claims += 1
+        super()._dispatch(claimed, claimed_at)
+
+
+class _BenchChannel:
+    """The gestores' channel: each call is the reply reaching the chat (its time is noted)."""
+
+    channel = "bench"
+
+    def __init__(self, sink: FakeSender) -> None:
+        self.sink = sink
+
+    async def deliver(self, message: ClaimedMessage) -> Fate:
+        sink = self.sink
+        shown = message.payload.get("text", "")
+        if shown.startswith(BAD_REPLIES) and len(sink.bad) < 5:
+            sink.bad.append(shown[:100])
+        sink.delivered_at[message.identity_key].append(time.perf_counter())
+        sink.delivered += 1
+        return Delivered(message.id, f"x{message.id}")
 
 
 def run_core(
@@ -427,6 +502,7 @@ def run_core(
                 count_by_kind[kind] += own_count[kind]
 
     sender.start()
+    sender_cpu = SenderClock(sender)
     statements = StatementCounter(app.db)
     started, cpu_started = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -434,10 +510,11 @@ def run_core(
         for future in futures:
             future.result()
     handled = time.perf_counter()
-    sender.stop.set()
-    sender.wake.set()
-    sender.join()
+    enqueued_total = sum(events[-1][0] for events in marks.values() if events)
+    sender.finish(enqueued_total)
     finished, cpu_finished = time.perf_counter(), time.process_time()
+    loop_seconds, db_seconds = sender_cpu.seconds()
+    sender_seconds = loop_seconds + db_seconds
     statements.close()
     end_to_end = [
         sender.delivered_at[key][count - 1] - start
@@ -461,11 +538,17 @@ def run_core(
             if count_by_kind[kind]
         )
     )
-    enqueued_total = sum(events[-1][0] for events in marks.values() if events)
+    figures.notes.append(
+        f"the sender's threads: {1000 * sender_seconds / updates:.3f} ms of CPU per update "
+        f"(event loop {1000 * loop_seconds / updates:.3f}, database "
+        f"{1000 * db_seconds / updates:.3f}), "
+        f"{1000 * sender_seconds / max(sender.delivered, 1):.3f} ms per delivered reply"
+    )
     figures.notes.append(
         f"{enqueued_total} replies enqueued, {sender.delivered} delivered by the sender "
-        f"in {sender.batches} claims (the last {1000 * (finished - handled):.0f} ms after "
-        "the last handle() returned); "
+        f"in {sender.batches} claims and {statements.sender_commits} transactions of "
+        f"{statements.sender_statements} statements (the last "
+        f"{1000 * (finished - handled):.0f} ms after the last handle() returned); "
         f"{sum(g.cadastros for g in gestores) - cadastros_before} Novo cadastro completed; "
         f"{len(failures)} failed/duplicate events; {len(sender.bad)} unexpected replies"
         + (f"; arrivals were at most {1000 * max(lags):.0f} ms behind" if rate else "")

@@ -14,15 +14,23 @@ are taken over within a lease. A message whose claim was lost (this process stal
 lease and another took it) is not sent; one whose claim could not be confirmed for half a lease
 (the database unreachable) is handed back rather than sent.
 
-Every fate is recorded (services.outbox.record, fenced by the claim's token): delivered, deferred
-(retried later, with backoff, at most outbox.MAX_ATTEMPTS times) or failed, and an identity's
-next message is sent only once the previous one's fate is committed: a process killed mid-way
-leaves at most its calls in flight unrecorded (sent again: at most one duplicate per concurrent
-call). Fates of different identities that arrive together share one transaction (group commit),
-and the sender's database work runs on its own small thread pool, so it never queues behind the
-webhooks' work on the default one. While one of an identity's messages is deferred, its newer
-messages are deferred behind it (in this process; across processes the claim order alone keeps
-them roughly in line).
+Every fate is recorded (fenced by the claim's token): delivered, deferred (retried later, with
+backoff, at most outbox.MAX_ATTEMPTS times) or failed, and an identity's next message is sent
+only once the previous one's fate is committed: a process killed mid-way leaves at most its
+calls in flight unrecorded (sent again: at most one duplicate per concurrent call).
+
+The database work goes in rounds, one transaction at a time (services.outbox.record_and_claim):
+the fates waiting by then, of every identity, and the claim asked for by then, together, all
+or nothing; if a round fails, its fates and its claim are tried again each on their own. To
+make rounds fewer when events come one by one, a wake waits GATHER (2 ms) for the events
+committing with it, and the fate of an identity's last message (nothing waits on it) waits up
+to LINGER (5 ms) for a claim to join its round; a fate whose identity has more to send goes at
+once, and so does every fate while the sender has no room to claim and in `send_due`.
+Renewals run between rounds (two transactions of one sender updating the same rows in other
+orders could deadlock). All of it runs on the sender's own database thread, so it never queues
+behind the webhooks' work on the default pool. While one of an identity's messages is
+deferred, its newer messages are deferred behind it (in this process; across processes the
+claim order alone keeps them roughly in line).
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
 `Pacer` (bot/pacing.py), awaited before each send.
@@ -56,8 +64,15 @@ MAX_ERROR = 500
 # Held claims are renewed this often; one not confirmed for LEASE_BUDGET is not sent on.
 RENEW_EVERY = outbox.CLAIM_LEASE / 4
 LEASE_BUDGET = outbox.CLAIM_LEASE / 2
-# Threads of the sender's own pool: a claim, a group of records and a renewal at once.
-DB_THREADS = 3
+# Threads of the sender's own pool. Its rounds and renewals run one at a time (in one task):
+# two transactions of one sender updating the same rows in different orders could deadlock.
+DB_THREADS = 1
+# After a wake, the claim waits this long for the replies of events committed meanwhile: one
+# claim (and one round of records) for all of them instead of one each.
+GATHER = 0.002
+# A fate nothing waits on (its identity has nothing more to send) waits at most this long for
+# a claim to share its transaction; one whose identity has more to send goes at once.
+LINGER = 0.005
 
 T = TypeVar("T")
 
@@ -100,8 +115,12 @@ class OutboxSender:
         pacer: Pacer | None = None,
         on_fate: Callable[[str, Fate], None] | None = None,
         renew_every: float = RENEW_EVERY.total_seconds(),
+        gather: float = GATHER,
+        linger: float = LINGER,
     ) -> None:
         self.uow_factory = uow_factory
+        self.gather = gather
+        self.linger = linger
         self.renew_every = renew_every
         self.on_fate = on_fate
         self.senders = {sender.channel: sender for sender in senders}
@@ -111,8 +130,10 @@ class OutboxSender:
         self.pacer = pacer
         self._slots = asyncio.Semaphore(concurrency)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wakeup: asyncio.Event | None = None
+        self._woken = False  # a wake came since the last look at the outbox
+        self._news = asyncio.Event()  # a wake, a stop or a task's end: the pump looks again
         self._stopping = False
+        self._draining = False  # send_due: no claim is coming to share a lingering round
         # identity -> its claimed messages not yet taken by its task (which runs while it is here)
         self._queues: dict[str, deque[ClaimedMessage]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -120,8 +141,13 @@ class OutboxSender:
         self._claims: dict[int, _Claim] = {}
         self._lost: set[int] = set()  # claimed here, then taken over: not to be sent
         self._heartbeat: asyncio.Task[None] | None = None
+        # What the next database round does: fates to record (each group with the future its
+        # task awaits) and at most one claim (its limit and the pump's future).
         self._to_record: list[tuple[list[tuple[Fate, int]], asyncio.Future[None]]] = []
-        self._recorder: asyncio.Task[None] | None = None
+        self._to_claim: tuple[int, asyncio.Future[list[ClaimedMessage] | None]] | None = None
+        self._rounds: asyncio.Task[None] | None = None
+        self._to_run: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []  # renewals
+        self._round_now = asyncio.Event()  # something waits on the next round: no lingering
         # identity -> when its deferred message is due: newer ones must not overtake it.
         self._held: dict[str, datetime] = {}
 
@@ -137,6 +163,7 @@ class OutboxSender:
         """Finish the sends in flight, then make `run` return. Safe from any thread."""
         self._stopping = True
         self._call_in_loop(self._set_wakeup)
+        self._call_in_loop(self._round_now.set)  # a lingering round goes now
 
     def _call_in_loop(self, callback: Callable[[], None]) -> None:
         loop = self._loop
@@ -146,18 +173,17 @@ class OutboxSender:
             loop.call_soon_threadsafe(callback)
 
     def _set_wakeup(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.set()
+        self._woken = True
+        self._news.set()
 
     async def run(self) -> None:
         """Deliver until `stop()`; returns once the sends in flight are recorded."""
         self._loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
         try:
             if not self.senders:  # no channel to deliver to here (the console prints its own)
                 while not self._stopping:
-                    await self._wakeup.wait()
-                    self._wakeup.clear()
+                    self._news.clear()
+                    await self._news.wait()
                 return
             await self._pump(drain=False)
         finally:
@@ -172,6 +198,7 @@ class OutboxSender:
         return once nothing more is due and every task is done, else run until `stop()`."""
         handled = 0
         exhausted = False  # the last claim found less than it asked for: wait for news
+        self._draining = drain
         try:
             while not self._stopping and self.senders:
                 room = self.batch - len(self._claims)
@@ -196,40 +223,36 @@ class OutboxSender:
 
     async def _wait(self, drain: bool) -> bool:
         """Wait for a task to end (and, unless draining, for a wake or the interval); True
-        when woken or the interval passed: time to look at the outbox again."""
-        waiters: set[asyncio.Future[Any]] = set(self._tasks)
-        wakeup = None if drain else self._wakeup
-        wake = None
-        if wakeup is not None:
-            wake = asyncio.ensure_future(wakeup.wait())
-            waiters.add(wake)
-        if not waiters:
-            return True
-        done, _ = await asyncio.wait(
-            waiters,
-            timeout=None if drain else self.interval,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        if wake is None or wakeup is None:
+        when woken or the interval passed: time to look at the outbox again. (The pump looked
+        at everything just before: news older than this call is no news.)"""
+        if drain:
+            if not self._tasks:
+                return True
+            self._news.clear()
+            await self._news.wait()
             return False
-        wake.cancel()
-        if wake in done or not done:
-            wakeup.clear()
-            return True
-        return False
+        if not self._woken:
+            self._news.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval):
+                    await self._news.wait()
+            if not self._woken and self._news.is_set():
+                return False  # a task ended
+        if self._woken and self.gather > 0 and not self._stopping:
+            await asyncio.sleep(self.gather)  # let the events committing now join in
+        self._woken = False
+        return True
 
     async def _claim(self, limit: int) -> list[ClaimedMessage] | None:
+        """Claim up to `limit` messages in the next database round, with whatever fates are
+        waiting to be recorded by then (one transaction for both); None if the claim failed."""
         now = datetime.now(UTC)
         self._held = {key: until for key, until in self._held.items() if until > now}
-        try:
-            return await self._in_db(
-                functools.partial(
-                    outbox.claim, self.uow_factory, limit=limit, channels=self.channels
-                )
-            )
-        except Exception:
-            log.exception("could not claim outbox messages")
-            return None
+        claimed: asyncio.Future[list[ClaimedMessage] | None]
+        claimed = asyncio.get_running_loop().create_future()
+        self._to_claim = (limit, claimed)
+        self._start_rounds(now=True)
+        return await claimed
 
     def _dispatch(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> None:
         """Queue each message behind its identity's task, starting the task if none runs."""
@@ -240,10 +263,20 @@ class OutboxSender:
                 queue = self._queues[message.identity_key] = deque()
                 task = asyncio.create_task(self._send_identity(message.identity_key, queue))
                 self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(self._task_ended)
             queue.append(message)
         if self._claims and (self._heartbeat is None or self._heartbeat.done()):
             self._heartbeat = asyncio.create_task(self._keep_claims())
+        if self._full():
+            self._round_now.set()  # the pump waits for room: lingering fates hold it up
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._news.set()
+
+    def _full(self) -> bool:
+        """No room to claim more until a task ends (or a fate is recorded)."""
+        return len(self._queues) >= self.concurrency or len(self._claims) >= self.batch
 
     async def _send_identity(self, identity: str, queue: deque[ClaimedMessage]) -> None:
         """Send one identity's messages in order; after a deferral, the rest wait behind it.
@@ -273,7 +306,8 @@ class OutboxSender:
                         fate = await self._deliver(message)
                         if fate is None:
                             continue  # taken over by another sender: it is theirs now
-                        await self._record([(fate, message.attempts)])
+                        # the next call waits for this record; the last one may linger
+                        await self._record([(fate, message.attempts)], now=bool(queue))
                         if self.on_fate is not None:
                             self.on_fate(message.channel, fate)
                         if isinstance(fate, Deferred):
@@ -286,31 +320,90 @@ class OutboxSender:
             for message in queue:  # only if the task itself failed: let the lease run out
                 self._claims.pop(message.id, None)
 
-    async def _record(self, fates: list[tuple[Fate, int]]) -> None:
-        """Commit these fates (with their claims' tokens), sharing a transaction with whatever
-        other identities' tasks are recording at the same moment."""
+    async def _record(self, fates: list[tuple[Fate, int]], *, now: bool = False) -> None:
+        """Commit these fates (with their claims' tokens) in a database round, sharing its
+        transaction with the other identities' fates and the claim waiting by then. Unless
+        `now`, the round may wait up to `linger` for a claim to join it."""
         if not fates:
             return
         done = asyncio.get_running_loop().create_future()
         self._to_record.append((fates, done))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._write_records())
+        self._start_rounds(now=now or self._draining or self._full())
         await done
 
-    async def _write_records(self) -> None:
-        while self._to_record:
+    def _start_rounds(self, *, now: bool) -> None:
+        if now:
+            self._round_now.set()
+        if self._rounds is None or self._rounds.done():
+            self._rounds = asyncio.create_task(self._db_rounds())
+
+    async def _db_rounds(self) -> None:
+        """One transaction at a time: the renewals asked for, each alone; then the fates waiting
+        and the claim asked for, together (after lingering, unless something waits on them)."""
+        while self._to_record or self._to_claim is not None or self._to_run:
+            while self._to_run:
+                call, result = self._to_run.pop(0)
+                try:
+                    value = await self._in_db(call)
+                except Exception as error:
+                    if not result.done():
+                        result.set_exception(error)
+                else:
+                    if not result.done():
+                        result.set_result(value)
+            if not self._to_record and self._to_claim is None:
+                continue
+            if not self._round_now.is_set() and not self._stopping and self.linger > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.linger):
+                        await self._round_now.wait()
+            await asyncio.sleep(0)  # what else became ready in this same turn joins too
+            self._round_now.clear()
             waiting, self._to_record = self._to_record, []
+            asked, self._to_claim = self._to_claim, None
             groups = [fates for fates, _ in waiting]
-            if not await self._commit([f for fates in groups for f in fates]) and len(groups) > 1:
-                for fates in groups:  # one bad fate must not cost the others their record
-                    await self._commit(fates)
-            for fates, done in waiting:
-                for fate, _ in fates:
+            fates = [f for group in groups for f in group]
+            limit = 0 if asked is None else asked[0]
+            claimed: list[ClaimedMessage] | None
+            try:
+                claimed = await self._in_db(
+                    functools.partial(
+                        outbox.record_and_claim,
+                        self.uow_factory,
+                        [fate for fate, _ in fates],
+                        {fate.message_id: token for fate, token in fates},
+                        limit=limit,
+                        channels=self.channels,
+                    )
+                )
+            except Exception:
+                # Nothing of it was written: each part again, on its own, once, so one bad
+                # fate costs neither the others their record nor the claim its messages.
+                log.exception(
+                    "could not record %d outbox fates and claim %d messages", len(fates), limit
+                )
+                claimed = None
+                for group in groups:
+                    await self._commit(group)
+                if asked is not None:
+                    claimed = await self._claim_alone(limit)
+            for group, done in waiting:
+                for fate, _ in group:
                     # Recorded or not, no longer ours to renew: if the record failed, the
                     # lease runs out and the message is sent again (at least once).
                     self._claims.pop(fate.message_id, None)
                     self._lost.discard(fate.message_id)
-                done.set_result(None)
+                if not done.done():  # (its awaiter may have been cancelled)
+                    done.set_result(None)
+            if asked is not None and not asked[1].done():
+                asked[1].set_result(claimed)
+
+    async def _in_rounds(self, call: Callable[[], T]) -> T:
+        """Run `call` on the database between two rounds (never beside one)."""
+        result: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._to_run.append((call, result))
+        self._start_rounds(now=True)
+        return await result
 
     async def _commit(self, fates: list[tuple[Fate, int]]) -> bool:
         tokens = {fate.message_id: token for fate, token in fates}
@@ -322,6 +415,17 @@ class OutboxSender:
             log.exception("could not record the fate of %d outbox messages", len(fates))
             return False
         return True
+
+    async def _claim_alone(self, limit: int) -> list[ClaimedMessage] | None:
+        try:
+            return await self._in_db(
+                functools.partial(
+                    outbox.claim, self.uow_factory, limit=limit, channels=self.channels
+                )
+            )
+        except Exception:
+            log.exception("could not claim outbox messages")
+            return None
 
     async def _keep_claims(self) -> None:
         """Renew the held claims every RENEW_EVERY while there are any."""
@@ -335,7 +439,7 @@ class OutboxSender:
             return
         at = datetime.now(UTC)
         try:
-            kept = await self._in_db(functools.partial(outbox.renew, self.uow_factory, held))
+            kept = await self._in_rounds(functools.partial(outbox.renew, self.uow_factory, held))
         except Exception:
             log.exception("could not renew the claims of %d outbox messages", len(held))
             return

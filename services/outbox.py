@@ -87,25 +87,55 @@ def record(
     sender that lost a message to another one cannot overwrite the newer claim's outcome."""
     if not fates:
         return
+    uow = uow_factory()
+    with uow:
+        _write_fates(uow, fates, tokens, datetime.now(UTC))
+        uow.commit()
+
+
+def record_and_claim(
+    uow_factory: UnitOfWorkFactory,
+    fates: Sequence[Fate],
+    tokens: Mapping[int, int],
+    *,
+    limit: int,
+    channels: Sequence[str] | None = None,
+) -> list[ClaimedMessage]:
+    """`record` these fates (fenced by `tokens`), then `claim` up to `limit` due messages, in
+    one transaction: the sender's round when both are waiting (one commit instead of two).
+    All or nothing: if either part fails, neither is written."""
     now = datetime.now(UTC)
     uow = uow_factory()
     with uow:
-        uow.outbox.mark_sent_many(
-            [(f.message_id, f.external_ref) for f in fates if isinstance(f, Delivered)],
-            now,
-            tokens,
+        if fates:
+            _write_fates(uow, fates, tokens, now)
+        claimed = (
+            uow.outbox.claim(now, limit=limit, lease=CLAIM_LEASE, channels=channels)
+            if limit > 0
+            else []
         )
-        for fate in fates:
-            if isinstance(fate, Delivered):
-                continue
-            token = None if tokens is None else tokens[fate.message_id]
-            if isinstance(fate, Deferred) and fate.attempts < MAX_ATTEMPTS:
-                uow.outbox.retry_later(fate.message_id, now + fate.delay, fate.error, token)
-            elif uow.outbox.mark_failed(fate.message_id, fate.error, token) and (
-                isinstance(fate, Failed) and fate.file_gone
-            ):
-                _tell_file_gone(uow, fate.message_id, now)
         uow.commit()
+        return claimed
+
+
+def _write_fates(
+    uow: UnitOfWork, fates: Sequence[Fate], tokens: Mapping[int, int] | None, now: datetime
+) -> None:
+    uow.outbox.mark_sent_many(
+        [(f.message_id, f.external_ref) for f in fates if isinstance(f, Delivered)],
+        now,
+        tokens,
+    )
+    for fate in fates:
+        if isinstance(fate, Delivered):
+            continue
+        token = None if tokens is None else tokens[fate.message_id]
+        if isinstance(fate, Deferred) and fate.attempts < MAX_ATTEMPTS:
+            uow.outbox.retry_later(fate.message_id, now + fate.delay, fate.error, token)
+        elif uow.outbox.mark_failed(fate.message_id, fate.error, token) and (
+            isinstance(fate, Failed) and fate.file_gone
+        ):
+            _tell_file_gone(uow, fate.message_id, now)
 
 
 def renew(uow_factory: UnitOfWorkFactory, held: Mapping[int, int]) -> set[int]:

@@ -31,9 +31,9 @@ R = TypeVar("R")
 # Below this many files a batch is read here: workers pay off only once they are warm and busy.
 MIN_PARALLEL_FILES = 64
 # Modules the fork server imports once, so each new worker starts with them loaded: ingest's
-# half, and the DANFE printer (brazilfiscalreport and fpdf2, ≈ 0.3 s of CPU a worker otherwise
-# pays on its first DANFE).
-_PRELOAD = ["services.fiscal_ingest", "domain.fiscal.danfe"]
+# half, and the DANFE task with its printer (brazilfiscalreport, fpdf2: ≈ 0.65 s of CPU a
+# worker otherwise pays on its first DANFE).
+_PRELOAD = ["services.fiscal_ingest", "services.fiscal_exports.danfe"]
 
 _lock = threading.Lock()
 _executors: dict[int, ProcessPoolExecutor] = {}

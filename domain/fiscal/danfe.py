@@ -7,8 +7,9 @@ nothing are left out (≈ 15–20% of a DANFE's CPU, benchmarks/danfe.py has the
 - fpdf2 measures a block by drawing it with output switched off, and the DANFE's header is
   measured twice before it is drawn: each time the access key's Code 128 SVG was parsed and
   its bars built as paths, then thrown away. `_WithoutMeasuredBarcodes` skips that;
-- the cyclic garbage collector's passes during a print (a dozen, each finding little: what a
-  print leaves is the document itself, freed after it) are held until the print is done.
+- the cyclic garbage collector ran a dozen passes during each print over objects the print
+  still held (what it leaves behind is the document itself): it is held until the print is
+  done, and its next pass frees the document.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ def _danfe(text: str, config: Any) -> FPDF:
 @contextmanager
 def _collector_held() -> Iterator[None]:
     """No cyclic-collector pass during one print (a dozen otherwise, ≈ 5–8% of its CPU);
-    the next pass after it frees the printed document. Left as found: disabled stays so."""
+    the next pass after it frees the printed document. Left as found: disabled stays so.
+    Process-wide, so another thread's garbage waits a print's time too (a tenth of a
+    second), which does no harm."""
     enabled = gc.isenabled()
     gc.disable()
     try:

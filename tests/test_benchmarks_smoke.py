@@ -43,9 +43,11 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
     "danfe.py": (
         False,
         [
+            r"brazilfiscalreport, plain loop: +[\d.]+ ms \([\d.]+ DANFEs/s per core\)",
+            r"ours \(render_danfe\): +[\d.]+ ms \([\d.]+ DANFEs/s per core\) \| [\d.]+× the plain",
             r"brazilfiscalreport, plain loop, 1 process: +[\d.]+s +[\d.]+ DANFEs/s",
             r"ours, the job without worker processes: +[\d.]+s +[\d.]+ DANFEs/s .* ZIP",
-            r"ours, the job with \d+ worker processes: +[\d.]+s +[\d.]+ DANFEs/s .* ZIP",
+            r"ours, the job with \d+ worker processes: +[\d.]+s +[\d.]+ DANFEs/s .* cores busy",
             r"ours, the same month again \(from the cache\): +[\d.]+s +[\d.]+ DANFEs/s",
         ],
     ),

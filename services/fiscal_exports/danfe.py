@@ -1,6 +1,7 @@
 """The month's DANFE/DANFCE PDFs as a ZIP; cancelled notes carry the watermark.
 
-Printing is the CPU-bound part (a third of a second a note with brazilfiscalreport): with
+Printing is the CPU-bound part (brazilfiscalreport: 50–80 ms of CPU a note of a few items,
+up to half a second one with dozens; domain/fiscal/danfe.py): with
 worker processes (`ExportOptions.cpu`) the notes are printed there, in order, a few at a time,
 while this thread writes the ZIP; without, here. Each DANFE printed is kept in the file store
 under a key made of the stored XML, its situação and the printer's version, so asking again

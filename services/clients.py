@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import NoReturn
 
 from domain.clients import ContractStatus, CreatedVia, Payer
 from domain.contacts import (
@@ -182,14 +184,18 @@ def check_documento_free(uow: UnitOfWork, principal: Principal, documento: str) 
     """Refuse a CPF/CNPJ that is already registered (told early, in the dialogue)."""
     with uow:
         existing = uow.clients.by_documento(documento)
-        if existing is None:
-            return
-        if existing.gestor_id == principal.gestor_id:
-            raise Conflict(f"Este documento já é do seu cliente {existing.razao_social}.")
-        raise Conflict(
-            "Este documento já está cadastrado por outro gestor. "
-            "Se o cliente está mudando de gestor, fale com o suporte."
-        )
+        if existing is not None:
+            _refuse_taken(principal, existing)
+
+
+def _refuse_taken(principal: Principal, existing: Client) -> NoReturn:
+    """Whose client the CPF/CNPJ already is, told to a gestor."""
+    if existing.gestor_id == principal.gestor_id:
+        raise Conflict(f"Este documento já é do seu cliente {existing.razao_social}.")
+    raise Conflict(
+        "Este documento já está cadastrado por outro gestor. "
+        "Se o cliente está mudando de gestor, fale com o suporte."
+    )
 
 
 def is_own_email(uow: UnitOfWork, principal: Principal, email: str) -> bool:
@@ -202,13 +208,13 @@ def register_client(uow: UnitOfWork, principal: Principal, new: NewClient) -> Cl
     """Novo cadastro: a gestor registers a client (status Teste), every field validated again."""
     principal.require_manage()
     with uow:
-        check_documento_free(uow, principal, parse_tax_id(new.documento).value)
         card = create_client(
             uow,
             gestor_id=principal.gestor_id,
             actor=principal.identity_key,
             new=new,
             created_via=CreatedVia.CADASTRO,
+            taken=lambda existing: _refuse_taken(principal, existing),
         )
         uow.commit()
         return card
@@ -222,11 +228,13 @@ def create_client(
     new: NewClient,
     created_via: CreatedVia,
     email_contador: str | None = None,
+    taken: Callable[[Client], NoReturn] | None = None,
 ) -> ClientCard:
     """Store a client of `gestor_id` with status Teste and its first integration key.
 
     The returned card carries that key in `integration_key`: the only time it exists in clear.
-    Callers check the role; this validates every field and refuses a taken CPF/CNPJ.
+    Callers check the role; this validates every field and refuses a taken CPF/CNPJ (`taken`
+    says whose it is, for a caller that may tell; otherwise a plain refusal).
     """
     tax_id = parse_tax_id(new.documento)
     razao_social = parse_company_name(new.razao_social)
@@ -242,7 +250,10 @@ def create_client(
     now = datetime.now(UTC)
     with uow:
         software, plan = get_plan(uow, new.software_id, new.plan_id)
-        if uow.clients.by_documento(tax_id.value) is not None:
+        existing = uow.clients.by_documento(tax_id.value)
+        if existing is not None:
+            if taken is not None:
+                taken(existing)
             raise Conflict("Este CPF/CNPJ já está cadastrado.")
         client = uow.clients.add(
             Client(
@@ -286,7 +297,7 @@ def create_client(
                 after=after,
             )
         )
-        key = integration_keys.issue(uow, client.id, actor)
+        key = integration_keys.issue(uow, client.id, actor, replacing=False)  # its first
         uow.commit()
         return replace(card, integration_key=key)
 

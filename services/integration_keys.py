@@ -61,12 +61,14 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue(uow: UnitOfWork, client_id: int, actor: str) -> str:
-    """Create the client's key (replacing any active one) and return it: the only time."""
+def issue(uow: UnitOfWork, client_id: int, actor: str, *, replacing: bool = True) -> str:
+    """Create the client's key (replacing any active one) and return it: the only time.
+    `replacing=False`: a client created in this transaction, which has no key to revoke."""
     raw = KEY_START + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     with uow:
-        uow.integration_keys.revoke_all(client_id, now)
+        if replacing:
+            uow.integration_keys.revoke_all(client_id, now)
         uow.integration_keys.add(
             IntegrationKey(
                 client_id=client_id,

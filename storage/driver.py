@@ -36,11 +36,11 @@ class _Compiled:
     """One statement rendered for one dialect, with the processors of its binds and columns."""
 
     __slots__ = (
-        "_described",
         "_dialect",
         "_result_types",
         "binds",
         "defaults",
+        "described",
         "positional",
         "results",
         "sql",
@@ -70,11 +70,9 @@ class _Compiled:
         # built at the first result, from the driver's own column types (cursor.description),
         # as SQLAlchemy asks them (PostgreSQL's NUMERIC needs its type code)
         self.results: list[Any] | None = None
-        self._described = False
+        self.described = False
 
     def describe(self, description: Sequence[Any] | None) -> None:
-        if self._described:
-            return
         codes = [column[1] for column in description or ()]
         codes += [None] * (len(self._result_types) - len(codes))
         processors: list[Any] = [
@@ -82,7 +80,7 @@ class _Compiled:
             for t, code in zip(self._result_types, codes, strict=False)
         ]
         self.results = processors if any(p is not None for p in processors) else None
-        self._described = True
+        self.described = True
 
     def parameters(self, params: Mapping[str, Any]) -> Any:
         if self.defaults:
@@ -173,13 +171,15 @@ class DriverStatement:
     def all(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row returned, processed."""
         compiled, cursor = self._execute(connection, params, ())
-        compiled.describe(cursor.description)
+        if not compiled.described:
+            compiled.describe(cursor.description)  # psycopg builds it anew at each call
         return [compiled.row(raw) for raw in cursor.fetchall()]
 
     def first(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row returned, processed; None when there is none."""
         compiled, cursor = self._execute(connection, params, ())
-        compiled.describe(cursor.description)
+        if not compiled.described:
+            compiled.describe(cursor.description)  # psycopg builds it anew at each call
         raw = cursor.fetchone()
         if raw is not None:
             cursor.fetchall()  # drain, so the cursor is free for the next statement

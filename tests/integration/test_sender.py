@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Row, select
 
 from bot.app import App
 from bot.sender import OutboxSender
+from services import outbox
 from services.conversation import enqueue_to
 from services.messages import Text
 from services.outbox import Delivered, Fate
@@ -71,6 +73,19 @@ def enqueue(uow_factory: UnitOfWorkFactory, *items: tuple[str, str]) -> None:
         for identity, text in items:
             enqueue_to(uow, "fake", identity, identity, [Text(text)], datetime.now(UTC))
         uow.commit()
+
+
+@contextmanager
+def stale_and_newer_claim(app: App) -> Iterator[tuple[ClaimedMessage, ClaimedMessage]]:
+    """One message claimed, then claimed again by another sender once the first claim's
+    lease ran out; the clock stays past that lease while the block runs."""
+    enqueue(app.uow_factory, ("fake:a", "a1"))
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        [stale] = outbox.claim(app.uow_factory, channels=["fake"])
+    with time_machine.travel(start + outbox.CLAIM_LEASE + timedelta(seconds=1), tick=False):
+        [newer] = outbox.claim(app.uow_factory, channels=["fake"])
+        yield stale, newer
 
 
 def rows(uow_factory: UnitOfWorkFactory) -> dict[str, Row[Any]]:

@@ -14,7 +14,7 @@ from bot.sender import OutboxSender
 from services import outbox
 from services.outbox import Delivered
 from services.types import UnitOfWorkFactory
-from tests.integration.test_sender import FakeChannel, enqueue, rows
+from tests.integration.test_sender import FakeChannel, enqueue, rows, stale_and_newer_claim
 
 
 async def stamped(uow_factory: UnitOfWorkFactory, text: str, after: datetime) -> None:
@@ -105,12 +105,7 @@ async def test_a_send_longer_than_the_lease_keeps_its_claim_while_its_sender_liv
 async def test_a_stale_sender_can_neither_renew_nor_record_over_a_newer_claim(
     app: App,
 ) -> None:
-    enqueue(app.uow_factory, ("fake:a", "a1"))
-    start = datetime.now(UTC)
-    with time_machine.travel(start, tick=False):
-        [stale] = outbox.claim(app.uow_factory, channels=["fake"])
-    with time_machine.travel(start + outbox.CLAIM_LEASE + timedelta(seconds=1), tick=False):
-        [newer] = outbox.claim(app.uow_factory, channels=["fake"])
+    with stale_and_newer_claim(app) as (stale, newer):
         assert newer.attempts > stale.attempts
 
         assert outbox.renew(app.uow_factory, {stale.id: stale.attempts}) == set()

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
-import time_machine
 
 from bot.app import App
 from bot.sender import OutboxSender
@@ -21,7 +20,7 @@ from services import outbox
 from services.outbox import Deferred, Delivered, Failed, Fate
 from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage, OutboxRepository
-from tests.integration.test_sender import FakeChannel, enqueue, rows
+from tests.integration.test_sender import FakeChannel, enqueue, rows, stale_and_newer_claim
 
 
 def test_record_and_claim_records_the_fates_and_claims_what_is_due(app: App) -> None:
@@ -60,12 +59,7 @@ def test_record_and_claim_with_no_room_only_records(app: App) -> None:
 
 
 def test_record_and_claim_is_fenced_by_the_claims_tokens(app: App) -> None:
-    enqueue(app.uow_factory, ("fake:a", "a1"))
-    start = datetime.now(UTC)
-    with time_machine.travel(start, tick=False):
-        [stale] = outbox.claim(app.uow_factory, channels=["fake"])
-    with time_machine.travel(start + outbox.CLAIM_LEASE + timedelta(seconds=1), tick=False):
-        [newer] = outbox.claim(app.uow_factory, channels=["fake"])
+    with stale_and_newer_claim(app) as (stale, newer):
         # the stale sender's round: its fate is not written, and the claim takes nothing held
         claimed = outbox.record_and_claim(
             app.uow_factory,

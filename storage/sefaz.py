@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -106,20 +106,7 @@ class SefazRepository:
     def take_for_key(self, cursor_id: int, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Hold this CNPJ for a consChNFe: nobody else holds it (the distNSU wait after 137
         does not apply to a query by key)."""
-        taken = self.session.execute(
-            update(SefazCursor)
-            .where(
-                SefazCursor.id == cursor_id,
-                or_(
-                    SefazCursor.lease_ate.is_(None),
-                    SefazCursor.lease_ate <= now,
-                    SefazCursor.lease_holder == holder,
-                ),
-            )
-            .values(lease_holder=holder, lease_ate=now + ttl)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(taken.rowcount)  # type: ignore[attr-defined]
+        return self._lease(cursor_id, holder, now, ttl)
 
     def summaries_awaiting_xml(
         self,
@@ -175,6 +162,23 @@ class SefazRepository:
 
     def take(self, cursor_id: int, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Hold this CNPJ until now + ttl when it may be asked now and nobody else holds it."""
+        return self._lease(
+            cursor_id,
+            holder,
+            now,
+            ttl,
+            or_(SefazCursor.proxima_consulta_em.is_(None), SefazCursor.proxima_consulta_em <= now),
+        )
+
+    def _lease(
+        self,
+        cursor_id: int,
+        holder: str,
+        now: datetime,
+        ttl: timedelta,
+        *when: ColumnElement[bool],
+    ) -> bool:
+        """Hold the cursor's CNPJ until now + ttl when nobody else holds it (and `when`)."""
         taken = self.session.execute(
             update(SefazCursor)
             .where(
@@ -184,10 +188,7 @@ class SefazRepository:
                     SefazCursor.lease_ate <= now,
                     SefazCursor.lease_holder == holder,
                 ),
-                or_(
-                    SefazCursor.proxima_consulta_em.is_(None),
-                    SefazCursor.proxima_consulta_em <= now,
-                ),
+                *when,
             )
             .values(lease_holder=holder, lease_ate=now + ttl)
             .execution_options(synchronize_session=False)

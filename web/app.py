@@ -26,7 +26,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
 class TelegramWebhook(Protocol):
-    async def process_payload(self, payload: dict[str, Any]) -> None: ...
+    async def process_payload(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Handle the update; return a Bot API call to put in the answer, or None."""
+        ...
 
 
 def create_app(
@@ -90,7 +92,9 @@ def _telegram_router(telegram: TelegramWebhook, secret: str, admission: Admissio
             if not admitted:
                 return admission.busy()
             # Processed before answering: a crash makes Telegram redeliver; dedupe makes it safe.
-            await telegram.process_payload(payload)
+            call = await telegram.process_payload(payload)
+        if call is not None:  # a Bot API call Telegram makes on reading the answer
+            return JSONResponse(call)
         return Response(status_code=200)
 
     return router

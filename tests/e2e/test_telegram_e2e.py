@@ -191,7 +191,7 @@ async def test_a_gestor_joins_and_presses_a_button_over_the_webhook(
 
     user.send_command("start", code)
     menu = await shown(user, "O que você quer fazer?")
-    user.press_button("Clientes", menu)
+    pressed = user.press_button("Clientes", menu)
     listing = await shown(user, "👥 Seus clientes (2)")
     assert listing.message_id == menu.message_id
     assert [b.text for b in listing.buttons][:2] == [
@@ -199,3 +199,6 @@ async def test_a_gestor_joins_and_presses_a_button_over_the_webhook(
         "Padaria Estrela Ltda",
     ]
     assert "last_error_message" not in emu.webhook_info()
+    # the press was answered in the webhook's reply (the emulator makes that call, as Telegram)
+    answered = [c.params["callback_query_id"] for c in emu.bot_calls("answerCallbackQuery")]
+    assert answered == [pressed.callback_query_id]

@@ -139,6 +139,32 @@ async def test_a_redelivered_webhook_update_acts_once(app: App, web: httpx.Async
     assert queued[1] == queued[0]
 
 
+async def test_a_button_press_is_answered_in_the_webhook_reply_not_by_a_request(
+    app: App, webhook_channel: TelegramChannel, web: httpx.AsyncClient
+) -> None:
+    make_office(app.uow_factory, 1, identity_key=f"tg:{USER}")
+    api = webhook_channel.bot.request
+    assert isinstance(api, FakeBotApi)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    pressed = await web.post(
+        "/webhooks/telegram",
+        json=callback_update(5, USER, "m:clientes", message_id=9),
+        headers=headers,
+    )
+    typed = await web.post(
+        "/webhooks/telegram", json=message_update(6, USER, "/menu"), headers=headers
+    )
+    await webhook_channel.stop()  # (any answer spawned in the background is done by now)
+    # Telegram makes the call it finds in a webhook's JSON answer
+    assert (pressed.status_code, pressed.json()) == (
+        200,
+        {"method": "answerCallbackQuery", "callback_query_id": "cq5"},
+    )
+    assert (typed.status_code, typed.content) == (200, b"")  # nothing to answer
+    assert api.called("answerCallbackQuery") == []
+    assert count(app.uow_factory, ProcessedEvent) == 2
+
+
 async def test_a_webhook_body_that_is_not_an_update_is_a_bad_request(
     web: httpx.AsyncClient,
 ) -> None:

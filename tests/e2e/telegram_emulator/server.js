@@ -40,6 +40,9 @@
  *      in order with the secret header; a failed delivery is retried twice, then dropped and
  *      reported by getWebhookInfo (last_error_date/last_error_message).  getUpdates answers 409
  *      while a webhook is set, as Telegram does.
+ *  10. A webhook's JSON answer may carry a Bot API call ({"method": "answerCallbackQuery", …}):
+ *      as Telegram does, it is made on the bot's behalf (its result goes nowhere) and it is
+ *      recorded in /botCalls like any other call.
  *
  * Client-side routes (the test plays the user; `token` is the bot token):
  *   POST /sendMessage, /sendCommand, /sendCallback   package routes, JSON body in the package's
@@ -464,9 +467,10 @@ async function deliver(token, hook, update) {
         body: JSON.stringify(updateView(update)),
         signal: AbortSignal.timeout(10000),
       });
-      await resp.arrayBuffer().catch(() => null);
+      const body = await resp.arrayBuffer().catch(() => null);
       if (resp.ok) {
         update.isRead = true;
+        await callFromWebhookAnswer(token, resp, body);
         return;
       }
       error = `Wrong response from the webhook: ${resp.status} ${resp.statusText}`;
@@ -480,6 +484,30 @@ async function deliver(token, hook, update) {
     if (attempt < 3) await sleep(200 * attempt);
   }
   update.isRead = true; // given up: dropped, as reported by getWebhookInfo
+}
+
+// The call a webhook's answer carries, made as Telegram makes it (gap 10).
+async function callFromWebhookAnswer(token, resp, body) {
+  if (!body || !(resp.headers.get('content-type') || '').includes('application/json')) return;
+  let answer;
+  try {
+    answer = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    return;
+  }
+  if (!answer || typeof answer.method !== 'string') return;
+  const { method, ...params } = answer;
+  const handler = methodByName.get(method.toLowerCase());
+  if (!handler) {
+    log(`webhook answer: method '${method}' is not emulated`);
+    return;
+  }
+  calls.push({ token, method, params, files: [], time: Date.now() / 1000 });
+  try {
+    await handler({ token, params, req: null, res: null });
+  } catch (err) {
+    log(`webhook answer ${method}: ${err.message || err}`);
+  }
 }
 
 // Delivers a bot's pending updates one at a time, in order; one loop per webhook.

@@ -88,7 +88,7 @@ class App:
     files: FileStore
     # Worker processes for reading XMLs (API uploads, import-xml), started on first use.
     prepare_pool: PreparePool = field(default_factory=PreparePool)
-    # Woken (from any thread) when messages were enqueued: the outbox sender, the notice loop.
+    # Woken (from any thread) when messages were enqueued: the outbox sender.
     wakeup: Wakeup = field(default_factory=Wakeup)
     # Runs the durable jobs (ZIPs, reports, DANFEs): inline after each step, or by `serve`'s
     # workers when `background_jobs`.
@@ -96,13 +96,18 @@ class App:
     # Woken when this process queued a job (the workers of `serve`).
     job_wakeup: Wakeup = field(default_factory=Wakeup)
     background_jobs: bool = False
+    # Woken when a notice was published: the notice loop. Not at every chat event (they
+    # rarely publish one): each wake is a look at the notices table.
+    notice_wakeup: Wakeup = field(default_factory=Wakeup)
 
     @property
     def invite_ttl(self) -> timedelta:
         return timedelta(hours=self.settings.invite_ttl_hours)
 
     def wake(self) -> None:
+        """Messages were enqueued or notices published (outside a chat event)."""
         self.wakeup.wake()
+        self.notice_wakeup.wake()
 
     def migrate(self) -> None:
         upgrade(self.db)
@@ -141,7 +146,12 @@ def build_app(
     settings = settings or Settings()
     db = db or make_engine(settings.database_url, background_checkpoints=background_jobs)
     uow_factory = UnitOfWorkFactory(make_session_factory(db))
-    wakeup, job_wakeup = Wakeup(), Wakeup()
+    wakeup, job_wakeup, notice_wakeup = Wakeup(), Wakeup(), Wakeup()
+
+    def wake_all() -> None:  # a job's messages, and the notices it may have published
+        wakeup.wake()
+        notice_wakeup.wake()
+
     files = files or files_from(settings)
     prepare_pool = prepare_pool or PreparePool()
     exports = ExportOptions(
@@ -164,7 +174,7 @@ def build_app(
             **pacote.kinds(pacotes),
         },
         lease=timedelta(seconds=settings.job_lease_seconds),
-        on_enqueued=wakeup.wake,
+        on_enqueued=wake_all,
     )
     chat = dialogue or Dialogue(
         DialogueConfig(
@@ -184,6 +194,7 @@ def build_app(
         chat,  # type: ignore[arg-type]
         reads_photo=chat.takes_photo if isinstance(chat, Dialogue) else None,
         on_enqueued=wakeup.wake,
+        on_published=notice_wakeup.wake,
         run_jobs=(lambda _ids: job_wakeup.wake()) if background_jobs else runner.run_now,
         files=files,
     )
@@ -198,6 +209,7 @@ def build_app(
         runner,
         job_wakeup,
         background_jobs,
+        notice_wakeup,
     )
 
 
@@ -348,7 +360,7 @@ def build_runtime(
         notice_loop=NoticeLoop(
             app.uow_factory,
             app.conversation.handle,
-            app.wakeup,
+            app.notice_wakeup,
             capabilities=channel_capabilities(settings),
         ),
         job_workers=workers,

@@ -102,6 +102,7 @@ class ConversationEngine:
         dialogue: Dialogue,
         *,
         on_enqueued: Callable[[], None] | None = None,
+        on_published: Callable[[], None] | None = None,
         run_jobs: Callable[[Sequence[int]], None] | None = None,
         state_ttl: timedelta = STATE_TTL,
         files: FileStore | None = None,
@@ -114,6 +115,8 @@ class ConversationEngine:
         self.files = files
         self.dialogue = dialogue
         self.on_enqueued = on_enqueued
+        # Told after the commit of an event that published a notice (the notice loop).
+        self.on_published = on_published
         # Told the ids of the jobs an event queued, after its commit: runs them here (inline
         # mode) or wakes the workers; None leaves them to whichever worker polls next.
         self.run_jobs = run_jobs
@@ -195,7 +198,10 @@ class ConversationEngine:
                 )
             job_ids = _queue_jobs(uow, event, outcome, version, now)
             uow.commit()
-            return job_ids
+            published = uow.published_notices > 0
+        if published and self.on_published is not None:
+            self.on_published()
+        return job_ids
 
     def _record_failure(self, event: Inbound, reference: str) -> None:
         now = datetime.now(UTC)

@@ -22,6 +22,7 @@ def publish(uow: UnitOfWork, gestor_id: int, kind: str, payload: dict[str, Any])
     """Record a notice for the gestor; it is delivered after the caller commits."""
     with uow:
         uow.notices.add(gestor_id, kind, payload, datetime.now(UTC))
+        uow.published_notices += 1
         uow.commit()
 
 

@@ -100,11 +100,15 @@ class UnitOfWork:
         self._depth = 0
         self._built: list[str] = []
         self.committed = False
+        # Notices published in this transaction (services/notices.py): whoever commits it
+        # wakes the notice loop.
+        self.published_notices = 0
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
             self.session = self._session_factory()
             self.committed = False
+            self.published_notices = 0
             for name in self._built:  # the last transaction's, bound to its closed session
                 del self.__dict__[name]
             self._built.clear()

@@ -13,8 +13,9 @@ from handlers import notices as notice_renderers
 from handlers.core import Ctx, go_card
 from services import integration_keys, notices
 from services.capabilities import Capabilities
+from services.conversation import ConversationEngine, Outcome, Turn
 from services.errors import Forbidden, NotFound
-from services.messages import Choice, Inbound, Outbound, Text
+from services.messages import Choice, Inbound, Outbound, Text, TextBody
 from services.types import UnitOfWorkFactory
 from storage.models import AuditEntry, Client, IntegrationKey
 from tests.support import Chat, add_client, add_member, make_office
@@ -206,3 +207,41 @@ def test_a_notice_reaches_each_chat_as_an_event_with_that_channels_capabilities(
         "whatsapp": CHANNEL_CAPABILITIES["whatsapp"],
         "telegram": CHANNEL_CAPABILITIES["telegram"],
     }
+
+
+def test_only_an_event_that_publishes_a_notice_wakes_the_notice_loop(app: App) -> None:
+    office = make_office(app.uow_factory, 1, identity_key="test:alice")
+    woken = {"sender": 0, "notices": 0}
+
+    def dialogue(turn: Turn) -> Outcome:
+        if isinstance(turn.event.body, TextBody) and turn.event.body.text == "publica":
+            notices.publish(turn.uow, office.gestor.gestor_id, "test.signed_up", {"cid": 1})
+        return Outcome([Text("ok")], None)
+
+    engine = ConversationEngine(
+        app.uow_factory,
+        dialogue,
+        on_enqueued=lambda: woken.__setitem__("sender", woken["sender"] + 1),
+        on_published=lambda: woken.__setitem__("notices", woken["notices"] + 1),
+    )
+    alice = Chat(engine, app.uow_factory, identity_key="test:alice")
+    alice.say("oi")
+    alice.say("tudo bem?")
+    assert woken == {"sender": 2, "notices": 0}
+    alice.say("publica")
+    assert woken == {"sender": 3, "notices": 1}
+    alice.say("oi de novo")  # the count is the transaction's, not the engine's
+    assert woken == {"sender": 4, "notices": 1}
+    assert notices.dispatch(app.uow_factory, lambda _event: None) == 1
+
+
+def test_the_app_wakes_the_notice_loop_apart_from_the_sender(app: App) -> None:
+    sender: list[str] = []
+    loop: list[str] = []
+    app.wakeup.subscribe(lambda: sender.append("woken"))
+    app.notice_wakeup.subscribe(lambda: loop.append("woken"))
+    make_office(app.uow_factory, 1, identity_key="test:alice")
+    Chat(app.conversation, app.uow_factory, identity_key="test:alice").say("/menu")
+    assert (len(sender), loop) == (1, [])
+    app.wake()  # outside a chat event (a sign-up, a sweep): both look
+    assert (len(sender), len(loop)) == (2, 1)

@@ -216,6 +216,7 @@ async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(app: 
     assert reply.params["text"].startswith("O que você quer fazer?")
     assert [c.method for c in api.calls[:3]] == ["getMe", "setMyCommands", "deleteWebhook"]
     assert app.wakeup.listeners == ()
+    assert app.notice_wakeup.listeners == ()
 
 
 async def test_serve_fails_with_a_clear_reason_when_telegram_refuses_the_token(
@@ -237,6 +238,7 @@ async def test_serve_fails_with_a_clear_reason_when_telegram_refuses_the_token(
         )
     assert TOKEN not in str(refused.value)
     assert app.wakeup.listeners == ()
+    assert app.notice_wakeup.listeners == ()
 
 
 class Terminal(io.StringIO):

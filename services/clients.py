@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from domain.clients import ContractStatus, CreatedVia, Payer
 from domain.contacts import (
@@ -21,10 +21,10 @@ from domain.documents import DocumentType, normalize, parse_tax_id
 from domain.money import monthly_price
 from domain.text import fold
 from services import integration_keys
-from services.catalog import PlanView, SoftwareView, get_plan
+from services.catalog import get_plan
 from services.errors import Conflict, NotFound
 from services.principal import Principal
-from storage.models import AuditEntry, Client
+from storage.repositories import DocumentoOwner
 from storage.uow import UnitOfWork
 
 PAGE_SIZE = 8
@@ -85,30 +85,6 @@ class NewClient:
     telefone: str
     cep: str
     endereco: str
-
-
-def _card(client: Client, software: SoftwareView, plan: PlanView) -> ClientCard:
-    # software and plan come from the catalog read of this transaction: no lazy loads
-    payer = Payer(client.payer)
-    return ClientCard(
-        id=client.id,
-        razao_social=client.razao_social,
-        nome_fantasia=client.nome_fantasia,
-        documento=client.documento,
-        email=client.email,
-        telefone=client.telefone,
-        cep=client.cep,
-        endereco=client.endereco,
-        cidade=client.cidade,
-        uf=client.uf,
-        software=software.name,
-        plano=plan.name,
-        price=plan.price_for(gestor_pays=payer is Payer.GESTOR),
-        status=ContractStatus(client.status),
-        payer=payer,
-        created_via=client.created_via,
-        created_at=client.created_at,
-    )
 
 
 def list_clients(
@@ -183,12 +159,12 @@ def get_client(uow: UnitOfWork, principal: Principal, client_id: int) -> ClientC
 def check_documento_free(uow: UnitOfWork, principal: Principal, documento: str) -> None:
     """Refuse a CPF/CNPJ that is already registered (told early, in the dialogue)."""
     with uow:
-        existing = uow.clients.by_documento(documento)
+        existing = uow.clients.documento_owner(documento)
         if existing is not None:
             _refuse_taken(principal, existing)
 
 
-def _refuse_taken(principal: Principal, existing: Client) -> NoReturn:
+def _refuse_taken(principal: Principal, existing: DocumentoOwner) -> NoReturn:
     """Whose client the CPF/CNPJ already is, told to a gestor."""
     if existing.gestor_id == principal.gestor_id:
         raise Conflict(f"Este documento já é do seu cliente {existing.razao_social}.")
@@ -228,7 +204,7 @@ def create_client(
     new: NewClient,
     created_via: CreatedVia,
     email_contador: str | None = None,
-    taken: Callable[[Client], NoReturn] | None = None,
+    taken: Callable[[DocumentoOwner], NoReturn] | None = None,
 ) -> ClientCard:
     """Store a client of `gestor_id` with status Teste and its first integration key.
 
@@ -250,54 +226,73 @@ def create_client(
     now = datetime.now(UTC)
     with uow:
         software, plan = get_plan(uow, new.software_id, new.plan_id)
-        existing = uow.clients.by_documento(tax_id.value)
+        existing = uow.clients.documento_owner(tax_id.value)
         if existing is not None:
             if taken is not None:
                 taken(existing)
             raise Conflict("Este CPF/CNPJ já está cadastrado.")
-        client = uow.clients.add(
-            Client(
-                gestor_id=gestor_id,
-                documento=tax_id.value,
-                razao_social=razao_social,
-                nome_fantasia=nome_fantasia,
-                busca=fold(f"{razao_social} {nome_fantasia or ''}"),
-                email=email,
-                telefone=telefone,
-                cep=cep,
-                endereco=address.logradouro,
-                cidade=address.cidade,
-                uf=address.uf,
-                email_contador=email_contador,
-                software_id=software.id,
-                plan_id=plan.id,
-                status=ContractStatus.TESTE.value,
-                payer=new.payer.value,
-                created_via=created_via.value,
-                created_at=now,
-                updated_at=now,
-            )
+        # Core statements on the driver, not ORM objects: this is every Novo cadastro's step
+        values = {
+            "gestor_id": gestor_id,
+            "documento": tax_id.value,
+            "razao_social": razao_social,
+            "nome_fantasia": nome_fantasia,
+            "busca": fold(f"{razao_social} {nome_fantasia or ''}"),
+            "email": email,
+            "telefone": telefone,
+            "cep": cep,
+            "endereco": address.logradouro,
+            "cidade": address.cidade,
+            "uf": address.uf,
+            "email_contador": email_contador,
+            "software_id": software.id,
+            "plan_id": plan.id,
+            "status": ContractStatus.TESTE.value,
+            "payer": new.payer.value,
+            "created_via": created_via.value,
+            "created_at": now,
+            "updated_at": now,
+        }
+        client_id = uow.clients.insert(values)
+        card = ClientCard(
+            id=client_id,
+            razao_social=razao_social,
+            nome_fantasia=nome_fantasia,
+            documento=tax_id.value,
+            email=email,
+            telefone=telefone,
+            cep=cep,
+            endereco=address.logradouro,
+            cidade=address.cidade,
+            uf=address.uf,
+            software=software.name,
+            plano=plan.name,
+            price=plan.price_for(gestor_pays=new.payer is Payer.GESTOR),
+            status=ContractStatus.TESTE,
+            payer=new.payer,
+            created_via=created_via.value,
+            created_at=now,
         )
-        card = _card(client, software, plan)
-        after = asdict(card)
-        after.pop("integration_key", None)
+        after: dict[str, Any] = {
+            name.name: getattr(card, name.name)
+            for name in fields(card)
+            if name.name != "integration_key"
+        }
         after.update(
             price=str(card.price),
             created_at=card.created_at.isoformat(),
             tipo=DocumentType(tax_id.kind).value,
         )
-        uow.audit.add(
-            AuditEntry(
-                at=now,
-                gestor_id=gestor_id,
-                actor=actor,
-                client_id=client.id,
-                action="client.register",
-                before=None,
-                after=after,
-            )
+        uow.audit.record(
+            at=now,
+            gestor_id=gestor_id,
+            actor=actor,
+            client_id=client_id,
+            action="client.register",
+            before=None,
+            after=after,
         )
-        key = integration_keys.issue(uow, client.id, actor, replacing=False)  # its first
+        key = integration_keys.issue(uow, client_id, actor, replacing=False)  # its first
         uow.commit()
         return replace(card, integration_key=key)
 

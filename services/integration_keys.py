@@ -19,7 +19,7 @@ from domain.clients import ContractStatus
 from services.errors import NotFound, ServiceError
 from services.principal import Principal
 from storage.key_cache import KEY_ACCESS, KeyAccess, KeyAccessCache
-from storage.models import AuditEntry, IntegrationKey
+from storage.models import AuditEntry
 from storage.uow import UnitOfWork
 
 KEY_START = "rvb_"
@@ -70,13 +70,11 @@ def issue(uow: UnitOfWork, client_id: int, actor: str, *, replacing: bool = True
         if replacing:
             uow.integration_keys.revoke_all(client_id, now)
         uow.integration_keys.add(
-            IntegrationKey(
-                client_id=client_id,
-                prefix=raw[:PREFIX_LENGTH],
-                key_hash=_hash(raw),
-                created_at=now,
-                created_by=actor,
-            )
+            client_id=client_id,
+            prefix=raw[:PREFIX_LENGTH],
+            key_hash=_hash(raw),
+            created_at=now,
+            created_by=actor,
         )
         uow.commit()
     return raw

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from storage.driver import DriverStatement
 from storage.models import Client, IntegrationKey, Notice
+from storage.repositories import flushed_connection
+
+_KEY = cast(Table, IntegrationKey.__table__)
+_KEY_COLUMNS = ("client_id", "prefix", "key_hash", "created_at", "created_by")
+_INSERT_KEY_DRIVER = DriverStatement(
+    insert(_KEY).values({name: bindparam(name, type_=_KEY.c[name].type) for name in _KEY_COLUMNS})
+)
 
 
 class IntegrationKeyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(self, key: IntegrationKey) -> IntegrationKey:
-        self.session.add(key)
-        self.session.flush()
-        return key
+    def add(
+        self, *, client_id: int, prefix: str, key_hash: str, created_at: datetime, created_by: str
+    ) -> None:
+        """A new active key (one statement on the driver: it is written with every client)."""
+        _INSERT_KEY_DRIVER.run(
+            flushed_connection(self.session),
+            {
+                "client_id": client_id,
+                "prefix": prefix,
+                "key_hash": key_hash,
+                "created_at": created_at,
+                "created_by": created_by,
+            },
+        )
 
     def active_for(self, client_id: int) -> IntegrationKey | None:
         return self.session.scalar(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,9 +12,11 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    String,
     Table,
     bindparam,
     func,
+    insert,
     or_,
     select,
     text,
@@ -314,6 +316,56 @@ _CARD = (
 _SUMMARIES_DRIVER = DriverStatement(_SUMMARIES, [c.type for c in _SUMMARIES.selected_columns])
 _COUNT_CLIENTS_DRIVER = DriverStatement(_COUNT_CLIENTS, [Integer()])
 _CARD_DRIVER = DriverStatement(_CARD, [c.type for c in _CARD.selected_columns])
+# Novo cadastro's statements (the CPF/CNPJ's owner is also asked at its step), on the driver.
+_DOCUMENTO_OWNER_DRIVER = DriverStatement(
+    select(_CLIENT.c.gestor_id, _CLIENT.c.razao_social).where(
+        _CLIENT.c.documento == bindparam("documento")
+    ),
+    [Integer(), String()],
+)
+# What a new client row is given; the other columns start empty (NULL).
+NEW_CLIENT_COLUMNS = (
+    "gestor_id",
+    "documento",
+    "razao_social",
+    "nome_fantasia",
+    "busca",
+    "email",
+    "telefone",
+    "cep",
+    "endereco",
+    "cidade",
+    "uf",
+    "email_contador",
+    "software_id",
+    "plan_id",
+    "status",
+    "payer",
+    "created_via",
+    "created_at",
+    "updated_at",
+)
+_INSERT_CLIENT_DRIVER = DriverStatement(
+    insert(_CLIENT)
+    .values({name: bindparam(name, type_=_CLIENT.c[name].type) for name in NEW_CLIENT_COLUMNS})
+    .returning(_CLIENT.c.id),
+    [Integer()],
+)
+_AUDIT = cast(Table, AuditEntry.__table__)
+_AUDIT_COLUMNS = ("at", "gestor_id", "actor", "client_id", "action", "before", "after")
+_INSERT_AUDIT_DRIVER = DriverStatement(
+    insert(_AUDIT).values(
+        {name: bindparam(name, type_=_AUDIT.c[name].type) for name in _AUDIT_COLUMNS}
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentoOwner:
+    """Whose client a CPF/CNPJ already is."""
+
+    gestor_id: int
+    razao_social: str
 
 
 class ClientRepository:
@@ -329,6 +381,13 @@ class ClientRepository:
 
     def by_documento(self, documento: str) -> Client | None:
         return self.session.scalar(select(Client).where(Client.documento == documento))
+
+    def documento_owner(self, documento: str) -> DocumentoOwner | None:
+        """The office and name of the client holding this CPF/CNPJ, if any (one round trip)."""
+        row = _DOCUMENTO_OWNER_DRIVER.first(
+            flushed_connection(self.session), {"documento": documento}
+        )
+        return DocumentoOwner(*row) if row else None
 
     def page(
         self, gestor_id: int, *, busca: str | None, documento: str | None, offset: int, limit: int
@@ -384,6 +443,14 @@ class ClientRepository:
         self.session.flush()
         return client
 
+    def insert(self, values: Mapping[str, Any]) -> int:
+        """Write a new client (every one of NEW_CLIENT_COLUMNS given) in one statement on the
+        driver; its id."""
+        row = _INSERT_CLIENT_DRIVER.first(flushed_connection(self.session), values)
+        if row is None:  # pragma: no cover - INSERT … RETURNING returns its row
+            raise RuntimeError("the new client's id did not come back")
+        return int(row[0])
+
 
 class AuditRepository:
     def __init__(self, session: Session) -> None:
@@ -391,6 +458,31 @@ class AuditRepository:
 
     def add(self, entry: AuditEntry) -> None:
         self.session.add(entry)
+
+    def record(
+        self,
+        *,
+        at: datetime,
+        gestor_id: int | None,
+        actor: str,
+        client_id: int | None,
+        action: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """Like `add`, one statement on the driver (for the hot path: Novo cadastro)."""
+        _INSERT_AUDIT_DRIVER.run(
+            flushed_connection(self.session),
+            {
+                "at": at,
+                "gestor_id": gestor_id,
+                "actor": actor,
+                "client_id": client_id,
+                "action": action,
+                "before": before,
+                "after": after,
+            },
+        )
 
     def of_client(self, client_id: int, limit: int = 20) -> list[AuditEntry]:
         query = (

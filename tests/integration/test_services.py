@@ -16,7 +16,7 @@ from domain.errors import InvalidValue
 from services import access, catalog, clients
 from services.errors import Conflict, Forbidden, InviteRefused, NotFound
 from services.types import UnitOfWorkFactory
-from storage.models import AuditEntry, Client, Invite, UserIdentity
+from storage.models import AuditEntry, Client, IntegrationKey, Invite, UserIdentity
 from tests.support import Office, add_client, add_member, cnpj, make_office
 
 
@@ -325,6 +325,62 @@ def test_registering_a_client_writes_an_audit_entry_with_before_and_after(
         assert entry.after["status"] == "teste"
         assert entry.after["price"] == "89.95"
         assert entry.after["tipo"] == "CNPJ"
+
+
+def test_a_registered_client_its_audit_entry_and_key_are_whole_rows(
+    uow_factory: UnitOfWorkFactory, office: Office
+) -> None:
+    """Novo cadastro writes its three rows with Core statements: every column as the ORM
+    objects had it, the ones nobody sets empty."""
+    new = _new_client(uow_factory, 1)
+    card = clients.register_client(uow_factory(), office.gestor, new)
+
+    uow = uow_factory()
+    with uow:
+        stored = uow.session.get(Client, card.id)
+        assert stored is not None
+        assert stored.busca == "padaria 1 ltda padaria da esquina"
+        assert (stored.created_at, stored.updated_at) == (card.created_at, card.created_at)
+        assert stored.created_at.tzinfo is not None
+        assert (stored.software_id, stored.plan_id) == (new.software_id, new.plan_id)
+        assert (stored.status, stored.payer, stored.created_via) == ("teste", "gestor", "cadastro")
+        for empty in (
+            "email_contador",
+            "pacote_mensal",
+            "status_since",
+            "ultima_emissao",
+            "certificado_ate",
+        ):
+            assert getattr(stored, empty) is None, empty
+        [entry] = uow.audit.of_client(card.id)
+        assert entry.at == card.created_at
+        assert entry.after == {
+            "id": card.id,
+            "razao_social": "Padaria 1 Ltda",
+            "nome_fantasia": "Padaria da Esquina",
+            "documento": cnpj(1),
+            "email": "padaria1@exemplo.com.br",
+            "telefone": "+5511987654321",
+            "cep": "01310100",
+            "endereco": "Av. Paulista, 1000 - Bela Vista",
+            "cidade": "São Paulo",
+            "uf": "SP",
+            "software": "FazNota",
+            "plano": "Ouro",
+            "price": "89.95",
+            "status": "teste",
+            "payer": "gestor",
+            "created_via": "cadastro",
+            "created_at": card.created_at.isoformat(),
+            "tipo": "CNPJ",
+        }
+        [key] = uow.session.scalars(
+            select(IntegrationKey).where(IntegrationKey.client_id == card.id)
+        ).all()
+        assert (key.created_by, key.revoked_at) == (office.gestor.identity_key, None)
+        assert key.created_at == card.created_at or key.created_at > card.created_at
+        assert card.integration_key is not None
+        assert card.integration_key.startswith(key.prefix)
 
 
 def test_a_documento_registered_by_the_same_gestor_is_refused_by_name(

@@ -36,14 +36,14 @@ from services.messages import (
 from services.outbox import enqueue_to, outbox_rows
 from services.principal import Principal
 from services.replies import merge_replies
-from storage.conversation import StoredState
+from storage.conversation import PROMPT_KEY, StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(hours=24)
 # Key of the state data where the engine keeps the outbox id of the live prompt.
-PROMPT_MESSAGE = "_prompt_msg"
+PROMPT_MESSAGE = PROMPT_KEY
 
 
 @dataclass(slots=True)
@@ -173,11 +173,12 @@ class ConversationEngine:
             version = None
             # (an expired state's prompt still has its buttons: a new prompt takes them off)
             previous = stored.data.get(PROMPT_MESSAGE) if stored is not None else None
+            previous_ref = stored.prompt_ref if stored is not None else None
             replies = [
                 stored_file(self.files, reply)
                 for reply in merge_replies(outcome.replies, event.capabilities)
             ]
-            prompt = enqueue_replies(uow, event, replies, now, previous)
+            prompt = enqueue_replies(uow, event, replies, now, previous, previous_ref)
             if outcome.state is not None:
                 next_state = outcome.state
                 version = (state.version if state else 0) + 1
@@ -249,10 +250,12 @@ def enqueue_replies(
     replies: Sequence[Outbound],
     now: datetime,
     previous_prompt: int | None,
+    previous_ref: str | None,
 ) -> int | None:
     """Put the replies in the outbox; return the outbox id of the prompt among them (None
     when there is none). When that prompt is a new message, take the buttons off the
-    previous one (not when it edits the previous one in place: it has the new buttons)."""
+    previous one (`previous_ref`, its platform id, read with the state; None while it is not
+    sent), not when it edits the previous one in place: it has the new buttons."""
     index = next((i for i, m in enumerate(replies) if isinstance(m, Text) and m.prompt), None)
     if index is None:
         enqueue(uow, event, replies, now)
@@ -265,7 +268,7 @@ def enqueue_replies(
     if previous_prompt is not None and event.capabilities.edit:
         # None while the old prompt is not delivered yet: it keeps its buttons, which
         # answer "expirou" like any other past prompt's
-        old = uow.outbox.external_ref(previous_prompt)
+        old = previous_ref
         if old is not None and old != rows[index]["payload"].get("edit_ref"):
             after += outbox_rows(*to, [ClearButtons(old)], now, None)
     uow.outbox.enqueue(after)

@@ -90,9 +90,27 @@ _CLAIM_EVENT_LOCKED_PG = DriverStatement(
     ).bindparams(bindparam("processed_at", type_=UTCDateTime()))
 )
 
-_LOAD_STATE_SELECT = select(
-    _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
-).where(_STATE.c.identity_key == bindparam("identity_key"))
+# Key of the state data where the conversation engine keeps the outbox id of the live prompt.
+PROMPT_KEY = "_prompt_msg"
+# That prompt's platform id once it was sent, read with the state: a new prompt takes the old
+# one's buttons off (services/conversation.py) without a query of its own.
+_PROMPT = _OUTBOX.alias("live_prompt")
+_LOADED_STATE = (
+    _STATE.c.flow,
+    _STATE.c.step,
+    _STATE.c.data,
+    _STATE.c.version,
+    _STATE.c.expires_at,
+    _PROMPT.c.external_ref,
+)
+_PROMPT_SENT = (_PROMPT.c.id == _STATE.c.data[PROMPT_KEY].as_integer()) & (
+    _PROMPT.c.status == "sent"
+)
+_LOAD_STATE_SELECT = (
+    select(*_LOADED_STATE)
+    .select_from(_STATE.outerjoin(_PROMPT, _PROMPT_SENT))
+    .where(_STATE.c.identity_key == bindparam("identity_key"))
+)
 _LOAD_STATE = DriverStatement(
     _LOAD_STATE_SELECT, [c.type for c in _LOAD_STATE_SELECT.selected_columns]
 )
@@ -215,13 +233,14 @@ class StoredState:
     data: dict[str, Any]
     version: int
     expires_at: datetime | None
+    # The live prompt's platform id (data[PROMPT_KEY]'s outbox row, once sent), as loaded.
+    prompt_ref: str | None = None
 
 
 _ACTING_WITH_STATE_SELECT = (
-    ACTING.add_columns(
-        _STATE.c.flow, _STATE.c.step, _STATE.c.data, _STATE.c.version, _STATE.c.expires_at
-    )
+    ACTING.add_columns(*_LOADED_STATE)
     .outerjoin(_STATE, _STATE.c.identity_key == IDENTITY.c.key)
+    .outerjoin(_PROMPT, _PROMPT_SENT)
     .where(IDENTITY.c.key == bindparam("key"))
 )
 _ACTING_WITH_STATE = DriverStatement(

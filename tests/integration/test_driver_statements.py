@@ -213,3 +213,42 @@ def test_the_client_list_and_card_on_the_driver_equal_sqlalchemys_own(
             assert got.created_at.utcoffset() == timedelta(0)
         # another office's client is not found through this office
         assert uow.clients.card(other.gestor.gestor_id, cards[0].id) is None
+
+
+def test_the_live_prompts_platform_id_is_read_with_the_state_once_it_was_sent(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """A new prompt takes the old one's buttons off: the old one's external_ref comes with
+    the state (joined on the id the state keeps), None until it is sent, None for no prompt."""
+    make_office(uow_factory, 1, identity_key="test:ana")
+    now = datetime.now(UTC)
+    uow = uow_factory()
+    with uow:
+        (prompt,) = uow.outbox.enqueue_returning(
+            outbox_rows("test", "test:ana", "ana", [Text("Escolha:")], now, None)
+        )
+        data = {**DATA, "_prompt_msg": prompt}
+        uow.conversations.save("test:ana", StoredState("menu", "main", data, 1, None), now)
+        uow.conversations.save("test:bia", StoredState("menu", "main", DATA, 1, None), now)
+        uow.commit()
+
+    def loaded() -> tuple[StoredState | None, StoredState | None, StoredState | None]:
+        uow = uow_factory()
+        with uow:
+            _identity, with_identity = uow.conversations.load_with_identity("test:ana")
+            return (
+                with_identity,
+                uow.conversations.load("test:ana"),
+                uow.conversations.load("test:bia"),
+            )
+
+    assert [s.prompt_ref if s else "missing" for s in loaded()] == [None, None, None]
+    [claimed] = outbox.claim(uow_factory)
+    assert [s.prompt_ref if s else "missing" for s in loaded()] == [None, None, None]
+    outbox.record(uow_factory, [Delivered(claimed.id, "4242")], {claimed.id: claimed.attempts})
+    with_identity, alone, other = loaded()
+    assert with_identity is not None
+    assert alone is not None
+    assert other is not None
+    assert (with_identity.prompt_ref, alone.prompt_ref, other.prompt_ref) == ("4242", "4242", None)
+    assert with_identity.data == data  # the rest of the state as saved

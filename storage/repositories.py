@@ -185,6 +185,9 @@ _CATALOG = (
     .order_by(_SOFTWARE.c.name, _SOFTWARE.c.id, _PLAN.c.position, _PLAN.c.id)
 )
 
+# Read at most once by a Novo cadastro step (software, plan, summary, Cadastrar): on the driver.
+_CATALOG_DRIVER = DriverStatement(_CATALOG, [c.type for c in _CATALOG.selected_columns])
+
 
 class CatalogRepository:
     def __init__(self, session: Session) -> None:
@@ -195,8 +198,8 @@ class CatalogRepository:
         """Active softwares and their plans in one query, kept for the rest of the transaction
         (the catalog does not change under a conversation step; `add` forgets it)."""
         if self._rows is None:
-            result = flushed_connection(self.session).execute(_CATALOG)
-            self._rows = [CatalogRow(*row) for row in result]
+            rows = _CATALOG_DRIVER.all(flushed_connection(self.session), {})
+            self._rows = [CatalogRow(*row) for row in rows]
         return self._rows
 
     def softwares(self) -> list[Software]:

@@ -252,3 +252,22 @@ def test_the_live_prompts_platform_id_is_read_with_the_state_once_it_was_sent(
     assert other is not None
     assert (with_identity.prompt_ref, alone.prompt_ref, other.prompt_ref) == ("4242", "4242", None)
     assert with_identity.data == data  # the rest of the state as saved
+
+
+def test_the_catalog_from_the_driver_equals_sqlalchemys_own_rows(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    uow = uow_factory()
+    with uow:
+        ours = uow.catalog.rows()
+        reference = [
+            repositories.CatalogRow(*row)
+            for row in uow.session.connection().execute(repositories._CATALOG)
+        ]
+    assert ours == reference
+    assert ours  # the seeded catalog: softwares with their plans
+    assert all(
+        type(a) is type(b)
+        for x, y in zip(ours, reference, strict=True)
+        for a, b in zip(astuple(x), astuple(y), strict=True)
+    )

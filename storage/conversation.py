@@ -93,7 +93,9 @@ _CLAIM_EVENT_LOCKED_PG = DriverStatement(
 # Key of the state data where the conversation engine keeps the outbox id of the live prompt.
 PROMPT_KEY = "_prompt_msg"
 # That prompt's platform id once it was sent, read with the state: a new prompt takes the old
-# one's buttons off (services/conversation.py) without a query of its own.
+# one's buttons off (services/conversation.py) without a query of its own. Joined on the id
+# alone, so the primary key is the only index that can serve it (with `status = 'sent'` in the
+# join, PostgreSQL may walk the status index over every sent row instead); sent is asked after.
 _PROMPT = _OUTBOX.alias("live_prompt")
 _LOADED_STATE = (
     _STATE.c.flow,
@@ -101,14 +103,12 @@ _LOADED_STATE = (
     _STATE.c.data,
     _STATE.c.version,
     _STATE.c.expires_at,
-    _PROMPT.c.external_ref,
+    case((_PROMPT.c.status == "sent", _PROMPT.c.external_ref), else_=None),
 )
-_PROMPT_SENT = (_PROMPT.c.id == _STATE.c.data[PROMPT_KEY].as_integer()) & (
-    _PROMPT.c.status == "sent"
-)
+_PROMPT_ROW = _PROMPT.c.id == _STATE.c.data[PROMPT_KEY].as_integer()
 _LOAD_STATE_SELECT = (
     select(*_LOADED_STATE)
-    .select_from(_STATE.outerjoin(_PROMPT, _PROMPT_SENT))
+    .select_from(_STATE.outerjoin(_PROMPT, _PROMPT_ROW))
     .where(_STATE.c.identity_key == bindparam("identity_key"))
 )
 _LOAD_STATE = DriverStatement(
@@ -240,7 +240,7 @@ class StoredState:
 _ACTING_WITH_STATE_SELECT = (
     ACTING.add_columns(*_LOADED_STATE)
     .outerjoin(_STATE, _STATE.c.identity_key == IDENTITY.c.key)
-    .outerjoin(_PROMPT, _PROMPT_SENT)
+    .outerjoin(_PROMPT, _PROMPT_ROW)
     .where(IDENTITY.c.key == bindparam("key"))
 )
 _ACTING_WITH_STATE = DriverStatement(

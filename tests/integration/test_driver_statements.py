@@ -252,6 +252,12 @@ def test_the_live_prompts_platform_id_is_read_with_the_state_once_it_was_sent(
     assert other is not None
     assert (with_identity.prompt_ref, alone.prompt_ref, other.prompt_ref) == ("4242", "4242", None)
     assert with_identity.data == data  # the rest of the state as saved
+    uow = uow_factory()
+    with uow:  # failed after it was sent (a WhatsApp status): no longer a live prompt
+        table = cast(Table, OutboxMessage.__table__)
+        uow.session.execute(table.update().where(table.c.id == prompt).values(status="failed"))
+        uow.commit()
+    assert [s.prompt_ref if s else "missing" for s in loaded()] == [None, None, None]
 
 
 def test_the_catalog_from_the_driver_equals_sqlalchemys_own_rows(

@@ -148,13 +148,17 @@ class ConversationEngine:
             return Result.FAILED
         if processed is None:
             return Result.DUPLICATE
+        job_ids, published = processed
         self._notify()
-        if processed and self.run_jobs is not None:
-            self.run_jobs(processed)
+        if published and self.on_published is not None:
+            self.on_published()
+        if job_ids and self.run_jobs is not None:
+            self.run_jobs(job_ids)
         return Result.DONE
 
-    def _process(self, event: Inbound) -> list[int] | None:
-        """The event's transaction; returns the ids of the jobs it queued (None: a duplicate)."""
+    def _process(self, event: Inbound) -> tuple[list[int], bool] | None:
+        """The event's transaction; returns the ids of the jobs it queued and whether it
+        published a notice (None: a duplicate)."""
         now = datetime.now(UTC)
         uow = self.uow_factory()
         with uow:
@@ -199,10 +203,7 @@ class ConversationEngine:
                 )
             job_ids = _queue_jobs(uow, event, outcome, version, now)
             uow.commit()
-            published = uow.published_notices > 0
-        if published and self.on_published is not None:
-            self.on_published()
-        return job_ids
+            return job_ids, uow.published_notices > 0
 
     def _record_failure(self, event: Inbound, reference: str) -> None:
         now = datetime.now(UTC)

@@ -24,6 +24,7 @@ from services import integration_keys
 from services.catalog import get_plan
 from services.errors import Conflict, NotFound
 from services.principal import Principal
+from storage.models import AuditEntry
 from storage.repositories import DocumentoOwner
 from storage.uow import UnitOfWork
 
@@ -196,6 +197,22 @@ def register_client(uow: UnitOfWork, principal: Principal, new: NewClient) -> Cl
         return card
 
 
+# The card's fields that are the new row's values as written.
+_CARD_FROM_ROW = (
+    "razao_social",
+    "nome_fantasia",
+    "documento",
+    "email",
+    "telefone",
+    "cep",
+    "endereco",
+    "cidade",
+    "uf",
+    "created_via",
+    "created_at",
+)
+
+
 def create_client(
     uow: UnitOfWork,
     *,
@@ -232,7 +249,7 @@ def create_client(
                 taken(existing)
             raise Conflict("Este CPF/CNPJ já está cadastrado.")
         # Core statements on the driver, not ORM objects: this is every Novo cadastro's step
-        values = {
+        values: dict[str, Any] = {
             "gestor_id": gestor_id,
             "documento": tax_id.value,
             "razao_social": razao_social,
@@ -256,22 +273,12 @@ def create_client(
         client_id = uow.clients.insert(values)
         card = ClientCard(
             id=client_id,
-            razao_social=razao_social,
-            nome_fantasia=nome_fantasia,
-            documento=tax_id.value,
-            email=email,
-            telefone=telefone,
-            cep=cep,
-            endereco=address.logradouro,
-            cidade=address.cidade,
-            uf=address.uf,
+            **{name: values[name] for name in _CARD_FROM_ROW},
             software=software.name,
             plano=plan.name,
             price=plan.price_for(gestor_pays=new.payer is Payer.GESTOR),
             status=ContractStatus.TESTE,
             payer=new.payer,
-            created_via=created_via.value,
-            created_at=now,
         )
         after: dict[str, Any] = {
             name.name: getattr(card, name.name)
@@ -283,14 +290,16 @@ def create_client(
             created_at=card.created_at.isoformat(),
             tipo=DocumentType(tax_id.kind).value,
         )
-        uow.audit.record(
-            at=now,
-            gestor_id=gestor_id,
-            actor=actor,
-            client_id=client_id,
-            action="client.register",
-            before=None,
-            after=after,
+        uow.audit.add(
+            AuditEntry(
+                at=now,
+                gestor_id=gestor_id,
+                actor=actor,
+                client_id=client_id,
+                action="client.register",
+                before=None,
+                after=after,
+            )
         )
         key = integration_keys.issue(uow, client_id, actor, replacing=False)  # its first
         uow.commit()

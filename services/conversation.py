@@ -42,8 +42,6 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(hours=24)
-# Key of the state data where the engine keeps the outbox id of the live prompt.
-PROMPT_MESSAGE = PROMPT_KEY
 
 
 @dataclass(slots=True)
@@ -176,7 +174,7 @@ class ConversationEngine:
             outcome = self.dialogue(Turn(uow, principal, event, state))
             version = None
             # (an expired state's prompt still has its buttons: a new prompt takes them off)
-            previous = stored.data.get(PROMPT_MESSAGE) if stored is not None else None
+            previous = stored.data.get(PROMPT_KEY) if stored is not None else None
             previous_ref = stored.prompt_ref if stored is not None else None
             replies = [
                 stored_file(self.files, reply)
@@ -189,7 +187,7 @@ class ConversationEngine:
                 data = dict(next_state.data)
                 live_prompt = prompt if prompt is not None else previous
                 if live_prompt is not None:
-                    data[PROMPT_MESSAGE] = live_prompt
+                    data[PROMPT_KEY] = live_prompt
                 uow.conversations.save(
                     event.identity_key,
                     StoredState(

@@ -441,11 +441,6 @@ class ClientRepository:
         row = _CARD_DRIVER.first(flushed_connection(self.session), params)
         return CardRow(*row) if row else None
 
-    def add(self, client: Client) -> Client:
-        self.session.add(client)
-        self.session.flush()
-        return client
-
     def insert(self, values: Mapping[str, Any]) -> int:
         """Write a new client (every one of NEW_CLIENT_COLUMNS given) in one statement on the
         driver; its id."""
@@ -460,31 +455,10 @@ class AuditRepository:
         self.session = session
 
     def add(self, entry: AuditEntry) -> None:
-        self.session.add(entry)
-
-    def record(
-        self,
-        *,
-        at: datetime,
-        gestor_id: int | None,
-        actor: str,
-        client_id: int | None,
-        action: str,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
-    ) -> None:
-        """Like `add`, one statement on the driver (for the hot path: Novo cadastro)."""
+        """Write the entry now, one INSERT on the driver (every Novo cadastro writes one)."""
         _INSERT_AUDIT_DRIVER.run(
             flushed_connection(self.session),
-            {
-                "at": at,
-                "gestor_id": gestor_id,
-                "actor": actor,
-                "client_id": client_id,
-                "action": action,
-                "before": before,
-                "after": after,
-            },
+            {name: getattr(entry, name) for name in _AUDIT_COLUMNS},
         )
 
     def of_client(self, client_id: int, limit: int = 20) -> list[AuditEntry]:

@@ -25,8 +25,8 @@ from bot.app import App
 from bot.sender import OutboxSender
 from handlers import texts
 from handlers.core import PROMPT
-from services.conversation import PROMPT_MESSAGE
 from services.types import UnitOfWorkFactory
+from storage.conversation import PROMPT_KEY
 from storage.models import OutboxMessage
 from tests.integration.chat_drivers import (
     CONSOLE_IDENTITY,
@@ -278,7 +278,7 @@ def saved(uow_factory: UnitOfWorkFactory, identity_key: str) -> tuple[str, str, 
     with uow_factory() as uow:
         state = uow.conversations.load(identity_key)
     assert state is not None
-    data = {k: v for k, v in state.data.items() if k not in (PROMPT, PROMPT_MESSAGE)}
+    data = {k: v for k, v in state.data.items() if k not in (PROMPT, PROMPT_KEY)}
     return state.flow, state.step, data
 
 

@@ -78,7 +78,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -367,6 +367,7 @@ class FakeSender(threading.Thread):
         self.cpu_at_end: float | None = None
         self.sender = _CountingSender(app.uow_factory, [_BenchChannel(self)])
         app.wakeup.subscribe(self.sender.wake)
+        app.handoff.attach(self.sender)  # as `serve` does: events hand their replies over
 
     @property
     def batches(self) -> int:
@@ -414,14 +415,21 @@ class SenderClock:
 
 
 class _CountingSender(OutboxSender):
-    """Counts the claims that brought messages (the figure the report prints)."""
+    """Counts its own claims that brought messages and the events' replies handed to it
+    already claimed (the figures the report prints)."""
 
     claims = 0
+    adopted = 0
 
-    def _dispatch(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> None:
+    async def _claim(self, limit: int) -> list[ClaimedMessage] | None:
+        claimed = await super()._claim(limit)
         if claimed:
             self.claims += 1
-        super()._dispatch(claimed, claimed_at)
+        return claimed
+
+    def _adopt(self, claimed: list[ClaimedMessage], claimed_at: datetime) -> None:
+        self.adopted += 1
+        super()._adopt(claimed, claimed_at)
 
 
 class _BenchChannel:
@@ -557,7 +565,8 @@ def run_core(
     )
     figures.notes.append(
         f"{enqueued_total} replies enqueued, {sender.delivered} delivered by the sender "
-        f"in {sender.batches} claims and {statements.sender_commits} transactions of "
+        f"in {sender.batches} claims of its own, {sender.sender.adopted} handed over claimed "
+        f"by their events, and {statements.sender_commits} transactions of "
         f"{statements.sender_statements} statements (the last "
         f"{1000 * (finished - handled):.0f} ms after the last handle() returned); "
         f"{sum(g.cadastros for g in gestores) - cadastros_before} Novo cadastro completed; "

@@ -31,7 +31,7 @@ from bot.sefaz import capture_runner
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
-from bot.wakeup import Wakeup
+from bot.wakeup import Handoff, Wakeup
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
 from services import fiscal_exports, health, pacote, sefaz_download, sefaz_manifest
@@ -99,6 +99,9 @@ class App:
     # Woken when a notice was published: the notice loop. Not at every chat event (they
     # rarely publish one): each wake is a look at the notices table.
     notice_wakeup: Wakeup = field(default_factory=Wakeup)
+    # This process's outbox sender (attached by `serve`): an event's replies are claimed for
+    # it in the event's transaction and handed over.
+    handoff: Handoff = field(default_factory=Handoff)
 
     @property
     def invite_ttl(self) -> timedelta:
@@ -147,6 +150,7 @@ def build_app(
     db = db or make_engine(settings.database_url, background_checkpoints=background_jobs)
     uow_factory = UnitOfWorkFactory(make_session_factory(db))
     wakeup, job_wakeup, notice_wakeup = Wakeup(), Wakeup(), Wakeup()
+    handoff = Handoff()
 
     def wake_all() -> None:  # a job's messages, and the notices it may have published
         wakeup.wake()
@@ -194,6 +198,7 @@ def build_app(
         chat,  # type: ignore[arg-type]
         reads_photo=chat.takes_photo if isinstance(chat, Dialogue) else None,
         on_enqueued=wakeup.wake,
+        handoff=handoff,
         on_published=notice_wakeup.wake,
         run_jobs=(lambda _ids: job_wakeup.wake()) if background_jobs else runner.run_now,
         files=files,
@@ -210,6 +215,7 @@ def build_app(
         job_wakeup,
         background_jobs,
         notice_wakeup,
+        handoff,
     )
 
 

@@ -32,6 +32,11 @@ behind the webhooks' work on the default pool. While one of an identity's messag
 deferred, its newer messages are deferred behind it (in this process; across processes the
 claim order alone keeps them roughly in line).
 
+An event handled in this process hands its replies over already claimed (`takes`/`adopt`,
+services.outbox.Handoff): its transaction claimed them for this sender, so they are queued
+behind their identity's task at once, with no wake, gather or claim round; the pump's claims
+are for the rest (other processes' events, jobs, retries, a dead sender's messages).
+
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
 `Pacer` (bot/pacing.py), awaited before each send.
 """
@@ -131,6 +136,9 @@ class OutboxSender:
         self._slots = asyncio.Semaphore(concurrency)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken = False  # a wake came since the last look at the outbox
+        # Messages may be due for this sender's own claim (a wake came, or its last claim was
+        # full): events do not hand theirs over meanwhile, so they do not overtake the older.
+        self._backlog = True
         self._news = asyncio.Event()  # a wake, a stop or a task's end: the pump looks again
         self._stopping = False
         self._draining = False  # send_due: no claim is coming to share a lingering round
@@ -155,8 +163,43 @@ class OutboxSender:
     def channels(self) -> list[str]:
         return sorted(self.senders)
 
+    def takes(self, channel: str) -> bool:
+        """Whether an event's replies on `channel` may be claimed for this sender in the
+        event's transaction and handed over (`adopt`): it runs, delivers that channel, has room
+        for more claims, and nothing waits for its own claim (a wake it has not looked at yet,
+        a claim that came back full): older messages go first. Safe from any thread."""
+        return (
+            self._loop is not None
+            and not self._stopping
+            and not self._backlog
+            and channel in self.senders
+            and not self._full()
+        )
+
+    def adopt(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> bool:
+        """Send messages claimed for this sender elsewhere (an event's transaction, committed,
+        at `claimed_at`) as if it had claimed them; False when it no longer runs (they wait
+        for their lease to run out). Safe from any thread."""
+        loop = self._loop
+        if loop is None or self._stopping:
+            return False
+        try:
+            loop.call_soon_threadsafe(self._adopt, list(claimed), claimed_at)
+        except RuntimeError:  # the loop has just closed
+            return False
+        return True
+
+    def _adopt(self, claimed: list[ClaimedMessage], claimed_at: datetime) -> None:
+        # The identity's task may be lingering on its last fate's round: that round goes now,
+        # so this message does not wait for it.
+        busy = any(message.identity_key in self._queues for message in claimed)
+        self._dispatch(claimed, claimed_at)
+        if busy:
+            self._round_now.set()
+
     def wake(self) -> None:
         """Look at the outbox now. Safe to call from any thread, before or after `run`."""
+        self._backlog = True
         self._call_in_loop(self._set_wakeup)
 
     def stop(self) -> None:
@@ -206,6 +249,8 @@ class OutboxSender:
                     asked_at = datetime.now(UTC)  # the claim's stamp is no earlier
                     claimed = await self._claim(room)
                     exhausted = claimed is None or len(claimed) < room
+                    # (a wake since then may have brought more: it is looked at next)
+                    self._backlog = claimed is None or not exhausted or self._woken
                     handled += len(claimed or ())
                     self._dispatch(claimed or [], asked_at)
                     continue

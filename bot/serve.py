@@ -113,6 +113,7 @@ async def serve(
         uvicorn.Config(runtime.web, host=host, port=port, log_config=None, access_log=False)
     )
     stop_waking = app.wakeup.subscribe(sender.wake)
+    stop_handing = app.handoff.attach(sender)
     workers = runtime.job_workers
     stop_waking_workers = app.job_wakeup.subscribe(workers.wake) if workers else None
     tasks: list[asyncio.Task[None]] = []
@@ -158,6 +159,7 @@ async def serve(
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         stop_waking()
+        stop_handing()
         if stop_waking_workers is not None:
             stop_waking_workers()
         log.info("RevendaBot parado.")

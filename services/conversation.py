@@ -9,6 +9,10 @@ nothing of flows and the flows know nothing of transactions.
 The engine keeps, with the state, the outbox id of the live prompt (the reply marked
 `prompt`). When a newer prompt replaces it as a new message, the old one's buttons are taken
 off (ClearButtons) where the channel's capabilities allow, so it no longer looks clickable.
+
+When this process's outbox sender delivers the event's channel (a `Handoff`), the event's
+transaction also claims the replies for it (services.outbox.claim_born) and hands them over
+after the commit: they go out without the sender's own claim round, and without waking it.
 """
 
 from __future__ import annotations
@@ -33,10 +37,10 @@ from services.messages import (
     Outbound,
     Text,
 )
-from services.outbox import enqueue_to, outbox_rows
+from services.outbox import BORN_CLAIM_LIMIT, Handoff, claim_born, enqueue_to, outbox_rows
 from services.principal import Principal
 from services.replies import merge_replies
-from storage.conversation import PROMPT_KEY, StoredState
+from storage.conversation import PROMPT_KEY, ClaimedMessage, StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -93,6 +97,18 @@ def error_reply(reference: str) -> Text:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    """What an event's transaction left for after its commit."""
+
+    job_ids: list[int]  # the jobs it queued
+    published: bool  # it published a notice
+    born: list[ClaimedMessage]  # the replies claimed for this process's sender
+    at: datetime  # when (the claims' stamp)
+    # It enqueued messages that were not claimed with the replies (another chat's, an e-mail)
+    others: bool
+
+
 class ConversationEngine:
     def __init__(
         self,
@@ -100,6 +116,7 @@ class ConversationEngine:
         dialogue: Dialogue,
         *,
         on_enqueued: Callable[[], None] | None = None,
+        handoff: Handoff | None = None,
         on_published: Callable[[], None] | None = None,
         run_jobs: Callable[[Sequence[int]], None] | None = None,
         state_ttl: timedelta = STATE_TTL,
@@ -113,6 +130,9 @@ class ConversationEngine:
         self.files = files
         self.dialogue = dialogue
         self.on_enqueued = on_enqueued
+        # This process's sender, when it delivers an event's channel: the replies are claimed
+        # for it in the event's transaction and handed over instead of waking it.
+        self.handoff = handoff
         # Told after the commit of an event that published a notice (the notice loop).
         self.on_published = on_published
         # Told the ids of the jobs an event queued, after its commit: runs them here (inline
@@ -146,17 +166,24 @@ class ConversationEngine:
             return Result.FAILED
         if processed is None:
             return Result.DUPLICATE
-        job_ids, published = processed
-        self._notify()
-        if published and self.on_published is not None:
+        self._hand_over(processed)
+        if processed.published and self.on_published is not None:
             self.on_published()
-        if job_ids and self.run_jobs is not None:
-            self.run_jobs(job_ids)
+        if processed.job_ids and self.run_jobs is not None:
+            self.run_jobs(processed.job_ids)
         return Result.DONE
 
-    def _process(self, event: Inbound) -> tuple[list[int], bool] | None:
-        """The event's transaction; returns the ids of the jobs it queued and whether it
-        published a notice (None: a duplicate)."""
+    def _hand_over(self, processed: _Committed) -> None:
+        """Give the sender the replies claimed for it; wake it when there were none, when it
+        is gone (they wait for their lease), when the claim came back full (some of the chat's
+        messages may be left for its own claim) or when the step enqueued other messages."""
+        born = processed.born
+        handed = bool(born) and self.handoff is not None and self.handoff.adopt(born, processed.at)
+        if not handed or len(born) >= BORN_CLAIM_LIMIT or processed.others:
+            self._notify()
+
+    def _process(self, event: Inbound) -> _Committed | None:
+        """The event's transaction (None: a duplicate)."""
         now = datetime.now(UTC)
         uow = self.uow_factory()
         with uow:
@@ -200,8 +227,12 @@ class ConversationEngine:
                     now,
                 )
             job_ids = _queue_jobs(uow, event, outcome, version, now)
+            born: list[ClaimedMessage] = []
+            if replies and self.handoff is not None and self.handoff.takes(event.channel):
+                born = claim_born(uow, event.channel, event.identity_key, now)
+            others = bool(uow.outbox.enqueued_to - {(event.channel, event.identity_key)})
             uow.commit()
-            return job_ids, uow.published_notices > 0
+            return _Committed(job_ids, uow.published_notices > 0, born, now, others)
 
     def _record_failure(self, event: Inbound, reference: str) -> None:
         now = datetime.now(UTC)

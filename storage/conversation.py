@@ -20,6 +20,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     select,
     text,
     tuple_,
@@ -32,6 +33,7 @@ from storage.claims import claim_statement
 from storage.db import lock_key
 from storage.driver import DriverStatement
 from storage.models import (
+    OUTBOX_UNSENT,
     ConversationState,
     OutboxMessage,
     ProcessedEvent,
@@ -158,6 +160,11 @@ _MARK_SENT = (
 )
 
 
+# The partial index ix_outbox_unsent's own term, with its values as literals: with it, both
+# backends read one chat's unsent rows only (SQLite takes a partial index only for a WHERE
+# that repeats the index's, and not for bound parameters).
+_UNSENT = _OUTBOX.c.status.in_([literal_column(f"'{status}'") for status in OUTBOX_UNSENT])
+
 _CLAIMED = (
     _OUTBOX.c.id,
     _OUTBOX.c.channel,
@@ -180,7 +187,7 @@ def _claim_statement(
     if channels:
         where.append(table.c.channel.in_([bindparam(f"channel_{n}") for n in range(channels)]))
     if by_identity:
-        where.append(table.c.identity_key == bindparam("for_identity"))
+        where += [table.c.identity_key == bindparam("for_identity"), _UNSENT]
     statement = claim_statement(
         table, dialect, limit=limit, in_flight="sending", where=where, returning=_CLAIMED
     )
@@ -335,9 +342,16 @@ class ClaimedMessage:
 
 
 class OutboxRepository(CoreRepository):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        # The (channel, identity) of every row enqueued through this repository (one unit of
+        # work): whom the sender must be woken for.
+        self.enqueued_to: set[tuple[str, str]] = set()
+
     def enqueue(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
+        self._note(rows)
         if any(row.keys() != _ROW_KEYS for row in rows):
             self.connection.execute(_ENQUEUE, list(rows))
         elif len(rows) == 1:  # the usual case: plain execute, no executemany batching
@@ -347,6 +361,7 @@ class OutboxRepository(CoreRepository):
 
     def enqueue_returning(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Like `enqueue`, and the new rows' ids in order (a job edits one of them later)."""
+        self._note(rows)
         ids = []
         for row in rows:
             if row.keys() == _ROW_KEYS:
@@ -355,6 +370,9 @@ class OutboxRepository(CoreRepository):
             else:
                 ids.append(int(self.connection.execute(_ENQUEUE_RETURNING, row).scalar_one()))
         return ids
+
+    def _note(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.enqueued_to.update((row["channel"], row["identity_key"]) for row in rows)
 
     def row(self, message_id: int) -> ClaimedMessage | None:
         """One message as the sender sees it (where it goes, what it carries)."""

@@ -232,6 +232,12 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+# The outbox rows waiting or in flight. A query that should use ix_outbox_unsent repeats its
+# term (SQLite takes a partial index only for a WHERE that contains the index's own).
+OUTBOX_UNSENT = ("pending", "sending")
+OUTBOX_UNSENT_SQL = text("status IN ('pending', 'sending')")
+
+
 class OutboxMessage(Base):
     """A message committed with the event that caused it and delivered later by the sender."""
 
@@ -242,6 +248,15 @@ class OutboxMessage(Base):
         Index("ix_outbox_created", "created_at"),  # the retention sweep's order
         # A WhatsApp status names the message by its wamid: a failed one finds its row.
         Index("ix_outbox_external_ref", "external_ref"),
+        # A chat's messages not yet delivered, without its history: what the event claims for
+        # this process's sender (storage.conversation, the claim by identity).
+        Index(
+            "ix_outbox_unsent",
+            "identity_key",
+            "id",
+            sqlite_where=OUTBOX_UNSENT_SQL,
+            postgresql_where=OUTBOX_UNSENT_SQL,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from bot.channels.telegram import TelegramChannel, from_settings
 from bot.demo import CONSOLE_GESTOR, DEMO_NAME
 from bot.serve import ServeError, serve
 from services.types import UnitOfWorkFactory
+from storage.conversation import ClaimedMessage
 from storage.models import Gestor, OutboxMessage, ProcessedEvent
 from tests.integration.fake_telegram import TOKEN, FakeBotApi, callback_update, message_update
 from tests.support import make_office
@@ -185,8 +187,18 @@ async def test_without_a_telegram_channel_there_is_no_webhook_route(app: App) ->
     assert response.status_code == 404
 
 
-async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(app: App) -> None:
+async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_office(app.uow_factory, 1, identity_key=f"tg:{USER}")
+    handed: list[str] = []  # the replies the events claimed for serve's sender
+    adopt = app.handoff.adopt
+
+    def adopting(messages: Sequence[ClaimedMessage], at: datetime) -> bool:
+        handed.extend(message.payload["text"] for message in messages)
+        return adopt(messages, at)
+
+    monkeypatch.setattr(app.handoff, "adopt", adopting)
     app.settings = app.settings.model_copy(
         update={"telegram_bot_token": SecretStr(TOKEN), "telegram_poll_timeout": 5}
     )
@@ -214,9 +226,11 @@ async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(app: 
     assert health.status_code == 200
     (reply,) = api.called("sendMessage")
     assert reply.params["text"].startswith("O que você quer fazer?")
+    assert handed == [reply.params["text"]]
     assert [c.method for c in api.calls[:3]] == ["getMe", "setMyCommands", "deleteWebhook"]
     assert app.wakeup.listeners == ()
     assert app.notice_wakeup.listeners == ()
+    assert not app.handoff.takes("telegram")  # serve's sender is detached
 
 
 async def test_serve_fails_with_a_clear_reason_when_telegram_refuses_the_token(

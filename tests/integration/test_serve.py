@@ -187,18 +187,8 @@ async def test_without_a_telegram_channel_there_is_no_webhook_route(app: App) ->
     assert response.status_code == 404
 
 
-async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(app: App) -> None:
     make_office(app.uow_factory, 1, identity_key=f"tg:{USER}")
-    handed: list[str] = []  # the replies the events claimed for serve's sender
-    adopt = app.handoff.adopt
-
-    def adopting(messages: Sequence[ClaimedMessage], at: datetime) -> bool:
-        handed.extend(message.payload["text"] for message in messages)
-        return adopt(messages, at)
-
-    monkeypatch.setattr(app.handoff, "adopt", adopting)
     app.settings = app.settings.model_copy(
         update={"telegram_bot_token": SecretStr(TOKEN), "telegram_poll_timeout": 5}
     )
@@ -226,10 +216,59 @@ async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(
     assert health.status_code == 200
     (reply,) = api.called("sendMessage")
     assert reply.params["text"].startswith("O que você quer fazer?")
-    assert handed == [reply.params["text"]]
     assert [c.method for c in api.calls[:3]] == ["getMe", "setMyCommands", "deleteWebhook"]
     assert app.wakeup.listeners == ()
     assert app.notice_wakeup.listeners == ()
+    assert not app.handoff.takes("telegram")  # serve's sender is detached
+
+
+async def test_serve_hands_an_events_replies_to_its_own_sender(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event's transaction claims its replies for serve's sender, which sends them with
+    no claim of its own (nothing else wakes it here: no scheduler)."""
+    make_office(app.uow_factory, 1, identity_key=f"tg:{USER}")
+    handed: list[str] = []
+    adopt = app.handoff.adopt
+
+    def adopting(messages: Sequence[ClaimedMessage], at: datetime) -> bool:
+        handed.extend(message.payload.get("text", "") for message in messages)
+        return adopt(messages, at)
+
+    monkeypatch.setattr(app.handoff, "adopt", adopting)
+    app.settings = app.settings.model_copy(
+        update={
+            "telegram_bot_token": SecretStr(TOKEN),
+            "telegram_poll_timeout": 5,
+            "scheduler_enabled": False,
+        }
+    )
+    api = FakeBotApi()
+    stop = asyncio.Event()
+    ready = asyncio.Event()
+    running = asyncio.create_task(
+        serve(
+            app,
+            host="127.0.0.1",
+            port=free_port(),
+            stop=stop,
+            ready=ready,
+            telegram_request=api,
+            handle_signals=False,
+        )
+    )
+    await asyncio.wait_for(ready.wait(), timeout=10)
+    for _ in range(500):  # once the sender has looked at the outbox
+        if app.handoff.takes("telegram"):
+            break
+        await asyncio.sleep(0.01)
+    await api.push_update(message_update(1, USER, "/menu"))
+    await api.wait_for_calls("sendMessage", 1, timeout=10)
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+
+    (reply,) = api.called("sendMessage")
+    assert handed == [reply.params["text"]]
     assert not app.handoff.takes("telegram")  # serve's sender is detached
 
 

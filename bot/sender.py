@@ -36,9 +36,10 @@ deferred, its newer messages are deferred behind it (in this process; across pro
 claim order alone keeps them roughly in line).
 
 An event handled in this process hands its replies over already claimed (`takes`/`adopt`,
-services.outbox.Handoff): its transaction claimed them for this sender, so they are queued
-behind their identity's task at once, with no wake, gather or claim round; the pump's claims
-are for the rest (other processes' events, jobs, retries, a dead sender's messages).
+services.outbox.Handoff): its transaction wrote them claimed for this sender (only when their
+chat had nothing waiting or in flight), so they are queued at once, with no wake, gather or
+claim round; the pump's claims are for the rest (other processes' events, jobs, retries, a
+dead sender's messages, replies of a chat with older ones to send first).
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
 `Pacer` (bot/pacing.py), awaited before each send.
@@ -195,12 +196,7 @@ class OutboxSender:
         return True
 
     def _adopt(self, claimed: list[ClaimedMessage], claimed_at: datetime) -> None:
-        # The identity's task may be lingering on its last fate's round: that round goes now,
-        # so this message does not wait for it.
-        busy = any(message.identity_key in self._queues for message in claimed)
         self._dispatch(claimed, claimed_at)
-        if busy:
-            self._round_now.set()
 
     def wake(self) -> None:
         """Look at the outbox now. Safe to call from any thread, before or after `run`."""

@@ -10,9 +10,10 @@ The engine keeps, with the state, the outbox id of the live prompt (the reply ma
 `prompt`). When a newer prompt replaces it as a new message, the old one's buttons are taken
 off (ClearButtons) where the channel's capabilities allow, so it no longer looks clickable.
 
-When this process's outbox sender delivers the event's channel (a `Handoff`), the event's
-transaction also claims the replies for it (services.outbox.claim_born) and hands them over
-after the commit: they go out without the sender's own claim round, and without waking it.
+When this process's outbox sender delivers the event's channel (a `Handoff`) and the chat has
+nothing waiting or in flight (read with the state), the replies are written already claimed for
+that sender and handed over after the commit: they go out without the sender's own claim round,
+and without waking it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from services.messages import (
     Outbound,
     Text,
 )
-from services.outbox import BORN_CLAIM_LIMIT, Handoff, claim_born, enqueue_to, outbox_rows
+from services.outbox import Handoff, enqueue_to, outbox_rows
 from services.principal import Principal
 from services.replies import merge_replies
 from storage.conversation import PROMPT_KEY, ClaimedMessage, StoredState
@@ -174,12 +175,11 @@ class ConversationEngine:
         return Result.DONE
 
     def _hand_over(self, processed: _Committed) -> None:
-        """Give the sender the replies claimed for it; wake it when there were none, when it
-        is gone (they wait for their lease), when the claim came back full (some of the chat's
-        messages may be left for its own claim) or when the step enqueued other messages."""
+        """Give the sender the replies born claimed for it; wake it when there were none, when
+        it is gone (they wait for their lease) or when the step enqueued other messages."""
         born = processed.born
         handed = bool(born) and self.handoff is not None and self.handoff.adopt(born, processed.at)
-        if not handed or len(born) >= BORN_CLAIM_LIMIT or processed.others:
+        if not handed or processed.others:
             self._notify()
 
     def _process(self, event: Inbound) -> _Committed | None:
@@ -192,7 +192,7 @@ class ConversationEngine:
             lock = f"identity:{event.identity_key}"
             if not uow.conversations.claim_event(event.channel, event.event_id, now, lock=lock):
                 return None
-            identity, stored = uow.conversations.load_with_identity(event.identity_key)
+            identity, stored, unsent = uow.conversations.load_with_identity(event.identity_key)
             sent_by_person = not isinstance(event.body, NoticeBody)
             principal = principal_of(uow, identity, address=event.address, touch=sent_by_person)
             state = None
@@ -207,7 +207,13 @@ class ConversationEngine:
                 stored_file(self.files, reply)
                 for reply in merge_replies(outcome.replies, event.capabilities)
             ]
-            prompt = enqueue_replies(uow, event, replies, now, previous, previous_ref)
+            # nothing older of this chat to send first, and a sender here for its channel
+            born_claimed = (
+                unsent is False and self.handoff is not None and self.handoff.takes(event.channel)
+            )
+            prompt, born = enqueue_replies(
+                uow, event, replies, now, previous, previous_ref, claimed=born_claimed
+            )
             if outcome.state is not None:
                 next_state = outcome.state
                 version = (state.version if state else 0) + 1
@@ -227,9 +233,6 @@ class ConversationEngine:
                     now,
                 )
             job_ids = _queue_jobs(uow, event, outcome, version, now)
-            born: list[ClaimedMessage] = []
-            if replies and self.handoff is not None and self.handoff.takes(event.channel):
-                born = claim_born(uow, event.channel, event.identity_key, now)
             others = bool(uow.outbox.enqueued_to - {(event.channel, event.identity_key)})
             uow.commit()
             return _Committed(job_ids, uow.published_notices > 0, born, now, others)
@@ -281,28 +284,33 @@ def enqueue_replies(
     now: datetime,
     previous_prompt: int | None,
     previous_ref: str | None,
-) -> int | None:
+    *,
+    claimed: bool = False,
+) -> tuple[int | None, list[ClaimedMessage]]:
     """Put the replies in the outbox; return the outbox id of the prompt among them (None
-    when there is none). When that prompt is a new message, take the buttons off the
-    previous one (`previous_ref`, its platform id, read with the state; None while it is not
-    sent), not when it edits the previous one in place: it has the new buttons."""
-    index = next((i for i, m in enumerate(replies) if isinstance(m, Text) and m.prompt), None)
-    if index is None:
-        enqueue(uow, event, replies, now)
-        return None
+    when there is none) and, when `claimed`, the rows as born claimed for this process's
+    sender. When that prompt is a new message, take the buttons off the previous one
+    (`previous_ref`, its platform id, read with the state; None while it is not sent), not
+    when it edits the previous one in place: it has the new buttons."""
     to = (event.channel, event.identity_key, event.address)
     rows = outbox_rows(*to, replies, now, event.message_ref)
-    uow.outbox.enqueue(rows[:index])
-    (prompt,) = uow.outbox.enqueue_returning(rows[index : index + 1])
-    after = rows[index + 1 :]
-    if previous_prompt is not None and event.capabilities.edit:
+    index = next((i for i, m in enumerate(replies) if isinstance(m, Text) and m.prompt), None)
+    if index is not None and previous_prompt is not None and event.capabilities.edit:
         # None while the old prompt is not delivered yet: it keeps its buttons, which
         # answer "expirou" like any other past prompt's
         old = previous_ref
         if old is not None and old != rows[index]["payload"].get("edit_ref"):
-            after += outbox_rows(*to, [ClearButtons(old)], now, None)
-    uow.outbox.enqueue(after)
-    return prompt
+            rows += outbox_rows(*to, [ClearButtons(old)], now, None)
+    if claimed:
+        born = uow.outbox.enqueue_claimed(rows, now)
+        return (born[index].id if index is not None else None), born
+    if index is None:
+        uow.outbox.enqueue(rows)
+        return None, []
+    uow.outbox.enqueue(rows[:index])
+    (prompt,) = uow.outbox.enqueue_returning(rows[index : index + 1])
+    uow.outbox.enqueue(rows[index + 1 :])
+    return prompt, []
 
 
 def enqueue(uow: UnitOfWork, event: Inbound, replies: Sequence[Outbound], now: datetime) -> None:

@@ -16,9 +16,6 @@ from storage.uow import UnitOfWork, UnitOfWorkFactory
 # taken over within about this long.
 CLAIM_LEASE = timedelta(seconds=20)
 MAX_ATTEMPTS = 8
-# How many of a chat's due messages an event claims at most for this process's sender (its
-# replies are the newest: when the claim comes back this full, some may be left to the sender).
-BORN_CLAIM_LIMIT = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,31 +58,17 @@ Fate = Delivered | Deferred | Failed
 
 class Handoff(Protocol):
     """This process's outbox sender as the conversation engine sees it. When it `takes` the
-    event's channel, the event's transaction claims the replies it wrote for it (`claim_born`)
-    and hands them over after the commit (`adopt`): the sender sends them without a claim of
-    its own. A process that dies in between leaves them claimed: they are taken over when the
-    lease runs out, as any claim of a dead sender."""
+    event's channel and the chat has nothing waiting or in flight, the event's transaction
+    writes its replies already claimed for it (in flight, token 1) and hands them over after
+    the commit (`adopt`): the sender sends them without a claim of its own. A process that dies
+    in between leaves them claimed: they are taken over when the lease runs out, as any claim
+    of a dead sender."""
 
     def takes(self, channel: str) -> bool: ...
 
     def adopt(self, messages: Sequence[ClaimedMessage], claimed_at: datetime) -> bool:
         """Hand claimed messages to the sender; False if it is no longer there to take them."""
         ...
-
-
-def claim_born(
-    uow: UnitOfWork, channel: str, identity_key: str, now: datetime
-) -> list[ClaimedMessage]:
-    """In the transaction that enqueued a chat's replies: claim that chat's due messages of
-    `channel` (the replies, and any older ones still waiting, in order) for this process's
-    sender, up to BORN_CLAIM_LIMIT."""
-    return uow.outbox.claim(
-        now,
-        limit=BORN_CLAIM_LIMIT,
-        lease=CLAIM_LEASE,
-        channels=[channel],
-        identity_key=identity_key,
-    )
 
 
 def claim(

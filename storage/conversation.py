@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     literal_column,
@@ -140,6 +141,13 @@ _ENQUEUE_ROW = insert(_OUTBOX).values(
 )
 _ENQUEUE_DRIVER = DriverStatement(_ENQUEUE_ROW)
 _ENQUEUE_RETURNING_DRIVER = DriverStatement(_ENQUEUE_ROW.returning(_OUTBOX.c.id))
+# A row born claimed by this process's sender (in flight, stamped, its token 1).
+_CLAIMED_ROW_KEYS = _ROW_KEYS | {"claimed_at"}
+_ENQUEUE_CLAIMED_DRIVER = DriverStatement(
+    insert(_OUTBOX)
+    .values({key: bindparam(key, type_=_OUTBOX.c[key].type) for key in sorted(_CLAIMED_ROW_KEYS)})
+    .returning(_OUTBOX.c.id)
+)
 # What a delivered message that carried a secret keeps of itself.
 REDACTED: dict[str, Any] = {"type": "text", "text": "[redacted]", "buttons": [], "redacted": True}
 _REDACT_IF_SENSITIVE = case(
@@ -244,8 +252,20 @@ class StoredState:
     prompt_ref: str | None = None
 
 
+class Loaded(NamedTuple):
+    """What an event reads first about its identity."""
+
+    identity: ActingIdentity | None
+    state: StoredState | None
+    # The chat has messages waiting or in flight (None: not asked, for a stranger).
+    unsent: bool | None
+
+
+# Whether the chat has messages not yet delivered (waiting or in flight), read with the state:
+# when it has none, an event's replies may be born claimed for this process's sender.
+_CHAT_UNSENT = exists().where(_OUTBOX.c.identity_key == bindparam("key"), _UNSENT).label("unsent")
 _ACTING_WITH_STATE_SELECT = (
-    ACTING.add_columns(*_LOADED_STATE)
+    ACTING.add_columns(*_LOADED_STATE, _CHAT_UNSENT)
     .outerjoin(_STATE, _STATE.c.identity_key == IDENTITY.c.key)
     .outerjoin(_PROMPT, _PROMPT_ROW)
     .where(IDENTITY.c.key == bindparam("key"))
@@ -273,19 +293,19 @@ class ConversationRepository(CoreRepository):
             return _CLAIM_EVENT_LOCKED_PG.first(self.connection, params) is not None
         return _claim_event_driver(dialect).first(self.connection, params) is not None
 
-    def load_with_identity(
-        self, identity_key: str
-    ) -> tuple[ActingIdentity | None, StoredState | None]:
-        """The identity (with its gestor's name) and its state, in one round trip."""
+    def load_with_identity(self, identity_key: str) -> Loaded:
+        """The identity (with its gestor's name), its state and whether its chat has messages
+        not yet delivered, in one round trip."""
         session = self.session
         if session.new or session.dirty or session.deleted:  # Core does not autoflush
             session.flush()
         row = _ACTING_WITH_STATE.first(self.connection, {"key": identity_key})
         if row is None:  # a stranger: no identity, but a state may still be there
-            return None, self.load(identity_key)
+            return Loaded(None, self.load(identity_key), None)
         identity = ActingIdentity(*row[:ACTING_WIDTH])
-        state = row[ACTING_WIDTH:]
-        return identity, (StoredState(*state) if state[0] is not None else None)
+        state = row[ACTING_WIDTH:-1]
+        stored = StoredState(*state) if state[0] is not None else None
+        return Loaded(identity, stored, bool(row[-1]))
 
     def load(self, identity_key: str) -> StoredState | None:
         row = _LOAD_STATE.first(self.connection, {"identity_key": identity_key})
@@ -370,6 +390,32 @@ class OutboxRepository(CoreRepository):
             else:
                 ids.append(int(self.connection.execute(_ENQUEUE_RETURNING, row).scalar_one()))
         return ids
+
+    def enqueue_claimed(
+        self, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> list[ClaimedMessage]:
+        """Insert rows already claimed for this process's sender, as its own claim would have
+        left them (in flight, stamped `now`, token 1): it is handed them after the commit."""
+        self._note(rows)
+        claimed = []
+        for row in rows:
+            values = {**row, "status": "sending", "attempts": 1, "claimed_at": now}
+            if values.keys() == _CLAIMED_ROW_KEYS:
+                (found,) = _ENQUEUE_CLAIMED_DRIVER.first(self.connection, values) or (None,)
+            else:
+                found = self.connection.execute(_ENQUEUE_RETURNING, values).scalar_one()
+            claimed.append(
+                ClaimedMessage(
+                    int(found),
+                    row["channel"],
+                    row["identity_key"],
+                    row["address"],
+                    row["payload"],
+                    row["blob"],
+                    1,
+                )
+            )
+        return claimed
 
     def _note(self, rows: Sequence[dict[str, Any]]) -> None:
         self.enqueued_to.update((row["channel"], row["identity_key"]) for row in rows)

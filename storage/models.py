@@ -248,8 +248,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_created", "created_at"),  # the retention sweep's order
         # A WhatsApp status names the message by its wamid: a failed one finds its row.
         Index("ix_outbox_external_ref", "external_ref"),
-        # A chat's messages not yet delivered, without its history: what the event claims for
-        # this process's sender (storage.conversation, the claim by identity).
+        # A chat's messages not yet delivered, without its history: whether it has any, read
+        # with its state (storage.conversation), and the claim of one chat's messages.
         Index(
             "ix_outbox_unsent",
             "identity_key",

@@ -235,7 +235,7 @@ def test_the_live_prompts_platform_id_is_read_with_the_state_once_it_was_sent(
     def loaded() -> tuple[StoredState | None, StoredState | None, StoredState | None]:
         uow = uow_factory()
         with uow:
-            _identity, with_identity = uow.conversations.load_with_identity("test:ana")
+            _identity, with_identity, _unsent = uow.conversations.load_with_identity("test:ana")
             return (
                 with_identity,
                 uow.conversations.load("test:ana"),

@@ -1,11 +1,12 @@
 """Outbox: a chat's messages not yet delivered, by identity, without its history
 
-The conversation engine claims the replies it has just written for this process's sender in
-the event's own transaction (the sender then needs no claim of its own). That claim reads one
-chat's pending and in-flight rows; ix_outbox_identity would walk the chat's whole history
-(every sent message, until the retention sweep deletes it). Partial index (identity_key, id)
-WHERE status IN ('pending', 'sending'): only the rows still to deliver, a few per chat. The
-outbox is kept short by the retention sweep, so building it takes moments.
+An event whose chat has nothing waiting or in flight writes its replies already claimed for
+this process's sender (which then needs no claim of its own); the statement that reads the
+chat's state asks that with an EXISTS on one chat's pending and in-flight rows, which
+ix_outbox_identity would answer by walking the chat's whole history (every sent message, until
+the retention sweep deletes it). Partial index (identity_key, id) WHERE status IN ('pending',
+'sending'): only the rows still to deliver, a few per chat. Building it reads the table once
+(the retention sweep keeps it to a month of messages) while writes to it wait.
 
 Revision ID: 0021
 Revises: 0020

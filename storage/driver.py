@@ -14,6 +14,7 @@ parameters): give each value its own parameter instead.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeEngine
 
+from storage.types import UTCDateTime
+
 # SQLAlchemy's own SQL log (echo, or logging configured at INFO): these statements go there too.
 _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 
@@ -30,6 +33,28 @@ _SQL_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 _CURSOR = "revendabot.driver_cursor"
 
 Processor = Callable[[Any], Any]
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    if isinstance(type_, UTCDateTime):
+        return _utc_bind(dialect)
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+# Per dialect name (its UTC timestamps convert alike whichever engine it came from).
+_UTC_BINDS: dict[str, Processor | None] = {}
+
+
+def _utc_bind(dialect: Dialect) -> Processor | None:
+    """The bind processor of every UTC timestamp on `dialect`, shared by all statements and
+    remembering its last values: an event binds the same few instants (now, now + the state's
+    life, the lease's edge) about ten times over, and on SQLite each costs a conversion to
+    UTC and a formatting to text."""
+    if dialect.name not in _UTC_BINDS:
+        process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        cached = None if process is None else functools.lru_cache(maxsize=64)(process)
+        _UTC_BINDS[dialect.name] = cached
+    return _UTC_BINDS[dialect.name]
 
 
 class _Compiled:
@@ -56,8 +81,7 @@ class _Compiled:
         if any(compiled.binds[name].expanding for name in names):
             raise ValueError("expanding parameters (IN lists) need SQLAlchemy's own execute")
         self.binds: list[tuple[str, Processor | None]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in names
+            (name, _bind_processor(compiled.binds[name].type, dialect)) for name in names
         ]
         # values the statement carries itself (a literal compared in a WHERE, a LIMIT)
         self.defaults: dict[str, Any] = {

@@ -19,7 +19,7 @@ from services.types import UnitOfWorkFactory
 from storage import repositories
 from storage.conversation import StoredState
 from storage.driver import DriverStatement
-from storage.models import ConversationState, OutboxMessage
+from storage.models import ConversationState, OutboxMessage, ProcessedEvent
 from tests.support import add_client, make_office
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -113,6 +113,36 @@ def test_a_naive_datetime_is_refused_before_it_reaches_the_database(
     uow = uow_factory()
     with uow:
         assert uow.conversations.claim_event("tg", "1", datetime.now(UTC)) is True
+
+
+def test_the_same_instant_bound_again_is_stored_the_same_whatever_its_zone(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """The driver remembers the last timestamps it converted: an equal instant in another
+    zone is the same UTC value, a naive one is refused however often it comes."""
+    at = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    uow = uow_factory()
+    with uow:
+        for n, when in enumerate([at, at.astimezone(SAO_PAULO), at, at + timedelta(seconds=1)]):
+            uow.conversations.claim_event("tg", str(n), when)
+        uow.commit()
+    for _ in range(2):
+        uow = uow_factory()
+        with uow, pytest.raises(StatementError, match="naive datetime"):
+            uow.conversations.claim_event("tg", "9", at.replace(tzinfo=None))
+    uow = uow_factory()
+    with uow:
+        stored = uow.session.execute(
+            select(ProcessedEvent.event_id, ProcessedEvent.processed_at).order_by(
+                ProcessedEvent.event_id
+            )
+        ).all()
+    assert [(event_id, when) for event_id, when in stored] == [
+        ("0", at),
+        ("1", at),
+        ("2", at),
+        ("3", at + timedelta(seconds=1)),
+    ]
 
 
 def test_a_database_error_is_sqlalchemys_and_the_next_unit_of_work_goes_on(

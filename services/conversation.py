@@ -207,9 +207,14 @@ class ConversationEngine:
                 stored_file(self.files, reply)
                 for reply in merge_replies(outcome.replies, event.capabilities)
             ]
-            # nothing older of this chat to send first, and a sender here for its channel
+            # nothing older of this chat to send first (before the event, nor from its step),
+            # and a sender here for its channel
+            chat = (event.channel, event.identity_key)
             born_claimed = (
-                unsent is False and self.handoff is not None and self.handoff.takes(event.channel)
+                unsent is False
+                and chat not in uow.outbox.enqueued_to
+                and self.handoff is not None
+                and self.handoff.takes(event.channel)
             )
             prompt, born = enqueue_replies(
                 uow, event, replies, now, previous, previous_ref, claimed=born_claimed
@@ -233,7 +238,7 @@ class ConversationEngine:
                     now,
                 )
             job_ids = _queue_jobs(uow, event, outcome, version, now)
-            others = bool(uow.outbox.enqueued_to - {(event.channel, event.identity_key)})
+            others = bool(uow.outbox.enqueued_to - {chat})
             uow.commit()
             return _Committed(job_ids, uow.published_notices > 0, born, now, others)
 

@@ -219,6 +219,23 @@ def test_a_step_that_also_enqueues_for_someone_else_wakes_the_sender_for_it(app:
     assert rows(app.uow_factory)["o pacote"].status == "pending"
 
 
+def test_a_step_that_wrote_to_its_own_chat_first_gets_no_hand_over(app: App) -> None:
+    """What the step put in the outbox for this chat before its replies goes first."""
+    chat = chat_of(app)
+
+    def noting(turn: Turn) -> Outcome:
+        enqueue_to(turn.uow, "fake", chat, chat, [Text("antes")], datetime.now(UTC))
+        return Outcome([Text("depois")], None)
+
+    handoff, wakes = RecordingHandoff(), Wakes()
+    engine = ConversationEngine(app.uow_factory, noting, on_enqueued=wakes, handoff=handoff)
+    engine.handle(said(chat, "e1"))
+
+    assert handoff.handed == []
+    assert wakes.count == 1
+    assert texts(outbox.claim(app.uow_factory, channels=["fake"])) == ["antes", "depois"]
+
+
 def test_replies_handed_to_a_sender_that_is_gone_are_taken_over_after_the_lease(
     app: App,
 ) -> None:

@@ -87,7 +87,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -436,9 +436,10 @@ class _CountingSender(OutboxSender):
             self.claims += 1
         return claimed
 
-    def _adopt(self, claimed: list[ClaimedMessage], claimed_at: datetime) -> None:
-        self.adopted += 1
-        super()._adopt(claimed, claimed_at)
+    def adopt(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> bool:
+        taken = super().adopt(claimed, claimed_at)
+        self.adopted += taken
+        return taken
 
 
 class _BenchChannel:

@@ -190,13 +190,10 @@ class OutboxSender:
         if loop is None or self._stopping:
             return False
         try:
-            loop.call_soon_threadsafe(self._adopt, list(claimed), claimed_at)
+            loop.call_soon_threadsafe(self._dispatch, list(claimed), claimed_at)
         except RuntimeError:  # the loop has just closed
             return False
         return True
-
-    def _adopt(self, claimed: list[ClaimedMessage], claimed_at: datetime) -> None:
-        self._dispatch(claimed, claimed_at)
 
     def wake(self) -> None:
         """Look at the outbox now. Safe to call from any thread, before or after `run`."""

@@ -235,7 +235,7 @@ class ProcessedEvent(Base):
 # The outbox rows waiting or in flight. A query that should use ix_outbox_unsent repeats its
 # term (SQLite takes a partial index only for a WHERE that contains the index's own).
 OUTBOX_UNSENT = ("pending", "sending")
-OUTBOX_UNSENT_SQL = text("status IN ('pending', 'sending')")
+OUTBOX_UNSENT_SQL = text(f"status IN ({', '.join(repr(status) for status in OUTBOX_UNSENT)})")
 
 
 class OutboxMessage(Base):

@@ -18,14 +18,13 @@ from sqlalchemy import Engine
 from bot.app import App
 from bot.cli import main
 from bot.scheduler import ReminderScheduler, from_settings
-from bot.serve import serve
 from services.reminders import SAO_PAULO, ReminderOptions
 from services.scheduler import run_job, take_lease
 from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
 from tests.integration.fake_telegram import TOKEN, FakeBotApi
 from tests.integration.reminder_support import published, put_certificate, sp_noon
-from tests.integration.test_serve import USER, free_port
+from tests.integration.test_serve import USER, polling_serve
 from tests.support import add_client, make_office
 
 TODAY = date(2026, 3, 2)
@@ -194,16 +193,7 @@ async def test_serve_runs_a_sweep_missed_today_and_the_reminder_reaches_telegram
     )
     api = FakeBotApi()
     stop = asyncio.Event()
-    running = asyncio.create_task(
-        serve(
-            app,
-            host="127.0.0.1",
-            port=free_port(),
-            stop=stop,
-            telegram_request=api,
-            handle_signals=False,
-        )
-    )
+    running = polling_serve(app, api, stop)
     try:
         # other sweeps caught up at start-up (the Pendências digest) may speak first
         reminder = await api.wait_for_text(card.razao_social, timeout=15)

@@ -41,6 +41,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def polling_serve(
+    app: App,
+    api: FakeBotApi,
+    stop: asyncio.Event,
+    *,
+    port: int | None = None,
+    ready: asyncio.Event | None = None,
+) -> asyncio.Task[None]:
+    """`serve` with Telegram polling the stand-in Bot API, until `stop` is set."""
+    return asyncio.create_task(
+        serve(
+            app,
+            host="127.0.0.1",
+            port=port or free_port(),
+            stop=stop,
+            ready=ready,
+            telegram_request=api,
+            handle_signals=False,
+        )
+    )
+
+
 def count(uow_factory: UnitOfWorkFactory, model: type[object]) -> int:
     uow = uow_factory()
     with uow:
@@ -195,16 +217,7 @@ async def test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(app: 
     api = FakeBotApi()
     stop = asyncio.Event()
     port = free_port()
-    running = asyncio.create_task(
-        serve(
-            app,
-            host="127.0.0.1",
-            port=port,
-            stop=stop,
-            telegram_request=api,
-            handle_signals=False,
-        )
-    )
+    running = polling_serve(app, api, stop, port=port)
     await api.push_update(message_update(1, USER, "/menu"))
 
     await api.wait_for_calls("sendMessage", 1, timeout=10)
@@ -246,17 +259,7 @@ async def test_serve_hands_an_events_replies_to_its_own_sender(
     api = FakeBotApi()
     stop = asyncio.Event()
     ready = asyncio.Event()
-    running = asyncio.create_task(
-        serve(
-            app,
-            host="127.0.0.1",
-            port=free_port(),
-            stop=stop,
-            ready=ready,
-            telegram_request=api,
-            handle_signals=False,
-        )
-    )
+    running = polling_serve(app, api, stop, ready=ready)
     await asyncio.wait_for(ready.wait(), timeout=10)
     for _ in range(500):  # once the sender has looked at the outbox
         if app.handoff.takes("telegram"):

@@ -29,6 +29,7 @@ from services.fiscal_exports import DANFE_CACHE
 from services.pacote import PacoteOptions
 from services.reminders import SAO_PAULO, ReminderOptions, SweepResult
 from services.retention import RetentionPolicy
+from services.sefaz_capture import CaptureReport
 from services.types import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class ReminderScheduler:
         on_done: Callable[[], None] | None = None,
         retention: RetentionPolicy | None = None,
         on_job: Callable[[str, str, float | None], None] | None = None,
-        capture: Callable[..., object] | None = None,
+        capture: Callable[..., CaptureReport] | None = None,
         capture_minutes: int = 60,
         pacote: PacoteOptions | None = None,
     ) -> None:
@@ -148,7 +149,7 @@ class ReminderScheduler:
             self.on_done()
         return result
 
-    async def fire_capture(self) -> object | None:
+    async def fire_capture(self) -> CaptureReport | None:
         """Run the SEFAZ capture if this instance takes the `captura` lease (each CNPJ has its
         own lease too, so an overlap would still query a CNPJ once)."""
         if self.capture is None:
@@ -170,7 +171,9 @@ class ReminderScheduler:
             self._observe(CAPTURE_JOB, "failed", None)
             return None
         self._observe(CAPTURE_JOB, "ran", time_module.perf_counter() - began)
-        if self.on_done is not None:
+        # New notes are the only thing a capture tells anyone (a notice per client); a capture
+        # that found none must not wake the sender, or the next events wait for its claim.
+        if self.on_done is not None and result.novas:
             self.on_done()
         return result
 
@@ -194,7 +197,7 @@ def from_settings(
     on_done: Callable[[], None],
     on_job: Callable[[str, str, float | None], None] | None = None,
     files: FileStore | None = None,
-    capture: Callable[..., object] | None = None,
+    capture: Callable[..., CaptureReport] | None = None,
 ) -> ReminderScheduler:
     notice_time = parse_time(settings.notice_sweep_time)
     return ReminderScheduler(

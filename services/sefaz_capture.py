@@ -101,6 +101,11 @@ class CaptureReport:
     def consultas(self) -> int:
         return sum(c.consultas for c in self.clientes)
 
+    @property
+    def novas(self) -> int:
+        """New notes and summaries over every client (each client's notice counts its own)."""
+        return sum(c.novas for c in self.clientes)
+
 
 AutoCiencia = Callable[[UnitOfWorkFactory, CaptureTarget, A1, list[str], datetime], int]
 # (services/sefaz_download.py) the summaries' XML asked by key: (asked, downloaded)

@@ -20,6 +20,7 @@ from bot.cli import main
 from bot.scheduler import ReminderScheduler, from_settings
 from services.reminders import SAO_PAULO, ReminderOptions
 from services.scheduler import run_job, take_lease
+from services.sefaz_capture import CaptureReport, ClientCapture
 from services.types import UnitOfWorkFactory
 from storage.db import make_engine, make_session_factory
 from tests.integration.fake_telegram import TOKEN, FakeBotApi
@@ -208,15 +209,35 @@ async def test_serve_runs_a_sweep_missed_today_and_the_reminder_reaches_telegram
 
 async def test_the_sefaz_capture_fires_on_one_instance_per_interval(app: App) -> None:
     runs: list[str] = []
+    report = CaptureReport()
 
-    def capture(*, now: datetime, holder: str) -> str:
+    def capture(*, now: datetime, holder: str) -> CaptureReport:
         runs.append(holder)
-        return "ok"
+        return report
 
     first, second = (
         ReminderScheduler(app.uow_factory, {}, OPTIONS, holder=h, capture=capture)
         for h in ("a", "b")
     )
-    assert await first.fire_capture() == "ok"
+    assert await first.fire_capture() is report
     assert await second.fire_capture() is None  # the lease is held for half the interval
     assert runs == ["a"]
+
+
+@pytest.mark.parametrize(("notas", "resumos", "wakes"), [(0, 0, 0), (2, 0, 1), (0, 1, 1)])
+async def test_a_capture_wakes_the_sender_and_the_notices_only_when_it_found_new_notes(
+    app: App, notas: int, resumos: int, wakes: int
+) -> None:
+    """A capture that found nothing has nothing to send: a wake would only make the next
+    events' replies wait for a claim round instead of being handed to the sender."""
+    found = ClientCapture(1, "11222333000181", "Loja", notas=notas, resumos=resumos)
+    woken: list[str] = []
+    scheduler = ReminderScheduler(
+        app.uow_factory,
+        {},
+        OPTIONS,
+        on_done=lambda: woken.append("wake"),
+        capture=lambda **_: CaptureReport([found]),
+    )
+    await scheduler.fire_capture()
+    assert len(woken) == wakes

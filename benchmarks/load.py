@@ -1,7 +1,8 @@
 """Benchmark: the full path over HTTP, 1, 2 and 4 `revendabot serve` processes on one PostgreSQL.
 
     .venv/bin/python benchmarks/load.py [--processes 1,2,4] [--chats 64] [--open-chats 256]
-        [--seconds 12] [--open-seconds 10] [--offices 8] [--pg-url URL] [--no-kill] [--smoke]
+        [--seconds 12] [--open-seconds 10] [--open-rate R] [--offices 8] [--pg-url URL]
+        [--no-kill] [--smoke]
 
 A throwaway PostgreSQL database gets `--offices` offices of 40 clients (as
 benchmarks/conversation.py seeds them) and one Telegram identity per simulated chat, bound to
@@ -18,11 +19,12 @@ card → Voltar → Menu → Novo cadastro with every field → Cadastrar. A web
 
 Per N: a closed loop (`--chats` chats, no pause: saturation) for `--seconds`, then an open
 loop (`--open-chats` chats pausing at random so that about half the closed loop's rate is
-offered) for `--open-seconds`. Printed: accepted updates/s, webhook p50/p99 (POST → 200:
-the whole step, committed before the answer), to reply p50/p99 (POST → the prompt at the
-stand-in), when the last reply came after the last update was accepted, CPU per update of the
-servers and of this harness, how busy the machine's CPUs were, PostgreSQL transactions per
-update, and whatever the servers logged (at WARNING and above). Then an audit against the
+offered, or `--open-rate R` per second: two builds compared at the same load) for
+`--open-seconds`. Printed: accepted updates/s, webhook p50/p99 (POST → 200: the whole step,
+committed before the answer), to reply p50/p99 (POST → the prompt at the stand-in), when
+the last reply came after the last update was accepted, CPU per update of the servers and of
+this harness, how busy the machine's CPUs were, PostgreSQL transactions per update, and
+whatever the servers logged (at WARNING and above). Then an audit against the
 database: every outbox row of the run matched to the calls the stand-in received (text,
 chat, edited message): a row without its call is lost, a call beyond its row is duplicated;
 every acknowledged update must be in processed_event.
@@ -732,11 +734,12 @@ async def bench(args: argparse.Namespace, setup: Setup) -> bool:
             rate = report(closed, count, one_process)
             one_process = one_process or rate
             open_loop = await load.run(
-                f"{label}, open loop at half that",
+                f"{label}, open loop at "
+                + (f"{args.open_rate:g}/s" if args.open_rate else "half that"),
                 setup.chats[: args.open_chats],
                 servers,
                 seconds=args.open_seconds,
-                rate=rate / 2,
+                rate=args.open_rate or rate / 2,
             )
             report(open_loop, count)
             sent = closed.sent + open_loop.sent
@@ -815,6 +818,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-chats", type=int, default=256, help="chats of the open loop")
     parser.add_argument("--seconds", type=float, default=12.0, help="closed loop length")
     parser.add_argument("--open-seconds", type=float, default=10.0, help="open loop length")
+    parser.add_argument(
+        "--open-rate",
+        type=float,
+        default=None,
+        help="updates/s the open loop offers (default: half the closed loop's; a fixed rate "
+        "compares two builds at the same load)",
+    )
     parser.add_argument("--offices", type=int, default=8)
     parser.add_argument(
         "--pg-url",

@@ -154,10 +154,6 @@ class Settings(BaseSettings):
     telegram_burst_per_chat: int = Field(default=3, ge=1, le=20)
     whatsapp_burst_per_user: int = Field(default=45, ge=1, le=45)
     sender_concurrency: int = Field(default=64, ge=1, le=1000)
-    # Connections the sender keeps to the Bot API (getUpdates has one of its own). httpx looks
-    # at every pooled connection on each request, twice: a pool sized for the sends the pacing
-    # allows costs a fraction of PTB's 256. A send finding them all busy waits its turn.
-    telegram_connections: int = Field(default=16, ge=1, le=256)
 
     # Webhook events in progress per process; beyond this a webhook answers 503 + Retry-After
     # and the platform redelivers later, instead of every answer queueing behind the burst.

@@ -52,7 +52,7 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.settings import Settings
@@ -106,9 +106,6 @@ MAX_CALLBACK_DATA = 64  # bytes, Bot API limit
 # Files in are read into memory up to this size (the cloud Bot API's getFile limit).
 MAX_DOWNLOAD = 20 * 1024 * 1024
 MAX_BACKOFF = timedelta(minutes=5)
-# Seconds a Bot API call waits for a free pooled connection before it counts as a network
-# error (and is deferred with backoff).
-POOL_WAIT_SECONDS = 30.0
 COMMANDS = (
     BotCommand("menu", "Mostrar o menu principal"),
     BotCommand("cancelar", "Cancelar a operação em andamento"),
@@ -151,23 +148,8 @@ def build_bot(settings: Settings, *, request: BaseRequest | None = None) -> Bot:
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_base_url,
         base_file_url=settings.telegram_base_file_url,
-        request=request or bot_api_request(settings),
-        # None: PTB's own one-connection request for the long poll
+        request=request,
         get_updates_request=request,
-    )
-
-
-def bot_api_request(settings: Settings) -> HTTPXRequest:
-    """The HTTP pool the sender's Bot API calls go through.
-
-    httpcore walks every connection in the pool (asking each idle one whether its socket is
-    readable) whenever a request starts or ends; with as many connections as a burst opened
-    (PTB allows 256), that walk was about a third of the event loop's time in
-    benchmarks/load.py. The pacing (TELEGRAM_RATE_GLOBAL, 30/s) keeps far fewer requests in
-    flight at once. A send finding every connection busy (long uploads) waits for one, up to
-    POOL_WAIT_SECONDS rather than PTB's one second."""
-    return HTTPXRequest(
-        connection_pool_size=settings.telegram_connections, pool_timeout=POOL_WAIT_SECONDS
     )
 
 

@@ -171,9 +171,9 @@ class ReminderScheduler:
             self._observe(CAPTURE_JOB, "failed", None)
             return None
         self._observe(CAPTURE_JOB, "ran", time_module.perf_counter() - began)
-        # New notes are the only thing a capture tells anyone (a notice per client); a capture
-        # that found none must not wake the sender, or the next events wait for its claim.
-        if self.on_done is not None and result.novas:
+        # A capture tells people something only by its notices (new notes); one that published
+        # none must not wake the sender, or the next events' replies wait for its claim round.
+        if self.on_done is not None and result.avisos:
             self.on_done()
         return result
 

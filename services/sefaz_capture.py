@@ -87,6 +87,7 @@ class ClientCapture:
     chaves_resumo: list[str] = field(default_factory=list)  # new, Ciência still in time
     por_chave: int = 0  # consChNFe asked for summaries whose XML had not come
     baixados_por_chave: int = 0
+    avisado: bool = False  # the gestor's notice of the new notes was published (not muted)
 
     @property
     def novas(self) -> int:
@@ -102,9 +103,9 @@ class CaptureReport:
         return sum(c.consultas for c in self.clientes)
 
     @property
-    def novas(self) -> int:
-        """New notes and summaries over every client (each client's notice counts its own)."""
-        return sum(c.novas for c in self.clientes)
+    def avisos(self) -> int:
+        """Notices published (one per client with new notes, unless its gestor muted them)."""
+        return sum(c.avisado for c in self.clientes)
 
 
 AutoCiencia = Callable[[UnitOfWorkFactory, CaptureTarget, A1, list[str], datetime], int]
@@ -162,7 +163,7 @@ def capture(
         finally:
             _release(uow_factory, target, holder)
         if result.novas:
-            _notify(uow_factory, target, result)
+            result.avisado = _notify(uow_factory, target, result)
     return report
 
 
@@ -378,11 +379,12 @@ def _store_event(
                 uow.fiscal.cancel(stored.id, cancelada_em=evento.dh_reg_evento or evento.dh_evento)
 
 
-def _notify(uow_factory: UnitOfWorkFactory, target: CaptureTarget, result: ClientCapture) -> None:
+def _notify(uow_factory: UnitOfWorkFactory, target: CaptureTarget, result: ClientCapture) -> bool:
+    """Publish the new notes' notice; False when its gestor muted them."""
     uow = uow_factory()
     with uow:
         if MUTE_KIND in uow.notice_mutes.of_gestor(target.gestor_id):
-            return
+            return False
         notices.publish(
             uow,
             target.gestor_id,
@@ -390,3 +392,4 @@ def _notify(uow_factory: UnitOfWorkFactory, target: CaptureTarget, result: Clien
             {"client_id": target.client_id, "nome": target.nome, "quantidade": result.novas},
         )
         uow.commit()
+        return True

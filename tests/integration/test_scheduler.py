@@ -224,13 +224,16 @@ async def test_the_sefaz_capture_fires_on_one_instance_per_interval(app: App) ->
     assert runs == ["a"]
 
 
-@pytest.mark.parametrize(("notas", "resumos", "wakes"), [(0, 0, 0), (2, 0, 1), (0, 1, 1)])
-async def test_a_capture_wakes_the_sender_and_the_notices_only_when_it_found_new_notes(
-    app: App, notas: int, resumos: int, wakes: int
+@pytest.mark.parametrize(
+    ("notas", "avisado", "wakes"), [(0, False, 0), (2, False, 0), (2, True, 1)]
+)
+async def test_a_capture_wakes_the_sender_and_the_notices_only_when_it_published_a_notice(
+    app: App, notas: int, avisado: bool, wakes: int
 ) -> None:
-    """A capture that found nothing has nothing to send: a wake would only make the next
-    events' replies wait for a claim round instead of being handed to the sender."""
-    found = ClientCapture(1, "11222333000181", "Loja", notas=notas, resumos=resumos)
+    """A capture that published nothing (no new notes, or their notice muted) has nothing to
+    send: a wake would only make the next events' replies wait for a claim round instead of
+    being handed to the sender."""
+    found = ClientCapture(1, "11222333000181", "Loja", notas=notas, avisado=avisado)
     woken: list[str] = []
     scheduler = ReminderScheduler(
         app.uow_factory,

@@ -31,10 +31,11 @@ def office(app: App) -> Office:
     return make_office(app.uow_factory, 1)
 
 
-def notes(state: SefazState, cnpj: str, count: int) -> list[str]:
-    """`count` summaries addressed to `cnpj`, in NSU order; their keys."""
+def notes(state: SefazState, cnpj: str, count: int, *, first: int = 1) -> list[str]:
+    """`count` summaries addressed to `cnpj` (numbered from `first`), in NSU order; their
+    keys."""
     chaves = []
-    for n in range(1, count + 1):
+    for n in range(first, first + count):
         ide = Ide(nnf=str(n), cnf=f"{n:08d}")
         state.add(cnpj, "resNFe_v1.01.xsd", res_nfe(ide))
         chaves.append(ide.chave())
@@ -173,14 +174,14 @@ def test_the_gestor_is_told_once_per_sweep_and_can_mute_it(app: App, office: Off
     state = SefazState()
     notes(state, client.cnpj, 3)
     with sefaz_stand_in(state) as sefaz:
-        run(app, sefaz)
+        told = run(app, sefaz)
         uow = app.uow_factory()
         with uow:
             pending = [(n.kind, dict(n.payload)) for n in uow.notices.pending(10)]
         notice_settings.set_muted(app.uow_factory(), office.gestor, "fornecedores", muted=True)
-        notes(state, client.cnpj, 2)
+        notes(state, client.cnpj, 2, first=4)  # two notes not seen before
         state.waiting_until.clear()
-        run(app, sefaz, now=NOW + timedelta(hours=2))
+        muted = run(app, sefaz, now=NOW + timedelta(hours=2))
         uow = app.uow_factory()
         with uow:
             after = [n.kind for n in uow.notices.pending(10)]
@@ -191,6 +192,8 @@ def test_the_gestor_is_told_once_per_sweep_and_can_mute_it(app: App, office: Off
         )
     ]
     assert after == ["fornecedores.novas"]  # the first one only: the second sweep was muted
+    assert (told.avisos, muted.avisos) == (1, 0)  # what the scheduler wakes the sender for
+    assert muted.clientes[0].novas == 2
 
 
 def test_capture_off_or_no_certificate_means_no_request(app: App, office: Office) -> None:

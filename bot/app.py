@@ -34,7 +34,14 @@ from bot.signup import link_options, signup_router_from
 from bot.wakeup import Handoff, Wakeup
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
-from services import fiscal_exports, health, pacote, sefaz_download, sefaz_manifest
+from services import (
+    fiscal_exports,
+    health,
+    pacote,
+    sefaz_consulta,
+    sefaz_download,
+    sefaz_manifest,
+)
 from services import scheduler as scheduler_jobs
 from services.capabilities import Capabilities
 from services.conversation import ConversationEngine
@@ -174,6 +181,7 @@ def build_app(
         {
             **fiscal_exports.kinds(exports),
             **sefaz_manifest.job_kinds(sefaz, box),
+            **sefaz_consulta.job_kinds(sefaz, box),
             **sefaz_download.job_kinds(sefaz, box),
             **pacote.kinds(pacotes),
         },

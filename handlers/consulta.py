@@ -1,7 +1,8 @@
 """Consultar nota (main menu): a key typed or read from a DANFE/DANFCE photo → what the archive
 or the SEFAZ knows; DANFE (PDF) and XML when the note is stored, Manifestar for a supplier note.
 
-    chave ──► nota ──► (fornecedores › nota, to manifest)
+    chave ──► nota ──► (fornecedores › nota, to manifest)      stored for a client
+    chave ──► (a job asks the SEFAZ: its answer, then) chave    not stored
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from handlers.core import Answer, Ctx, Data, Flow, Goto, Retry, Step, chosen, na
 from handlers.formatting import note_date_br
 from services import fiscal_documents, sefaz_consulta
 from services.fiscal_prepare import TipoNota
+from services.job_progress import Recipient
 from services.messages import Body, Choice, Document, FileBody, Text, TextBody
 
 DANFE = Choice("cq:danfe", texts.DANFE_PDF)
@@ -42,17 +44,32 @@ def answer_chave(ctx: Ctx, data: Data, body: Body) -> Answer:
             return Retry(texts.CONSULTA_FOTO_FILE)
     except FiscalDocumentError as error:
         return Retry(error.message)
-    nota = sefaz_consulta.consultar(
-        lambda: ctx.uow,
-        ctx.principal,
-        chave,
-        gateway=ctx.config.sefaz,
-        box=ctx.config.secret_box,
+    nota = sefaz_consulta.no_arquivo(ctx.uow, ctx.principal, chave)
+    if nota is not None:
+        return Goto("nota", {"r": _as_data(nota)})
+    if ctx.config.sefaz is None or ctx.config.secret_box is None:
+        return Retry(texts.SEFAZ_INDISPONIVEL)
+    request = sefaz_consulta.pedir(ctx.uow, ctx.principal, chave, Recipient.of(ctx.event), WORDS)
+    # the answer comes from a worker; then this question again, for another key
+    return Goto(
+        "chave",
+        {"r": None},
+        before=[Text(texts.CONSULTANDO_SEFAZ.format(chave=chave))],
+        jobs=[request],
     )
-    return Goto("nota", {"r": _as_data(nota)})
+
+
+WORDS = sefaz_consulta.Palavras(
+    texts.CONSULTA_RESULT,
+    texts.CONSULTA_EMITENTE,
+    texts.CONSULTA_DEST,
+    texts.CONSULTA_PROTOCOLO,
+    texts.CONSULTA_SEFAZ,
+)
 
 
 def _as_data(nota: sefaz_consulta.NotaConsultada) -> dict[str, Any]:
+    """A stored note's screen (the SEFAZ's answers are worded by the job: `WORDS`)."""
     lines = []
     if nota.emitente:
         lines.append(texts.CONSULTA_EMITENTE.format(v=nota.emitente))
@@ -62,24 +79,15 @@ def _as_data(nota: sefaz_consulta.NotaConsultada) -> dict[str, Any]:
         lines.append(texts.CONSULTA_VALOR.format(v=format_brl(nota.valor)))
     if nota.emitida_em is not None:
         lines.append(texts.CONSULTA_DATA.format(v=note_date_br(nota.emitida_em)))
-    if nota.protocolo:
-        lines.append(texts.CONSULTA_PROTOCOLO.format(v=nota.protocolo))
-    if nota.origem == "arquivo":
-        tipo = texts.CONSULTA_TIPOS.get(nota.tipo or "", nota.tipo or "")
-        lines.append(texts.CONSULTA_ARQUIVO.format(cliente=nota.client_nome, tipo=tipo))
-        if nota.resumo:
-            lines.append(texts.CONSULTA_SEM_XML)
-    else:
-        lines.append(
-            texts.CONSULTA_SEFAZ.format(
-                cliente=nota.client_nome, c_stat=nota.c_stat, x_motivo=nota.x_motivo
-            )
-        )
+    tipo = texts.CONSULTA_TIPOS.get(nota.tipo or "", nota.tipo or "")
+    lines.append(texts.CONSULTA_ARQUIVO.format(cliente=nota.client_nome, tipo=tipo))
+    if nota.resumo:
+        lines.append(texts.CONSULTA_SEM_XML)
     return {
         "ch": nota.chave,
         "cid": nota.client_id,
         "tipo": nota.tipo,
-        "xml": nota.origem == "arquivo" and not nota.resumo,
+        "xml": not nota.resumo,
         "situacao": nota.situacao,
         "linhas": "\n".join(lines),
     }

@@ -937,6 +937,7 @@ CONSULTA_ASK = (
     "prefixo NFe podem vir juntos) ou envie uma foto do DANFE ou do DANFCE."
 )
 CONSULTA_RESULT = "🔎 Nota {chave}\nSituação: {situacao}\n{linhas}"
+CONSULTANDO_SEFAZ = "🔎 Consultando a SEFAZ pela chave {chave}… A resposta chega aqui."
 CONSULTA_ARQUIVO = "Guardada para {cliente} ({tipo})."
 CONSULTA_SEFAZ = "Consultada agora na SEFAZ com o certificado de {cliente}: {c_stat} – {x_motivo}."
 CONSULTA_TIPOS = {"emitida": "nota emitida", "fornecedor": "nota de fornecedor"}

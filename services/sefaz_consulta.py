@@ -10,12 +10,16 @@ Only the emitente's CNPJ is in the key, so who is asked, in this order, at most
 3. clients with `Captura de notas` on (they receive supplier notes), by registration.
 The first answer that tells the note's situation (100, 101, 110…) is shown; when none does,
 the last answer is shown with who was asked. No client with a certificate: say so.
+
+From the chat the archive is read in the step, and the SEFAZ is asked by a durable job (`pedir`,
+like the manifestação's): a slow SEFAZ then holds a job worker, not the conversation's thread,
+its transaction and the person's lock; the answer comes as a message, the question after it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -23,6 +27,8 @@ from domain.fiscal import parse_chave
 from services.certificates import stored_secret
 from services.crypto import SecretBox
 from services.errors import ServiceError
+from services.job_progress import Recipient, tell
+from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued, principal_of
 from services.principal import Principal
 from services.sefaz import A1, RetornoConsulta, SefazGateway
 from storage.uow import UnitOfWork
@@ -87,25 +93,50 @@ def consultar(
 ) -> NotaConsultada:
     """The note with key `chave` as the archive or the SEFAZ knows it (any role may ask)."""
     chave = parse_chave(chave).valor
+    found = no_arquivo(uow_factory(), principal, chave)
+    if found is not None:
+        return found
+    return na_sefaz(uow_factory, principal, chave, gateway=gateway, box=box, now=now)
+
+
+def no_arquivo(uow: UnitOfWork, principal: Principal, chave: str) -> NotaConsultada | None:
+    """The note as stored for a client of the gestor; None when none has it."""
+    chave = parse_chave(chave).valor
+    with uow:
+        found = uow.sefaz.note_of_gestor(principal.gestor_id, chave)
+    if found is None:
+        return None
+    note, client = found
+    return NotaConsultada(
+        chave=chave,
+        origem="arquivo",
+        situacao=note.situacao,
+        client_id=client.id,
+        client_nome=client.nome_fantasia or client.razao_social,
+        tipo=note.tipo,
+        emitente=note.emitente_nome or note.emitente_documento,
+        destinatario=note.destinatario_nome or note.destinatario_documento,
+        valor=note.valor,
+        emitida_em=note.emitida_em,
+        resumo=note.resumo,
+    )
+
+
+def na_sefaz(
+    uow_factory: Callable[[], UnitOfWork],
+    principal: Principal,
+    chave: str,
+    *,
+    gateway: SefazGateway | None,
+    box: SecretBox | None,
+    now: datetime | None = None,
+) -> NotaConsultada:
+    """Ask the SEFAZ with the certificates of the clients that may be a party (the module's
+    rule); the database is read in short transactions, none is open during a call."""
+    chave = parse_chave(chave).valor
     now = now or datetime.now(UTC)
     uow = uow_factory()
     with uow:
-        found = uow.sefaz.note_of_gestor(principal.gestor_id, chave)
-        if found is not None:
-            note, client = found
-            return NotaConsultada(
-                chave=chave,
-                origem="arquivo",
-                situacao=note.situacao,
-                client_id=client.id,
-                client_nome=client.nome_fantasia or client.razao_social,
-                tipo=note.tipo,
-                emitente=note.emitente_nome or note.emitente_documento,
-                destinatario=note.destinatario_nome or note.destinatario_documento,
-                valor=note.valor,
-                emitida_em=note.emitida_em,
-                resumo=note.resumo,
-            )
         candidatos = _candidatos(uow, principal.gestor_id, chave, now)
     if not candidatos or gateway is None or box is None:
         raise SemCertificadoParaConsulta()
@@ -136,6 +167,92 @@ def consultar(
         x_motivo=ret.x_motivo,
         protocolo=ret.protocolo,
     )
+
+
+# --- from the chat: a durable job ------------------------------------------------------------
+
+CONSULTAR = "sefaz.consultar"
+
+
+@dataclass(frozen=True, slots=True)
+class Palavras:
+    """The dialogue's words for the SEFAZ's answer: `resultado` {chave} {situacao} {linhas};
+    the lines `emitente`, `destinatario`, `protocolo` {v} and `sefaz` {cliente} {c_stat}
+    {x_motivo}."""
+
+    resultado: str
+    emitente: str
+    destinatario: str
+    protocolo: str
+    sefaz: str
+
+    def texto(self, nota: NotaConsultada) -> str:
+        linhas = []
+        if nota.emitente:
+            linhas.append(self.emitente.format(v=nota.emitente))
+        if nota.destinatario:
+            linhas.append(self.destinatario.format(v=nota.destinatario))
+        if nota.protocolo:
+            linhas.append(self.protocolo.format(v=nota.protocolo))
+        linhas.append(
+            self.sefaz.format(cliente=nota.client_nome, c_stat=nota.c_stat, x_motivo=nota.x_motivo)
+        )
+        return self.resultado.format(
+            chave=nota.chave, situacao=nota.situacao, linhas="\n".join(linhas)
+        )
+
+
+def pedir(
+    uow: UnitOfWork,
+    principal: Principal,
+    chave: str,
+    to: Recipient,
+    palavras: Palavras,
+    *,
+    now: datetime | None = None,
+) -> JobRequest:
+    """Check now that some client's certificate may ask (else `SemCertificadoParaConsulta`),
+    and ask for the SEFAZ to be consulted by a worker: its calls (up to MAX_CONSULTAS, each
+    as long as the SEFAZ takes) hold no conversation, transaction or lock."""
+    chave = parse_chave(chave).valor
+    with uow:
+        if not _candidatos(uow, principal.gestor_id, chave, now or datetime.now(UTC)):
+            raise SemCertificadoParaConsulta()
+        request = JobRequest(
+            CONSULTAR,
+            to.identity_key,
+            (chave,),
+            {"chave": chave, "to": asdict(to), "palavras": asdict(palavras)},
+        )
+        ensure_not_queued(uow, request)
+    return request
+
+
+def job_kinds(gateway: SefazGateway | None, box: SecretBox | None) -> dict[str, JobKind]:
+    """The consulta's job code, where SEFAZ is configured."""
+    if gateway is None or box is None:
+        return {}
+    return {
+        CONSULTAR: JobKind(
+            lambda job: _run(job, gateway, box),
+            lambda job: _say(job, ServiceError().message),
+        )
+    }
+
+
+def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
+    spec = job.spec
+    try:
+        principal = principal_of(job, spec["to"]["identity_key"])
+        nota = na_sefaz(job.uow_factory, principal, str(spec["chave"]), gateway=gateway, box=box)
+    except ServiceError as exc:
+        _say(job, f"⚠️ {exc.message}")
+        return
+    _say(job, Palavras(**spec["palavras"]).texto(nota))
+
+
+def _say(job: RunningJob, text: str) -> None:
+    tell(job.uow_factory, Recipient(**job.spec["to"]), text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from bot.settings import Settings
 from domain.clients import Role
 from handlers import texts
 from services import sefaz_manifest
+from services.messages import Text
 from services.sefaz_capture import capture
 from tests.integration.sefaz_support import Recipient, box_of, gateway_for, recipient
 from tests.support import Chat, Office, add_client, add_member, cnpj, make_office
@@ -225,6 +226,16 @@ def test_consultar_nota_by_a_photo_of_the_danfe_gives_danfe_and_xml(
     assert names[-1].endswith(".xml")
 
 
+def consulted(chat: Chat, chave: str) -> str:
+    """Type the key at Consultar nota; the SEFAZ's answer (a job's message, run inline here),
+    checked to come between the step's "Consultando" and the key's question again."""
+    said = [m.text for m in chat.say(chave) if isinstance(m, Text)]
+    assert said[0] == texts.CONSULTANDO_SEFAZ.format(chave=chave)
+    assert said[-1] == texts.CONSULTA_ASK
+    assert len(said) == 3, said
+    return said[1]
+
+
 def test_a_note_not_archived_is_asked_to_sefaz_with_the_emitentes_certificate(
     chat: Chat, client: Recipient, sefaz: StandIn
 ) -> None:
@@ -232,11 +243,122 @@ def test_a_note_not_archived_is_asked_to_sefaz_with_the_emitentes_certificate(
     sefaz.state.notas[issued.chave()] = ("101", "Cancelamento de NF-e homologado")
     chat.say("/menu")
     chat.press(texts.CONSULTAR_NOTA)
-    chat.say(issued.chave())
-    text = chat.last_text().text
-    assert "Situação: cancelada" in text
+    text = consulted(chat, issued.chave())
+    assert text.startswith(f"🔎 Nota {issued.chave()}\nSituação: cancelada\n")
     assert "101 – Cancelamento de NF-e homologado" in text
     assert sefaz.state.count("consulta", client.cnpj) == 1
+    assert chat.labels() == [texts.VOLTAR, texts.MENU]  # another key may follow
+
+
+def test_the_sefaz_is_asked_by_a_worker_not_in_the_chats_step(
+    app: App,
+    chat: Chat,
+    client: Recipient,
+    sefaz: StandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issued = Ide(cnpj=client.cnpj, nnf="904")
+    sefaz.state.notas[issued.chave()] = ("100", "Autorizado o uso da NF-e")
+    held: list[int] = []
+    monkeypatch.setattr(app.conversation, "run_jobs", held.extend)  # as `serve` leaves them
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    answered = chat.say(issued.chave())
+    assert [m.text for m in answered if isinstance(m, Text)] == [
+        texts.CONSULTANDO_SEFAZ.format(chave=issued.chave())
+    ]
+    assert sefaz.state.count("consulta") == 0  # the step answered; SEFAZ not called yet
+
+    assert app.jobs is not None
+    app.jobs.run_now(held)
+    said = [m.text for m in chat.drain() if isinstance(m, Text)]
+    assert said[0].startswith(f"🔎 Nota {issued.chave()}\nSituação: autorizada\n")
+    assert said[1:] == [texts.CONSULTA_ASK]
+    assert sefaz.state.count("consulta", client.cnpj) == 1
+
+
+def test_the_same_key_again_while_the_sefaz_is_asked_is_one_consulta(
+    app: App,
+    chat: Chat,
+    client: Recipient,
+    sefaz: StandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issued = Ide(cnpj=client.cnpj, nnf="908")
+    sefaz.state.notas[issued.chave()] = ("100", "Autorizado o uso da NF-e")
+    held: list[int] = []
+    monkeypatch.setattr(app.conversation, "run_jobs", held.extend)
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(issued.chave())
+    chat.say(issued.chave())
+    assert chat.last_text().text.startswith("⚠️ Isso já está sendo preparado")
+    assert chat.last_text().text.endswith(texts.CONSULTA_ASK)  # asked again right there
+    assert len(held) == 1
+    assert app.jobs is not None
+    app.jobs.run_now(held)
+    said = [m.text for m in chat.drain() if isinstance(m, Text)]
+    assert len(said) == 1  # the answer; the question is already the live one above it
+    assert said[0].startswith(f"🔎 Nota {issued.chave()}\nSituação: autorizada\n")
+    assert sefaz.state.count("consulta") == 1
+
+
+def test_who_moved_on_gets_the_sefazs_answer_and_keeps_where_they_are(
+    app: App,
+    chat: Chat,
+    client: Recipient,
+    sefaz: StandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issued = Ide(cnpj=client.cnpj, nnf="905")
+    sefaz.state.notas[issued.chave()] = ("100", "Autorizado o uso da NF-e")
+    held: list[int] = []
+    monkeypatch.setattr(app.conversation, "run_jobs", held.extend)
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(issued.chave())
+    chat.say("/menu")  # before the worker took it
+    menu = chat.last_with_buttons()
+    assert app.jobs is not None
+    app.jobs.run_now(held)
+    said = [m.text for m in chat.drain() if isinstance(m, Text)]
+    assert len(said) == 1
+    assert said[0].startswith(f"🔎 Nota {issued.chave()}")
+    assert chat.last_with_buttons() == menu  # no stale question under it: the menu is live
+    chat.press(texts.CLIENTES)
+    assert NAME in chat.labels()
+
+
+def test_a_sefaz_out_of_reach_is_said_by_the_job_and_the_question_follows(
+    chat: Chat, client: Recipient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.gateways.sefaz import HttpsSefazGateway
+    from services.sefaz import SefazIndisponivel
+
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise SefazIndisponivel("A SEFAZ não respondeu a tempo. Tente de novo em alguns minutos.")
+
+    monkeypatch.setattr(HttpsSefazGateway, "consultar", down)
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    text = consulted(chat, Ide(cnpj=client.cnpj, nnf="906").chave())
+    assert text == "⚠️ A SEFAZ não respondeu a tempo. Tente de novo em alguns minutos."
+
+
+def test_another_gestor_cannot_have_the_sefaz_asked_for_this_offices_note(
+    app: App, client: Recipient, sefaz: StandIn
+) -> None:
+    from handlers.consulta import WORDS
+    from services.job_progress import Recipient as To
+    from services.sefaz_consulta import SemCertificadoParaConsulta, pedir
+
+    other = make_office(app.uow_factory, 2)
+    issued = Ide(cnpj=client.cnpj, nnf="907")  # issued by this office's client
+    with pytest.raises(SemCertificadoParaConsulta):
+        pedir(app.uow_factory(), other.gestor, issued.chave(), To("test", "test:o", "o"), WORDS)
+    uow = app.uow_factory()
+    with uow:
+        assert not any(uow.jobs.counts().values())
 
 
 def test_a_note_to_a_client_not_captured_yet_is_asked_with_the_destinatarios_certificate(
@@ -250,8 +372,7 @@ def test_a_note_to_a_client_not_captured_yet_is_asked_with_the_destinatarios_cer
     sefaz.state.partes[fresh.chave()] = {fresh.cnpj, client.cnpj}
     chat.say("/menu")
     chat.press(texts.CONSULTAR_NOTA)
-    chat.say(fresh.chave())
-    text = chat.last_text().text
+    text = consulted(chat, fresh.chave())
     assert "Situação: autorizada" in text
     assert f"Destinatário: {NAME}" in text
     assert f"com o certificado de {NAME}: 100 – Autorizado o uso da NF-e" in text
@@ -271,8 +392,7 @@ def test_a_note_of_an_unknown_supplier_tries_the_clients_that_capture_at_most_th
     sefaz.state.partes[stranger.chave()] = {stranger.cnpj, others[1].cnpj}
     chat.say("/menu")
     chat.press(texts.CONSULTAR_NOTA)
-    chat.say(stranger.chave())
-    assert "Destinatário: EMPRESA 1" in chat.last_text().text
+    assert "Destinatário: EMPRESA 1" in consulted(chat, stranger.chave())
     assert [c.cnpj_certificado for c in sefaz.state.calls if c.service == "consulta"] == [
         client.cnpj,
         others[0].cnpj,
@@ -280,9 +400,7 @@ def test_a_note_of_an_unknown_supplier_tries_the_clients_that_capture_at_most_th
     ]
     sefaz.state.calls.clear()
     nobody = Ide(cnpj=cnpj(91), nnf="903")  # nobody here is a party: three calls, then say so
-    chat.press(texts.OUTRA_CONSULTA)
-    chat.say(nobody.chave())
-    text = chat.last_text().text
+    text = consulted(chat, nobody.chave())  # typed at the question that came after the answer
     assert "Situação: não encontrada" in text
     assert f"com o certificado de {NAME}, EMPRESA 0, EMPRESA 1: 217" in text
     assert sefaz.state.count("consulta") == 3

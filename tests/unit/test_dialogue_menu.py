@@ -305,3 +305,37 @@ def test_a_stale_menu_button_with_no_state_at_all_answers_expired(chat: Chat) ->
     replies = chat.press_id("m:clientes")
 
     assert texts_of(replies) == [texts.EXPIRED, texts.MENU_TEXT]
+
+
+def test_consultar_nota_of_a_key_no_client_may_ask_for_says_so_and_queues_nothing(
+    chat: Chat, uow_factory: UnitOfWorkFactory
+) -> None:
+    from services.sefaz_consulta import SemCertificadoParaConsulta
+    from tests.unit.fiscal.samples import Ide
+
+    chat.say("/menu")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(Ide(nnf="77").chave())  # no client of the office has a certificate
+    said = chat.last_text().text
+    assert SemCertificadoParaConsulta.message in said
+    assert said.endswith(texts.CONSULTA_ASK)  # the key may be typed again (or Menu)
+    uow = uow_factory()
+    with uow:
+        assert not any(uow.jobs.counts().values())
+
+
+def test_consultar_nota_where_the_sefaz_is_not_configured_says_so(db_engine: Engine) -> None:
+    from handlers.core import DialogueConfig
+    from handlers.router import Dialogue
+    from tests.unit.fiscal.samples import Ide
+
+    settings = Settings(environment="test", database_url=str(db_engine.url), _env_file=None)
+    app = build_app(settings, db=db_engine, dialogue=Dialogue(DialogueConfig(sefaz=None)))
+    issued = access.create_gestor(
+        app.uow_factory(), cnpj="11.222.333/0001-81", razao_social="Sul", email="a@sul.com.br"
+    )
+    chat = Chat(app.conversation, app.uow_factory, identity_key="test:bob")
+    chat.say(f"/start {issued.code}")
+    chat.press(texts.CONSULTAR_NOTA)
+    chat.say(Ide(nnf="78").chave())
+    assert texts.SEFAZ_INDISPONIVEL in chat.last_text().text

@@ -13,11 +13,13 @@ at once: its claims, renewals and fenced records are the ones a deployment runs.
 
 Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
 the event's last reply handed to the channel), the replies the sender saw, the process's CPU per
-update and its ratio to the echo's (the handle() threads' share apart; the rest is mostly
-the sender's, whose claims and transactions are counted) and the statements
-each event sends. The same run measures a bare python-telegram-bot `Application.process_update`
-with an echo handler. The closed loop (back to back) measures saturation; the open loop then
-offers half that rate (Poisson arrivals), or `--rate R` per second.
+update and its ratio to the echo's (the handle() threads' share apart; the rest is mostly the
+sender's, whose claims and transactions are counted), the statements each event sends, and
+handle()'s CPU and p50/p99 by kind of step (menu, Cadastrar, the rest) with the kinds of the
+slowest 1% (where a p99 comes from). The same run measures a bare python-telegram-bot
+`Application.process_update` with an echo handler. The closed loop (back to back) measures
+saturation; the open loop then offers half that rate (Poisson arrivals), or `--rate R` per
+second.
 `--smoke` runs tiny sizes in seconds (PostgreSQL only when it answers) so `./dev test` keeps
 the script alive; its figures mean nothing.
 
@@ -485,6 +487,7 @@ def run_core(
     lane_cpu: list[float] = []
     cpu_by_kind: dict[str, float] = defaultdict(float)
     count_by_kind: dict[str, int] = defaultdict(int)
+    latency_by_kind: dict[str, list[float]] = defaultdict(list)
     kinds_lock = threading.Lock()
 
     def lane(number: int, indexes: list[int]) -> None:
@@ -493,6 +496,7 @@ def run_core(
         own_latencies = []
         own_cpu: dict[str, float] = defaultdict(float)
         own_count: dict[str, int] = defaultdict(int)
+        own_kind_latencies: dict[str, list[float]] = defaultdict(list)
         enqueued = dict.fromkeys(indexes, 0)
         left = {i: per_gestor[i] for i in indexes}
         arrival = time.perf_counter()
@@ -512,6 +516,7 @@ def run_core(
                 start, cpu_start = time.perf_counter(), time.thread_time()
                 result = app.conversation.handle(event)
                 own_latencies.append(time.perf_counter() - start)
+                own_kind_latencies[kind].append(own_latencies[-1])
                 own_cpu[kind] += time.thread_time() - cpu_start
                 own_count[kind] += 1
                 if result is not Result.DONE:
@@ -529,6 +534,7 @@ def run_core(
             for kind, seconds in own_cpu.items():
                 cpu_by_kind[kind] += seconds
                 count_by_kind[kind] += own_count[kind]
+                latency_by_kind[kind].extend(own_kind_latencies[kind])
 
     sender.start()
     sender_cpu = SenderClock(sender)
@@ -565,6 +571,24 @@ def run_core(
             f" ({100 * cpu_by_kind[kind] / total_cpu:.0f}% of it)"
             for kind in ("menu", "cadastrar", "other")
             if count_by_kind[kind]
+        )
+    )
+    slowest = sorted(
+        ((seconds, kind) for kind, values in latency_by_kind.items() for seconds in values),
+        reverse=True,
+    )[: max(1, len(latencies) // 100)]
+    figures.notes.append(
+        "handle() p50 / p99 by step: "
+        + ", ".join(
+            f"{kind} {1000 * percentile(latency_by_kind[kind], 50):.1f} / "
+            f"{1000 * percentile(latency_by_kind[kind], 99):.1f} ms"
+            for kind in ("menu", "cadastrar", "other")
+            if latency_by_kind[kind]
+        )
+        + "; the slowest 1%: "
+        + ", ".join(
+            f"{sum(1 for _, k in slowest if k == kind)} {kind}"
+            for kind in ("menu", "cadastrar", "other")
         )
     )
     figures.notes.append(

@@ -312,10 +312,7 @@ def enqueue_replies(
     if index is None:
         uow.outbox.enqueue(rows)
         return None, []
-    uow.outbox.enqueue(rows[:index])
-    (prompt,) = uow.outbox.enqueue_returning(rows[index : index + 1])
-    uow.outbox.enqueue(rows[index + 1 :])
-    return prompt, []
+    return uow.outbox.enqueue_returning(rows)[index], []
 
 
 def enqueue(uow: UnitOfWork, event: Inbound, replies: Sequence[Outbound], now: datetime) -> None:

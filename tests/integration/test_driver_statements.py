@@ -83,6 +83,41 @@ def test_an_outbox_row_from_the_driver_equals_the_one_sqlalchemy_writes(
     assert ours[0]["created_at"] == now
 
 
+def test_an_events_replies_go_in_one_statement_with_their_ids_in_order(
+    db_engine: Engine, uow_factory: UnitOfWorkFactory
+) -> None:
+    now = datetime.now(UTC)
+    # more replies than one statement takes, so the chunks are in order too
+    replies = [Text(f"mensagem {n}", sensitive=n % 5 == 0) for n in range(21)]
+    rows = outbox_rows("test", "test:ana", "ana", replies, now, None)
+    inserts: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT INTO outbox_message"):
+            inserts.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", record)
+    try:
+        uow = uow_factory()
+        with uow:
+            ids = uow.outbox.enqueue_returning(rows[:3])
+            born = uow.outbox.enqueue_claimed(rows[3:], now)
+            uow.commit()
+    finally:
+        event.remove(db_engine, "before_cursor_execute", record)
+    assert len(inserts) == 3  # 3 rows; then 18 born claimed: 16 and 2
+    table = cast(Table, OutboxMessage.__table__)
+    uow = uow_factory()
+    with uow:
+        stored = {r.id: r for r in uow.session.execute(select(table).order_by(table.c.id)).all()}
+    assert [*ids, *(m.id for m in born)] == sorted(stored)
+    for row_id, reply in zip([*ids, *(m.id for m in born)], replies, strict=True):
+        assert stored[row_id].payload["text"] == reply.text
+        assert stored[row_id].sensitive is reply.sensitive
+    assert {stored[m.id].status for m in born} == {"sending"}
+    assert [m.payload["text"] for m in born] == [r.text for r in replies[3:]]
+
+
 def test_listeners_see_the_driver_statements(
     db_engine: Engine, uow_factory: UnitOfWorkFactory
 ) -> None:

@@ -243,11 +243,6 @@ def create_client(
     now = datetime.now(UTC)
     with uow:
         software, plan = get_plan(uow, new.software_id, new.plan_id)
-        existing = uow.clients.documento_owner(tax_id.value)
-        if existing is not None:
-            if taken is not None:
-                taken(existing)
-            raise Conflict("Este CPF/CNPJ já está cadastrado.")
         # Core statements on the driver, not ORM objects: this is every Novo cadastro's step
         values: dict[str, Any] = {
             "gestor_id": gestor_id,
@@ -270,7 +265,12 @@ def create_client(
             "created_at": now,
             "updated_at": now,
         }
-        client_id = uow.clients.insert(values)
+        client_id = uow.clients.insert(values)  # nothing written when the CPF/CNPJ is taken
+        if client_id is None:
+            existing = uow.clients.documento_owner(tax_id.value)
+            if existing is not None and taken is not None:
+                taken(existing)
+            raise Conflict("Este CPF/CNPJ já está cadastrado.")
         card = ClientCard(
             id=client_id,
             **{name: values[name] for name in _CARD_FROM_ROW},

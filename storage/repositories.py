@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from storage.driver import DriverStatement
@@ -348,12 +350,22 @@ NEW_CLIENT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_INSERT_CLIENT_DRIVER = DriverStatement(
-    insert(_CLIENT)
-    .values({name: bindparam(name, type_=_CLIENT.c[name].type) for name in NEW_CLIENT_COLUMNS})
-    .returning(_CLIENT.c.id),
-    [Integer()],
-)
+
+
+@functools.cache
+def _insert_client_driver(dialect: str) -> DriverStatement:
+    """INSERT of a new client that does nothing when its CPF/CNPJ is taken (the unique
+    documento, checked by the database in the same round trip, racing inserts included)."""
+    values = {name: bindparam(name, type_=_CLIENT.c[name].type) for name in NEW_CLIENT_COLUMNS}
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CLIENT)
+    return DriverStatement(
+        statement.values(values)
+        .on_conflict_do_nothing(index_elements=["documento"])
+        .returning(_CLIENT.c.id),
+        [Integer()],
+    )
+
+
 _AUDIT = cast(Table, AuditEntry.__table__)
 _AUDIT_COLUMNS = ("at", "gestor_id", "actor", "client_id", "action", "before", "after")
 _INSERT_AUDIT_DRIVER = DriverStatement(
@@ -441,13 +453,12 @@ class ClientRepository:
         row = _CARD_DRIVER.first(flushed_connection(self.session), params)
         return CardRow(*row) if row else None
 
-    def insert(self, values: Mapping[str, Any]) -> int:
+    def insert(self, values: Mapping[str, Any]) -> int | None:
         """Write a new client (every one of NEW_CLIENT_COLUMNS given) in one statement on the
-        driver; its id."""
-        row = _INSERT_CLIENT_DRIVER.first(flushed_connection(self.session), values)
-        if row is None:  # pragma: no cover - INSERT … RETURNING returns its row
-            raise RuntimeError("the new client's id did not come back")
-        return int(row[0])
+        driver; its id, or None when its `documento` is already a client's (nothing written)."""
+        connection = flushed_connection(self.session)
+        row = _insert_client_driver(connection.dialect.name).first(connection, values)
+        return None if row is None else int(row[0])
 
 
 class AuditRepository:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -528,3 +529,35 @@ def test_clients_created_at_is_an_aware_utc_datetime(
         card = add_client(uow_factory, office.gestor, 1)
 
     assert clients.get_client(uow_factory(), office.gestor, card.id).created_at == moment
+
+
+def test_a_documento_registered_by_two_gestores_at_once_is_one_client_and_a_clear_refusal(
+    uow_factory: UnitOfWorkFactory, office: Office, other_office: Office
+) -> None:
+    # The first registration has written the client and not committed yet when the second
+    # arrives: the database decides (the unique CPF/CNPJ), and the second gestor gets the
+    # same refusal as for a client registered long before, not an error.
+    first = uow_factory()
+    second: list[object] = []
+
+    new = _new_client(uow_factory, 7)
+
+    def register_second() -> None:
+        try:
+            second.append(clients.register_client(uow_factory(), other_office.gestor, new))
+        except Conflict as exc:
+            second.append(exc)
+
+    with first:
+        clients.register_client(first, office.gestor, new)
+        racing = threading.Thread(target=register_second)
+        racing.start()
+        racing.join(0.5)  # it waits for this transaction (a row lock, or SQLite's writer lock)
+        assert racing.is_alive()
+        first.commit()
+    racing.join(10)
+    (refusal,) = second
+    assert isinstance(refusal, Conflict)
+    assert "cadastrado por outro gestor" in refusal.message
+    assert _count(uow_factory, Client) == 1
+    assert _count(uow_factory, AuditEntry) == 1

@@ -2,7 +2,8 @@
 
     python benchmarks/_webhook_echo.py PORT BOT_API_BASE_URL SECRET
 
-The same web stack as `serve` (FastAPI on uvicorn), the same secret-token check, and
+The same web stack as `serve` (FastAPI on uvicorn, on the event loop `serve` picks for
+EVENT_LOOP), the same secret-token check, and
 python-telegram-bot as its custom-webhook example runs it (`Update.de_json` +
 `Application.process_update`); every update is answered with one sendMessage carrying one
 inline button to the same Bot API stand-in. No database, no state: the cost of the transport.
@@ -61,4 +62,8 @@ async def main(port: int, base_url: str, secret: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+    from bot.serve import loop_factory
+    from bot.settings import Settings
+
+    with asyncio.Runner(loop_factory=loop_factory(Settings(_env_file=None).event_loop)) as runner:
+        runner.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))

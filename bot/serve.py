@@ -17,7 +17,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -61,19 +61,31 @@ def run_server(
         logging.getLogger(name).setLevel(logging.WARNING)
     settle_heap()
     try:
-        asyncio.run(
-            serve(
-                app,
-                host=host or app.settings.host,
-                port=port if port is not None else app.settings.port,
-                stdin=sys.stdin if stdin is None else stdin,
+        with asyncio.Runner(loop_factory=loop_factory(app.settings.event_loop)) as runner:
+            runner.run(
+                serve(
+                    app,
+                    host=host or app.settings.host,
+                    port=port if port is not None else app.settings.port,
+                    stdin=sys.stdin if stdin is None else stdin,
+                )
             )
-        )
     except ServeError as exc:
         log.error("%s", exc)
         raise SystemExit(1) from None
     finally:
         app.close()
+
+
+def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop for `auto` where it is installed; None (asyncio's own) otherwise."""
+    if choice == "auto":
+        try:
+            import uvloop
+        except ImportError:  # not built for this platform (Windows)
+            return None
+        return uvloop.new_event_loop
+    return None
 
 
 def settle_heap() -> None:
@@ -215,12 +227,14 @@ def _log_summary(
     if telegram is not None and telegram.bot.username:
         mode += f" como @{telegram.bot.username}"
     log.info(
-        "RevendaBot no ar: web em http://%s:%s · Telegram: %s · console: %s · banco: %s",
+        "RevendaBot no ar: web em http://%s:%s · Telegram: %s · console: %s · banco: %s · "
+        "laço: %s",
         host,
         port,
         mode,
         "aberto" if console else "fechado",
         app.db.url.get_backend_name(),
+        type(asyncio.get_running_loop()).__module__.split(".")[0],
     )
 
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # serve's event loop: auto is uvloop where it is installed (not on Windows), else asyncio's
+    event_loop: Literal["auto", "asyncio"] = "auto"
     public_base_url: str | None = None
 
     telegram_bot_token: SecretStr | None = None

@@ -341,7 +341,7 @@ def test_revendabot_serve_answers_healthz_and_exits_0_on_sigterm(tmp_path: Path)
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "PUBLIC_BASE_URL", "DATABASE_URL"))
+        if not key.startswith(("TELEGRAM_", "PUBLIC_BASE_URL", "DATABASE_URL", "EVENT_LOOP"))
     }
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
     executable = Path(sys.executable).parent / "revendabot"
@@ -373,4 +373,26 @@ def test_revendabot_serve_answers_healthz_and_exits_0_on_sigterm(tmp_path: Path)
             process.wait()
     assert process.returncode == 0, output
     assert "Telegram: desligado" in output
+    assert "laço: uvloop" in output  # EVENT_LOOP=auto, where uvloop is installed
     assert TOKEN not in output
+
+
+def test_event_loop_auto_is_uvloop_where_installed_and_asyncio_says_asyncio() -> None:
+    import uvloop
+
+    from bot.serve import loop_factory
+
+    assert loop_factory("auto") is uvloop.new_event_loop
+    assert loop_factory("asyncio") is None  # asyncio.Runner then makes asyncio's own
+
+
+def test_serve_runs_on_uvloop_webhooks_sender_and_all(app: App) -> None:
+    """The in-process serve, on the loop `serve` picks by default: polling, a reply sent."""
+    import uvloop
+
+    async def scenario() -> None:
+        assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
+        await test_serve_polls_telegram_delivers_the_replies_and_stops_cleanly(app)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())

@@ -121,6 +121,14 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             r"audit: \d+ outbox rows .*; 0 lost, 0 duplicated; 0 acknowledged updates not in",
         ],
     ),
+    "bot_api_calls.py": (
+        False,
+        [
+            r" 16 in flight, PTB's HTTPXRequest: +[\d.]+ ms of CPU per call, +\d+ calls/s",
+            r" 16 in flight, ours \(lanes\): +[\d.]+ ms of CPU per call, +\d+ calls/s",
+            r" 64 in flight: ours / PTB's = [\d.]+× the CPU per call",
+        ],
+    ),
     "reminders.py": (
         True,
         [r"messages to \d+ chats in [\d.]+ s: [\d.]+ msg/s"]

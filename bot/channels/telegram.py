@@ -52,9 +52,10 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels.http_lanes import EXTRA_LANES, lanes_or_default
 from bot.settings import Settings
 from services.access import deactivate_identity
 from services.capabilities import MB, Capabilities
@@ -141,15 +142,25 @@ def identity_key(user_id: int) -> str:
 
 
 def build_bot(settings: Settings, *, request: BaseRequest | None = None) -> Bot:
-    """The Bot for these settings; `request` replaces the HTTP layer (tests inject a fake)."""
+    """The Bot for these settings; `request` replaces the HTTP layer (tests inject a fake).
+
+    Without one, the Bot API calls go over lanes of one connection each (bot/channels/
+    http_lanes.py), as many as the sender's concurrency and a few for the rest (file
+    downloads, webhook set-up); getUpdates keeps PTB's own request.
+    """
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    updates = request
+    if request is None:
+        transport = lanes_or_default(settings.sender_concurrency + EXTRA_LANES)
+        if transport is not None:
+            request = HTTPXRequest(httpx_kwargs={"transport": transport})
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_base_url,
         base_file_url=settings.telegram_base_file_url,
         request=request,
-        get_updates_request=request,
+        get_updates_request=updates,
     )
 
 

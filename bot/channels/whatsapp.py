@@ -34,6 +34,7 @@ import httpx
 from pywa_async import WhatsApp, handlers
 from pywa_async import errors as wa_errors
 
+from bot.channels.http_lanes import EXTRA_LANES, lanes_or_default
 from bot.channels.telegram import _IdentityLocks
 from bot.channels.whatsapp_book import CAPABILITIES, CHANNEL, WhatsAppBook
 from bot.channels.whatsapp_parse import (
@@ -73,7 +74,11 @@ def build_client(settings: Settings, *, session: httpx.AsyncClient | None = None
         raise ValueError("WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_TOKEN are not set")
     if settings.whatsapp_app_secret is None or settings.whatsapp_verify_token is None:
         raise ValueError("WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN are required")
-    session = session or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    session = session or httpx.AsyncClient(
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        # the sender's concurrent calls on one-connection lanes (bot/channels/http_lanes.py)
+        transport=lanes_or_default(settings.sender_concurrency + EXTRA_LANES),
+    )
     wa = WhatsApp(
         phone_id=settings.whatsapp_phone_number_id,
         token=settings.whatsapp_token.get_secret_value(),

@@ -1,0 +1,117 @@
+"""Benchmark: the CPU of one Bot API call as the outbox sender makes them, against PTB's own.
+
+    .venv/bin/python benchmarks/bot_api_calls.py [--calls N] [--in-flight 1,16,64] [--smoke]
+
+N `sendMessage` calls of python-telegram-bot (`Bot.send_message`, answer parsed) to the Bot
+API stand-in of load.py, running in a process of its own so only the caller's CPU is counted;
+at most K in flight at once (the sender's concurrency is SENDER_CONCURRENCY, 64 by default),
+on `serve`'s event loop (EVENT_LOOP). Baseline: PTB's default `HTTPXRequest` (one httpx
+connection pool); ours: the request `build_bot` gives the sender (bot/channels/http_lanes.py,
+one-connection lanes). Printed per K: CPU per call of each (ms) and calls/s, and their ratio.
+`--smoke` (`./dev test` runs it so the script cannot rot) makes 50 calls: figures mean nothing.
+
+Why lanes (py-spy of `serve` at saturation, 7 Dec 2026): httpcore's
+`AsyncConnectionPool._assign_requests_to_connections` was in 70% of the samples of the sender's
+Bot API calls; it runs at every request and response, asks every connection of the pool
+whether it expired (an anyio attribute lookup that builds a dict per connection) and, for
+every idle one, counts the idle ones again. With 16 to 64 calls in flight the pool holds as
+many connections; a lane's pool holds one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import time
+from multiprocessing.queues import Queue
+
+from pydantic import SecretStr
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.channels.telegram import build_bot
+from bot.serve import loop_factory
+from bot.settings import Settings
+
+TOKEN = "123456:CALLS"  # noqa: S105 (the stand-in accepts any token)
+CHATS = 64
+WARM_UP = 200
+
+
+def _stand_in(ports: Queue[int]) -> None:
+    from _bot_api import BotApiStandIn
+
+    async def main() -> None:
+        stand_in = BotApiStandIn()
+        ports.put(await stand_in.start())
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+async def _calls(bot: Bot, in_flight: int, calls: int) -> tuple[float, float]:
+    """CPU seconds per call and calls per second, after a warm-up."""
+    slots = asyncio.Semaphore(in_flight)
+
+    async def one(number: int) -> None:
+        async with slots:
+            await bot.send_message(chat_id=1000 + number % CHATS, text="Olá! Escolha:")
+
+    async with bot:
+        await asyncio.gather(*(one(n) for n in range(min(WARM_UP, calls))))
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one(n) for n in range(calls)))
+        return (time.process_time() - cpu) / calls, calls / (time.perf_counter() - wall)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--in-flight", default="1,16,64", help="comma-separated")
+    parser.add_argument("--smoke", action="store_true", help="50 calls, seconds")
+    args = parser.parse_args(argv)
+    calls = 50 if args.smoke else args.calls
+    levels = [int(k) for k in args.in_flight.split(",")]
+    ports: Queue[int] = multiprocessing.Queue()
+    server = multiprocessing.Process(target=_stand_in, args=(ports,), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{ports.get(timeout=30)}/p0/bot"
+    settings = Settings(
+        environment="test",
+        telegram_bot_token=SecretStr(TOKEN),
+        telegram_base_url=base,
+        _env_file=None,
+    )
+    factory = loop_factory(settings.event_loop)
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {calls} sendMessage calls "
+        f"per run; loop: {'uvloop' if factory else 'asyncio'}; load average before: "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
+    try:
+        for in_flight in levels:
+            figures = {}
+            for name in ("PTB's HTTPXRequest", "ours (lanes)"):
+                with asyncio.Runner(loop_factory=factory) as runner:
+                    if name.startswith("ours"):
+                        bot = build_bot(settings)
+                    else:
+                        bot = Bot(TOKEN, base_url=base, request=HTTPXRequest())
+                    figures[name] = runner.run(_calls(bot, in_flight, calls))
+                cpu, rate = figures[name]
+                print(
+                    f"{in_flight:>3} in flight, {name + ':':<20} {1000 * cpu:5.2f} ms of CPU "
+                    f"per call, {rate:7.0f} calls/s"
+                )
+            ratio = figures["ours (lanes)"][0] / figures["PTB's HTTPXRequest"][0]
+            print(f"{in_flight:>3} in flight: ours / PTB's = {ratio:.2f}× the CPU per call")
+    finally:
+        server.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

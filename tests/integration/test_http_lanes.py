@@ -159,3 +159,16 @@ def test_with_a_proxy_in_the_environment_httpx_keeps_its_own_transport(
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     bot = build_bot(_bot_settings())
     assert not isinstance(_transport(bot.request), LaneTransport)
+
+
+def test_the_lanes_share_one_tls_context_that_verifies_certificates(
+    lanes: LaneTransport,
+) -> None:
+    import ssl
+
+    contexts = {id(lane._pool._ssl_context) for lane in lanes._lanes}
+    assert len(contexts) == 1
+    context = lanes._lanes[0]._pool._ssl_context
+    assert context is not None
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname

@@ -25,19 +25,33 @@ def test_settle_heap_freezes_what_exists_so_full_collections_skip_it() -> None:
         gc.unfreeze()
 
 
-def test_run_server_settles_the_heap_before_serving() -> None:
-    calls: list[str] = []
+def test_run_server_settles_the_heap_before_serving_on_the_chosen_loop() -> None:
+    import uvloop
 
-    def run(coroutine: Coroutine[Any, Any, None]) -> None:
-        coroutine.close()
-        calls.append("run")
+    calls: list[str] = []
+    factories: list[object] = []
+
+    class Runner:
+        def __init__(self, *, loop_factory: object) -> None:
+            factories.append(loop_factory)
+
+        def __enter__(self) -> Runner:
+            return self
+
+        def __exit__(self, *_exc: object) -> None:
+            return None
+
+        def run(self, coroutine: Coroutine[Any, Any, None]) -> None:
+            coroutine.close()
+            calls.append("run")
 
     app = mock.Mock()
-    app.settings.host, app.settings.port = "127.0.0.1", 0
+    app.settings.host, app.settings.port, app.settings.event_loop = "127.0.0.1", 0, "auto"
     with (
         mock.patch.object(serve, "settle_heap", side_effect=lambda: calls.append("settle")),
-        mock.patch.object(serve.asyncio, "run", side_effect=run),
+        mock.patch.object(serve.asyncio, "Runner", Runner),
     ):
         serve.run_server(app)
     assert calls == ["settle", "run"]
+    assert factories == [uvloop.new_event_loop]
     app.close.assert_called_once()

@@ -206,10 +206,13 @@ def principal_of(job: RunningJob, identity_key: str) -> Principal:
 @dataclass(frozen=True, slots=True)
 class JobKind:
     """The code of one kind of job: `run` builds it (answering its own failures to the
-    person); `give_up` tells the person when no worker could finish it."""
+    person); `give_up` tells the person when no worker could finish it. `quick`: one request
+    to a service (seconds) that a person waits for in the chat, which a worker of its own takes
+    when the others are all building long files (bot/jobs.py)."""
 
     run: Callable[[RunningJob], None]
     give_up: Callable[[RunningJob], None]
+    quick: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,13 +238,22 @@ class JobRunner:
         for job_id in job_ids:
             self.run_next(job_id=job_id)
 
+    @property
+    def quick_kinds(self) -> list[str]:
+        return sorted(name for name, kind in self.kinds.items() if kind.quick)
+
     def run_next(
-        self, *, job_id: int | None = None, stopping: threading.Event | None = None
+        self,
+        *,
+        job_id: int | None = None,
+        stopping: threading.Event | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> Finished | None:
-        """Take one due job (this one, when given) and run it; None when none was due."""
+        """Take one due job (this one, when given; of these kinds, when given) and run it;
+        None when none was due."""
         uow = self.uow_factory()
         with uow:
-            job = uow.jobs.claim(_now(), self.lease, job_id)
+            job = uow.jobs.claim(_now(), self.lease, job_id, kinds)
             uow.commit()
         if job is None:
             return None

@@ -384,6 +384,7 @@ def job_kinds(gateway: SefazGateway | None, box: SecretBox | None) -> dict[str, 
         MANIFESTAR: JobKind(
             lambda job: _run(job, gateway, box),
             lambda job: _say(job, ServiceError().message),
+            quick=True,
         )
     }
 

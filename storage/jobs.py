@@ -5,7 +5,7 @@ job was taken over, its old taker's writes change nothing and it learns so (Fals
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -33,8 +33,10 @@ class ClaimedJob:
 
 
 @cache
-def _claim(dialect: str, by_id: bool) -> Any:
+def _claim(dialect: str, by_id: bool, by_kind: bool = False) -> Any:
     where = [_JOB.c.id == bindparam("job_id")] if by_id else []
+    if by_kind:
+        where.append(_JOB.c.kind.in_(bindparam("kinds", expanding=True)))
     return claim_statement(
         _JOB,
         dialect,
@@ -115,13 +117,20 @@ class JobRepository(CoreRepository):
         return found is not None
 
     def claim(
-        self, now: datetime, lease: timedelta, job_id: int | None = None
+        self,
+        now: datetime,
+        lease: timedelta,
+        job_id: int | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> ClaimedJob | None:
-        """Take the oldest due job (or this one, if it is due)."""
+        """Take the oldest due job (or this one, if it is due), of these kinds when given."""
         params: dict[str, Any] = {"now": now, "stale_before": now - lease}
         if job_id is not None:
             params["job_id"] = job_id
-        row = self.connection.execute(_claim(self.dialect, job_id is not None), params).first()
+        if kinds is not None:
+            params["kinds"] = list(kinds)
+        statement = _claim(self.dialect, job_id is not None, kinds is not None)
+        row = self.connection.execute(statement, params).first()
         if row is None:
             return None
         return ClaimedJob(

@@ -6,6 +6,7 @@ take the same job — on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import IO
@@ -389,3 +390,71 @@ def test_serve_runs_as_many_job_workers_as_asked(tmp_path: object) -> None:
     assert "--workers" in help_text
     refused = CliRunner().invoke(cli, ["serve", "--workers", "0"])
     assert refused.exit_code == 2
+
+
+def test_a_quick_job_is_taken_while_every_worker_builds_a_long_one(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    from bot.jobs import JobWorkers
+
+    building, let_go = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def long(job: RunningJob) -> None:
+        ran.append(f"long {job.spec['n']} started")
+        building.set()
+        let_go.wait(10)
+        ran.append(f"long {job.spec['n']} done")
+
+    def quick(job: RunningJob) -> None:
+        ran.append("quick")
+
+    kinds = {
+        "test.long": JobKind(long, lambda job: None),
+        "test.quick": JobKind(quick, lambda job: None, quick=True),
+    }
+    runner = JobRunner(uow_factory, kinds)
+    assert runner.quick_kinds == ["test.quick"]
+    workers = JobWorkers(runner, 1, poll=0.05)
+
+    def queue(kind: str, n: int) -> None:
+        with uow_factory() as uow:
+            jobs.queue(uow, JobRequest(kind, "test:ana", (str(n),), {"n": n}), datetime.now(UTC))
+            uow.commit()
+        workers.wake()
+
+    def statuses() -> dict[str, int]:
+        with uow_factory() as uow:
+            return uow.jobs.counts()
+
+    workers.start()
+    try:
+        queue("test.long", 1)
+        assert building.wait(5)
+        queue("test.long", 2)  # the only general worker is busy: this one waits
+        queue("test.quick", 3)
+        for _ in range(200):
+            if "quick" in ran:
+                break
+            time.sleep(0.02)
+        assert ran == ["long 1 started", "quick"]  # not behind the month's DANFEs
+        time.sleep(0.3)  # the quick worker, idle again, leaves the long job alone
+        assert statuses().get("pending") == 1
+        let_go.set()
+        for _ in range(250):
+            if statuses().get("done") == 3:
+                break
+            time.sleep(0.02)
+        assert ran == ["long 1 started", "quick", "long 1 done", "long 2 started", "long 2 done"]
+    finally:
+        let_go.set()
+        workers.stop(grace=5)
+
+
+def test_the_sefaz_requests_a_person_waits_for_are_the_quick_kinds(app: App) -> None:
+    from services import sefaz_consulta, sefaz_download, sefaz_manifest
+
+    assert app.jobs is not None
+    assert app.jobs.quick_kinds == sorted(
+        [sefaz_consulta.CONSULTAR, sefaz_download.BAIXAR, sefaz_manifest.MANIFESTAR]
+    )

@@ -28,7 +28,8 @@ from datetime import UTC, datetime
 
 from domain.text import fill
 from services.capabilities import Capabilities
-from services.jobs import Lease
+from services.errors import ServiceError
+from services.jobs import JobKind, Lease, RunningJob
 from services.messages import ChatAction, Inbound, Outbound, Text
 from services.outbox import enqueue_to, enqueue_to_returning
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -60,6 +61,17 @@ def tell(uow_factory: UnitOfWorkFactory, to: Recipient, text: str) -> None:
     with uow:
         enqueue_to(uow, to.channel, to.identity_key, to.address, [Text(text)], datetime.now(UTC))
         uow.commit()
+
+
+def tell_asker(job: RunningJob, text: str) -> None:
+    """One line to whoever asked for the job (its spec's `to`)."""
+    tell(job.uow_factory, Recipient(**job.spec["to"]), text)
+
+
+def request_kind(run: Callable[[RunningJob], None]) -> JobKind:
+    """A quick job that makes one request to a service for the person who asked (the SEFAZ
+    ones): when no worker could finish it, the person is told it failed."""
+    return JobKind(run, lambda job: tell_asker(job, ServiceError().message), quick=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from domain.fiscal import parse_chave
 from services.certificates import stored_secret
 from services.crypto import SecretBox
 from services.errors import ServiceError
-from services.job_progress import Recipient, tell
+from services.job_progress import Recipient, request_kind, tell_asker
 from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued, principal_of
 from services.principal import Principal
 from services.sefaz import A1, RetornoConsulta, SefazGateway
@@ -80,23 +80,6 @@ class NotaConsultada:
     @property
     def manifestavel(self) -> bool:
         return self.tipo == "fornecedor"
-
-
-def consultar(
-    uow_factory: Callable[[], UnitOfWork],
-    principal: Principal,
-    chave: str,
-    *,
-    gateway: SefazGateway | None,
-    box: SecretBox | None,
-    now: datetime | None = None,
-) -> NotaConsultada:
-    """The note with key `chave` as the archive or the SEFAZ knows it (any role may ask)."""
-    chave = parse_chave(chave).valor
-    found = no_arquivo(uow_factory(), principal, chave)
-    if found is not None:
-        return found
-    return na_sefaz(uow_factory, principal, chave, gateway=gateway, box=box, now=now)
 
 
 def no_arquivo(uow: UnitOfWork, principal: Principal, chave: str) -> NotaConsultada | None:
@@ -233,11 +216,7 @@ def job_kinds(gateway: SefazGateway | None, box: SecretBox | None) -> dict[str, 
     if gateway is None or box is None:
         return {}
     return {
-        CONSULTAR: JobKind(
-            lambda job: _run(job, gateway, box),
-            lambda job: _say(job, ServiceError().message),
-            quick=True,
-        )
+        CONSULTAR: request_kind(lambda job: _run(job, gateway, box)),
     }
 
 
@@ -247,13 +226,9 @@ def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
         principal = principal_of(job, spec["to"]["identity_key"])
         nota = na_sefaz(job.uow_factory, principal, str(spec["chave"]), gateway=gateway, box=box)
     except ServiceError as exc:
-        _say(job, f"⚠️ {exc.message}")
+        tell_asker(job, f"⚠️ {exc.message}")
         return
-    _say(job, Palavras(**spec["palavras"]).texto(nota))
-
-
-def _say(job: RunningJob, text: str) -> None:
-    tell(job.uow_factory, Recipient(**job.spec["to"]), text)
+    tell_asker(job, Palavras(**spec["palavras"]).texto(nota))
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from domain.fiscal.distribuicao import (
 from domain.fiscal.manifestacao import TipoManifestacao
 from services.crypto import SecretBox
 from services.errors import NotFound, ServiceError
-from services.job_progress import Recipient, tell
+from services.job_progress import Recipient, request_kind, tell_asker
 from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued, principal_of
 from services.principal import Principal
 from services.sefaz import A1, SefazGateway, SefazIndisponivel
@@ -292,11 +292,7 @@ def job_kinds(gateway: SefazGateway | None, box: SecretBox | None) -> dict[str, 
     if gateway is None or box is None:
         return {}
     return {
-        BAIXAR: JobKind(
-            lambda job: _run(job, gateway, box),
-            lambda job: _say(job, ServiceError().message),
-            quick=True,
-        )
+        BAIXAR: request_kind(lambda job: _run(job, gateway, box)),
     }
 
 
@@ -315,13 +311,11 @@ def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
             holder=f"job:{job.id}",
         )
     except ServiceError as exc:
-        _say(job, f"⚠️ {exc.message}")
+        tell_asker(job, f"⚠️ {exc.message}")
         return
     if download.baixado:
-        _say(job, palavras.baixado)
+        tell_asker(job, palavras.baixado)
     else:
-        _say(job, palavras.recusado.format(c_stat=download.c_stat, x_motivo=download.x_motivo))
-
-
-def _say(job: RunningJob, text: str) -> None:
-    tell(job.uow_factory, Recipient(**job.spec["to"]), text)
+        tell_asker(
+            job, palavras.recusado.format(c_stat=download.c_stat, x_motivo=download.x_motivo)
+        )

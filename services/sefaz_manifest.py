@@ -30,7 +30,7 @@ from services.certificates import stored_secret
 from services.crypto import SecretBox
 from services.errors import NotFound, ServiceError
 from services.fiscal_prepare import Compressed
-from services.job_progress import Recipient, tell
+from services.job_progress import Recipient, request_kind, tell_asker
 from services.jobs import JobKind, JobRequest, RunningJob, ensure_not_queued, principal_of
 from services.principal import Principal
 from services.sefaz import A1, RetornoEvento, SefazGateway
@@ -381,11 +381,7 @@ def job_kinds(gateway: SefazGateway | None, box: SecretBox | None) -> dict[str, 
     if gateway is None or box is None:
         return {}
     return {
-        MANIFESTAR: JobKind(
-            lambda job: _run(job, gateway, box),
-            lambda job: _say(job, ServiceError().message),
-            quick=True,
-        )
+        MANIFESTAR: request_kind(lambda job: _run(job, gateway, box)),
     }
 
 
@@ -405,7 +401,7 @@ def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
             justificativa=spec["justificativa"],
         )
     except ServiceError as exc:
-        _say(job, f"⚠️ {exc.message}")
+        tell_asker(job, f"⚠️ {exc.message}")
         return
     if resultado.registrado:
         said = palavras.registrado.format(rotulo=palavras.rotulo, protocolo=resultado.protocolo)
@@ -413,8 +409,4 @@ def _run(job: RunningJob, gateway: SefazGateway, box: SecretBox) -> None:
         said = palavras.recusado.format(
             rotulo=palavras.rotulo, c_stat=resultado.c_stat, x_motivo=resultado.x_motivo
         )
-    _say(job, said)
-
-
-def _say(job: RunningJob, text: str) -> None:
-    tell(job.uow_factory, Recipient(**job.spec["to"]), text)
+    tell_asker(job, said)

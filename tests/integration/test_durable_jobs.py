@@ -458,3 +458,21 @@ def test_the_sefaz_requests_a_person_waits_for_are_the_quick_kinds(app: App) -> 
     assert app.jobs.quick_kinds == sorted(
         [sefaz_consulta.CONSULTAR, sefaz_download.BAIXAR, sefaz_manifest.MANIFESTAR]
     )
+
+
+def test_a_request_job_no_worker_could_finish_tells_the_asker_it_failed(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    from services.errors import ServiceError
+    from services.job_progress import request_kind
+    from services.outbox import claim
+
+    ran: list[int] = []
+    kind = request_kind(lambda job: ran.append(job.id))
+    to = {"channel": "test", "identity_key": "test:ana", "address": "ana"}
+    job = RunningJob(1, {"to": to}, None, uow_factory, 4)  # type: ignore[arg-type]
+    kind.give_up(job)
+    assert kind.quick
+    assert ran == []
+    (message,) = claim(uow_factory, identity_key="test:ana")
+    assert message.payload["text"] == ServiceError().message

@@ -236,6 +236,28 @@ def consulted(chat: Chat, chave: str) -> str:
     return said[1]
 
 
+@pytest.fixture
+def held(app: App, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The jobs the steps queue, kept as `serve` leaves them for its workers."""
+    kept: list[int] = []
+    monkeypatch.setattr(app.conversation, "run_jobs", kept.extend)
+    return kept
+
+
+def authorized_at_sefaz(client: Recipient, sefaz: StandIn, nnf: str) -> str:
+    """The key of a note the client issued, known to the SEFAZ and not stored here."""
+    issued = Ide(cnpj=client.cnpj, nnf=nnf)
+    sefaz.state.notas[issued.chave()] = ("100", "Autorizado o uso da NF-e")
+    return issued.chave()
+
+
+def run_held(app: App, held: list[int], chat: Chat) -> list[str]:
+    """Run the kept jobs as a worker would; the texts they sent."""
+    assert app.jobs is not None
+    app.jobs.run_now(held)
+    return [m.text for m in chat.drain() if isinstance(m, Text)]
+
+
 def test_a_note_not_archived_is_asked_to_sefaz_with_the_emitentes_certificate(
     chat: Chat, client: Recipient, sefaz: StandIn
 ) -> None:
@@ -251,79 +273,52 @@ def test_a_note_not_archived_is_asked_to_sefaz_with_the_emitentes_certificate(
 
 
 def test_the_sefaz_is_asked_by_a_worker_not_in_the_chats_step(
-    app: App,
-    chat: Chat,
-    client: Recipient,
-    sefaz: StandIn,
-    monkeypatch: pytest.MonkeyPatch,
+    app: App, chat: Chat, client: Recipient, sefaz: StandIn, held: list[int]
 ) -> None:
-    issued = Ide(cnpj=client.cnpj, nnf="904")
-    sefaz.state.notas[issued.chave()] = ("100", "Autorizado o uso da NF-e")
-    held: list[int] = []
-    monkeypatch.setattr(app.conversation, "run_jobs", held.extend)  # as `serve` leaves them
+    chave = authorized_at_sefaz(client, sefaz, "904")
     chat.say("/menu")
     chat.press(texts.CONSULTAR_NOTA)
-    answered = chat.say(issued.chave())
+    answered = chat.say(chave)
     assert [m.text for m in answered if isinstance(m, Text)] == [
-        texts.CONSULTANDO_SEFAZ.format(chave=issued.chave())
+        texts.CONSULTANDO_SEFAZ.format(chave=chave)
     ]
     assert sefaz.state.count("consulta") == 0  # the step answered; SEFAZ not called yet
 
-    assert app.jobs is not None
-    app.jobs.run_now(held)
-    said = [m.text for m in chat.drain() if isinstance(m, Text)]
-    assert said[0].startswith(f"🔎 Nota {issued.chave()}\nSituação: autorizada\n")
+    said = run_held(app, held, chat)
+    assert said[0].startswith(f"🔎 Nota {chave}\nSituação: autorizada\n")
     assert said[1:] == [texts.CONSULTA_ASK]
     assert sefaz.state.count("consulta", client.cnpj) == 1
 
 
 def test_the_same_key_again_while_the_sefaz_is_asked_is_one_consulta(
-    app: App,
-    chat: Chat,
-    client: Recipient,
-    sefaz: StandIn,
-    monkeypatch: pytest.MonkeyPatch,
+    app: App, chat: Chat, client: Recipient, sefaz: StandIn, held: list[int]
 ) -> None:
-    issued = Ide(cnpj=client.cnpj, nnf="908")
-    sefaz.state.notas[issued.chave()] = ("100", "Autorizado o uso da NF-e")
-    held: list[int] = []
-    monkeypatch.setattr(app.conversation, "run_jobs", held.extend)
+    chave = authorized_at_sefaz(client, sefaz, "908")
     chat.say("/menu")
     chat.press(texts.CONSULTAR_NOTA)
-    chat.say(issued.chave())
-    chat.say(issued.chave())
+    chat.say(chave)
+    chat.say(chave)
     assert chat.last_text().text.startswith("⚠️ Isso já está sendo preparado")
     assert chat.last_text().text.endswith(texts.CONSULTA_ASK)  # asked again right there
     assert len(held) == 1
-    assert app.jobs is not None
-    app.jobs.run_now(held)
-    said = [m.text for m in chat.drain() if isinstance(m, Text)]
+    said = run_held(app, held, chat)
     assert len(said) == 1  # the answer; the question is already the live one above it
-    assert said[0].startswith(f"🔎 Nota {issued.chave()}\nSituação: autorizada\n")
+    assert said[0].startswith(f"🔎 Nota {chave}\nSituação: autorizada\n")
     assert sefaz.state.count("consulta") == 1
 
 
 def test_who_moved_on_gets_the_sefazs_answer_and_keeps_where_they_are(
-    app: App,
-    chat: Chat,
-    client: Recipient,
-    sefaz: StandIn,
-    monkeypatch: pytest.MonkeyPatch,
+    app: App, chat: Chat, client: Recipient, sefaz: StandIn, held: list[int]
 ) -> None:
-    issued = Ide(cnpj=client.cnpj, nnf="905")
-    sefaz.state.notas[issued.chave()] = ("100", "Autorizado o uso da NF-e")
-    held: list[int] = []
-    monkeypatch.setattr(app.conversation, "run_jobs", held.extend)
+    chave = authorized_at_sefaz(client, sefaz, "905")
     chat.say("/menu")
     chat.press(texts.CONSULTAR_NOTA)
-    chat.say(issued.chave())
+    chat.say(chave)
     chat.say("/menu")  # before the worker took it
     menu = chat.last_with_buttons()
-    assert app.jobs is not None
-    app.jobs.run_now(held)
-    said = [m.text for m in chat.drain() if isinstance(m, Text)]
+    said = run_held(app, held, chat)
     assert len(said) == 1
-    assert said[0].startswith(f"🔎 Nota {issued.chave()}")
+    assert said[0].startswith(f"🔎 Nota {chave}")
     assert chat.last_with_buttons() == menu  # no stale question under it: the menu is live
     chat.press(texts.CLIENTES)
     assert NAME in chat.labels()
@@ -434,11 +429,12 @@ def test_the_capture_notice_reaches_the_chat_with_a_button_to_pendentes(
 def test_another_gestor_cannot_look_up_a_note_of_this_office(
     app: App, client: Recipient, sefaz: StandIn
 ) -> None:
-    from services.sefaz_consulta import SemCertificadoParaConsulta, consultar
+    from services.sefaz_consulta import SemCertificadoParaConsulta, na_sefaz, no_arquivo
 
     other = make_office(app.uow_factory, 2)
+    assert no_arquivo(app.uow_factory(), other.gestor, IDE.chave()) is None  # stored here
     with pytest.raises(SemCertificadoParaConsulta):
-        consultar(
+        na_sefaz(
             app.uow_factory, other.gestor, IDE.chave(), gateway=gateway_for(sefaz), box=box_of(app)
         )
     assert sefaz.state.count("consulta") == 0

@@ -41,7 +41,7 @@ from services.messages import (
 from services.outbox import Handoff, enqueue_to, outbox_rows
 from services.principal import Principal
 from services.replies import merge_replies
-from storage.conversation import PROMPT_KEY, ClaimedMessage, StoredState
+from storage.conversation import PROMPT_KEY, ClaimedMessage, StateAfter, StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -216,27 +216,18 @@ class ConversationEngine:
                 and self.handoff is not None
                 and self.handoff.takes(event.channel)
             )
-            prompt, born = enqueue_replies(
-                uow, event, replies, now, previous, previous_ref, claimed=born_claimed
-            )
+            saved = None
             if outcome.state is not None:
                 next_state = outcome.state
                 version = (state.version if state else 0) + 1
                 data = dict(next_state.data)
-                live_prompt = prompt if prompt is not None else previous
-                if live_prompt is not None:
-                    data[PROMPT_KEY] = live_prompt
-                uow.conversations.save(
-                    event.identity_key,
-                    StoredState(
-                        next_state.flow,
-                        next_state.step,
-                        data,
-                        version,
-                        now + self.state_ttl,
-                    ),
-                    now,
-                )
+                if previous is not None:  # a new prompt among the replies takes its place
+                    data[PROMPT_KEY] = previous
+                expires = now + self.state_ttl
+                saved = StoredState(next_state.flow, next_state.step, data, version, expires)
+            born = enqueue_replies(
+                uow, event, replies, now, previous, previous_ref, claimed=born_claimed, state=saved
+            )
             job_ids = _queue_jobs(uow, event, outcome, version, now)
             others = bool(uow.outbox.enqueued_to - {chat})
             uow.commit()
@@ -291,12 +282,14 @@ def enqueue_replies(
     previous_ref: str | None,
     *,
     claimed: bool = False,
-) -> tuple[int | None, list[ClaimedMessage]]:
-    """Put the replies in the outbox; return the outbox id of the prompt among them (None
-    when there is none) and, when `claimed`, the rows as born claimed for this process's
-    sender. When that prompt is a new message, take the buttons off the previous one
-    (`previous_ref`, its platform id, read with the state; None while it is not sent), not
-    when it edits the previous one in place: it has the new buttons."""
+    state: StoredState | None = None,
+) -> list[ClaimedMessage]:
+    """Put the replies in the outbox and save the identity's next `state` (when it has one)
+    with them, the outbox id of the prompt among the replies as its live prompt; return,
+    when `claimed`, the rows as born claimed for this process's sender. When that prompt is
+    a new message, take the buttons off the previous one (`previous_ref`, its platform id,
+    read with the state; None while it is not sent), not when it edits the previous one in
+    place: it has the new buttons."""
     to = (event.channel, event.identity_key, event.address)
     rows = outbox_rows(*to, replies, now, event.message_ref)
     index = next((i for i, m in enumerate(replies) if isinstance(m, Text) and m.prompt), None)
@@ -306,13 +299,18 @@ def enqueue_replies(
         old = previous_ref
         if old is not None and old != rows[index]["payload"].get("edit_ref"):
             rows += outbox_rows(*to, [ClearButtons(old)], now, None)
+    after = None if state is None else StateAfter(event.identity_key, state, now, index)
+    if not rows:
+        if state is not None:
+            uow.conversations.save(event.identity_key, state, now)
+        return []
     if claimed:
-        born = uow.outbox.enqueue_claimed(rows, now)
-        return (born[index].id if index is not None else None), born
-    if index is None:
+        return uow.outbox.enqueue_claimed(rows, now, state=after)
+    if after is None:
         uow.outbox.enqueue(rows)
-        return None, []
-    return uow.outbox.enqueue_returning(rows)[index], []
+    else:
+        uow.outbox.enqueue_returning(rows, state=after)
+    return []
 
 
 def enqueue(uow: UnitOfWork, event: Inbound, replies: Sequence[Outbound], now: datetime) -> None:

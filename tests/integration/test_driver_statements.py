@@ -17,7 +17,7 @@ from services.messages import Text
 from services.outbox import Delivered, outbox_rows
 from services.types import UnitOfWorkFactory
 from storage import repositories
-from storage.conversation import StoredState
+from storage.conversation import StateAfter, StoredState
 from storage.driver import DriverStatement
 from storage.models import ConversationState, OutboxMessage, ProcessedEvent
 from tests.support import add_client, make_office
@@ -116,6 +116,63 @@ def test_an_events_replies_go_in_one_statement_with_their_ids_in_order(
         assert stored[row_id].sensitive is reply.sensitive
     assert {stored[m.id].status for m in born} == {"sending"}
     assert [m.payload["text"] for m in born] == [r.text for r in replies[3:]]
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["queued", "born claimed"])
+@pytest.mark.parametrize(
+    ("count", "prompt_row"),
+    [(3, 1), (3, None), (19, 1), (19, 17), (19, None)],
+    ids=["prompt", "no prompt", "chunks", "prompt in the second chunk", "chunks, no prompt"],
+)
+def test_the_next_state_is_saved_with_the_replies_and_keeps_the_prompts_id(
+    db_engine: Engine,
+    uow_factory: UnitOfWorkFactory,
+    claimed: bool,
+    count: int,
+    prompt_row: int | None,
+) -> None:
+    """On PostgreSQL the replies and the state go in one statement when the replies fit in
+    one; elsewhere (SQLite, more replies) the state follows them. Either way the state is the
+    one given, with the id of the prompt's row as its live prompt (the given one kept when
+    the replies have no prompt)."""
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=24)
+    replies = [Text(f"mensagem {n}", sensitive=n == 0) for n in range(count)]
+    rows = outbox_rows("test", "test:ana", "ana", replies, now, None)
+    given = {**DATA, "_prompt_msg": 7}  # the previous prompt's id, as the engine passes it
+    state = StoredState("cadastro", "razao", given, 4, expires)
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db_engine, "before_cursor_execute", record)
+    try:
+        uow = uow_factory()
+        with uow:
+            after = StateAfter("test:ana", state, now, prompt_row)
+            if claimed:
+                ids = [m.id for m in uow.outbox.enqueue_claimed(rows, now, state=after)]
+            else:
+                ids = uow.outbox.enqueue_returning(rows, state=after)
+            uow.commit()
+    finally:
+        event.remove(db_engine, "before_cursor_execute", record)
+
+    writes = [s for s in seen if "outbox_message" in s or "conversation_state" in s]
+    together = db_engine.dialect.name == "postgresql" and count <= 16
+    assert len(writes) == (1 if together else -(-count // 16) + 1)
+    assert ("conversation_state" in writes[0]) is together
+    uow = uow_factory()
+    with uow:
+        loaded = uow.conversations.load("test:ana")
+        table = cast(Table, OutboxMessage.__table__)
+        stored = uow.session.execute(select(table).order_by(table.c.id)).all()
+    assert [r.id for r in stored] == ids
+    assert [r.payload["text"] for r in stored] == [r.text for r in replies]
+    assert {r.status for r in stored} == ({"sending"} if claimed else {"pending"})
+    expected = given if prompt_row is None else {**DATA, "_prompt_msg": ids[prompt_row]}
+    assert loaded == StoredState("cadastro", "razao", expected, 4, expires)
 
 
 def test_listeners_see_the_driver_statements(

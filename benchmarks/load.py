@@ -45,7 +45,9 @@ and leaves the reply to its outbox sender. The one-process run is the baseline o
 4-process runs. Pacing is set out of the way (TELEGRAM_RATE_* very high): the stand-in is not
 Telegram, and the figure sought is the servers'. The scheduler is off; job workers are 1.
 The servers, PostgreSQL and this harness share the machine's CPUs: when "machine N of N CPUs
-busy" is printed, the machine, not the number of processes, is the limit.
+busy" is printed, the machine, not the number of processes, is the limit: beside "N× one
+process" the script prints the most the machine allows, min(N, CPUs / the CPUs busy at one
+process) — what one update cost the machine at one process, spread over all its CPUs.
 
 Aims: 2 processes ≥ 1.7× one process; 0 lost, 0 duplicated; webhook p99 < 50 ms in the
 open loop. The script exits 1 when an audit finds a loss or an unexplained duplicate.
@@ -452,12 +454,15 @@ class Load:
         return False
 
 
-def report(phase: Phase, servers: int, baseline_rate: float | None = None) -> float:
-    """Print a phase's figures; return its accepted updates/s."""
+def report(phase: Phase, servers: int, baseline: Phase | None = None) -> float:
+    """Print a phase's figures; return its accepted updates/s. With `baseline` (the one-process
+    closed loop), the rate as a multiple of its rate, beside the most this machine allows: at
+    one process each update cost the machine (servers, PostgreSQL, this harness) its CPUs busy
+    over its rate, so N processes reach at most min(N, CPUs / those CPUs busy)× its rate."""
     accepted = [s for s in phase.sent if s.accepted_at is not None]
     answered = [s for s in accepted if s.answer is not None]
     seconds = phase.sending_ended - phase.began
-    rate = len(accepted) / seconds if seconds > 0 else 0.0
+    rate = _rate(phase)
     webhook = [1000 * s.webhook for s in accepted if s.webhook is not None]
     to_reply = [1000 * (s.answer.at - s.started) for s in answered if s.answer is not None]
     last_reply = max((s.answer.at for s in answered if s.answer is not None), default=0.0)
@@ -467,8 +472,13 @@ def report(phase: Phase, servers: int, baseline_rate: float | None = None) -> fl
         f"p99 {percentile(webhook, 99):6.1f} ms | to reply p50 {percentile(to_reply, 50):6.1f} ms "
         f"p99 {percentile(to_reply, 99):6.1f} ms"
     )
-    if baseline_rate:
-        line += f" | {rate / baseline_rate:4.2f}× one process"
+    if baseline is not None and (baseline_rate := _rate(baseline)) > 0:
+        cpus = os.cpu_count() or 1
+        ceiling = min(servers, cpus / baseline.machine_busy) if baseline.machine_busy else servers
+        line += (
+            f" | {rate / baseline_rate:4.2f}× one process (this machine allows ≈{ceiling:.2f}×: "
+            f"{cpus} CPUs / {baseline.machine_busy:.2f} busy at one process)"
+        )
     print(line, flush=True)
     refused = sum(s.refused for s in phase.sent)
     failed = sum(len(s.failed_on) for s in phase.sent)
@@ -495,6 +505,13 @@ def report(phase: Phase, servers: int, baseline_rate: float | None = None) -> fl
         flush=True,
     )
     return rate
+
+
+def _rate(phase: Phase) -> float:
+    """Accepted updates per second of sending."""
+    seconds = phase.sending_ended - phase.began
+    accepted = sum(1 for s in phase.sent if s.accepted_at is not None)
+    return accepted / seconds if seconds > 0 else 0.0
 
 
 # -- the audit ----------------------------------------------------------------------------------
@@ -711,7 +728,7 @@ async def bench(args: argparse.Namespace, setup: Setup) -> bool:
         stop([echo])
         client.close()
 
-    one_process: float | None = None
+    one_process: Phase | None = None
     for count in args.processes:
         after_row, first_call = last_row_id(setup.engine), len(api.calls)
         servers = [
@@ -732,7 +749,7 @@ async def bench(args: argparse.Namespace, setup: Setup) -> bool:
                 f"{label}, closed loop", closed_chats, servers, seconds=args.seconds
             )
             rate = report(closed, count, one_process)
-            one_process = one_process or rate
+            one_process = one_process or closed
             open_loop = await load.run(
                 f"{label}, open loop at "
                 + (f"{args.open_rate:g}/s" if args.open_rate else "half that"),

@@ -2,14 +2,17 @@
 by BrazilFiscalReport; a cancelled note carries its "CANCELADA" watermark.
 
 The PDF is the library's own, byte for byte (tests/unit/fiscal_chat/test_danfe.py compares
-with brazilfiscalreport called plainly in a separate interpreter); two things it would do for
-nothing are left out (≈ 15–20% of a DANFE's CPU, benchmarks/danfe.py has the profile):
+with brazilfiscalreport called plainly in a separate interpreter); what it would do for
+nothing is left out, and fpdf2's text widths are summed once per character (≈ 25–30% of a
+DANFE's CPU in all, benchmarks/danfe.py has the profile):
 - fpdf2 measures a block by drawing it with output switched off, and the DANFE's header is
-  measured twice before it is drawn: each time the access key's Code 128 SVG was parsed and
-  its bars built as paths, then thrown away. `_WithoutMeasuredBarcodes` skips that;
+  measured twice before it is drawn: each time the access key's Code 128 was written as SVG
+  (python-barcode), the SVG parsed and its bars built as paths, then thrown away.
+  `_WithoutMeasuredBarcodes` and `_code_render` skip that;
 - the cyclic garbage collector ran a dozen passes during each print over objects the print
   still held (what it leaves behind is the document itself): it is held until the print is
-  done, and its next pass frees the document.
+  done, and its next pass frees the document;
+- domain/fiscal/fpdf_widths.py: the width of a line being broken, with the same floats.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 from brazilfiscalreport.danfce import Danfce, DanfceConfig  # type: ignore[import-untyped]
 from brazilfiscalreport.danfe import Danfe, DanfeConfig, DanfeLayout  # type: ignore[import-untyped]
 from brazilfiscalreport.danfe.danfe import resolve_layout  # type: ignore[import-untyped]
+from brazilfiscalreport.danfe.danfe_code import DanfeCode  # type: ignore[import-untyped]
 from brazilfiscalreport.danfe.danfe_moc_7_0 import DanfeMoc70  # type: ignore[import-untyped]
 from brazilfiscalreport.danfe.danfe_nt_2026_010 import (  # type: ignore[import-untyped]
     DanfeNt2026010,
@@ -32,8 +36,11 @@ from brazilfiscalreport.danfe.danfe_nt_2026_010 import (  # type: ignore[import-
 from fpdf import FPDF
 from fpdf.image_datastructures import VectorImageInfo
 
+from domain.fiscal import fpdf_widths
 from domain.fiscal.errors import FiscalDocumentError
 from domain.fiscal.model import Modelo
+
+fpdf_widths.install()
 
 
 class DanfeError(FiscalDocumentError):
@@ -86,6 +93,22 @@ def _is_svg(name: object) -> bool:
     return isinstance(name, BytesIO) and name.getvalue()[:256].lstrip().startswith(
         (b"<?xml", b"<svg")
     )
+
+
+_LIBRARY_CODE_RENDER = DanfeCode.render
+
+
+def _code_render(self: Any) -> None:
+    """The access key's barcode block (`DanfeCode.render`) in one of the layouts below: while
+    fpdf2 measures, only its box is drawn, as the library does first; the Code 128 it would
+    then write as SVG would reach `_WithoutMeasuredBarcodes.image` only to be dropped."""
+    if isinstance(self.pdf, _WithoutMeasuredBarcodes) and _measuring(self.pdf):
+        super(DanfeCode, self).render()
+        return
+    _LIBRARY_CODE_RENDER(self)
+
+
+DanfeCode.render = _code_render
 
 
 class _Moc70(_WithoutMeasuredBarcodes, DanfeMoc70):

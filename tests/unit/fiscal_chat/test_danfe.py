@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from barcode.codex import Code128  # type: ignore[import-untyped]
 from brazilfiscalreport.danfe import Danfe  # type: ignore[import-untyped]
 from fpdf import FPDF
 from pypdf import PdfReader
@@ -164,27 +165,36 @@ def test_the_real_fixtures_print_as_the_library_prints_them() -> None:
     assert ours(notes) == expected  # and the others fail here too
 
 
-def test_the_barcode_is_drawn_once_a_page_not_in_the_measuring_passes(
+def test_the_barcode_is_written_and_drawn_once_a_page_not_in_the_measuring_passes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     drawn: list[object] = []
-    draw_path = FPDF.draw_path
+    written: list[object] = []
+    draw_path, write = FPDF.draw_path, Code128.write
 
     def counting(self: FPDF, *args: Any, **kwargs: Any) -> Any:
         drawn.append(self)
         return draw_path(self, *args, **kwargs)
 
+    def writing(self: Code128, *args: Any, **kwargs: Any) -> Any:
+        written.append(self)
+        return write(self, *args, **kwargs)
+
     monkeypatch.setattr(FPDF, "draw_path", counting)
+    monkeypatch.setattr(Code128, "write", writing)
     for month in (10, 12):  # MOC 7.0, NT 2026.010
         drawn.clear()
+        written.clear()
         xml = nfe_proc_xml(month_specs(1, month=month)[0])
         Danfe(xml.decode()).output()
-        assert len(drawn) == 3  # the library alone: twice measuring, once on the page
+        # the library alone: twice measuring, once on the page
+        assert (len(written), len(drawn)) == (3, 3)
 
         drawn.clear()
+        written.clear()
         pdf = render_danfe(xml, Modelo.NFE, cancelada=False, gerado_em=PINNED)
         assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
-        assert len(drawn) == 1
+        assert (len(written), len(drawn)) == (1, 1)
 
 
 @pytest.mark.parametrize("enabled", [True, False])

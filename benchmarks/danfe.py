@@ -259,11 +259,15 @@ def _plain_and_ours(xmls: list[bytes]) -> tuple[_Spent, _Spent]:
     see the same neighbours on a shared machine."""
     from brazilfiscalreport.danfe import Danfe  # type: ignore[import-untyped]
 
-    from domain.fiscal import Modelo
+    from domain.fiscal import Modelo, fpdf_fast
     from domain.fiscal.danfe import render_danfe
 
     def plain(xml: bytes) -> None:
-        Danfe(xml.decode()).output()
+        fpdf_fast.uninstall()  # fpdf2 as the library gets it (domain/fiscal/danfe.py installs)
+        try:
+            Danfe(xml.decode()).output()
+        finally:
+            fpdf_fast.install()
 
     def ours(xml: bytes) -> None:
         render_danfe(xml, Modelo.NFE, cancelada=False, gerado_em=WHEN)

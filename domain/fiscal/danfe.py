@@ -3,8 +3,8 @@ by BrazilFiscalReport; a cancelled note carries its "CANCELADA" watermark.
 
 The PDF is the library's own, byte for byte (tests/unit/fiscal_chat/test_danfe.py compares
 with brazilfiscalreport called plainly in a separate interpreter); what it would do for
-nothing is left out, and fpdf2's text widths are summed once per character (≈ 25–30% of a
-DANFE's CPU in all, benchmarks/danfe.py has the profile):
+nothing is left out, and two of fpdf2's hot paths take less work (≈ 30% of a DANFE's CPU
+in all, benchmarks/danfe.py has the profile):
 - fpdf2 measures a block by drawing it with output switched off, and the DANFE's header is
   measured twice before it is drawn: each time the access key's Code 128 was written as SVG
   (python-barcode), the SVG parsed and its bars built as paths, then thrown away.
@@ -12,7 +12,8 @@ DANFE's CPU in all, benchmarks/danfe.py has the profile):
 - the cyclic garbage collector ran a dozen passes during each print over objects the print
   still held (what it leaves behind is the document itself): it is held until the print is
   done, and its next pass frees the document;
-- domain/fiscal/fpdf_widths.py: the width of a line being broken, with the same floats.
+- domain/fiscal/fpdf_fast.py: the width of a line being broken and the copies of fpdf2's
+  graphics state, with the same values.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ from brazilfiscalreport.danfe.danfe_nt_2026_010 import (  # type: ignore[import-
 from fpdf import FPDF
 from fpdf.image_datastructures import VectorImageInfo
 
-from domain.fiscal import fpdf_widths
+from domain.fiscal import fpdf_fast
 from domain.fiscal.errors import FiscalDocumentError
 from domain.fiscal.model import Modelo
 
-fpdf_widths.install()
+fpdf_fast.install()
 
 
 class DanfeError(FiscalDocumentError):

@@ -1,4 +1,4 @@
-"""domain/fiscal/fpdf_widths.py: fpdf2's line breaking gives the same PDF, byte for byte, with
+"""domain/fiscal/fpdf_fast.py: fpdf2's line breaking gives the same PDF, byte for byte, with
 the kept sums of the core fonts' widths as with fpdf2's own functions."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 from fpdf import FPDF
+from fpdf.graphics_state import GraphicsState
 from fpdf.line_break import CurrentLine, Fragment
 
-from domain.fiscal import fpdf_widths
+from domain.fiscal import fpdf_fast
 
 PINNED = datetime(2026, 11, 3, 13, 30, tzinfo=UTC)
 # Latin-1 letters, digits and signs, spaces, soft hyphens and line breaks.
@@ -26,15 +27,15 @@ def fpdf2_alone() -> Iterator[Callable[[Callable[[], bytes]], bytes]]:
     """Runs a print with fpdf2's own width functions, then puts ours back."""
 
     def run(printing: Callable[[], bytes]) -> bytes:
-        fpdf_widths.uninstall()
+        fpdf_fast.uninstall()
         try:
-            assert CurrentLine.width is fpdf_widths._ORIGINAL_WIDTH
+            assert CurrentLine.width is fpdf_fast._ORIGINAL_WIDTH
             return printing()
         finally:
-            fpdf_widths.install()
+            fpdf_fast.install()
 
     yield run
-    fpdf_widths.install()
+    fpdf_fast.install()
 
 
 def words(rng: random.Random, count: int) -> str:
@@ -90,9 +91,9 @@ def document(seed: int) -> bytes:
 def test_a_document_prints_the_same_with_and_without_the_kept_sums(
     seed: int, fpdf2_alone: Callable[[Callable[[], bytes]], bytes]
 ) -> None:
-    fpdf_widths.install()  # as domain/fiscal/danfe.py does on import
+    fpdf_fast.install()  # as domain/fiscal/danfe.py does on import
     ours = document(seed)
-    assert CurrentLine.width is not fpdf_widths._ORIGINAL_WIDTH  # ours were in place
+    assert CurrentLine.width is not fpdf_fast._ORIGINAL_WIDTH  # ours were in place
 
     assert fpdf2_alone(lambda: document(seed)) == ours
 
@@ -100,7 +101,7 @@ def test_a_document_prints_the_same_with_and_without_the_kept_sums(
 def test_a_line_measured_after_a_trim_and_more_characters_is_measured_again() -> None:
     """The kept sum is for one list of characters: `trim` gives the fragment a new one (a
     line broken at a space, then filled again), and the width follows it."""
-    fpdf_widths.install()
+    fpdf_fast.install()
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("Times", "", 10)
@@ -116,11 +117,11 @@ def test_a_line_measured_after_a_trim_and_more_characters_is_measured_again() ->
 
     expected = Fragment(list("abcWWW"), state, pdf.k).get_width(initial_cs=False)
     assert line.width == expected != before
-    fpdf_widths.uninstall()
+    fpdf_fast.uninstall()
     try:
         assert line.width == expected
     finally:
-        fpdf_widths.install()
+        fpdf_fast.install()
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -143,15 +144,46 @@ def test_every_width_asked_while_breaking_is_the_same_float(seed: int) -> None:
         ours, theirs = [], []
         for index, character in enumerate(words(rng, 120).replace("\n", " ")):
             source = sources[min(index // 40, 2)]  # a new fragment (style) now and then
-            fpdf_widths.install()
+            fpdf_fast.install()
             ours.append(source.get_character_width(character, initial_cs=index > 0))
-            fpdf_widths.uninstall()
+            fpdf_fast.uninstall()
             theirs.append(source.get_character_width(character, initial_cs=index > 0))
             line.add_character(character, theirs[-1], source, 0, index, 5)
-            fpdf_widths.install()
+            fpdf_fast.install()
             ours.append(line.width)
-            fpdf_widths.uninstall()
+            fpdf_fast.uninstall()
             theirs.append(line.width)
-        fpdf_widths.install()
+        fpdf_fast.install()
         assert ours == theirs
         assert len(line.fragments) == 3
+
+
+def test_a_graphics_state_copies_every_field_as_fpdf2_does() -> None:
+    fpdf_fast.install()
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Courier", "BI", 13)
+    pdf.set_text_color(200, 10, 10)
+    pdf.set_char_spacing(0.7)
+    pdf.set_dash_pattern(dash=2, gap=1)
+    state = pdf._get_current_graphics_state()
+    state.text_shaping = {"use_shaping_engine": True, "features": {"kern": False}}
+
+    ours = state.copy()
+    fpdf_fast.uninstall()
+    try:
+        theirs = state.copy()
+    finally:
+        fpdf_fast.install()
+
+    assert GraphicsState.copy is not fpdf_fast._ORIGINAL_STATE_COPY
+    assert type(ours) is type(theirs) is GraphicsState
+    for name in GraphicsState.__slots__:
+        assert getattr(ours, name) == getattr(theirs, name), name
+        if name != "text_shaping":
+            assert getattr(ours, name) is getattr(state, name), name  # shallow, as copy.copy
+    assert ours is not state
+    assert ours.text_shaping is not None
+    assert state.text_shaping is not None
+    assert ours.text_shaping is not state.text_shaping  # its own dict, as fpdf2 gives
+    assert ours.text_shaping["features"] is state.text_shaping["features"]

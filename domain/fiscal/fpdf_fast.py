@@ -1,34 +1,41 @@
-"""fpdf2's line breaking with the core fonts' text widths computed once per character.
+"""Two of fpdf2's hot paths, done with less work and the same result bit for bit.
 
-fpdf2 breaks a text into lines (`multi_cell`, the cells of a `Table`) one character at a
-time, and at each character asks the width of the line so far: `CurrentLine.width` joins
-every fragment's characters into a string and sums their widths again, and the width of the
-character itself goes through the same general path. On a DANFE, printed by
-brazilfiscalreport with the core Times font, that is about a fifth of the CPU
-(benchmarks/danfe.py has the profile).
+On a DANFE, printed by brazilfiscalreport with the core Times font, about a fifth of the CPU
+went to measuring text and a few per cent to copying graphics states (benchmarks/danfe.py
+has the profile). `install()` puts in place:
 
-`install()` puts in their place two functions that give the same floats, bit for bit, for
-fragments in a core font (plain `Fragment`s; any other font or fragment takes fpdf2's own
-path):
-- a core font's widths are integers (thousandths of the font size), so the sum of a line's
-  widths is exact in any order, and a line can keep the sum of the characters it already
-  measured and add only the new ones;
-- from that sum, the float is computed with fpdf2's own operations, in its order (× size in
-  points × 0.001, the stretching, the character spacing, ÷ the scale factor).
-A fragment's characters only grow by appending or are replaced by a new list (`trim`), so
-the kept sum is trusted only for the same list object at the same or a greater length.
-tests/unit/fiscal_chat/test_fpdf_widths.py prints varied texts with and without them and
-compares the PDFs byte for byte; the DANFE's own byte-for-byte test compares with
-brazilfiscalreport run plainly in another interpreter.
+- **Line widths summed once per character.** fpdf2 breaks a text into lines (`multi_cell`,
+  the cells of a `Table`) one character at a time, and at each character asks the width of
+  the line so far: `CurrentLine.width` joins every fragment's characters into a string and
+  sums their widths again, and the width of the character itself goes through the same
+  general path. A core font's widths are integers (thousandths of the font size), so the sum
+  of a line's widths is exact in any order, and a line can keep the sum of the characters it
+  already measured and add only the new ones; from that sum the float is computed with
+  fpdf2's own operations, in its order (× size in points × 0.001, the stretching, the
+  character spacing, ÷ the scale factor). A fragment's characters only grow by appending or
+  are replaced by a new list (`trim`), so a kept sum is trusted only for the same list object
+  at the same or a greater length. Plain `Fragment`s in a core font only; any other font or
+  fragment takes fpdf2's own path.
+- **A graphics state copied field by field.** `GraphicsState.copy` (every fragment, every
+  cell takes one) went through `copy.copy`, which for a slotted dataclass builds a reduce
+  tuple and a dict of its slots; `_copy_state` assigns the slots straight (generated from
+  the class's own `__slots__`, so a field fpdf2 adds is copied too), then copies the text
+  shaping dict as fpdf2 does.
+
+tests/unit/fiscal_chat/test_fpdf_fast.py compares the floats and the states with fpdf2's own
+and prints varied texts with and without these, PDFs byte for byte; the DANFE's own
+byte-for-byte test compares with brazilfiscalreport run plainly in another interpreter.
 """
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Any
 
 from fpdf import line_break
 from fpdf.enums import CharVPos
 from fpdf.fonts import CoreFont
+from fpdf.graphics_state import GraphicsState
 from fpdf.line_break import HYPHEN, SOFT_HYPHEN, CurrentLine, Fragment
 
 _ORIGINAL_WIDTH = CurrentLine.width
@@ -100,13 +107,36 @@ def _character_width(
     return _scaled(self, total, len(character), initial_cs)
 
 
+def _state_copier() -> Any:
+    """`GraphicsState.copy` as straight slot assignments (what `copy.copy` does for a slotted
+    object: a new instance with the same value in every slot), text shaping copied apart."""
+    slots = [name for name in GraphicsState.__slots__ if name != "text_shaping"]
+    body = "".join(f"    new.{name} = self.{name}\n" for name in slots)
+    source = (
+        "def _copy_state(self):\n"
+        "    new = _new(_class)\n"
+        f"{body}"
+        "    new.text_shaping = _copy(self.text_shaping)\n"
+        "    return new\n"
+    )
+    namespace: dict[str, Any] = {"_new": object.__new__, "_class": GraphicsState, "_copy": copy}
+    exec(compile(source, "<fpdf_fast: GraphicsState.copy>", "exec"), namespace)  # noqa: S102
+    return namespace["_copy_state"]
+
+
+_ORIGINAL_STATE_COPY = GraphicsState.copy
+_copy_state = _state_copier()
+
+
 def install() -> None:
     """Use the functions above (idempotent)."""
     line_break.CurrentLine.width = property(_line_width)  # type: ignore[assignment,method-assign]
     line_break.Fragment.get_character_width = _character_width  # type: ignore[method-assign]
+    GraphicsState.copy = _copy_state  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     """Back to fpdf2's own (for the tests that compare both)."""
     line_break.CurrentLine.width = _ORIGINAL_WIDTH  # type: ignore[method-assign]
     line_break.Fragment.get_character_width = _ORIGINAL_CHARACTER_WIDTH  # type: ignore[method-assign]
+    GraphicsState.copy = _ORIGINAL_STATE_COPY  # type: ignore[method-assign]

@@ -1,8 +1,8 @@
-"""Two of fpdf2's hot paths, done with less work and the same result bit for bit.
+"""Three of fpdf2's hot paths, done with less work and the same result bit for bit.
 
 On a DANFE, printed by brazilfiscalreport with the core Times font, about a fifth of the CPU
-went to measuring text and a few per cent to copying graphics states (benchmarks/danfe.py
-has the profile). `install()` puts in place:
+went to measuring text and a few per cent to copying and comparing graphics states
+(benchmarks/danfe.py has the profile). `install()` puts in place:
 
 - **Line widths summed once per character.** fpdf2 breaks a text into lines (`multi_cell`,
   the cells of a `Table`) one character at a time, and at each character asks the width of
@@ -21,6 +21,13 @@ has the profile). `install()` puts in place:
   tuple and a dict of its slots; `_copy_state` assigns the slots straight (generated from
   the class's own `__slots__`, so a field fpdf2 adds is copied too), then copies the text
   shaping dict as fpdf2 does.
+
+- **The same style known without comparing.** While a line is broken, each character asks
+  whether its fragment has the line's last fragment's style (`Fragment.has_same_style`):
+  fpdf2 compares the two graphics states field by field (two tuples of 25 built per
+  character), though a line's fragment is a clone sharing its source's state object.
+  `_same_style` answers True for the same object first — what the field-by-field comparison
+  gives for it — and compares otherwise.
 
 tests/unit/fiscal_chat/test_fpdf_fast.py compares the floats and the states with fpdf2's own
 and prints varied texts with and without these, PDFs byte for byte; the DANFE's own
@@ -126,6 +133,16 @@ def _state_copier() -> Any:
 
 _ORIGINAL_STATE_COPY = GraphicsState.copy
 _copy_state = _state_copier()
+_ORIGINAL_SAME_STYLE = Fragment.has_same_style
+
+
+def _same_style(self: Fragment, other: Fragment) -> bool:
+    mine, theirs = self.graphics_state, other.graphics_state
+    return (
+        (mine is theirs or mine == theirs)
+        and self.k == other.k
+        and self.__class__ == other.__class__
+    )
 
 
 def install() -> None:
@@ -133,6 +150,7 @@ def install() -> None:
     line_break.CurrentLine.width = property(_line_width)  # type: ignore[assignment,method-assign]
     line_break.Fragment.get_character_width = _character_width  # type: ignore[method-assign]
     GraphicsState.copy = _copy_state  # type: ignore[method-assign]
+    line_break.Fragment.has_same_style = _same_style  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -140,3 +158,4 @@ def uninstall() -> None:
     line_break.CurrentLine.width = _ORIGINAL_WIDTH  # type: ignore[method-assign]
     line_break.Fragment.get_character_width = _ORIGINAL_CHARACTER_WIDTH  # type: ignore[method-assign]
     GraphicsState.copy = _ORIGINAL_STATE_COPY  # type: ignore[method-assign]
+    line_break.Fragment.has_same_style = _ORIGINAL_SAME_STYLE  # type: ignore[method-assign]

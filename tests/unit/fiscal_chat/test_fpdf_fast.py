@@ -187,3 +187,33 @@ def test_a_graphics_state_copies_every_field_as_fpdf2_does() -> None:
     assert state.text_shaping is not None
     assert ours.text_shaping is not state.text_shaping  # its own dict, as fpdf2 gives
     assert ours.text_shaping["features"] is state.text_shaping["features"]
+
+
+def test_fragments_have_the_same_style_exactly_when_fpdf2_says_so() -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Times", "", 9)
+    plain = pdf._get_current_graphics_state()
+    equal = pdf._get_current_graphics_state()  # another object, the same fields
+    pdf.set_font("Times", "B", 9)
+    bold = pdf._get_current_graphics_state()
+    fragments = [
+        Fragment("a", plain, pdf.k),
+        Fragment("b", plain, pdf.k),  # the same state object
+        Fragment("c", equal, pdf.k),
+        Fragment("d", bold, pdf.k),
+        Fragment("e", plain, pdf.k * 2),
+    ]
+
+    def answers() -> list[bool]:
+        return [bool(a.has_same_style(b)) for a in fragments for b in fragments]
+
+    fpdf_fast.install()
+    ours = answers()
+    fpdf_fast.uninstall()
+    try:
+        theirs = answers()
+    finally:
+        fpdf_fast.install()
+    assert ours == theirs
+    assert ours[:5] == [True, True, True, False, False]

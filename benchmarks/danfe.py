@@ -25,8 +25,8 @@ Printed: seconds, DANFEs/s and DANFEs/s per core of each, and the ZIP's size; th
 1,000 NF-e in ≤ 30 s on 2 cores. `--smoke` (`./dev test` runs it so the script cannot rot) is
 `--notes 4`: the figures mean nothing.
 
-Where a DANFE's CPU goes in the library (py-spy over the plain loop, 100 of these notes;
-shares, the machine being shared):
+Where a DANFE's CPU goes in the library alone (py-spy over the plain loop, 100 of these
+notes; shares, the machine being shared):
 
                                                      MOC 7.0    NT 2026.010
     fpdf2's text layout (multi_cell/cell: line
@@ -46,14 +46,22 @@ No TTF font (the DANFE uses the core Times: nothing to load or subset), no logo,
 up per document that could be done once per process. The library measures each block by
 drawing it with output off (fpdf2's `_disable_writing`), then draws it: about half of the
 text layout, and two of the three barcodes, are measuring. domain/fiscal/danfe.py skips the
-barcode while measuring (it neither moves the cursor nor adds a resource: same PDF byte for
-byte) and holds the collector during a print; the worker processes start with the printer
-and the task imported (fork server preload: ≈ 0.65 s of CPU each on the first DANFE).
-What is left is fpdf2's text layout in pure Python, which only a change to the library (or
-another library) would shrink: 80–92 ms per DANFE of these notes in MOC 7.0 and 52 ms in
-NT 2026.010 on this machine, 0.85× and 0.80× the plain loop (notes with dozens of items:
-0.2–0.6 s, the products table). So the month of 1,000 on 2 free cores: 27 s in NT 2026.010,
-42 s in MOC 7.0 (35 s and 48 s before).
+barcode while measuring (neither written as SVG nor drawn: it neither moves the cursor nor
+adds a resource, so the same PDF byte for byte) and holds the collector during a print; the
+worker processes start with the printer and the task imported (fork server preload: ≈ 0.65 s
+of CPU each on the first DANFE). domain/fiscal/fpdf_fast.py then takes three of fpdf2's hot
+paths with less work and the same floats (py-spy over our printer, MOC 7.0, before it):
+the width of the line being broken, asked at every character (`CurrentLine.width` re-joined
+and re-summed the line: 13.7% of a DANFE, with the character's own width 6.9%), the graphics
+state copied for every fragment (`copy.copy` of a slotted dataclass: 3.8%), and the style
+comparison at every character (a 25-field dataclass `__eq__`: 2.1%).
+Same 100 notes, old and new code back to back: MOC 7.0 68.0 → 52.5 ms per DANFE, NT 2026.010
+48 → 34 ms, the PDFs' sha256 unchanged. What is left is the rest of fpdf2's text layout in
+pure Python (the products table laid out four times: the library's measuring pass, then
+fpdf2's Table measuring each row before drawing it) and the one barcode drawn. So the month
+of 1,000 on 2 cores: 27.6 s in MOC 7.0 (37.4 s with the code before, the same morning;
+0.32× the library's plain loop) and 19.3 s in NT 2026.010 (27.1 s in the last run before);
+a note with dozens of items costs 0.2–0.6 s.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@
 Each gestor is its own office (40 clients) and its own chat identity, and walks a realistic
 mix in a loop: /menu → Clientes → Próxima → Próxima → a client card → Voltar → Menu →
 Novo cliente → Novo cadastro → payer → software → plan → CNPJ → razão social → Pular →
-e-mail → telefone → CEP → endereço → Cadastrar. A pool of W threads runs the gestores: the
+e-mail → telefone → CEP → endereço → Cadastrar. A pool of W threads runs the gestores (by
+default as many as `serve` runs its steps on: asyncio's default executor, min(32, CPUs + 4)): the
 events of one identity in order, different identities in parallel. The real outbox sender
 (bot/sender.py) delivers concurrently on a thread of its own, to a stand-in channel that answers
 at once: its claims, renewals and fenced records are the ones a deployment runs.
@@ -123,6 +124,8 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Steps that cost more than the rest: the main menu (its Pendências count) and Cadastrar.
 STEP_KINDS = {0: "menu", 6: "menu", 19: "cadastrar"}
 OPEN_LOOP_SHARE = 0.5  # open loop offers this share of the closed loop's rate
+# serve runs each event's step with asyncio.to_thread: on the default executor's threads
+SERVE_STEP_THREADS = min(32, (os.cpu_count() or 1) + 4)
 SENDER_THREADS = "outbox-sender"  # the real sender's database threads (bot/sender.py)
 BAD_REPLIES = ("Essa opção expirou", "⚠️", texts.USE_BUTTONS)
 
@@ -767,7 +770,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--updates", type=int, default=10_000, help="updates per run")
     parser.add_argument("--gestores", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=SERVE_STEP_THREADS,
+        help="handle() threads; default: as many as serve runs steps on (asyncio's default "
+        f"executor, min(32, CPUs + 4): {SERVE_STEP_THREADS} here)",
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument(
         "--pg-url",

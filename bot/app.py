@@ -363,7 +363,12 @@ def build_runtime(
     workers = None
     if app.background_jobs and app.jobs is not None:
         count = settings.job_workers or default_workers()
-        workers = JobWorkers(app.jobs, count, on_finished=metrics.background_done)
+        workers = JobWorkers(
+            app.jobs,
+            count,
+            quick=settings.quick_job_workers,
+            on_finished=metrics.background_done,
+        )
     runtime = Runtime(
         metrics=metrics,
         telegram=telegram_ch,

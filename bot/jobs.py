@@ -1,7 +1,7 @@
 """The job workers of `serve`: threads that take durable jobs (services/jobs.py) from the
 database — the ones this instance's chats asked for, and any another instance left behind.
 
-Each worker runs one job at a time (one more worker takes only the quick kinds, a SEFAZ
+Each worker runs one job at a time (QUICK_JOB_WORKERS more take only the quick kinds, a SEFAZ
 request a person waits for); between jobs it waits until this process queues one
 (`wake`) or `POLL_SECONDS` pass (jobs queued by other instances, leases run out). On stop the
 workers take no new job, and a job running gives itself back at its next tick, for another
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 MAX_DEFAULT_WORKERS = 4
+# Workers for the quick kinds alone: each mostly waits on a SEFAZ answer (up to its timeout),
+# so two gestores asking at once are not served one after the other.
+DEFAULT_QUICK_WORKERS = 2
 STOP_GRACE_SECONDS = 30.0
 
 
@@ -54,18 +57,21 @@ class _Queue:
 
 
 class JobWorkers:
-    """`count` workers for any job, and one more for the quick kinds alone (a SEFAZ request
-    a person waits for in the chat), so a consulta is not queued behind a month's DANFEs."""
+    """`count` workers for any job, and `quick` more for the quick kinds alone (a SEFAZ
+    request a person waits for in the chat), so a consulta is not queued behind a month's
+    DANFEs nor, for long, behind another gestor's consulta."""
 
     def __init__(
         self,
         runner: JobRunner,
         count: int,
         *,
+        quick: int = DEFAULT_QUICK_WORKERS,
         poll: float = POLL_SECONDS,
         on_finished: Callable[[str, str], None] | None = None,
     ) -> None:
         self.runner, self.count, self.poll = runner, count, poll
+        self.quick = quick
         # told each job's kind and how it ended (the metrics)
         self.on_finished = on_finished
         self._stopping = threading.Event()
@@ -78,7 +84,8 @@ class JobWorkers:
             (f"job-{n}", None, self._any) for n in range(1, self.count + 1)
         ]
         if self._quick_kinds:
-            loops.append(("job-quick", self._quick_kinds, self._quick))
+            quick = self._quick_kinds
+            loops += [(f"job-quick-{n}", quick, self._quick) for n in range(1, self.quick + 1)]
         for name, kinds, queue in loops:
             thread = threading.Thread(
                 target=self._loop, args=(kinds, queue), name=name, daemon=True

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Job workers of `serve` (ZIPs, reports, DANFEs); unset: one per CPU, at most 4.
     # `serve --workers N` wins over it.
     job_workers: int | None = Field(default=None, ge=1, le=64)
+    # More job workers that take only the quick kinds (a SEFAZ consulta, manifestação or XML
+    # download by key, which a person waits for in the chat).
+    quick_job_workers: int = Field(default=2, ge=1, le=32)
     # Seconds a running job's claim lasts without renewal: a job whose process died is taken
     # over by another worker (any instance) this long after its last sign of life.
     job_lease_seconds: float = Field(default=60.0, ge=2.0, le=3600.0)

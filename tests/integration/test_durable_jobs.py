@@ -369,6 +369,7 @@ def test_serve_runs_as_many_job_workers_as_asked(tmp_path: object) -> None:
         database_url="sqlite://",
         file_store_url=str(tmp_path),
         job_workers=3,
+        quick_job_workers=5,
         _env_file=None,
     )
     background = build_app(settings, background_jobs=True)
@@ -376,12 +377,20 @@ def test_serve_runs_as_many_job_workers_as_asked(tmp_path: object) -> None:
     try:
         workers = build_runtime(background).job_workers
         assert workers is not None
-        assert workers.count == 3
+        assert (workers.count, workers.quick) == (3, 5)
         assert build_runtime(inline).job_workers is None
-        unset = build_app(settings.model_copy(update={"job_workers": None}), background_jobs=True)
+        unset = build_app(
+            Settings(
+                environment="test",
+                database_url="sqlite://",
+                file_store_url=str(tmp_path),
+                _env_file=None,
+            ),
+            background_jobs=True,
+        )
         default = build_runtime(unset).job_workers
         assert default is not None
-        assert default.count == default_workers()
+        assert (default.count, default.quick) == (default_workers(), 2)
     finally:
         background.close()
         inline.close()
@@ -446,6 +455,52 @@ def test_a_quick_job_is_taken_while_every_worker_builds_a_long_one(
                 break
             time.sleep(0.02)
         assert ran == ["long 1 started", "quick", "long 1 done", "long 2 started", "long 2 done"]
+    finally:
+        let_go.set()
+        workers.stop(grace=5)
+
+
+def test_two_quick_jobs_run_at_once_while_the_general_workers_build_long_ones(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Two gestores' SEFAZ requests at once: each waits on the SEFAZ, neither behind the
+    other, while the only general worker builds a month's DANFEs."""
+    from bot.jobs import JobWorkers
+
+    building, let_go = threading.Event(), threading.Event()
+    answering = threading.Barrier(3, timeout=5)  # both quick jobs in flight, and the test
+
+    def long(job: RunningJob) -> None:
+        building.set()
+        let_go.wait(10)
+
+    def quick(job: RunningJob) -> None:
+        answering.wait()  # held until the other one is running too
+
+    kinds = {
+        "test.long": JobKind(long, lambda job: None),
+        "test.quick": JobKind(quick, lambda job: None, quick=True),
+    }
+    runner = JobRunner(uow_factory, kinds)
+    workers = JobWorkers(runner, 1, quick=2, poll=0.05)
+    workers.start()
+    try:
+        with uow_factory() as uow:
+            jobs.queue(uow, JobRequest("test.long", "test:ana", ("1",), {}), datetime.now(UTC))
+            uow.commit()
+        workers.wake()
+        assert building.wait(5)
+        for n, who in ((2, "test:ana"), (3, "test:bia")):
+            with uow_factory() as uow:
+                jobs.queue(uow, JobRequest("test.quick", who, (str(n),), {}), datetime.now(UTC))
+                uow.commit()
+            workers.wake()
+        answering.wait()  # would break (BrokenBarrierError) with one quick worker
+        assert sorted(t.name for t in threading.enumerate() if t.name.startswith("job-")) == [
+            "job-1",
+            "job-quick-1",
+            "job-quick-2",
+        ]
     finally:
         let_go.set()
         workers.stop(grace=5)

@@ -47,6 +47,7 @@ from fpdf.line_break import HYPHEN, SOFT_HYPHEN, CurrentLine, Fragment
 
 _ORIGINAL_WIDTH = CurrentLine.width
 _ORIGINAL_CHARACTER_WIDTH = Fragment.get_character_width
+_ORIGINAL_STATE_COPY = GraphicsState.copy
 # Where a CurrentLine keeps, per fragment: (fragment, its list, length, sum, text length).
 _SUMS = "_revendabot_sums"
 
@@ -121,17 +122,23 @@ def _state_copier() -> Any:
     body = "".join(f"    new.{name} = self.{name}\n" for name in slots)
     source = (
         "def _copy_state(self):\n"
+        "    if type(self) is not _class:  # a subclass may have slots of its own\n"
+        "        return _original(self)\n"
         "    new = _new(_class)\n"
         f"{body}"
         "    new.text_shaping = _copy(self.text_shaping)\n"
         "    return new\n"
     )
-    namespace: dict[str, Any] = {"_new": object.__new__, "_class": GraphicsState, "_copy": copy}
+    namespace: dict[str, Any] = {
+        "_new": object.__new__,
+        "_class": GraphicsState,
+        "_copy": copy,
+        "_original": _ORIGINAL_STATE_COPY,
+    }
     exec(compile(source, "<fpdf_fast: GraphicsState.copy>", "exec"), namespace)  # noqa: S102
     return namespace["_copy_state"]
 
 
-_ORIGINAL_STATE_COPY = GraphicsState.copy
 _copy_state = _state_copier()
 _ORIGINAL_SAME_STYLE = Fragment.has_same_style
 

@@ -217,3 +217,17 @@ def test_fragments_have_the_same_style_exactly_when_fpdf2_says_so() -> None:
         fpdf_fast.install()
     assert ours == theirs
     assert ours[:5] == [True, True, True, False, False]
+
+
+def test_a_subclass_of_the_graphics_state_is_copied_by_fpdf2_itself() -> None:
+    fpdf_fast.install()
+
+    class Marked(GraphicsState):
+        __slots__ = ("mark",)
+        mark: str
+
+    state = Marked()
+    state.mark = "kept"
+    copied = state.copy()
+    assert type(copied) is Marked
+    assert copied.mark == "kept"

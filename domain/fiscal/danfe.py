@@ -3,8 +3,8 @@ by BrazilFiscalReport; a cancelled note carries its "CANCELADA" watermark.
 
 The PDF is the library's own, byte for byte (tests/unit/fiscal_chat/test_danfe.py compares
 with brazilfiscalreport called plainly in a separate interpreter); what it would do for
-nothing is left out, and two of fpdf2's hot paths take less work (≈ 30% of a DANFE's CPU
-in all, benchmarks/danfe.py has the profile):
+nothing is left out, and three of fpdf2's hot paths take less work (together a DANFE costs
+about two thirds of the library's CPU; benchmarks/danfe.py has the profile):
 - fpdf2 measures a block by drawing it with output switched off, and the DANFE's header is
   measured twice before it is drawn: each time the access key's Code 128 was written as SVG
   (python-barcode), the SVG parsed and its bars built as paths, then thrown away.
@@ -12,8 +12,8 @@ in all, benchmarks/danfe.py has the profile):
 - the cyclic garbage collector ran a dozen passes during each print over objects the print
   still held (what it leaves behind is the document itself): it is held until the print is
   done, and its next pass frees the document;
-- domain/fiscal/fpdf_fast.py: the width of a line being broken and the copies of fpdf2's
-  graphics state, with the same values.
+- domain/fiscal/fpdf_fast.py: the width of a line being broken, the copies of fpdf2's
+  graphics state and the comparison of two fragments' styles, with the same results.
 """
 
 from __future__ import annotations

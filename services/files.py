@@ -53,6 +53,10 @@ class FileMissing(ServiceError):
 
 
 class FileStore(Protocol):
+    # How many reads are worth having in flight at once: 1 for a local disk, more for a store
+    # across the network (each read a request), where one at a time waits out every latency.
+    read_ahead: int
+
     def put(self, source: Source) -> FileRef:
         """Store a new file under a fresh random key, hashing and counting it as it goes."""
         ...

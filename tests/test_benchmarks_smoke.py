@@ -51,6 +51,14 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
             r"ours, the same month again \(from the cache\): +[\d.]+s +[\d.]+ DANFEs/s",
         ],
     ),
+    "danfe_cache_reads.py": (
+        False,
+        [
+            r"cached DANFEs of \d+ KB in moto's S3 server",
+            r"one at a time \(baseline\) +[\d.]+ s +\d+ DANFEs/s",
+            r"\d+ ahead \(S3FileStore.read_ahead\) +[\d.]+ s +\d+ DANFEs/s",
+        ],
+    ),
     "fiscal_zip.py": (
         False,
         [

@@ -22,6 +22,8 @@ from services.files import CHUNK, Digest, FileMissing, FileRef, Source, new_key
 class LocalFileStore:
     """Files in a folder; written to a temporary name first, so a reader never sees half."""
 
+    read_ahead = 1  # a local read costs less than handing it to another thread
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -123,6 +125,8 @@ class _ObjectReader(io.RawIOBase):
 
 class S3FileStore:
     """Files in an S3 bucket (any S3-compatible endpoint), streamed in both directions."""
+
+    read_ahead = 16  # a request per read: a month's cached DANFEs are read this many at once
 
     def __init__(self, store: S3Store) -> None:
         self.store = store

@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -102,6 +102,29 @@ def _cached(files: FileStore | None, member: CompressedXml) -> Printed | None:
     return Printed(member.chave, _entry(member, pdf))
 
 
+def _with_cached(
+    files: FileStore | None, members: Iterable[CompressedXml]
+) -> Iterator[tuple[CompressedXml, Printed | None]]:
+    """Each member with its DANFE from the cache (None: not printed yet), in order. A store
+    across the network is read `read_ahead` members ahead, that many reads in flight (one at
+    a time, a month of 1,000 waited out 1,000 request latencies); a local one on this thread."""
+    if files is None or files.read_ahead <= 1:
+        for member in members:
+            yield member, _cached(files, member)
+        return
+    depth = files.read_ahead
+    with ThreadPoolExecutor(depth, thread_name_prefix="danfe-cache") as pool:
+        ahead: deque[tuple[CompressedXml, Future[Printed | None]]] = deque()
+        for member in members:
+            ahead.append((member, pool.submit(_cached, files, member)))
+            if len(ahead) >= depth:
+                first, found = ahead.popleft()
+                yield first, found.result()
+        while ahead:
+            first, found = ahead.popleft()
+            yield first, found.result()
+
+
 def printed_in_order(
     members: Iterable[CompressedXml], gerado_em: datetime, options: ExportOptions
 ) -> Iterator[Printed]:
@@ -109,8 +132,7 @@ def printed_in_order(
     (in the worker processes, a few at a time, when there are some) and kept in the cache."""
     cpu = options.cpu if options.cpu is not None and options.cpu.parallel else None
     window: deque[Future[Printed]] = deque()
-    for member in members:
-        printed = _cached(options.files, member)
+    for member, printed in _with_cached(options.files, members):
         if printed is not None:
             window.append(_done(printed))
         elif cpu is not None:

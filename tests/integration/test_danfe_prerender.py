@@ -5,9 +5,11 @@ prints nothing — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import IO
 
 import pytest
 import time_machine
@@ -17,6 +19,7 @@ from bot.app import App
 from handlers import texts
 from services import danfe_ahead, fiscal_exports
 from services.clients import ClientCard
+from services.files import FileStore
 from services.fiscal_documents import CompressedXml, received_xmls
 from services.fiscal_exports import danfe, prerender
 from services.fiscal_prepare import TipoNota
@@ -229,6 +232,73 @@ def test_another_clients_notes_are_another_job(
         store_emitted(uow_factory, other, 2, seed=9)
 
     assert prerender_jobs(uow_factory) == [("pending", 0), ("pending", 0)]
+
+
+class Remote:
+    """The app's file store as if across the network: `read_ahead` reads in flight are worth
+    it, and the first `together` reads of a cached DANFE only return once that many are."""
+
+    def __init__(self, store: FileStore, read_ahead: int, together: int) -> None:
+        self.store, self.read_ahead = store, read_ahead
+        self.barrier = threading.Barrier(together, timeout=5)
+        self.readers: list[str] = []
+
+    def open(self, key: str) -> IO[bytes]:
+        self.readers.append(threading.current_thread().name)
+        if len(self.readers) <= self.barrier.parties:
+            self.barrier.wait()  # BrokenBarrierError when they come one at a time
+        return self.store.open(key)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+@pytest.mark.parametrize("read_ahead", [4, 16], ids=["fewer than the notes", "more"])
+def test_a_remote_stores_cached_danfes_are_read_several_at_once_and_come_in_order(
+    app: App,
+    acme: ClientCard,
+    uow_factory: UnitOfWorkFactory,
+    printed: list[bytes],
+    clock: time_machine.Traveller,
+    read_ahead: int,
+) -> None:
+    """On S3 each cache read is a request: one at a time, a month of 1,000 waited out 1,000
+    latencies. The reads go ahead in parallel; the DANFEs still come in the notes' order, and
+    a note not in the cache is printed in its place."""
+    store_emitted(uow_factory, acme, 7)
+    clock.shift(WAIT)
+    run_due(app)  # printed ahead: every DANFE in the cache
+    members = _stored_members(uow_factory, acme)
+    app.files.delete(danfe.cache_key(members[5]))  # one of them lost from the cache
+    printed.clear()
+    remote = Remote(app.files, read_ahead, together=4)
+    options = replace(_exports(app), files=remote, cpu=None)  # type: ignore[arg-type]
+
+    got = list(danfe.printed_in_order(members, NOW, options))
+
+    assert [p.chave for p in got] == [m.chave for m in members]
+    assert all(p.entry is not None for p in got)
+    assert len(printed) == 1  # only the lost one printed again
+    assert len(remote.readers) == 7
+    assert all(name.startswith("danfe-cache") for name in remote.readers)
+    assert app.files.exists(danfe.cache_key(members[5]))  # and kept in the cache again
+
+
+def test_a_local_stores_cached_danfes_are_read_on_the_jobs_own_thread(
+    app: App, acme: ClientCard, uow_factory: UnitOfWorkFactory, clock: time_machine.Traveller
+) -> None:
+    store_emitted(uow_factory, acme, 3)
+    clock.shift(WAIT)
+    run_due(app)
+    members = _stored_members(uow_factory, acme)
+    local = Remote(app.files, read_ahead=1, together=1)
+    options = replace(_exports(app), files=local, cpu=None)  # type: ignore[arg-type]
+
+    got = list(danfe.printed_in_order(members, NOW, options))
+
+    assert [p.chave for p in got] == [m.chave for m in members]
+    assert local.readers == [threading.current_thread().name] * 3
+    assert app.files.read_ahead == 1  # the local folder's own choice
 
 
 def _exports(app: App) -> fiscal_exports.ExportOptions:

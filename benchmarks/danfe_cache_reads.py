@@ -8,8 +8,9 @@ When every DANFE of the month was printed ahead, `DANFEs do mês` is a ZIP of PD
 file store's cache (services/fiscal_exports/danfe.py `printed_in_order`). With several
 instances that store is S3, where each read is a request. This starts moto's S3 server in a
 process of its own (127.0.0.1), stores N cached DANFEs of `--pdf-kb` KB under their cache keys,
-and prints the time to read them all in the notes' order: one at a time (the baseline: what
-the job did) and `read_ahead` at once (what it does now, `S3FileStore.read_ahead`), each twice.
+and prints the time `printed_in_order` takes to give them all in the notes' order: reading one
+at a time (the baseline: what the job did) and `read_ahead` at once (what it does now,
+`S3FileStore.read_ahead`), each twice.
 `--latency-ms` adds that much wait to every read, as a store farther away than loopback
 would (moto answers in about a millisecond here). `--smoke` is 20 notes.
 """
@@ -68,7 +69,8 @@ def run(endpoint: str, n: int, pdf_kb: int, latency: float) -> None:
     from bot.gateways.file_store import S3FileStore, file_store
     from domain.fiscal import Situacao
     from services.fiscal_documents import CompressedXml
-    from services.fiscal_exports.danfe import _with_cached, cache_key
+    from services.fiscal_exports.danfe import cache_key, printed_in_order
+    from services.fiscal_exports.spec import ExportOptions
 
     boto3.client(
         "s3",
@@ -109,9 +111,10 @@ def run(endpoint: str, n: int, pdf_kb: int, latency: float) -> None:
     ) * 2:
         far = _Far(store, latency, depth)
         started = time.perf_counter()
-        found = [printed for _, printed in _with_cached(far, members)]
+        options = ExportOptions(files=far)
+        found = list(printed_in_order(members, when, options))
         seconds = time.perf_counter() - started
-        assert all(p is not None for p in found)
+        assert all(p.entry is not None for p in found)  # every one from the cache
         print(f"  {label:<40} {seconds:7.2f} s  {n / seconds:8.0f} DANFEs/s", flush=True)
 
 

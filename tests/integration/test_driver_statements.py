@@ -3,6 +3,8 @@ and read exactly what SQLAlchemy's own path does, on SQLite and PostgreSQL, and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -52,6 +54,21 @@ def test_a_state_saved_on_the_driver_reads_back_the_same_through_the_orm(
     assert loaded.expires_at.utcoffset() == timedelta(0)
 
 
+@contextmanager
+def sent_statements(engine: Engine) -> Iterator[list[str]]:
+    """Every statement sent to `engine` inside the block (the driver's ones included)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def _columns(row: Any) -> dict[str, Any]:
     values = dict(row._mapping)
     del values["id"]
@@ -90,21 +107,13 @@ def test_an_events_replies_go_in_one_statement_with_their_ids_in_order(
     # more replies than one statement takes, so the chunks are in order too
     replies = [Text(f"mensagem {n}", sensitive=n % 5 == 0) for n in range(21)]
     rows = outbox_rows("test", "test:ana", "ana", replies, now, None)
-    inserts: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith("INSERT INTO outbox_message"):
-            inserts.append(statement)
-
-    event.listen(db_engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(db_engine) as seen:
         uow = uow_factory()
         with uow:
             ids = uow.outbox.enqueue_returning(rows[:3])
             born = uow.outbox.enqueue_claimed(rows[3:], now)
             uow.commit()
-    finally:
-        event.remove(db_engine, "before_cursor_execute", record)
+    inserts = [s for s in seen if s.startswith("INSERT INTO outbox_message")]
     assert len(inserts) == 3  # 3 rows; then 18 born claimed: 16 and 2
     table = cast(Table, OutboxMessage.__table__)
     uow = uow_factory()
@@ -141,13 +150,7 @@ def test_the_next_state_is_saved_with_the_replies_and_keeps_the_prompts_id(
     rows = outbox_rows("test", "test:ana", "ana", replies, now, None)
     given = {**DATA, "_prompt_msg": 7}  # the previous prompt's id, as the engine passes it
     state = StoredState("cadastro", "razao", given, 4, expires)
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db_engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(db_engine) as seen:
         uow = uow_factory()
         with uow:
             after = StateAfter("test:ana", state, now, prompt_row)
@@ -156,8 +159,6 @@ def test_the_next_state_is_saved_with_the_replies_and_keeps_the_prompts_id(
             else:
                 ids = uow.outbox.enqueue_returning(rows, state=after)
             uow.commit()
-    finally:
-        event.remove(db_engine, "before_cursor_execute", record)
 
     writes = [s for s in seen if "outbox_message" in s or "conversation_state" in s]
     together = db_engine.dialect.name == "postgresql" and count <= 16
@@ -178,19 +179,11 @@ def test_the_next_state_is_saved_with_the_replies_and_keeps_the_prompts_id(
 def test_listeners_see_the_driver_statements(
     db_engine: Engine, uow_factory: UnitOfWorkFactory
 ) -> None:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db_engine, "before_cursor_execute", record)
-    try:
+    with sent_statements(db_engine) as seen:
         uow = uow_factory()
         with uow:
             uow.conversations.claim_event("tg", "1", datetime.now(UTC), lock="identity:tg:1")
             uow.conversations.load_with_identity("tg:1")
-    finally:
-        event.remove(db_engine, "before_cursor_execute", record)
     assert any("processed_event" in s for s in seen)
     assert any("conversation_state" in s for s in seen)
 

@@ -24,8 +24,7 @@ from services import integration_keys
 from services.catalog import get_plan
 from services.errors import Conflict, NotFound
 from services.principal import Principal
-from storage.models import AuditEntry
-from storage.repositories import DocumentoOwner
+from storage.repositories import DocumentoOwner, Registration
 from storage.uow import UnitOfWork
 
 PAGE_SIZE = 8
@@ -265,14 +264,8 @@ def create_client(
             "created_at": now,
             "updated_at": now,
         }
-        client_id = uow.clients.insert(values)  # nothing written when the CPF/CNPJ is taken
-        if client_id is None:
-            existing = uow.clients.documento_owner(tax_id.value)
-            if existing is not None and taken is not None:
-                taken(existing)
-            raise Conflict("Este CPF/CNPJ já está cadastrado.")
         card = ClientCard(
-            id=client_id,
+            id=0,  # the row's, once written
             **{name: values[name] for name in _CARD_FROM_ROW},
             software=software.name,
             plano=plan.name,
@@ -280,30 +273,28 @@ def create_client(
             status=ContractStatus.TESTE,
             payer=new.payer,
         )
+        # the audit entry's "after": the card as registered (the id is added as written)
         after: dict[str, Any] = {
             name.name: getattr(card, name.name)
             for name in fields(card)
-            if name.name != "integration_key"
+            if name.name not in ("id", "integration_key")
         }
         after.update(
             price=str(card.price),
             created_at=card.created_at.isoformat(),
             tipo=DocumentType(tax_id.kind).value,
         )
-        uow.audit.add(
-            AuditEntry(
-                at=now,
-                gestor_id=gestor_id,
-                actor=actor,
-                client_id=client_id,
-                action="client.register",
-                before=None,
-                after=after,
-            )
-        )
-        key = integration_keys.issue(uow, client_id, actor, replacing=False)  # its first
+        key = integration_keys.new_key()
+        registration = Registration(actor, "client.register", after, key.prefix, key.key_hash)
+        # nothing written when the CPF/CNPJ is taken
+        client_id = uow.clients.register(values, registration)
+        if client_id is None:
+            existing = uow.clients.documento_owner(tax_id.value)
+            if existing is not None and taken is not None:
+                taken(existing)
+            raise Conflict("Este CPF/CNPJ já está cadastrado.")
         uow.commit()
-        return replace(card, integration_key=key)
+        return replace(card, id=client_id, integration_key=key.raw)
 
 
 def open_management(uow: UnitOfWork, principal: Principal, client_id: int) -> ClientCard:

@@ -61,23 +61,37 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue(uow: UnitOfWork, client_id: int, actor: str, *, replacing: bool = True) -> str:
-    """Create the client's key (replacing any active one) and return it: the only time.
-    `replacing=False`: a client created in this transaction, which has no key to revoke."""
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A freshly drawn key: `raw` is shown once; only `prefix` and `key_hash` are stored."""
+
+    raw: str
+    prefix: str
+    key_hash: str
+
+
+def new_key() -> NewKey:
+    """Draw a key (256 random bits) for a client; storing it is the caller's."""
     raw = KEY_START + secrets.token_urlsafe(32)
+    return NewKey(raw, raw[:PREFIX_LENGTH], _hash(raw))
+
+
+def issue(uow: UnitOfWork, client_id: int, actor: str) -> str:
+    """Create the client's key, replacing any active one, and return it: the only time.
+    (A new client's first key is written with the client: `clients.create_client`.)"""
+    key = new_key()
     now = datetime.now(UTC)
     with uow:
-        if replacing:
-            uow.integration_keys.revoke_all(client_id, now)
+        uow.integration_keys.revoke_all(client_id, now)
         uow.integration_keys.add(
             client_id=client_id,
-            prefix=raw[:PREFIX_LENGTH],
-            key_hash=_hash(raw),
+            prefix=key.prefix,
+            key_hash=key.key_hash,
             created_at=now,
             created_by=actor,
         )
         uow.commit()
-    return raw
+    return key.raw
 
 
 def authenticate(uow: UnitOfWork, raw: str, cache: KeyAccessCache = KEY_ACCESS) -> ApiClient:

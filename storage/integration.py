@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.driver import DriverStatement
 from storage.models import Client, IntegrationKey, Notice
-from storage.repositories import flushed_connection
-
-_KEY = cast(Table, IntegrationKey.__table__)
-_KEY_COLUMNS = ("client_id", "prefix", "key_hash", "created_at", "created_by")
-_INSERT_KEY_DRIVER = DriverStatement(
-    insert(_KEY).values({name: bindparam(name, type_=_KEY.c[name].type) for name in _KEY_COLUMNS})
-)
+from storage.repositories import INSERT_INTEGRATION_KEY, flushed_connection
 
 
 class IntegrationKeyRepository:
@@ -27,7 +20,7 @@ class IntegrationKeyRepository:
         self, *, client_id: int, prefix: str, key_hash: str, created_at: datetime, created_by: str
     ) -> None:
         """A new active key (one statement on the driver: it is written with every client)."""
-        _INSERT_KEY_DRIVER.run(
+        INSERT_INTEGRATION_KEY.run(
             flushed_connection(self.session),
             {
                 "client_id": client_id,

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.dml import Insert
 
 from storage.driver import DriverStatement
 from storage.models import (
@@ -32,6 +33,7 @@ from storage.models import (
     Client,
     Gestor,
     GestorEmail,
+    IntegrationKey,
     Invite,
     Plan,
     Software,
@@ -352,18 +354,21 @@ NEW_CLIENT_COLUMNS = (
 )
 
 
-@functools.cache
-def _insert_client_driver(dialect: str) -> DriverStatement:
+def _new_client(dialect: str) -> Insert:
     """INSERT of a new client that does nothing when its CPF/CNPJ is taken (the unique
     documento, checked by the database in the same round trip, racing inserts included)."""
     values = {name: bindparam(name, type_=_CLIENT.c[name].type) for name in NEW_CLIENT_COLUMNS}
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CLIENT)
-    return DriverStatement(
+    return (
         statement.values(values)
         .on_conflict_do_nothing(index_elements=["documento"])
-        .returning(_CLIENT.c.id),
-        [Integer()],
+        .returning(_CLIENT.c.id)
     )
+
+
+@functools.cache
+def _insert_client_driver(dialect: str) -> DriverStatement:
+    return DriverStatement(_new_client(dialect), [Integer()])
 
 
 _AUDIT = cast(Table, AuditEntry.__table__)
@@ -373,6 +378,67 @@ _INSERT_AUDIT_DRIVER = DriverStatement(
         {name: bindparam(name, type_=_AUDIT.c[name].type) for name in _AUDIT_COLUMNS}
     )
 )
+_KEY = cast(Table, IntegrationKey.__table__)
+_KEY_COLUMNS = ("client_id", "prefix", "key_hash", "created_at", "created_by")
+# A new active integration key (every new client gets one).
+INSERT_INTEGRATION_KEY = DriverStatement(
+    insert(_KEY).values({name: bindparam(name, type_=_KEY.c[name].type) for name in _KEY_COLUMNS})
+)
+
+
+def _registering_pg() -> DriverStatement:
+    """PostgreSQL: the new client, its audit entry and its first key in one statement
+    (data-modifying CTEs). The entry and the key select from the client's RETURNING, so a
+    taken CPF/CNPJ writes none of the three; the entry's `after` gets the new id there."""
+    new_client = _new_client("postgresql").cte("new_client")
+    new_id = new_client.c.id
+    after = bindparam("after", type_=_AUDIT.c.after.type)
+    audit = (
+        insert(_AUDIT)
+        .from_select(
+            ["at", "gestor_id", "actor", "client_id", "action", "after"],
+            select(
+                bindparam("created_at", type_=_AUDIT.c.at.type),
+                bindparam("gestor_id", type_=Integer()),
+                bindparam("actor", type_=String()),
+                new_id,
+                bindparam("action", type_=String()),
+                after.op("||")(func.jsonb_build_object("id", new_id)),
+            ),
+        )
+        .cte("audit")
+    )
+    key = (
+        insert(_KEY)
+        .from_select(
+            ["client_id", "prefix", "key_hash", "created_at", "created_by"],
+            select(
+                new_id,
+                bindparam("key_prefix", type_=String()),
+                bindparam("key_hash", type_=String()),
+                bindparam("created_at", type_=_KEY.c.created_at.type),
+                bindparam("actor", type_=String()),
+            ),
+        )
+        .cte("first_key")
+    )
+    return DriverStatement(select(new_id).add_cte(audit, key), [Integer()])
+
+
+_REGISTERING_PG = _registering_pg()
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What is written with a new client: its audit entry (`action` by `actor` at the client's
+    creation; `after` without the client's id, which is added once known) and its first
+    integration key (`key_prefix`, `key_hash`; created by the same actor)."""
+
+    actor: str
+    action: str
+    after: Mapping[str, Any]
+    key_prefix: str
+    key_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,12 +519,49 @@ class ClientRepository:
         row = _CARD_DRIVER.first(flushed_connection(self.session), params)
         return CardRow(*row) if row else None
 
-    def insert(self, values: Mapping[str, Any]) -> int | None:
-        """Write a new client (every one of NEW_CLIENT_COLUMNS given) in one statement on the
-        driver; its id, or None when its `documento` is already a client's (nothing written)."""
+    def register(self, values: Mapping[str, Any], registration: Registration) -> int | None:
+        """Write a new client (every one of NEW_CLIENT_COLUMNS given) with its audit entry
+        and first key, on the driver: one statement on PostgreSQL, three on SQLite. The
+        client's id, or None when its `documento` is already a client's (nothing written)."""
         connection = flushed_connection(self.session)
+        if connection.dialect.name == "postgresql":
+            params = {
+                **values,
+                "actor": registration.actor,
+                "action": registration.action,
+                "after": registration.after,
+                "key_prefix": registration.key_prefix,
+                "key_hash": registration.key_hash,
+            }
+            row = _REGISTERING_PG.first(connection, params)
+            return None if row is None else int(row[0])
         row = _insert_client_driver(connection.dialect.name).first(connection, values)
-        return None if row is None else int(row[0])
+        if row is None:
+            return None
+        client_id = int(row[0])
+        _INSERT_AUDIT_DRIVER.run(
+            connection,
+            {
+                "at": values["created_at"],
+                "gestor_id": values["gestor_id"],
+                "actor": registration.actor,
+                "client_id": client_id,
+                "action": registration.action,
+                "before": None,
+                "after": {"id": client_id, **registration.after},
+            },
+        )
+        INSERT_INTEGRATION_KEY.run(
+            connection,
+            {
+                "client_id": client_id,
+                "prefix": registration.key_prefix,
+                "key_hash": registration.key_hash,
+                "created_at": values["created_at"],
+                "created_by": registration.actor,
+            },
+        )
+        return client_id
 
 
 class AuditRepository:

@@ -14,15 +14,24 @@ import pytest
 from sqlalchemy import Engine, Table, bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from services import outbox
+from domain.clients import Payer
+from services import catalog, clients, outbox
+from services.errors import Conflict
 from services.messages import Text
 from services.outbox import Delivered, outbox_rows
 from services.types import UnitOfWorkFactory
 from storage import repositories
 from storage.conversation import StateAfter, StoredState
 from storage.driver import DriverStatement
-from storage.models import ConversationState, OutboxMessage, ProcessedEvent
-from tests.support import add_client, make_office
+from storage.models import (
+    AuditEntry,
+    Client,
+    ConversationState,
+    IntegrationKey,
+    OutboxMessage,
+    ProcessedEvent,
+)
+from tests.support import add_client, cnpj, make_office
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 DATA = {"q": "São João", "p": 2, "_hist": ["lista"], "x": {"preço": "89.95", "n": None}}
@@ -392,3 +401,50 @@ def test_the_catalog_from_the_driver_equals_sqlalchemys_own_rows(
         for x, y in zip(ours, reference, strict=True)
         for a, b in zip(astuple(x), astuple(y), strict=True)
     )
+
+
+def _new_client(uow_factory: UnitOfWorkFactory, n: int) -> clients.NewClient:
+    software = catalog.list_softwares(uow_factory())[0]
+    return clients.NewClient(
+        payer=Payer.GESTOR,
+        software_id=software.id,
+        plan_id=software.plans[0].id,
+        documento=cnpj(n),
+        razao_social=f"Padaria {n} Ltda",
+        nome_fantasia=None,
+        email=f"padaria{n}@exemplo.com.br",
+        telefone="(11) 98765-4321",
+        cep="01310-100",
+        endereco="Av. Paulista, 1000 - Bela Vista - São Paulo/SP",
+    )
+
+
+def test_a_new_client_its_audit_entry_and_first_key_are_one_statement_on_postgresql(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    office = make_office(uow_factory, 1)
+    uow = uow_factory()
+    with uow, sent_statements(uow.session.get_bind()) as seen:  # type: ignore[arg-type]
+        before = len(seen)
+        clients.register_client(uow, office.gestor, _new_client(uow_factory, 1))
+        written = [s for s in seen[before:] if "INSERT" in s.upper()]
+        uow.commit()
+    one_statement = uow.session.get_bind().dialect.name == "postgresql"
+    assert len(written) == (1 if one_statement else 3)
+    check = uow_factory()
+    with check:
+        counts = [
+            check.session.scalar(select(func.count()).select_from(model))
+            for model in (Client, AuditEntry, IntegrationKey)
+        ]
+    assert counts == [1, 1, 1]
+
+    # the same CPF/CNPJ again: the database refuses the client, so neither entry nor key
+    with pytest.raises(Conflict):
+        clients.register_client(uow_factory(), office.gestor, _new_client(uow_factory, 1))
+    check = uow_factory()
+    with check:
+        assert [
+            check.session.scalar(select(func.count()).select_from(model))
+            for model in (Client, AuditEntry, IntegrationKey)
+        ] == [1, 1, 1]

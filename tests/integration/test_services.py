@@ -379,7 +379,7 @@ def test_a_registered_client_its_audit_entry_and_key_are_whole_rows(
             select(IntegrationKey).where(IntegrationKey.client_id == card.id)
         ).all()
         assert (key.created_by, key.revoked_at) == (office.gestor.identity_key, None)
-        assert key.created_at == card.created_at or key.created_at > card.created_at
+        assert key.created_at == card.created_at
         assert card.integration_key is not None
         assert card.integration_key.startswith(key.prefix)
 
@@ -394,6 +394,7 @@ def test_a_documento_registered_by_the_same_gestor_is_refused_by_name(
 
     assert _count(uow_factory, Client) == 1
     assert _count(uow_factory, AuditEntry) == 1
+    assert _count(uow_factory, IntegrationKey) == 1
 
 
 def test_a_documento_registered_by_another_gestor_is_refused_without_telling_whose(
@@ -561,3 +562,4 @@ def test_a_documento_registered_by_two_gestores_at_once_is_one_client_and_a_clea
     assert "cadastrado por outro gestor" in refusal.message
     assert _count(uow_factory, Client) == 1
     assert _count(uow_factory, AuditEntry) == 1
+    assert _count(uow_factory, IntegrationKey) == 1

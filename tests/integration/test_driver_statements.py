@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import Engine, Table, bindparam, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from domain.clients import Payer
-from services import catalog, clients, outbox
+from services import outbox
 from services.errors import Conflict
 from services.messages import Text
 from services.outbox import Delivered, outbox_rows
@@ -31,7 +30,7 @@ from storage.models import (
     OutboxMessage,
     ProcessedEvent,
 )
-from tests.support import add_client, cnpj, make_office
+from tests.support import add_client, make_office
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 DATA = {"q": "São João", "p": 2, "_hist": ["lista"], "x": {"preço": "89.95", "n": None}}
@@ -403,20 +402,13 @@ def test_the_catalog_from_the_driver_equals_sqlalchemys_own_rows(
     )
 
 
-def _new_client(uow_factory: UnitOfWorkFactory, n: int) -> clients.NewClient:
-    software = catalog.list_softwares(uow_factory())[0]
-    return clients.NewClient(
-        payer=Payer.GESTOR,
-        software_id=software.id,
-        plan_id=software.plans[0].id,
-        documento=cnpj(n),
-        razao_social=f"Padaria {n} Ltda",
-        nome_fantasia=None,
-        email=f"padaria{n}@exemplo.com.br",
-        telefone="(11) 98765-4321",
-        cep="01310-100",
-        endereco="Av. Paulista, 1000 - Bela Vista - São Paulo/SP",
-    )
+def _rows_of_new_clients(uow_factory: UnitOfWorkFactory) -> list[int | None]:
+    uow = uow_factory()
+    with uow:
+        return [
+            uow.session.scalar(select(func.count()).select_from(model))
+            for model in (Client, AuditEntry, IntegrationKey)
+        ]
 
 
 def test_a_new_client_its_audit_entry_and_first_key_are_one_statement_on_postgresql(
@@ -424,27 +416,15 @@ def test_a_new_client_its_audit_entry_and_first_key_are_one_statement_on_postgre
 ) -> None:
     office = make_office(uow_factory, 1)
     uow = uow_factory()
-    with uow, sent_statements(uow.session.get_bind()) as seen:  # type: ignore[arg-type]
-        before = len(seen)
-        clients.register_client(uow, office.gestor, _new_client(uow_factory, 1))
-        written = [s for s in seen[before:] if "INSERT" in s.upper()]
-        uow.commit()
-    one_statement = uow.session.get_bind().dialect.name == "postgresql"
-    assert len(written) == (1 if one_statement else 3)
-    check = uow_factory()
-    with check:
-        counts = [
-            check.session.scalar(select(func.count()).select_from(model))
-            for model in (Client, AuditEntry, IntegrationKey)
-        ]
-    assert counts == [1, 1, 1]
+    with uow:
+        engine = cast(Engine, uow.session.get_bind())
+    with sent_statements(engine) as seen:
+        add_client(uow_factory, office.gestor, 1)
+    written = [statement for statement in seen if "INSERT" in statement.upper()]
+    assert len(written) == (1 if engine.dialect.name == "postgresql" else 3)
+    assert _rows_of_new_clients(uow_factory) == [1, 1, 1]
 
     # the same CPF/CNPJ again: the database refuses the client, so neither entry nor key
     with pytest.raises(Conflict):
-        clients.register_client(uow_factory(), office.gestor, _new_client(uow_factory, 1))
-    check = uow_factory()
-    with check:
-        assert [
-            check.session.scalar(select(func.count()).select_from(model))
-            for model in (Client, AuditEntry, IntegrationKey)
-        ] == [1, 1, 1]
+        add_client(uow_factory, office.gestor, 1)
+    assert _rows_of_new_clients(uow_factory) == [1, 1, 1]

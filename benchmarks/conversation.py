@@ -15,12 +15,15 @@ at once: its claims, renewals and fenced records are the ones a deployment runs.
 Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
 the event's last reply handed to the channel), the replies the sender saw, the process's CPU per
 update and its ratio to the echo's (the handle() threads' share apart; the rest is mostly the
-sender's, whose claims and transactions are counted), the statements each event sends, and
+sender's, whose claims and transactions are counted), the process's context switches per update
+(the handle() threads' apart), the statements each event sends, and
 handle()'s CPU and p50/p99 by kind of step (menu, Cadastrar, the rest) with the kinds of the
 slowest 1% (where a p99 comes from). The same run measures a bare python-telegram-bot
-`Application.process_update` with an echo handler. The closed loop (back to back) measures
-saturation; the open loop then offers half that rate (Poisson arrivals), or `--rate R` per
-second.
+`Application.process_update` with an echo handler, and what a round trip between two threads
+costs on this machine (the echo runs on one thread and never pays it; it differs from one
+virtual machine to the next, and so do this script's figures while the echo's hardly move).
+The closed loop (back to back) measures saturation; the open loop then offers half that rate
+(Poisson arrivals), or `--rate R` per second.
 `--smoke` runs tiny sizes in seconds (PostgreSQL only when it answers) so `./dev test` keeps
 the script alive; its figures mean nothing.
 
@@ -73,6 +76,22 @@ sender's own claims apart from the replies handed over. A claim UPDATE inside ha
 (tried first) cost about 0.25 ms of handle()'s CPU on SQLite; the born-claimed insert costs
 nothing measurable there.
 
+What the threads cost (7 Dec 2026, a VM where a thread round trip cost 28–30 µs of CPU and the
+echo 0.18 ms, against 0.17 the day before; this script's figures were 10–35% higher than the
+day before on the same code). The mix on one thread with no sender costs 0.56–0.65 ms of CPU
+per event on SQLite; the same thread with the real sender beside it 0.75–1.6 ms, and the
+process 1.05–2.2 ms (runs vary that much), with 9–10 context switches per event where there
+were none (perf's sched_switch events: 70% are futex waits, for the GIL or the writer gate; the
+sender's loop is woken by each hand-over, its database thread by each round). The default run
+counts 8–9 switches per update on SQLite and 28–39 on PostgreSQL, where each of an event's 5
+round trips is a wait on the socket and then, often, for the GIL. Fewer threads did not pay
+(see README). Nor would an asyncio driver: 5 round trips (BEGIN, 3 SELECTs, COMMIT) cost
+206–214 µs of CPU on psycopg's AsyncConnection with 6 tasks on one loop, against 159–187 µs on
+6 threads with sync psycopg (10–11 switches per transaction), so the switches are not where a
+round trip's cost is. psycopg sends BEGIN as a round trip of its own (in pipeline mode too: it
+syncs after it); the statements that lock the identity and read its state must stay two (the
+read needs a snapshot taken after the lock).
+
 Cadastrar, one thread, no sender, now: BEGIN, claim, identity and state, the plan, the new
 client with its audit entry and first key (one data-modifying CTE on PostgreSQL, three
 INSERTs on SQLite), the new client's card, replies and state, COMMIT — 8 round trips on
@@ -90,7 +109,9 @@ import contextlib
 import gc
 import json
 import os
+import queue
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -160,7 +181,10 @@ class Figures:
     cpu_seconds: float = 0.0  # CPU time of the whole process (all threads) during the run
     handle_cpu_seconds: float = 0.0  # CPU time of the threads calling handle() alone
     statements: int = 0  # statements the handle() threads sent to the database (not COMMIT)
+    switches: int = 0  # context switches of the whole process (all threads) during the run
+    handle_switches: int = 0  # of them, the threads calling handle()'s
     offered: float | None = None  # open loop: updates offered per second
+    wake_cpu: float = 0.0  # baseline: CPU of one thread-to-thread round trip (two wakes)
 
     @property
     def rate(self) -> float:
@@ -196,6 +220,17 @@ class Figures:
                     f"; handle() threads alone {1000 * self.handle_cpu_seconds / self.updates:.3f}"
                     " ms"
                 )
+            print(line)
+        if self.wake_cpu:
+            print(
+                f"{'':<4}a round trip between two threads (each wakes the other once) costs "
+                f"{1e6 * self.wake_cpu:.1f} µs of CPU on this machine"
+            )
+        if self.switches:
+            line = (
+                f"{'':<4}{self.switches / self.updates:.1f} context switches per update "
+                f"({self.handle_switches / self.updates:.1f} in the handle() threads)"
+            )
             print(line)
         if self.statements:
             print(
@@ -496,6 +531,7 @@ def run_core(
     cadastros_before = sum(g.cadastros for g in gestores)
 
     lane_cpu: list[float] = []
+    lane_switches: list[int] = []
     cpu_by_kind: dict[str, float] = defaultdict(float)
     count_by_kind: dict[str, int] = defaultdict(int)
     latency_by_kind: dict[str, list[float]] = defaultdict(list)
@@ -503,6 +539,7 @@ def run_core(
 
     def lane(number: int, indexes: list[int]) -> None:
         cpu_started = time.thread_time()
+        switched = _switches(resource.RUSAGE_THREAD)
         rng = random.Random(number)
         own_latencies = []
         own_cpu: dict[str, float] = defaultdict(float)
@@ -541,6 +578,7 @@ def run_core(
         latencies.extend(own_latencies)
         lags.append(lag)
         lane_cpu.append(time.thread_time() - cpu_started)
+        lane_switches.append(_switches(resource.RUSAGE_THREAD) - switched)
         with kinds_lock:
             for kind, seconds in own_cpu.items():
                 cpu_by_kind[kind] += seconds
@@ -551,6 +589,7 @@ def run_core(
     sender_cpu = SenderClock(sender)
     statements = StatementCounter(app.db)
     started, cpu_started = time.perf_counter(), time.process_time()
+    switches_started = _switches(resource.RUSAGE_SELF)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(lane, n, indexes) for n, indexes in enumerate(lanes) if indexes]
         for future in futures:
@@ -559,6 +598,7 @@ def run_core(
     enqueued_total = sum(events[-1][0] for events in marks.values() if events)
     sender.finish(enqueued_total)
     finished, cpu_finished = time.perf_counter(), time.process_time()
+    switches = _switches(resource.RUSAGE_SELF) - switches_started
     loop_seconds, db_seconds = sender_cpu.seconds()
     sender_seconds = loop_seconds + db_seconds
     statements.close()
@@ -572,6 +612,7 @@ def run_core(
     figures = Figures(mode, updates, handled - started, latencies, end_to_end)
     figures.cpu_seconds = cpu_finished - cpu_started
     figures.handle_cpu_seconds = sum(lane_cpu)
+    figures.switches, figures.handle_switches = switches, sum(lane_switches)
     figures.offered = rate
     figures.statements = statements.count
     total_cpu = sum(cpu_by_kind.values()) or 1.0
@@ -703,7 +744,37 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
     return runs
 
 
-# -- the baseline: bare python-telegram-bot ------------------------------------------------------
+def _switches(who: int) -> int:
+    """Context switches so far (voluntary: it waited; involuntary: preempted) of the process
+    (RUSAGE_SELF, its ended threads included) or of the calling thread (RUSAGE_THREAD)."""
+    usage = resource.getrusage(who)
+    return usage.ru_nvcsw + usage.ru_nivcsw
+
+
+# -- the baselines: bare python-telegram-bot, and a wake between two threads ---------------------
+
+
+def wake_round_trip(rounds: int) -> float:
+    """CPU seconds (both threads) of one round trip between two threads that wake each other
+    through queues: what each hand-over between this process's threads costs on this machine
+    (the GIL's handoffs are wakes too). The echo never pays it; an event pays it at every hand-
+    over (a handle() thread to the sender's loop, the loop to its database thread and back)
+    and whenever a thread waits for the GIL another holds."""
+    there: queue.SimpleQueue[int] = queue.SimpleQueue()
+    back: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def echo() -> None:
+        for _ in range(rounds):
+            back.put(there.get())
+
+    thread = threading.Thread(target=echo, name="wake-echo")
+    thread.start()
+    cpu_started = time.process_time()
+    for n in range(rounds):
+        there.put(n)
+        back.get()
+    thread.join()
+    return (time.process_time() - cpu_started) / rounds
 
 
 def bench_ptb(updates: int) -> Figures:
@@ -837,6 +908,7 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
     baseline = bench_ptb(args.updates)
+    baseline.wake_cpu = wake_round_trip(max(1_000, args.updates))
     baseline.print()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     for backend in backends:

@@ -12,12 +12,15 @@ from functools import cache
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Integer,
+    String,
     Table,
     bindparam,
     case,
+    column,
     delete,
     exists,
     func,
@@ -253,6 +256,34 @@ _MARK_SENT_DRIVER = DriverStatement(_MARK_SENT)
 # The sender's own records are fenced (storage/claims.py): only while its claim still holds.
 _HELD = (_OUTBOX.c.status == "sending") & (_OUTBOX.c.attempts == bindparam("token"))
 _MARK_SENT_FENCED_DRIVER = DriverStatement(_MARK_SENT.where(_HELD))
+# A round's deliveries on PostgreSQL: one UPDATE joined to the fates as arrays (id, platform
+# ref, claim token), where an executemany sends one statement per row (≈ 50 µs of this
+# process's CPU each).
+_SENT_FATES = (
+    func.unnest(
+        bindparam("ids", type_=postgresql.ARRAY(BigInteger)),
+        bindparam("refs", type_=postgresql.ARRAY(String)),
+        bindparam("tokens", type_=postgresql.ARRAY(Integer)),
+    )
+    .table_valued(column("id", BigInteger), column("ref", String), column("token", Integer))
+    .render_derived(name="fate")
+)
+_MARK_SENT_FENCED_PG = DriverStatement(
+    update(_OUTBOX)
+    .where(
+        _OUTBOX.c.id == _SENT_FATES.c.id,
+        _OUTBOX.c.status == "sending",
+        _OUTBOX.c.attempts == _SENT_FATES.c.token,
+    )
+    .values(
+        status="sent",
+        sent_at=bindparam("at"),
+        external_ref=_SENT_FATES.c.ref,
+        blob=None,
+        error=None,
+        payload=_REDACT_IF_SENSITIVE,
+    )
+)
 
 
 # Where a session remembers its connection for the Core repositories: (transaction, connection).
@@ -572,6 +603,19 @@ class OutboxRepository(CoreRepository):
     ) -> None:
         """Record several deliveries (message id, platform ref) in one executemany; with
         `tokens` (message id → its claim's `attempts`), only the rows still so claimed."""
+        if tokens is not None and len(sent) > 1 and self.dialect == "postgresql":
+            ids = [id_ for id_, _ in sent]
+            _MARK_SENT_FENCED_PG.run(
+                self.connection,
+                {
+                    "ids": ids,
+                    "refs": [ref for _, ref in sent],
+                    "tokens": [tokens[id_] for id_ in ids],
+                    "at": now,
+                    "redacted": REDACTED,
+                },
+            )
+            return
         params: list[dict[str, Any]] = [
             {"message_id": id_, "at": now, "ref": ref, "redacted": REDACTED} for id_, ref in sent
         ]

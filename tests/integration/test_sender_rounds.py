@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import event
 
 from bot.app import App
 from bot.sender import OutboxSender
 from services import outbox
-from services.outbox import Deferred, Delivered, Failed, Fate
+from services.messages import Text
+from services.outbox import Deferred, Delivered, Failed, Fate, enqueue_to
 from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage, OutboxRepository
 from tests.integration.test_sender import FakeChannel, enqueue, rows, stale_and_newer_claim
@@ -71,6 +73,54 @@ def test_record_and_claim_is_fenced_by_the_claims_tokens(app: App) -> None:
     assert claimed == []
     row = rows(app.uow_factory)["a1"]
     assert (row.status, row.attempts, row.external_ref) == ("sending", newer.attempts, None)
+
+
+def test_a_round_records_several_deliveries_each_fenced_by_its_own_claim(app: App) -> None:
+    """A round's deliveries are written together (on PostgreSQL one UPDATE joined to the
+    fates, not one statement per row): each row gets its own platform ref and is redacted
+    if it carried a secret, and a row another sender has taken over since is left alone."""
+    with stale_and_newer_claim(app) as (stale, newer):
+        uow = app.uow_factory()
+        with uow:
+            now = datetime.now(UTC)
+            enqueue_to(uow, "fake", "fake:b", "b", [Text("b1 segredo", sensitive=True)], now)
+            uow.commit()
+        enqueue(app.uow_factory, ("fake:c", "c1"), ("fake:d", "d1"))
+        claimed = outbox.claim(app.uow_factory, channels=["fake"])
+        b1, c1, d1 = sorted(claimed, key=lambda m: m.id)
+        sent = [stale, b1, c1, d1]
+        updates: list[bool] = []  # one per statement: whether it was an executemany
+
+        def seen(*args: Any) -> None:
+            if args[2].lstrip().upper().startswith("UPDATE OUTBOX_MESSAGE"):
+                updates.append(bool(args[5]))
+
+        event.listen(app.db, "before_cursor_execute", seen)
+        try:
+            outbox.record_and_claim(
+                app.uow_factory,
+                [Delivered(m.id, f"ext-{m.id}") for m in sent],
+                {m.id: m.attempts for m in sent},
+                limit=0,
+            )
+        finally:
+            event.remove(app.db, "before_cursor_execute", seen)
+
+    stored = rows(app.uow_factory)
+    # the stale sender's fate is not written: the newer claim still holds the row
+    assert (stored["a1"].status, stored["a1"].attempts, stored["a1"].external_ref) == (
+        "sending",
+        newer.attempts,
+        None,
+    )
+    assert stored["[redacted]"].status == "sent"
+    assert stored["[redacted]"].external_ref == f"ext-{b1.id}"
+    for text, message in (("c1", c1), ("d1", d1)):
+        assert (stored[text].status, stored[text].external_ref) == ("sent", f"ext-{message.id}")
+        assert stored[text].sent_at is not None
+        assert stored[text].error is None
+    if app.db.dialect.name == "postgresql":
+        assert updates == [False]
 
 
 @pytest.mark.parametrize("failing", ["claim", "record"])

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from domain.billing import BillableClient
 from domain.clients import ContractStatus, Payer
 from storage.models import Client, Gestor, GestorEmail, Plan, Software
 from storage.models_billing import Fatura
+from storage.transaction import Repository
 
 
-class FaturaRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class FaturaRepository(Repository):
     def add(self, fatura: Fatura) -> Fatura:
         self.session.add(fatura)
         self.session.flush()
@@ -89,11 +87,8 @@ class FaturaRepository:
         ]
 
 
-class GestorEmailRepository:
+class GestorEmailRepository(Repository):
     """The rows behind a gestor's linked e-mails (the dialogue removes them by id)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
 
     def of_gestor(self, gestor_id: int) -> list[GestorEmail]:
         return list(

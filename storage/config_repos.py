@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, Client
 from storage.models_config import AccessLink, Certificate
+from storage.transaction import Repository
 
 
-class CertificateRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class CertificateRepository(Repository):
     def of_client(self, client_id: int) -> Certificate | None:
         return self.session.scalar(select(Certificate).where(Certificate.client_id == client_id))
 
@@ -31,15 +28,12 @@ class CertificateRepository:
     def all_for_update(self) -> list[Certificate]:
         """Every stored certificate, locked for rewriting (key rotation)."""
         query = select(Certificate).order_by(Certificate.id)
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.dialect == "postgresql":
             query = query.with_for_update()
         return list(self.session.scalars(query))
 
 
-class AccessLinkRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class AccessLinkRepository(Repository):
     def add(self, link: AccessLink) -> AccessLink:
         self.session.add(link)
         self.session.flush()
@@ -64,11 +58,8 @@ class AccessLinkRepository:
         return getattr(result, "rowcount", 0) == 1
 
 
-class HistoryRepository:
+class HistoryRepository(Repository):
     """The audit log of one client, a page at a time (newest first)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
 
     def count(self, client_id: int) -> int:
         return (

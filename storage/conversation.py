@@ -14,7 +14,6 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Connection,
     Integer,
     String,
     Table,
@@ -32,7 +31,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from storage.claims import claim_statement
 from storage.db import lock_key
@@ -44,6 +42,7 @@ from storage.models import (
     ProcessedEvent,
 )
 from storage.repositories import ACTING, ACTING_WIDTH, IDENTITY, ActingIdentity
+from storage.transaction import Repository, Transaction
 from storage.types import JSONData, UTCDateTime
 
 # The hot path (every inbound event, every outbox send) runs prebuilt Core statements on the
@@ -286,39 +285,6 @@ _MARK_SENT_FENCED_PG = DriverStatement(
 )
 
 
-# Where a session remembers its connection for the Core repositories: (transaction, connection).
-_SESSION_CONNECTION = "revendabot.core_connection"
-
-
-class CoreRepository:
-    """Runs Core statements straight on the session's connection (same transaction)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._dialect: str | None = None
-
-    @property
-    def connection(self) -> Connection:
-        """The session's connection; remembered in the session while its transaction lasts,
-        for every Core repository of it (`Session.connection()` costs about as much as
-        running a small statement)."""
-        transaction = self.session.get_transaction()
-        remembered = self.session.info.get(_SESSION_CONNECTION)
-        if remembered is not None and transaction is not None and remembered[0] is transaction:
-            connection: Connection = remembered[1]
-            if not connection.closed:
-                return connection
-        connection = self.session.connection()
-        self.session.info[_SESSION_CONNECTION] = (self.session.get_transaction(), connection)
-        return connection
-
-    @property
-    def dialect(self) -> str:
-        if self._dialect is None:
-            self._dialect = self.session.get_bind().dialect.name
-        return self._dialect
-
-
 @dataclass(frozen=True, slots=True)
 class StoredState:
     flow: str
@@ -379,7 +345,7 @@ _ACTING_WITH_STATE = DriverStatement(
 )
 
 
-class ConversationRepository(CoreRepository):
+class ConversationRepository(Repository):
     """The hot path of every inbound event, written in SQL Core: a handful of round trips."""
 
     def claim_event(
@@ -400,9 +366,7 @@ class ConversationRepository(CoreRepository):
     def load_with_identity(self, identity_key: str) -> Loaded:
         """The identity (with its gestor's name), its state and whether its chat has messages
         not yet delivered, in one round trip."""
-        session = self.session
-        if session.new or session.dirty or session.deleted:  # Core does not autoflush
-            session.flush()
+        self._transaction.flush()  # Core does not autoflush
         row = _ACTING_WITH_STATE.first(self.connection, {"key": identity_key})
         if row is None:  # a stranger: no identity, but a state may still be there
             return Loaded(None, self.load(identity_key), None)
@@ -456,9 +420,9 @@ class ClaimedMessage:
     attempts: int
 
 
-class OutboxRepository(CoreRepository):
-    def __init__(self, session: Session) -> None:
-        super().__init__(session)
+class OutboxRepository(Repository):
+    def __init__(self, transaction: Transaction) -> None:
+        super().__init__(transaction)
         # The (channel, identity) of every row enqueued through this repository (one unit of
         # work): whom the sender must be woken for.
         self.enqueued_to: set[tuple[str, str]] = set()

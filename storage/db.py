@@ -11,7 +11,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -216,16 +216,12 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
-def is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def lock_key(name: str) -> int:
     """A stable signed 64-bit number for a name, for PostgreSQL advisory locks."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), signed=True)
 
 
-def advisory_xact_lock(session: Session, name: str) -> None:
+def advisory_xact_lock(connection: Connection, name: str) -> None:
     """Serialize transactions on `name` until commit (PostgreSQL); SQLite's BEGIN does it."""
-    if is_postgresql(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(name)})

@@ -15,11 +15,10 @@ from typing import Any, TypeVarTuple, cast
 
 from sqlalchemy import Row, Select, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
-from storage.db import is_postgresql
 from storage.models import Client
 from storage.models_fiscal import FiscalDocument
+from storage.transaction import Repository
 
 _TABLE = cast(Table, FiscalDocument.__table__)
 CANCELADA = "cancelada"  # `situacao` of a note with a registered cancellation
@@ -76,10 +75,7 @@ class MonthFilter:
     com_resumos: bool = True
 
 
-class FiscalDocumentRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class FiscalDocumentRepository(Repository):
     # --- ingest ---------------------------------------------------------------------------
 
     def existing(self, client_id: int, chaves: Collection[str]) -> dict[tuple[str, str], Stored]:
@@ -110,7 +106,7 @@ class FiscalDocumentRepository:
         """
         if not rows:
             return set()
-        insert = (postgresql.insert if is_postgresql(self.session) else sqlite.insert)(_TABLE)
+        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(_TABLE)
         statement = insert.on_conflict_do_nothing(
             index_elements=["client_id", "chave", "tipo"]
         ).returning(_TABLE.c.chave, _TABLE.c.tipo)

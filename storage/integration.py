@@ -6,22 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from storage.models import Client, IntegrationKey, Notice
-from storage.repositories import INSERT_INTEGRATION_KEY, flushed_connection
+from storage.repositories import INSERT_INTEGRATION_KEY
+from storage.transaction import Repository
 
 
-class IntegrationKeyRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class IntegrationKeyRepository(Repository):
     def add(
         self, *, client_id: int, prefix: str, key_hash: str, created_at: datetime, created_by: str
     ) -> None:
         """A new active key (one statement on the driver: it is written with every client)."""
         INSERT_INTEGRATION_KEY.run(
-            flushed_connection(self.session),
+            self.flushed(),
             {
                 "client_id": client_id,
                 "prefix": prefix,
@@ -55,10 +52,7 @@ class IntegrationKeyRepository:
         )
 
 
-class NoticeRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class NoticeRepository(Repository):
     def add(self, gestor_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
         self.session.add(Notice(gestor_id=gestor_id, kind=kind, payload=payload, created_at=now))
 
@@ -66,7 +60,7 @@ class NoticeRepository:
         query = (
             select(Notice).where(Notice.dispatched_at.is_(None)).order_by(Notice.id).limit(limit)
         )
-        if for_update and self.session.get_bind().dialect.name == "postgresql":
+        if for_update and self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(self.session.scalars(query))
 

@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.claims import claim_statement, fenced
-from storage.conversation import CoreRepository
 from storage.models_jobs import ACTIVE, ACTIVE_SQL, Job
+from storage.transaction import Repository
 
 _JOB = cast(Table, Job.__table__)
 _RUNNING = "running"
@@ -52,7 +52,7 @@ def _claim(dialect: str, by_id: bool, by_kind: bool = False) -> Any:
 _FENCED = fenced(_JOB, _RUNNING)
 
 
-class JobRepository(CoreRepository):
+class JobRepository(Repository):
     def add(
         self,
         *,

@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
 from storage.models import Client, Gestor, Plan, Software
 from storage.models_links import ContractingLink, SignUp
+from storage.transaction import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +42,7 @@ def _rows() -> Select[ContractingLink, str, str, str, Decimal, str]:
     )
 
 
-class LinkRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class LinkRepository(Repository):
     def add(self, link: ContractingLink) -> ContractingLink:
         self.session.add(link)
         self.session.flush()
@@ -84,10 +81,7 @@ class LinkRepository:
             self.session.flush()
 
 
-class SignUpRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class SignUpRepository(Repository):
     def add(self, sign_up: SignUp) -> SignUp:
         self.session.add(sign_up)
         self.session.flush()

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, insert, or_, select, update
-from sqlalchemy.orm import Session
 
 from storage.models import Client
 from storage.models_fiscal import FiscalDocument
 from storage.models_pacote import FALHOU, PENDENTE, PRONTO, VAZIO, Pacote, PacoteEnvio
+from storage.transaction import Repository
 
 EFETIVADO = "efetivado"
 
@@ -70,10 +70,7 @@ def pacote_on() -> object:
     )
 
 
-class PacoteRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class PacoteRepository(Repository):
     def clients_due(self, competencia: str, documento: str | None = None) -> list[ClientDue]:
         """Clients with the package on, notes in `competencia` and no package for it yet (or
         one that failed: a later run tries again)."""

@@ -37,7 +37,6 @@ from sqlalchemy import (
 )
 
 from domain.pendencias import Kind
-from storage.conversation import CoreRepository
 from storage.driver import DriverStatement
 from storage.models import Client, Plan, Software, UserIdentity
 from storage.models_billing import Fatura
@@ -46,6 +45,7 @@ from storage.models_fiscal import FiscalDocument
 from storage.models_links import ContractingLink
 from storage.models_reminders import ReminderSent
 from storage.models_sefaz import FiscalEvent, SefazCursor
+from storage.transaction import Repository
 from storage.types import UTCDateTime
 
 # reminder_sent.kind of the daily digest's items (one row per item and state).
@@ -319,7 +319,7 @@ def _all_statement(kind: Kind) -> DriverStatement:
     return DriverStatement(statement, _result_types(statement))
 
 
-class PendenciaRepository(CoreRepository):
+class PendenciaRepository(Repository):
     def counts(self, gestor_id: int, window: Window, kinds: Sequence[Kind]) -> dict[Kind, int]:
         """How many items each of the kinds has, in one statement (the menu's number)."""
         kinds = tuple(kinds)

@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from storage.models import Client, Plan, Software
 from storage.models_billing import Fatura
 from storage.models_config import Certificate
 from storage.models_links import ContractingLink
 from storage.models_reminders import NoticeMute, ReminderSent, SchedulerLease
+from storage.transaction import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,7 @@ class IdleLink:
     opened_at: datetime | None
 
 
-class ReminderRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class ReminderRepository(Repository):
     def certificates_between(self, start: datetime, end: datetime) -> list[CertificateDue]:
         """Certificates whose validity ends in [start, end) (a range on the not_after index)."""
         rows = self.session.execute(
@@ -130,10 +127,7 @@ class ReminderRepository:
             self.session.execute(insert(ReminderSent), list(rows))
 
 
-class SchedulerLeaseRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class SchedulerLeaseRepository(Repository):
     def take(self, job: str, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Hold `job` until now + ttl if nobody else holds it; one atomic UPDATE decides."""
         self._ensure(job, now)
@@ -153,17 +147,14 @@ class SchedulerLeaseRepository:
 
     def _ensure(self, job: str, now: datetime) -> None:
         """The job's row, created expired when missing (concurrent creators: one wins)."""
-        dialect = self.session.get_bind().dialect.name
+        dialect = self.dialect
         values = {"job": job, "holder": "", "expires_at": now - timedelta(seconds=1)}
         module: Any = postgresql if dialect == "postgresql" else sqlite
         statement = module.insert(SchedulerLease).values(**values).on_conflict_do_nothing()
         self.session.execute(statement)
 
 
-class NoticeMuteRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class NoticeMuteRepository(Repository):
     def of_gestor(self, gestor_id: int) -> set[str]:
         return set(
             self.session.scalars(select(NoticeMute.kind).where(NoticeMute.gestor_id == gestor_id))

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
-    Connection,
     Integer,
     Select,
     String,
@@ -39,19 +38,10 @@ from storage.models import (
     Software,
     UserIdentity,
 )
+from storage.transaction import Repository, Transaction
 
 
-def flushed_connection(session: Session) -> Connection:
-    """The session's connection, after writing pending ORM changes (Core does not autoflush)."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    return session.connection()
-
-
-class GestorRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class GestorRepository(Repository):
     def get(self, gestor_id: int) -> Gestor | None:
         return self.session.get(Gestor, gestor_id)
 
@@ -73,7 +63,8 @@ class GestorRepository:
         return list(rows)
 
     def email_owner(self, email: str) -> int | None:
-        return self.session.scalar(select(GestorEmail.gestor_id).where(GestorEmail.email == email))
+        query = select(GestorEmail.gestor_id).where(GestorEmail.email == email)
+        return self.flushed().execute(query).scalar()
 
     def add_email(self, gestor_id: int, email: str, now: datetime) -> None:
         self.session.add(GestorEmail(gestor_id=gestor_id, email=email, created_at=now))
@@ -115,21 +106,18 @@ _TOUCH_IDENTITY = (
 )
 
 
-class IdentityRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class IdentityRepository(Repository):
     def by_key(self, key: str) -> UserIdentity | None:
         return self.session.scalar(select(UserIdentity).where(UserIdentity.key == key))
 
     def acting(self, key: str) -> ActingIdentity | None:
         """The identity and its gestor's name (Core, one round trip; sees pending ORM changes)."""
-        row = flushed_connection(self.session).execute(_ACTING_BY_KEY, {"key": key}).first()
+        row = self.flushed().execute(_ACTING_BY_KEY, {"key": key}).first()
         return ActingIdentity(*row) if row else None
 
     def touch(self, identity_id: int, now: datetime, address: str) -> None:
         """Record an inbound event's time and the address it came from."""
-        self.session.connection().execute(
+        self.connection.execute(
             _TOUCH_IDENTITY, {"identity_id": identity_id, "now": now, "new_address": address}
         )
 
@@ -145,10 +133,7 @@ class IdentityRepository:
         return list(self.session.scalars(query.order_by(UserIdentity.id)))
 
 
-class InviteRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class InviteRepository(Repository):
     def by_hash(self, code_hash: str, *, for_update: bool = False) -> Invite | None:
         query = select(Invite).where(Invite.code_hash == code_hash)
         if for_update:
@@ -193,16 +178,16 @@ _CATALOG = (
 _CATALOG_DRIVER = DriverStatement(_CATALOG, [c.type for c in _CATALOG.selected_columns])
 
 
-class CatalogRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+class CatalogRepository(Repository):
+    def __init__(self, transaction: Transaction) -> None:
+        super().__init__(transaction)
         self._rows: list[CatalogRow] | None = None
 
     def rows(self) -> list[CatalogRow]:
         """Active softwares and their plans in one query, kept for the rest of the transaction
         (the catalog does not change under a conversation step; `add` forgets it)."""
         if self._rows is None:
-            rows = _CATALOG_DRIVER.all(flushed_connection(self.session), {})
+            rows = _CATALOG_DRIVER.all(self.flushed(), {})
             self._rows = [CatalogRow(*row) for row in rows]
         return self._rows
 
@@ -449,10 +434,7 @@ class DocumentoOwner:
     razao_social: str
 
 
-class ClientRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class ClientRepository(Repository):
     def _of_gestor(self, gestor_id: int) -> Select[Client]:
         return select(Client).where(Client.gestor_id == gestor_id)
 
@@ -465,9 +447,7 @@ class ClientRepository:
 
     def documento_owner(self, documento: str) -> DocumentoOwner | None:
         """The office and name of the client holding this CPF/CNPJ, if any (one round trip)."""
-        row = _DOCUMENTO_OWNER_DRIVER.first(
-            flushed_connection(self.session), {"documento": documento}
-        )
+        row = _DOCUMENTO_OWNER_DRIVER.first(self.flushed(), {"documento": documento})
         return DocumentoOwner(*row) if row else None
 
     def page(
@@ -491,7 +471,7 @@ class ClientRepository:
         self, gestor_id: int, *, busca: str | None, documento: str | None, offset: int, limit: int
     ) -> SummaryPage:
         """Like `page`, in Core and, when the page is not past the end, in one round trip."""
-        connection = flushed_connection(self.session)
+        connection = self.flushed()
         params = {"gestor": gestor_id, "offset": offset, "limit": limit}
         if not (busca or documento):  # a page of the whole list: the usual step
             rows: Sequence[Any] = _SUMMARIES_DRIVER.all(connection, params)
@@ -516,14 +496,14 @@ class ClientRepository:
     def card(self, gestor_id: int, client_id: int) -> CardRow | None:
         """What the client card shows, with software and plan, in one round trip."""
         params = {"gestor": gestor_id, "client": client_id}
-        row = _CARD_DRIVER.first(flushed_connection(self.session), params)
+        row = _CARD_DRIVER.first(self.flushed(), params)
         return CardRow(*row) if row else None
 
     def register(self, values: Mapping[str, Any], registration: Registration) -> int | None:
         """Write a new client (every one of NEW_CLIENT_COLUMNS given) with its audit entry
         and first key, on the driver: one statement on PostgreSQL, three on SQLite. The
         client's id, or None when its `documento` is already a client's (nothing written)."""
-        connection = flushed_connection(self.session)
+        connection = self.flushed()
         if connection.dialect.name == "postgresql":
             params = {
                 **values,
@@ -564,14 +544,11 @@ class ClientRepository:
         return client_id
 
 
-class AuditRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class AuditRepository(Repository):
     def add(self, entry: AuditEntry) -> None:
         """Write the entry now, one INSERT on the driver (every Novo cadastro writes one)."""
         _INSERT_AUDIT_DRIVER.run(
-            flushed_connection(self.session),
+            self.flushed(),
             {name: getattr(entry, name) for name in _AUDIT_COLUMNS},
         )
 

@@ -9,13 +9,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
-from storage.db import is_postgresql
 from storage.models import Client
 from storage.models_config import Certificate
 from storage.models_fiscal import FiscalDocument
 from storage.models_sefaz import FiscalEvent, SefazCursor
+from storage.transaction import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +31,7 @@ class CaptureTarget:
     proxima_consulta_em: datetime | None
 
 
-class SefazRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class SefazRepository(Repository):
     # --- cursor and switches ----------------------------------------------------------------
 
     def cursor(self, client_id: int) -> SefazCursor | None:
@@ -45,7 +41,7 @@ class SefazRepository:
 
     def ensure_cursor(self, client_id: int, cnpj: str) -> SefazCursor:
         """The client's row, created (capture off) when missing; concurrent creators: one wins."""
-        module: Any = postgresql if is_postgresql(self.session) else sqlite
+        module: Any = postgresql if self.dialect == "postgresql" else sqlite
         self.session.execute(
             module.insert(SefazCursor)
             .values(client_id=client_id, cnpj=cnpj)
@@ -318,7 +314,7 @@ class SefazRepository:
 
     def add_event(self, row: dict[str, Any]) -> bool:
         """Store an event once (client, chave, type, sequence); False when it was there."""
-        module: Any = postgresql if is_postgresql(self.session) else sqlite
+        module: Any = postgresql if self.dialect == "postgresql" else sqlite
         inserted = self.session.execute(
             module.insert(FiscalEvent)
             .values(**row)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Generic, TypeVar, overload
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.billing_repos import FaturaRepository, GestorEmailRepository
@@ -37,6 +38,7 @@ from storage.repositories import (
     InviteRepository,
 )
 from storage.sefaz import SefazRepository
+from storage.transaction import Transaction
 from storage.whatsapp import WhatsAppRepository
 
 R = TypeVar("R")
@@ -46,7 +48,7 @@ class _Repository(Generic[R]):
     """A repository of the unit of work, built on first use in each transaction: an event
     touches three or four of the ~27, and building them all cost more than a statement."""
 
-    def __init__(self, factory: Callable[[Session], R]) -> None:
+    def __init__(self, factory: Callable[[Transaction], R]) -> None:
         self.factory = factory
         self.name = ""
 
@@ -60,14 +62,19 @@ class _Repository(Generic[R]):
     def __get__(self, uow: UnitOfWork | None, owner: type) -> R | _Repository[R]:
         if uow is None:
             return self
-        repository = self.factory(uow.session)
+        repository = self.factory(uow)
         uow.__dict__[self.name] = repository  # later reads find it before this descriptor
         uow._built.append(self.name)
         return repository
 
 
 class UnitOfWork:
-    session: Session
+    """One transaction (storage/transaction.py). It begins on a bare connection from the pool
+    when a statement asks for `connection` first (the hot path: claim, state, replies, the
+    client list); the ORM session is made only when something asks for `session`, and then
+    takes that transaction over: it commits or rolls it back from then on. A transaction
+    that asks for the session first is the session's from the start."""
+
     gestores = _Repository(GestorRepository)
     identities = _Repository(IdentityRepository)
     invites = _Repository(InviteRepository)
@@ -97,8 +104,16 @@ class UnitOfWork:
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
+        self._engine: Engine = session_factory.kw["bind"]
+        self.dialect: str = self._engine.dialect.name
         self._depth = 0
         self._built: list[str] = []
+        self._session: Session | None = None
+        # The transaction's connection while no session has taken it over.
+        self._connection: Connection | None = None
+        # The session's connection and the session transaction it belongs to
+        # (`Session.connection()` costs about as much as a small statement).
+        self._session_connection: tuple[object, Connection] | None = None
         self.committed = False
         # Notices published in this transaction (services/notices.py): whoever commits it
         # wakes the notice loop.
@@ -106,7 +121,9 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         if self._depth == 0:
-            self.session = self._session_factory()
+            self._session = None
+            self._connection = None
+            self._session_connection = None
             self.committed = False
             self.published_notices = 0
             for name in self._built:  # the last transaction's, bound to its closed session
@@ -123,10 +140,63 @@ class UnitOfWork:
     ) -> None:
         self._depth -= 1
         if self._depth == 0:
+            session, connection = self._session, self._connection
+            if connection is not None:
+                # both end here; the session made on the connection cannot outlive it
+                self._session = self._connection = None
             try:
-                self.session.rollback()
+                if session is not None:
+                    try:
+                        session.rollback()
+                    finally:
+                        session.close()
             finally:
-                self.session.close()
+                if connection is not None:
+                    connection.close()  # rolls back what is left; back to the pool
+
+    @property
+    def session(self) -> Session:
+        """The ORM session of this transaction, made on first use."""
+        session = self._session
+        if session is None:
+            if self._connection is None:
+                session = self._session_factory()
+            else:  # the transaction began on the bare connection: the session takes it over
+                session = self._session_factory(
+                    bind=self._connection, join_transaction_mode="control_fully"
+                )
+            self._session = session
+        return session
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, begun (the SQLite writer's BEGIN IMMEDIATE, the pool's
+        idle check) on first use."""
+        session = self._session
+        if session is not None:
+            transaction = session.get_transaction()
+            remembered = self._session_connection
+            if (
+                remembered is not None
+                and transaction is not None
+                and remembered[0] is transaction
+                and not remembered[1].closed
+            ):
+                return remembered[1]
+            connection = session.connection()
+            self._session_connection = (session.get_transaction(), connection)
+            return connection
+        bare = self._connection
+        if bare is None:
+            bare = self._connection = self._engine.connect()
+        if not bare.in_transaction():
+            bare.begin()
+        return bare
+
+    def flush(self) -> None:
+        session = self._session
+        if session is not None and (session.new or session.dirty or session.deleted):
+            session.flush()
 
     @property
     def is_outermost(self) -> bool:
@@ -135,15 +205,21 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit, unless this is a nested use case: then the outermost block commits."""
         if self._depth == 1:
-            self.session.commit()
+            if self._session is not None:
+                self._session.commit()
+            elif self._connection is not None and self._connection.in_transaction():
+                self._connection.commit()
             self.committed = True
 
     def rollback(self) -> None:
-        self.session.rollback()
+        if self._session is not None:
+            self._session.rollback()
+        elif self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
 
     def lock(self, name: str) -> None:
         """Serialize with other transactions on `name` until this one ends."""
-        advisory_xact_lock(self.session, name)
+        advisory_xact_lock(self.connection, name)
 
 
 class UnitOfWorkFactory:

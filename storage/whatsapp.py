@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, UserIdentity
 from storage.models_whatsapp import (
@@ -18,6 +17,7 @@ from storage.models_whatsapp import (
     WhatsAppUser,
     WhatsAppWindow,
 )
+from storage.transaction import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +29,9 @@ class StatusRow:
     error: str | None
 
 
-class WhatsAppRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
+class WhatsAppRepository(Repository):
     def _insert(self, table: Any) -> Any:
-        dialect = self.session.get_bind().dialect.name
+        dialect = self.dialect
         return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
     def record_statuses(self, rows: Sequence[StatusRow], now: datetime) -> int:

@@ -3,6 +3,7 @@ catalog, catalog loading, UTC datetimes, the unit of work and the outbox."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -16,9 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Row, create_engine, func, select, text
+from sqlalchemy import Engine, Row, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session
 
 from bot.cli import SEED_CATALOG
 from services import access, catalog, outbox
@@ -302,6 +304,80 @@ def test_an_error_after_a_nested_commit_rolls_back_everything(
 
     assert uow.committed is False
     assert _gestores(uow_factory) == 0
+
+
+def test_a_transaction_of_core_statements_alone_makes_no_orm_session(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """The hot path (claim, state, replies) runs on a bare connection, and commits."""
+    now = datetime.now(UTC)
+    begun: list[Session] = []
+
+    def seen(session: Session, *_: Any) -> None:
+        begun.append(session)
+
+    event.listen(Session, "after_begin", seen)
+    try:
+        uow = uow_factory()
+        with uow:
+            assert uow.conversations.claim_event("tg", "core-only", now)
+            enqueue_to(uow, "tg", "tg:1", "1", [Text("oi")], now)
+            uow.commit()
+    finally:
+        event.remove(Session, "after_begin", seen)
+
+    assert begun == []
+    uow = uow_factory()
+    with uow:
+        assert uow.conversations.claim_event("tg", "core-only", now) is False
+        assert uow.outbox.pending_count("tg:1") == 1
+
+
+@pytest.mark.parametrize("ends", ["commit", "error"])
+def test_the_orm_session_takes_over_a_transaction_begun_by_core_statements(
+    uow_factory: UnitOfWorkFactory, ends: str
+) -> None:
+    """Core statements first, then ORM work: one transaction, committed or rolled back whole,
+    and the writer (SQLite) or the connection (PostgreSQL) is free again afterwards."""
+    now = datetime.now(UTC)
+    uow = uow_factory()
+    with contextlib.suppress(RuntimeError), uow:
+        assert uow.conversations.claim_event("tg", "mixed", now)
+        uow.gestores.add(_gestor(8, now))
+        if ends == "error":
+            raise RuntimeError("after both")
+        uow.commit()
+
+    assert uow.committed is (ends == "commit")
+    outcome: list[bool] = []
+
+    def claim_again() -> None:  # on another thread: a writer left held would block it
+        again = uow_factory()
+        with again:
+            outcome.append(again.conversations.claim_event("tg", "mixed", now))
+
+    thread = threading.Thread(target=claim_again)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert outcome == [ends == "error"]  # claimed again only if the first was rolled back
+    assert _gestores(uow_factory) == (1 if ends == "commit" else 0)
+
+
+def test_work_after_a_commit_in_the_same_block_is_a_transaction_of_its_own(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    now = datetime.now(UTC)
+    uow = uow_factory()
+    with uow:
+        uow.conversations.claim_event("tg", "first", now)
+        uow.commit()
+        uow.conversations.claim_event("tg", "second", now)  # never committed
+
+    uow = uow_factory()
+    with uow:
+        assert uow.conversations.claim_event("tg", "first", now) is False
+        assert uow.conversations.claim_event("tg", "second", now) is True
 
 
 # -- conversation state and processed events ----------------------------------------------------

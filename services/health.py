@@ -15,7 +15,7 @@ def check_database(uow_factory: UnitOfWorkFactory) -> None:
     """Run a trivial query; raises when the database cannot be reached."""
     uow = uow_factory()
     with uow:
-        ping(uow.session)
+        ping(uow.connection)
 
 
 @dataclass(frozen=True, slots=True)

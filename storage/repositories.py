@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
+    Connection,
     Integer,
     Select,
     String,
@@ -23,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.dml import Insert
 
 from storage.driver import DriverStatement
@@ -562,5 +563,5 @@ class AuditRepository(Repository):
         return list(self.session.scalars(query))
 
 
-def ping(session: Session) -> None:
-    session.execute(text("SELECT 1"))
+def ping(connection: Connection) -> None:
+    connection.execute(text("SELECT 1"))

@@ -110,7 +110,7 @@ read needs a snapshot taken after the lock).
 Then the ORM session only when asked for (storage/transaction.py): a transaction begins on a
 bare connection and no step of the mix, nor a sender round, makes a Session (≈ 35 µs of CPU a
 transaction, more under the threads). One thread, no sender: 0.57–0.61 → 0.51–0.53 ms an event
-on SQLite, 0.85–0.94 → 0.72–0.78 ms on PostgreSQL; the default run's closed loop 9–12% less CPU
+on SQLite, 0.85–0.94 → 0.72–0.78 ms on PostgreSQL; the default run's closed loop 8–12% less CPU
 per update on both, and on PostgreSQL 26 and 22 context switches per update against 37 and 35.
 
 Cadastrar, one thread, no sender, now: BEGIN, claim, identity and state, the plan, the new

@@ -366,8 +366,7 @@ class ConversationRepository(Repository):
     def load_with_identity(self, identity_key: str) -> Loaded:
         """The identity (with its gestor's name), its state and whether its chat has messages
         not yet delivered, in one round trip."""
-        self._transaction.flush()  # Core does not autoflush
-        row = _ACTING_WITH_STATE.first(self.connection, {"key": identity_key})
+        row = _ACTING_WITH_STATE.first(self.flushed(), {"key": identity_key})
         if row is None:  # a stranger: no identity, but a state may still be there
             return Loaded(None, self.load(identity_key), None)
         identity = ActingIdentity(*row[:ACTING_WIDTH])

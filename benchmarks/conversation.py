@@ -100,12 +100,15 @@ were none (perf's sched_switch events: 70% are futex waits, for the GIL or the w
 sender's loop is woken by each hand-over, its database thread by each round). The default run
 counts 8–9 switches per update on SQLite and 28–39 on PostgreSQL, where each of an event's 5
 round trips is a wait on the socket and then, often, for the GIL. Fewer threads did not pay
-(see README). Nor would an asyncio driver: 5 round trips (BEGIN, 3 SELECTs, COMMIT) cost
-206–214 µs of CPU on psycopg's AsyncConnection with 6 tasks on one loop, against 159–187 µs on
-6 threads with sync psycopg (10–11 switches per transaction), so the switches are not where a
-round trip's cost is. psycopg sends BEGIN as a round trip of its own (in pipeline mode too: it
-syncs after it); the statements that lock the identity and read its state must stay two (the
-read needs a snapshot taken after the lock).
+(see README), nor did the sender in a process of its own: woken and handed each event's
+replies over a pipe, it cost as much CPU on PostgreSQL (1.07–1.39 against 1.10–1.21 ms an
+update, both processes counted) and on SQLite it waited for the file lock (to delivery p50
+1.5 s in the closed loop). Nor would an asyncio driver: 5 round trips (BEGIN, 3 SELECTs,
+COMMIT) cost 206–214 µs of CPU on psycopg's AsyncConnection with 6 tasks on one loop,
+against 159–187 µs on 6 threads with sync psycopg (10–11 switches per transaction), so the
+switches are not where a round trip's cost is. psycopg sends BEGIN as a round trip of its own
+(in pipeline mode too: it syncs after it); the statements that lock the identity and read its
+state must stay two (the read needs a snapshot taken after the lock).
 
 Then the ORM session only when asked for (storage/transaction.py): a transaction begins on a
 bare connection and no step of the mix, nor a sender round, makes a Session (≈ 35 µs of CPU a

@@ -6,11 +6,15 @@
 Each gestor is its own office (40 clients) and its own chat identity, and walks a realistic
 mix in a loop: /menu → Clientes → Próxima → Próxima → a client card → Voltar → Menu →
 Novo cliente → Novo cadastro → payer → software → plan → CNPJ → razão social → Pular →
-e-mail → telefone → CEP → endereço → Cadastrar. A pool of W threads runs the gestores (by
-default as many as `serve` runs its steps on: asyncio's default executor, min(32, CPUs + 4)): the
-events of one identity in order, different identities in parallel. The real outbox sender
-(bot/sender.py) delivers concurrently on a thread of its own, to a stand-in channel that answers
-at once: its claims, renewals and fenced records are the ones a deployment runs.
+e-mail → telefone → CEP → endereço → Cadastrar. W lanes run the gestores (by default as many
+as `serve` runs its steps on: asyncio's default executor, min(32, CPUs + 4)): the events of one
+identity in order, different identities in parallel. The real outbox sender (bot/sender.py)
+delivers concurrently on an event loop of its own, to a stand-in channel that answers at once:
+its claims, renewals and fenced records are the ones a deployment runs. The steps run where
+`serve` runs them (bot/steps.py): on PostgreSQL each lane is a thread calling handle(); on
+SQLite the lanes are coroutines on the sender's loop, each step run on the loop while the one
+writer is free (else on a thread), with a turn of the loop after each event as a webhook's
+task would give.
 
 Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
 the event's last reply handed to the channel), the replies the sender saw, the process's CPU per
@@ -123,6 +127,13 @@ PostgreSQL against 5 for a plain step. The CTE took 1.84 → 1.49 ms of CPU and 
 of wall time off it there (old and new code back to back); the rest is validation again of
 every field (e-mail, telephone, address: ≈ 0.2 ms) and the card's render. Under load each
 round trip is a wait to take the GIL back, so Cadastrar stays most of PostgreSQL's slowest 1%.
+
+Then SQLite's steps and the sender's rounds on the loop (bot/steps.py). Waking an idle loop on
+another thread once per event cost the handle() thread 80–120 µs of CPU (one thread, no sender:
+0.47 → 0.55–0.59 ms an event); pinning the threads to separate cores changed nothing. With no
+second thread the event is 0.70 ms for the whole process in the closed loop (4.0–4.1× the echo,
+against 6.1–6.8× the same hour on threads), 0.1 context switches per update against 9, 1,500
+updates/s against 870–980; at 450/s offered, 1.21 → 0.94 ms and handle() p99 6.3 → 1.7 ms.
 """
 
 from __future__ import annotations
@@ -143,7 +154,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -158,6 +169,7 @@ from bot.app import App, build_app
 from bot.sender import OutboxSender
 from bot.serve import settle_heap
 from bot.settings import Settings
+from bot.steps import Steps
 from domain.clients import Payer
 from domain.documents import complete_cnpj
 from handlers import texts
@@ -180,6 +192,7 @@ OPEN_LOOP_SHARE = 0.5  # open loop offers this share of the closed loop's rate
 # serve runs each event's step with asyncio.to_thread: on the default executor's threads
 SERVE_STEP_THREADS = min(32, (os.cpu_count() or 1) + 4)
 SENDER_THREADS = "outbox-sender"  # the real sender's database threads (bot/sender.py)
+HANDLING = threading.local()  # .on while this thread runs a handle() call
 BAD_REPLIES = ("Essa opção expirou", "⚠️", texts.USE_BUTTONS)
 
 
@@ -206,7 +219,7 @@ class Figures:
     handle_cpu_seconds: float = 0.0  # CPU time of the threads calling handle() alone
     statements: int = 0  # statements the handle() threads sent to the database (not COMMIT)
     switches: int = 0  # context switches of the whole process (all threads) during the run
-    handle_switches: int = 0  # of them, the threads calling handle()'s
+    handle_switches: int | None = 0  # of them, the threads calling handle()'s (None: the loop)
     offered: float | None = None  # open loop: updates offered per second
     wake_cpu: float = 0.0  # baseline: CPU of one thread-to-thread round trip (two wakes)
 
@@ -240,9 +253,10 @@ class Figures:
                 echo = baseline.cpu_seconds / baseline.updates
                 line += f", {per_update / echo:.1f}× the PTB echo's CPU per update"
             if self.handle_cpu_seconds:
+                where = "threads" if self.handle_switches is not None else "calls"
                 line += (
-                    f"; handle() threads alone {1000 * self.handle_cpu_seconds / self.updates:.3f}"
-                    " ms"
+                    f"; handle() {where} alone "
+                    f"{1000 * self.handle_cpu_seconds / self.updates:.3f} ms"
                 )
             print(line)
         if self.wake_cpu:
@@ -251,10 +265,9 @@ class Figures:
                 f"{1e6 * self.wake_cpu:.1f} µs of CPU on this machine"
             )
         if self.switches:
-            line = (
-                f"{'':<4}{self.switches / self.updates:.1f} context switches per update "
-                f"({self.handle_switches / self.updates:.1f} in the handle() threads)"
-            )
+            line = f"{'':<4}{self.switches / self.updates:.1f} context switches per update"
+            if self.handle_switches is not None:
+                line += f" ({self.handle_switches / self.updates:.1f} in the handle() threads)"
             print(line)
         if self.statements:
             print(
@@ -412,6 +425,8 @@ class StatementCounter:
 
     @staticmethod
     def _sender() -> bool:
+        if getattr(HANDLING, "on", False):  # a step run on the sender's loop (SQLite)
+            return False
         name = threading.current_thread().name
         return name == FakeSender.NAME or name.startswith(SENDER_THREADS)
 
@@ -439,14 +454,16 @@ class FakeSender(threading.Thread):
 
     NAME = "fake-sender"
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, steps: Steps) -> None:
         super().__init__(name=self.NAME, daemon=True)
         self.app = app
         self.delivered_at: dict[str, list[float]] = defaultdict(list)
         self.delivered = 0
         self.bad: list[str] = []
         self.cpu_at_end: float | None = None
-        self.sender = _CountingSender(app.uow_factory, [_BenchChannel(self)])
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._running = threading.Event()
+        self.sender = _CountingSender(app.uow_factory, [_BenchChannel(self)], steps=steps)
         app.wakeup.subscribe(self.sender.wake)
         app.handoff.attach(self.sender)  # as `serve` does: events hand their replies over
 
@@ -456,9 +473,18 @@ class FakeSender(threading.Thread):
 
     def run(self) -> None:
         try:
-            asyncio.run(self.sender.run())
+            asyncio.run(self._run())
         finally:
             self.cpu_at_end = time.thread_time()
+
+    async def _run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._running.set()
+        await self.sender.run()
+
+    def start(self) -> None:
+        super().start()
+        self._running.wait()
 
     def finish(self, replies: int, timeout: float = 60.0) -> None:
         """Stop once `replies` were delivered (or after `timeout` seconds: then some were not)."""
@@ -540,7 +566,8 @@ def run_core(
     is then counted from the arrival, so waiting for a busy worker counts too)."""
     counting = app.conversation.dialogue
     assert isinstance(counting, CountingDialogue)
-    sender = FakeSender(app)
+    steps = Steps.for_engine(app.db)  # as `serve` runs the steps: threads, or the loop (SQLite)
+    sender = FakeSender(app, steps)
     per_gestor = [updates // len(gestores)] * len(gestores)
     for i in range(updates - sum(per_gestor)):
         per_gestor[i] += 1
@@ -555,15 +582,19 @@ def run_core(
     cadastros_before = sum(g.cadastros for g in gestores)
 
     lane_cpu: list[float] = []
+    loop_steps_cpu: list[float] = []  # of it, the steps run on the sender's loop (SQLite)
     lane_switches: list[int] = []
     cpu_by_kind: dict[str, float] = defaultdict(float)
     count_by_kind: dict[str, int] = defaultdict(int)
     latency_by_kind: dict[str, list[float]] = defaultdict(list)
     kinds_lock = threading.Lock()
 
-    def lane(number: int, indexes: list[int]) -> None:
-        cpu_started = time.thread_time()
-        switched = _switches(resource.RUSAGE_THREAD)
+    # (result, when it was called, its latency, its CPU, the replies it enqueued)
+    Handled = tuple[Result, float, float, float, int]
+
+    def lane(number: int, indexes: list[int]) -> Generator[tuple[Inbound, float], Handled, None]:
+        """One lane's events in order: yields each with how long to wait before calling
+        handle() (open loop), is sent back what came of it; the drivers below make the calls."""
         rng = random.Random(number)
         own_latencies = []
         own_cpu: dict[str, float] = defaultdict(float)
@@ -578,52 +609,102 @@ def run_core(
                 gestor = gestores[i]
                 kind = STEP_KINDS.get(gestor.sent % 20, "other")
                 event = gestor.event(gestor.next_body())
+                pause = 0.0
                 if rate:
                     arrival += rng.expovariate(rate / workers)
                     pause = arrival - time.perf_counter()
-                    if pause > 0:
-                        time.sleep(pause)
-                    else:
-                        lag = max(lag, -pause)
-                start, cpu_start = time.perf_counter(), time.thread_time()
-                result = app.conversation.handle(event)
-                own_latencies.append(time.perf_counter() - start)
-                own_kind_latencies[kind].append(own_latencies[-1])
-                own_cpu[kind] += time.thread_time() - cpu_start
+                    lag = max(lag, -pause)
+                result, start, latency, cpu, replies = yield event, pause
+                own_latencies.append(latency)
+                own_kind_latencies[kind].append(latency)
+                own_cpu[kind] += cpu
                 own_count[kind] += 1
                 if result is not Result.DONE:
                     failures.append(f"{event.event_id}: {result}")
                     continue
-                enqueued[i] += counting.local.replies
+                enqueued[i] += replies
                 marks[gestor.identity_key].append((enqueued[i], arrival if rate else start))
                 left[i] -= 1
                 if not left[i]:
                     del left[i]
         latencies.extend(own_latencies)
         lags.append(lag)
-        lane_cpu.append(time.thread_time() - cpu_started)
-        lane_switches.append(_switches(resource.RUSAGE_THREAD) - switched)
         with kinds_lock:
             for kind, seconds in own_cpu.items():
                 cpu_by_kind[kind] += seconds
                 count_by_kind[kind] += own_count[kind]
                 latency_by_kind[kind].extend(own_kind_latencies[kind])
 
+    def timed_handle(event: Inbound) -> tuple[Result, float, int]:
+        """handle(), with its CPU and the replies it enqueued (on whichever thread it ran)."""
+        cpu_start = time.thread_time()
+        HANDLING.on = True
+        try:
+            result = app.conversation.handle(event)
+        finally:
+            HANDLING.on = False
+        return result, time.thread_time() - cpu_start, counting.local.replies
+
+    def on_thread(number: int, indexes: list[int]) -> None:
+        """A lane on a thread of its own, calling handle() itself."""
+        cpu_started = time.thread_time()
+        switched = _switches(resource.RUSAGE_THREAD)
+        events = lane(number, indexes)
+        with contextlib.suppress(StopIteration):
+            event, pause = next(events)
+            while True:
+                if pause > 0:
+                    time.sleep(pause)
+                start = time.perf_counter()
+                result, cpu, replies = timed_handle(event)
+                latency = time.perf_counter() - start
+                event, pause = events.send((result, start, latency, cpu, replies))
+        lane_cpu.append(time.thread_time() - cpu_started)
+        lane_switches.append(_switches(resource.RUSAGE_THREAD) - switched)
+
+    async def on_loop(number: int, indexes: list[int]) -> None:
+        """A lane on the sender's event loop, as `serve` runs a step (bot/steps.py)."""
+        events = lane(number, indexes)
+        with contextlib.suppress(StopIteration):
+            event, pause = next(events)
+            while True:
+                # (each webhook is a task of its own in `serve`: the loop runs what else is
+                # ready, the sender's deliveries among it, between two events)
+                await asyncio.sleep(max(pause, 0.0))
+                start = time.perf_counter()
+                result, cpu, replies = await steps.run(timed_handle, event)
+                latency = time.perf_counter() - start
+                lane_cpu.append(cpu)
+                if threading.current_thread() is sender:
+                    loop_steps_cpu.append(cpu)
+                event, pause = events.send((result, start, latency, cpu, replies))
+
     sender.start()
     sender_cpu = SenderClock(sender)
     statements = StatementCounter(app.db)
     started, cpu_started = time.perf_counter(), time.process_time()
     switches_started = _switches(resource.RUSAGE_SELF)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(lane, n, indexes) for n, indexes in enumerate(lanes) if indexes]
-        for future in futures:
-            future.result()
+    if steps.inline is None:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(on_thread, n, indexes) for n, indexes in enumerate(lanes) if indexes
+            ]
+            for future in futures:
+                future.result()
+    else:
+        assert sender.loop is not None
+
+        async def all_lanes() -> None:
+            await asyncio.gather(*(on_loop(n, idx) for n, idx in enumerate(lanes) if idx))
+
+        asyncio.run_coroutine_threadsafe(all_lanes(), sender.loop).result()
     handled = time.perf_counter()
     enqueued_total = sum(events[-1][0] for events in marks.values() if events)
     sender.finish(enqueued_total)
     finished, cpu_finished = time.perf_counter(), time.process_time()
     switches = _switches(resource.RUSAGE_SELF) - switches_started
     loop_seconds, db_seconds = sender_cpu.seconds()
+    loop_seconds -= sum(loop_steps_cpu)  # (the steps' own, counted as handle()'s)
     sender_seconds = loop_seconds + db_seconds
     statements.close()
     end_to_end = [
@@ -636,7 +717,8 @@ def run_core(
     figures = Figures(mode, updates, handled - started, latencies, end_to_end)
     figures.cpu_seconds = cpu_finished - cpu_started
     figures.handle_cpu_seconds = sum(lane_cpu)
-    figures.switches, figures.handle_switches = switches, sum(lane_switches)
+    figures.switches = switches
+    figures.handle_switches = sum(lane_switches) if steps.inline is None else None
     figures.offered = rate
     figures.statements = statements.count
     total_cpu = sum(cpu_by_kind.values()) or 1.0

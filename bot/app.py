@@ -31,6 +31,7 @@ from bot.sefaz import capture_runner
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
+from bot.steps import Steps
 from bot.wakeup import Handoff, Wakeup
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
@@ -318,6 +319,7 @@ def build_runtime(
     settings = app.settings
     metrics = Metrics(app.uow_factory)
     handle = metrics.observe_handle(app.conversation.handle)
+    steps = Steps.for_engine(app.db)  # a thread per step, or the loop on SQLite
     telegram_ch = None
     if settings.telegram_enabled:
         telegram_ch = telegram.from_settings(
@@ -327,6 +329,7 @@ def build_runtime(
             request=telegram_request,
             files=app.files,
             wants_photo=app.conversation.wants_photo,
+            steps=steps,
         )
     whatsapp_ch = None
     if settings.whatsapp_enabled:  # webhook at /webhooks/whatsapp
@@ -338,6 +341,7 @@ def build_runtime(
             on_enqueued=app.wake,
             files=app.files,
             wants_photo=app.conversation.wants_photo,
+            steps=steps,
         )
     email = email_send.from_settings(settings, app.files)  # reminders, links, packages
     sender = OutboxSender(
@@ -347,6 +351,7 @@ def build_runtime(
         concurrency=settings.sender_concurrency,
         pacer=pacer_from_settings(settings),
         on_fate=metrics.count_fate,
+        steps=steps,
     )
     scheduler = (  # daily sweeps, one instance per firing (database lease)
         reminder_scheduler.from_settings(

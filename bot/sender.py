@@ -31,7 +31,8 @@ record, never a send; a process killed meanwhile sends that message again, at mo
 identity, as for a call in flight.
 Renewals run between rounds (two transactions of one sender updating the same rows in other
 orders could deadlock). All of it runs on the sender's own database thread, so it never queues
-behind the webhooks' work on the default pool. While one of an identity's messages is
+behind the webhooks' work on the default pool, except on SQLite while the one writer is free:
+there it runs on the loop itself (bot/steps.py). While one of an identity's messages is
 deferred, its newer messages are deferred behind it (in this process; across processes the
 claim order alone keeps them roughly in line).
 
@@ -58,6 +59,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from bot.steps import Steps
 from services import outbox
 from services.outbox import Deferred, Fate
 from services.types import UnitOfWorkFactory
@@ -128,8 +130,12 @@ class OutboxSender:
         renew_every: float = RENEW_EVERY.total_seconds(),
         gather: float = GATHER,
         linger: float = LINGER,
+        steps: Steps | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        # Where its database rounds run: its own database threads, unless `steps` (bot/steps.py)
+        # runs them on the loop (SQLite, while the writer is free).
+        self.steps = (steps or Steps()).with_executor(_db_pool())
         self.gather = gather
         self.linger = linger
         self.renew_every = renew_every
@@ -190,7 +196,7 @@ class OutboxSender:
         if loop is None or self._stopping:
             return False
         try:
-            loop.call_soon_threadsafe(self._dispatch, list(claimed), claimed_at)
+            _call_soon(loop, self._dispatch, list(claimed), claimed_at)
         except RuntimeError:  # the loop has just closed
             return False
         return True
@@ -211,7 +217,7 @@ class OutboxSender:
         if loop is None:
             return
         with contextlib.suppress(RuntimeError):  # the loop has just closed
-            loop.call_soon_threadsafe(callback)
+            _call_soon(loop, callback)
 
     def _set_wakeup(self) -> None:
         self._woken = True
@@ -541,8 +547,21 @@ class OutboxSender:
             return Deferred(message.id, message.attempts, crash_delay(message.attempts), error)
 
     async def _in_db(self, call: Callable[[], T]) -> T:
-        """Run `call` on the sender's own database threads."""
-        return await asyncio.get_running_loop().run_in_executor(_db_pool(), call)
+        """Run `call` on the sender's own database threads (or on the loop, per `steps`)."""
+        return await self.steps.run(call)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """`callback(*args)` on `loop`, soon: from another thread with a wake of the loop; from the
+    loop's own thread (a step run on it, bot/steps.py) without one."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        loop.call_soon(callback, *args)
+    else:
+        loop.call_soon_threadsafe(callback, *args)
 
 
 def crash_delay(attempts: int) -> timedelta:

@@ -98,7 +98,7 @@ def _configure_sqlite(engine: Engine, *, autocheckpoint: bool = True) -> None:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
-    writer = _WriterGate(engine)
+    writer = _GATES[engine] = _WriterGate(engine)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -163,6 +163,17 @@ class _Checkpointer:
             self._thread.join()
 
 
+# The writer gate of each SQLite engine (see `_WriterGate`).
+_GATES: weakref.WeakKeyDictionary[Engine, _WriterGate] = weakref.WeakKeyDictionary()
+
+
+def writer_free(engine: Engine) -> bool | None:
+    """Whether no thread of this process holds the engine's one writer now (SQLite; a hint:
+    another may take it the next moment); None when the engine has no writer gate."""
+    gate = _GATES.get(engine)
+    return None if gate is None else gate.free()
+
+
 # The background checkpointer of each engine that has one (see `make_engine`).
 _CHECKPOINTERS: weakref.WeakKeyDictionary[Engine, _Checkpointer] = weakref.WeakKeyDictionary()
 
@@ -197,6 +208,9 @@ class _WriterGate:
                 self.leave(dbapi_connection)
 
         dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+
+    def free(self) -> bool:
+        return not self._lock.locked()
 
     def enter(self, connection: Any) -> None:
         if self._lock.acquire(timeout=self._timeout):

@@ -57,6 +57,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.http_lanes import EXTRA_LANES, lanes_or_default
 from bot.settings import Settings
+from bot.steps import Steps
 from services.access import deactivate_identity
 from services.capabilities import MB, Capabilities
 from services.files import FileMissing, FileStore, open_content
@@ -336,10 +337,13 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         files: FileStore | None = None,
         wants_photo: WantsPhoto | None = None,
+        steps: Steps | None = None,
     ) -> None:
         self.bot = bot
         self.files = files
         self.handle = handle
+        # where the step runs (bot/steps.py): a thread, or the loop on SQLite
+        self.steps = steps or Steps()
         # Whether a person's conversation reads a chat photo now (None: always download it).
         self.wants_photo = wants_photo
         self.uow_factory = uow_factory
@@ -411,7 +415,7 @@ class TelegramChannel:
             return
         async with self._locks.hold(inbound.identity_key):
             inbound = await self._with_file_bytes(inbound)
-            await asyncio.to_thread(self.handle, inbound)
+            await self.steps.run(self.handle, inbound)
 
     async def poll(self, stop: asyncio.Event) -> None:
         """Long-poll getUpdates until `stop` is set; each batch is handled before the next."""
@@ -627,6 +631,7 @@ def from_settings(
     webhook_secret: str | None = None,
     files: FileStore | None = None,
     wants_photo: WantsPhoto | None = None,
+    steps: Steps | None = None,
 ) -> TelegramChannel:
     """The channel these settings describe: webhook mode when PUBLIC_BASE_URL is set."""
     webhook_url = None
@@ -645,4 +650,5 @@ def from_settings(
         webhook_secret=webhook_secret if webhook_url else None,
         files=files,
         wants_photo=wants_photo,
+        steps=steps,
     )

@@ -51,6 +51,7 @@ from bot.channels.whatsapp_render import parse_more_id
 from bot.channels.whatsapp_send import GraphSender
 from bot.crypto import download_links
 from bot.settings import Settings
+from bot.steps import Steps
 from services.download_links import DownloadLinks
 from services.files import FileStore
 from services.messages import ChoiceBody, FileBody, Inbound, MediaBody, MediaKind, TextBody
@@ -115,9 +116,12 @@ class WhatsAppChannel:
         files: FileStore | None = None,
         links: DownloadLinks | None = None,
         wants_photo: WantsPhoto | None = None,
+        steps: Steps | None = None,
     ) -> None:
         self.wa = wa
         self.handle = handle
+        # where the step runs (bot/steps.py): a thread, or the loop on SQLite
+        self.steps = steps or Steps()
         # Whether a person's conversation reads a chat image now (None: always download it).
         self.wants_photo = wants_photo
         self.uow_factory = uow_factory
@@ -245,7 +249,7 @@ class WhatsAppChannel:
                 return
             if isinstance(inbound.body, ChoiceBody) and await self._more(inbound):
                 return
-            await asyncio.to_thread(self.handle, inbound)
+            await self.steps.run(self.handle, inbound)
             if event.person.wa_id:
                 await asyncio.to_thread(self.book.keep_wa_id, key, event.person.wa_id)
 
@@ -367,6 +371,7 @@ def from_settings(
     on_enqueued: Callable[[], None] | None = None,
     files: FileStore | None = None,
     wants_photo: WantsPhoto | None = None,
+    steps: Steps | None = None,
 ) -> WhatsAppChannel:
     """The channel these settings describe (WHATSAPP_* must be set)."""
     wa = build_client(settings, session=session)
@@ -394,4 +399,5 @@ def from_settings(
         files=files,
         links=download_links(settings),
         wants_photo=wants_photo,
+        steps=steps,
     )

@@ -1,0 +1,163 @@
+"""Where `serve` runs an event's step and the sender's database rounds (bot/steps.py).
+
+On SQLite, on the event loop itself while no other thread holds the one writer; on a thread
+when one does (the loop never waits for someone else's transaction), and always on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from bot.app import App, build_runtime
+from bot.sender import OutboxSender
+from bot.steps import Steps
+from services.conversation import ConversationEngine, Result
+from services.messages import Inbound, TextBody
+from services.types import UnitOfWork, UnitOfWorkFactory
+from storage.db import writer_free
+from tests.integration.test_born_claims import chat_of, replying
+from tests.integration.test_sender import FakeChannel, enqueue, rows
+
+
+def on_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def writer_held_elsewhere(app: App) -> Iterator[threading.Event]:
+    """Another thread's open transaction (it holds SQLite's writer) until the event is set."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        uow = app.uow_factory()
+        with uow:
+            uow.connection  # noqa: B018 - BEGIN: the writer is this thread's
+            taken.set()
+            release.wait(10)
+            uow.commit()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(10)
+    try:
+        yield release
+    finally:
+        release.set()
+        holder.join()
+
+
+class RecordingThreads(UnitOfWorkFactory):
+    """A unit-of-work factory that notes the thread of each unit of work it makes."""
+
+    def __init__(self, inner: UnitOfWorkFactory) -> None:
+        super().__init__(inner.session_factory)
+        self.threads: list[threading.Thread] = []
+
+    def __call__(self) -> UnitOfWork:
+        self.threads.append(threading.current_thread())
+        return super().__call__()
+
+
+async def test_a_step_runs_on_the_loop_on_sqlite_and_on_a_thread_on_postgresql(app: App) -> None:
+    steps = Steps.for_engine(app.db)
+    loop_thread = threading.current_thread()
+
+    ran_on = await steps.run(threading.current_thread)
+
+    assert (ran_on is loop_thread) == on_sqlite(app.db)
+    assert writer_free(app.db) is (True if on_sqlite(app.db) else None)
+
+
+async def test_while_another_thread_holds_the_writer_the_step_goes_to_a_thread(
+    app: App,
+) -> None:
+    """The step then waits for the writer on its thread, and the loop goes on meanwhile."""
+    steps = Steps.for_engine(app.db)
+    loop_thread = threading.current_thread()
+    ticks = 0
+
+    async def ticking() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    def step() -> threading.Thread:
+        uow = app.uow_factory()
+        with uow:
+            uow.connection  # noqa: B018 - waits here for the writer (SQLite)
+            uow.commit()
+        return threading.current_thread()
+
+    ticker = asyncio.create_task(ticking())
+    with writer_held_elsewhere(app) as release:
+        if on_sqlite(app.db):
+            assert writer_free(app.db) is False
+        running = asyncio.ensure_future(steps.run(step))
+        await asyncio.sleep(0.1)
+        assert not running.done() or not on_sqlite(app.db)
+        before = ticks
+        await asyncio.sleep(0.05)
+        assert ticks > before  # the loop was not held up by the step's wait
+        release.set()
+        ran_on = await asyncio.wait_for(running, 10)
+    ticker.cancel()
+    assert ran_on is not loop_thread
+
+
+async def test_an_event_handled_on_the_loop_hands_its_replies_to_the_sender_there(
+    app: App,
+) -> None:
+    """The engine's step on the loop, the sender on the same loop: the replies born claimed
+    are queued without a wake from another thread, delivered and recorded."""
+    channel = FakeChannel()
+    steps = Steps.for_engine(app.db)
+    sender = OutboxSender(app.uow_factory, [channel], steps=steps)
+    engine = ConversationEngine(app.uow_factory, replying("r1", "r2"), handoff=sender)
+    identity = chat_of(app)
+    running = asyncio.create_task(sender.run())
+    try:
+        for _ in range(500):
+            if sender.takes("fake"):
+                break
+            await asyncio.sleep(0.01)
+        event = Inbound("fake", identity, "e1", identity, TextBody("oi"), datetime.now(UTC))
+
+        assert await steps.run(engine.handle, event) is Result.DONE
+
+        await channel.until(lambda: len(channel.sent) == 2)
+    finally:
+        sender.stop()
+        await asyncio.wait_for(running, 10)
+    assert channel.texts_of(identity) == ["e1:r1", "e1:r2"]
+    assert {row.status for row in rows(app.uow_factory).values()} == {"sent"}
+
+
+async def test_the_senders_rounds_run_on_the_loop_on_sqlite(app: App) -> None:
+    enqueue(app.uow_factory, ("fake:a", "um"), ("fake:b", "dois"), ("fake:a", "três"))
+    channel = FakeChannel()
+    recording = RecordingThreads(app.uow_factory)
+    sender = OutboxSender(recording, [channel], steps=Steps.for_engine(app.db))
+    loop_thread = threading.current_thread()
+
+    assert await sender.send_due() == 3
+
+    assert sorted(text for _, text in channel.sent) == ["dois", "três", "um"]
+    assert {row.status for row in rows(app.uow_factory).values()} == {"sent"}
+    on_loop = [thread is loop_thread for thread in recording.threads]
+    assert on_loop  # (it made units of work)
+    assert all(on_loop) == on_sqlite(app.db)
+    assert any(on_loop) == on_sqlite(app.db)
+
+
+def test_serve_runs_the_steps_and_the_senders_rounds_as_the_database_allows(
+    app: App,
+) -> None:
+    runtime = build_runtime(app)
+    assert (runtime.sender.steps.inline is not None) == on_sqlite(app.db)

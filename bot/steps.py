@@ -11,7 +11,8 @@ sender. There, a call runs on the loop itself when the writer is free at that mo
 step, its transaction and the delivery of its replies then happen on one thread, as in the
 bare python-telegram-bot echo. When another thread holds the writer (a job, a sweep, the
 integration API), the call goes to a thread as on PostgreSQL, so the loop never waits for
-someone else's transaction (at worst for one that began in between, which the gate bounds).
+someone else's transaction (at worst for one begun in the instant between the look and the
+call).
 A step that is slow by itself (an argon2 password check, a certificate's decryption) holds
 the loop that long; on SQLite it holds the writer, so every other event, that long too.
 

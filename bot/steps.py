@@ -1,6 +1,7 @@
-"""Where `serve` runs an event's step, and the outbox sender its database rounds.
+"""Where `serve` runs an event's step (and a channel its own database calls for a message),
+and the outbox sender its database rounds.
 
-Both are blocking calls made from the event loop. On PostgreSQL they go to threads (the
+All are blocking calls made from the event loop. On PostgreSQL they go to threads (the
 default executor for the steps, the sender's own database thread for its rounds), so that
 the loop keeps answering webhooks and delivering while they wait on the server.
 

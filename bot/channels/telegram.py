@@ -342,7 +342,8 @@ class TelegramChannel:
         self.bot = bot
         self.files = files
         self.handle = handle
-        # where the step runs (bot/steps.py): a thread, or the loop on SQLite
+        # where the step and the channel's own database calls run (bot/steps.py): a thread, or
+        # the loop on SQLite
         self.steps = steps or Steps()
         # Whether a person's conversation reads a chat photo now (None: always download it).
         self.wants_photo = wants_photo
@@ -452,7 +453,7 @@ class TelegramChannel:
         without bytes)."""
         body = inbound.body
         if isinstance(body, MediaBody) and body.photo is not None:
-            if self.wants_photo is not None and not await asyncio.to_thread(
+            if self.wants_photo is not None and not await self.steps.run(
                 self.wants_photo, inbound.identity_key
             ):
                 return replace(inbound, body=replace(body, photo=None))  # answered by its kind
@@ -503,7 +504,7 @@ class TelegramChannel:
         except RetryAfter as exc:
             return Deferred(message.id, message.attempts, retry_delay(exc), "telegram: flood")
         except Forbidden as exc:
-            await asyncio.to_thread(deactivate_identity, self.uow_factory(), message.identity_key)
+            await self.steps.run(deactivate_identity, self.uow_factory(), message.identity_key)
             log.info("identity %s deactivated: %s", message.identity_key, self.scrub(exc))
             return Failed(message.id, f"forbidden: {self.scrub(exc)}")
         except (BadRequest, ChatMigrated) as exc:

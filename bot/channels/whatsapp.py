@@ -120,7 +120,8 @@ class WhatsAppChannel:
     ) -> None:
         self.wa = wa
         self.handle = handle
-        # where the step runs (bot/steps.py): a thread, or the loop on SQLite
+        # where the step and the channel's own database calls run (bot/steps.py): a thread, or
+        # the loop on SQLite
         self.steps = steps or Steps()
         # Whether a person's conversation reads a chat image now (None: always download it).
         self.wants_photo = wants_photo
@@ -233,16 +234,16 @@ class WhatsAppChannel:
                 uow.whatsapp.keep_raw(reason, payload, datetime.now(UTC))
                 uow.commit()
 
-        await asyncio.to_thread(keep)
+        await self.steps.run(keep)
 
     async def _act(self, event: Event) -> None:
         if isinstance(event, StatusEvent):
-            if await asyncio.to_thread(self.book.record_status, event) and self.on_enqueued:
+            if await self.steps.run(self.book.record_status, event) and self.on_enqueued:
                 self.on_enqueued()  # a message back in the outbox as the template
             return
-        key, address = await asyncio.to_thread(self.book.who, event)
+        key, address = await self.steps.run(self.book.who, event)
         async with self._locks.hold(key):
-            late = await asyncio.to_thread(self.book.advance, key, event.at)
+            late = await self.steps.run(self.book.advance, key, event.at)
             inbound = await self._inbound(event, key, address, late)
             if inbound is None:
                 log.debug("ignoring WhatsApp %s message %s", event.kind, event.wamid)
@@ -251,7 +252,7 @@ class WhatsAppChannel:
                 return
             await self.steps.run(self.handle, inbound)
             if event.person.wa_id:
-                await asyncio.to_thread(self.book.keep_wa_id, key, event.person.wa_id)
+                await self.steps.run(self.book.keep_wa_id, key, event.person.wa_id)
 
     async def _inbound(
         self, event: MessageEvent, key: str, address: str, out_of_order: bool = False
@@ -267,7 +268,7 @@ class WhatsAppChannel:
             # A chat image also comes as a file, for the steps that read pictures (a DANFE);
             # elsewhere it is answered by its kind and never fetched.
             photo = None
-            if self.wants_photo is None or await asyncio.to_thread(self.wants_photo, key):
+            if self.wants_photo is None or await self.steps.run(self.wants_photo, key):
                 photo = await self._file(event.media_id, "foto.jpg", "image/jpeg")
             body = MediaBody(MediaKind.IMAGE, event.media_id, photo=photo)
         elif event.kind in MEDIA_KINDS:
@@ -324,7 +325,7 @@ class WhatsAppChannel:
         if more is None:
             return False
         message_id, page = more
-        handled = await asyncio.to_thread(self.book.enqueue_page, inbound, message_id, page)
+        handled = await self.steps.run(self.book.enqueue_page, inbound, message_id, page)
         if handled and self.on_enqueued is not None:
             self.on_enqueued()
         return handled

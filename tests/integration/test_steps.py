@@ -12,17 +12,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from pydantic import SecretStr
 from sqlalchemy import Engine
+from telegram import Update
 
-from bot.app import App, build_runtime
+from bot.app import App, build_app, build_runtime
 from bot.sender import OutboxSender
 from bot.steps import Steps
 from services.conversation import ConversationEngine, Result
 from services.messages import Inbound, TextBody
 from services.types import UnitOfWork, UnitOfWorkFactory
 from storage.db import writer_free
+from tests.integration.fake_telegram import TOKEN, FakeBotApi, message_update
 from tests.integration.test_born_claims import chat_of, replying
 from tests.integration.test_sender import FakeChannel, enqueue, rows
+from tests.support import make_office
+
+USER = 111
 
 
 def on_sqlite(engine: Engine) -> bool:
@@ -156,8 +162,30 @@ async def test_the_senders_rounds_run_on_the_loop_on_sqlite(app: App) -> None:
     assert any(on_loop) == on_sqlite(app.db)
 
 
-def test_serve_runs_the_steps_and_the_senders_rounds_as_the_database_allows(
-    app: App,
-) -> None:
-    runtime = build_runtime(app)
+async def test_serves_telegram_channel_runs_the_step_as_the_database_allows(app: App) -> None:
+    """A message through the channel `serve` builds: its step on the loop on SQLite, on a
+    thread on PostgreSQL; answered either way."""
+    settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
+    api = FakeBotApi()
+    runtime = build_runtime(build_app(settings, db=app.db), telegram_request=api)
+    channel = runtime.telegram
+    assert channel is not None
+    make_office(app.uow_factory, 1, identity_key=f"tg:{USER}")
+    ran_on: list[threading.Thread] = []
+    handle = channel.handle
+
+    def noting(inbound: Inbound) -> object:
+        ran_on.append(threading.current_thread())
+        return handle(inbound)
+
+    channel.handle = noting
+    await channel.start()
+    try:
+        await channel.process(Update.de_json(message_update(1, USER, "/menu"), channel.bot))
+    finally:
+        await channel.stop()
+
+    [thread] = ran_on
+    assert (thread is threading.current_thread()) == on_sqlite(app.db)
+    assert rows(app.uow_factory)  # the menu, in the outbox
     assert (runtime.sender.steps.inline is not None) == on_sqlite(app.db)

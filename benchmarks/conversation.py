@@ -10,11 +10,10 @@ e-mail → telefone → CEP → endereço → Cadastrar. W lanes run the gestore
 as `serve` runs its steps on: asyncio's default executor, min(32, CPUs + 4)): the events of one
 identity in order, different identities in parallel. The real outbox sender (bot/sender.py)
 delivers concurrently on an event loop of its own, to a stand-in channel that answers at once:
-its claims, renewals and fenced records are the ones a deployment runs. The steps run where
-`serve` runs them (bot/steps.py): on PostgreSQL each lane is a thread calling handle(); on
-SQLite the lanes are coroutines on the sender's loop, each step run on the loop while the one
-writer is free (else on a thread), with a turn of the loop after each event as a webhook's
-task would give.
+its claims, renewals and fenced records are the ones a deployment runs. Each lane is a
+coroutine on the sender's loop that runs its steps as `serve`'s channels do (bot/steps.py): on
+a thread of asyncio's default executor on PostgreSQL, on the loop itself on SQLite while the
+one writer is free, with a turn of the loop after each event as a webhook's task would give.
 
 Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
 the event's last reply handed to the channel), the replies the sender saw, the process's CPU per
@@ -134,6 +133,10 @@ another thread once per event cost the handle() thread 80–120 µs of CPU (one 
 second thread the event is 0.70 ms for the whole process in the closed loop (4.0–4.1× the echo,
 against 6.1–6.8× the same hour on threads), 0.1 context switches per update against 9, 1,500
 updates/s against 870–980; at 450/s offered, 1.21 → 0.94 ms and handle() p99 6.3 → 1.7 ms.
+The PostgreSQL lanes then became coroutines whose steps go to the default executor, as in
+`serve` (the executor's hop is now counted; within this VM's noise), and a step on a thread
+hands its replies over once it has returned to the loop, instead of waking the loop from its
+thread (bot/steps.py `after_return`): about 5% less CPU per update on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -583,7 +586,6 @@ def run_core(
 
     lane_cpu: list[float] = []
     loop_steps_cpu: list[float] = []  # of it, the steps run on the sender's loop (SQLite)
-    lane_switches: list[int] = []
     cpu_by_kind: dict[str, float] = defaultdict(float)
     count_by_kind: dict[str, int] = defaultdict(int)
     latency_by_kind: dict[str, list[float]] = defaultdict(list)
@@ -645,23 +647,6 @@ def run_core(
             HANDLING.on = False
         return result, time.thread_time() - cpu_start, counting.local.replies
 
-    def on_thread(number: int, indexes: list[int]) -> None:
-        """A lane on a thread of its own, calling handle() itself."""
-        cpu_started = time.thread_time()
-        switched = _switches(resource.RUSAGE_THREAD)
-        events = lane(number, indexes)
-        with contextlib.suppress(StopIteration):
-            event, pause = next(events)
-            while True:
-                if pause > 0:
-                    time.sleep(pause)
-                start = time.perf_counter()
-                result, cpu, replies = timed_handle(event)
-                latency = time.perf_counter() - start
-                event, pause = events.send((result, start, latency, cpu, replies))
-        lane_cpu.append(time.thread_time() - cpu_started)
-        lane_switches.append(_switches(resource.RUSAGE_THREAD) - switched)
-
     async def on_loop(number: int, indexes: list[int]) -> None:
         """A lane on the sender's event loop, as `serve` runs a step (bot/steps.py)."""
         events = lane(number, indexes)
@@ -684,20 +669,12 @@ def run_core(
     statements = StatementCounter(app.db)
     started, cpu_started = time.perf_counter(), time.process_time()
     switches_started = _switches(resource.RUSAGE_SELF)
-    if steps.inline is None:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(on_thread, n, indexes) for n, indexes in enumerate(lanes) if indexes
-            ]
-            for future in futures:
-                future.result()
-    else:
-        assert sender.loop is not None
+    assert sender.loop is not None
 
-        async def all_lanes() -> None:
-            await asyncio.gather(*(on_loop(n, idx) for n, idx in enumerate(lanes) if idx))
+    async def all_lanes() -> None:
+        await asyncio.gather(*(on_loop(n, idx) for n, idx in enumerate(lanes) if idx))
 
-        asyncio.run_coroutine_threadsafe(all_lanes(), sender.loop).result()
+    asyncio.run_coroutine_threadsafe(all_lanes(), sender.loop).result()
     handled = time.perf_counter()
     enqueued_total = sum(events[-1][0] for events in marks.values() if events)
     sender.finish(enqueued_total)
@@ -718,7 +695,7 @@ def run_core(
     figures.cpu_seconds = cpu_finished - cpu_started
     figures.handle_cpu_seconds = sum(lane_cpu)
     figures.switches = switches
-    figures.handle_switches = sum(lane_switches) if steps.inline is None else None
+    figures.handle_switches = None  # (the steps run on the loop or on the executor's threads)
     figures.offered = rate
     figures.statements = statements.count
     total_cpu = sum(cpu_by_kind.values()) or 1.0

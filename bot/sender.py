@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from bot.steps import Steps
+from bot.steps import Steps, after_return
 from services import outbox
 from services.outbox import Deferred, Fate
 from services.types import UnitOfWorkFactory
@@ -552,15 +552,16 @@ class OutboxSender:
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
-    """`callback(*args)` on `loop`, soon: from another thread with a wake of the loop; from the
-    loop's own thread (a step run on it, bot/steps.py) without one."""
+    """`callback(*args)` on `loop`, soon: from the loop's own thread (a step run on it) as is;
+    from a step `Steps` runs on a thread for that loop, once the step has returned there (its
+    return wakes the loop: no second wake); from anywhere else with a wake of the loop."""
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
     if running is loop:
         loop.call_soon(callback, *args)
-    else:
+    elif not after_return(loop, functools.partial(callback, *args)):
         loop.call_soon_threadsafe(callback, *args)
 
 

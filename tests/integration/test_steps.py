@@ -7,18 +7,21 @@ when one does (the loop never waits for someone else's transaction), and always 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine
 from telegram import Update
 
 from bot.app import App, build_app, build_runtime
 from bot.sender import OutboxSender
-from bot.steps import Steps
+from bot.steps import Steps, after_return
 from services.conversation import ConversationEngine, Result
 from services.messages import Inbound, TextBody
 from services.types import UnitOfWork, UnitOfWorkFactory
@@ -189,3 +192,64 @@ async def test_serves_telegram_channel_runs_the_step_as_the_database_allows(app:
     assert (thread is threading.current_thread()) == on_sqlite(app.db)
     assert rows(app.uow_factory)  # the menu, in the outbox
     assert (runtime.sender.steps.inline is not None) == on_sqlite(app.db)
+
+
+async def test_a_step_on_a_thread_hands_its_replies_over_once_it_has_returned(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hand-over waits for the step's return to the loop (which wakes it anyway) instead
+    of waking the loop from the step's thread: one wake per step, not two."""
+    channel = FakeChannel()
+    sender = OutboxSender(app.uow_factory, [channel])
+    engine = ConversationEngine(app.uow_factory, replying("r1"), handoff=sender)
+    identity = chat_of(app)
+    running = asyncio.create_task(sender.run())
+    loop = asyncio.get_running_loop()
+    try:
+        for _ in range(500):
+            if sender.takes("fake"):
+                break
+            await asyncio.sleep(0.01)
+        wakes: list[str] = []
+        threadsafe = loop.call_soon_threadsafe
+
+        def counting(callback: Any, *args: Any, **kwargs: Any) -> Any:
+            wakes.append(getattr(callback, "__qualname__", repr(callback)))
+            return threadsafe(callback, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "call_soon_threadsafe", counting)
+        event = Inbound("fake", identity, "e1", identity, TextBody("oi"), datetime.now(UTC))
+
+        assert await Steps().run(engine.handle, event) is Result.DONE
+
+        monkeypatch.undo()
+        assert len(wakes) == 1  # the step's own return, with the hand-over behind it
+        await channel.until(lambda: len(channel.sent) == 1)
+    finally:
+        sender.stop()
+        await asyncio.wait_for(running, 10)
+    assert channel.texts_of(identity) == ["e1:r1"]
+
+
+async def test_once_its_caller_stopped_waiting_a_step_must_wake_the_loop_itself() -> None:
+    loop = asyncio.get_running_loop()
+    started, go_on = threading.Event(), threading.Event()
+    taken: list[bool] = []
+
+    def step() -> None:
+        started.set()
+        go_on.wait(5)
+        taken.append(after_return(loop, lambda: None))
+
+    waiting = asyncio.create_task(Steps().run(step))
+    assert await asyncio.to_thread(started.wait, 5)
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    go_on.set()
+    for _ in range(500):
+        if taken:
+            break
+        await asyncio.sleep(0.01)
+    assert taken == [False]
+    assert after_return(loop, lambda: None) is False  # not inside a step at all

@@ -66,15 +66,18 @@ class Steps:
     async def run(self, call: Callable[..., T], /, *args: object) -> T:
         if self.inline is not None and self.inline():
             return call(*args)
-        returning = _Returning(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        returning = _Returning(loop)
         on_thread = functools.partial(returning.run, call, *args)
         try:
             if self.executor is None:
                 return await asyncio.to_thread(on_thread)
-            return await returning.loop.run_in_executor(self.executor, on_thread)
+            return await loop.run_in_executor(self.executor, on_thread)
         finally:
+            # queued as the thread would have queued them (the loop runs each, and reports
+            # one that fails), but from the loop's own thread: no wake
             for callback in returning.close():
-                callback()
+                loop.call_soon(callback)
 
 
 # The call a `Steps` sent to this thread, while it runs (see `after_return`).

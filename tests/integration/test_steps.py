@@ -253,3 +253,28 @@ async def test_once_its_caller_stopped_waiting_a_step_must_wake_the_loop_itself(
         await asyncio.sleep(0.01)
     assert taken == [False]
     assert after_return(loop, lambda: None) is False  # not inside a step at all
+
+
+async def test_what_a_step_leaves_for_the_loop_runs_there_and_a_failure_stays_there() -> None:
+    """The step's result is its own: a callback it left that fails is the loop's to report."""
+    loop = asyncio.get_running_loop()
+    ran: list[threading.Thread] = []
+    reported: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+
+    def failing() -> None:
+        raise ZeroDivisionError
+
+    def step() -> str:
+        assert after_return(loop, failing)
+        assert after_return(loop, lambda: ran.append(threading.current_thread()))
+        return "feito"
+
+    try:
+        assert await Steps().run(step) == "feito"
+        for _ in range(3):
+            await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert ran == [threading.current_thread()]
+    assert [type(context.get("exception")) for context in reported] == [ZeroDivisionError]

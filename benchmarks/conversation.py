@@ -17,9 +17,9 @@ one writer is free, with a turn of the loop after each event as a webhook's task
 
 Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
 the event's last reply handed to the channel), the replies the sender saw, the process's CPU per
-update and its ratio to the echo's (the handle() threads' share apart; the rest is mostly the
-sender's, whose claims and transactions are counted), the process's context switches per update
-(the handle() threads' apart), the statements each event sends, and
+update and its ratio to the echo's (the handle() calls' share apart; the rest is mostly the
+sender's, whose claims and transactions are counted), the process's context switches per update,
+the statements each event sends, and
 handle()'s CPU and p50/p99 by kind of step (menu, Cadastrar, the rest) with the kinds of the
 slowest 1% (where a p99 comes from). The same run measures a bare python-telegram-bot
 `Application.process_update` with an echo handler, and what a round trip between two threads
@@ -219,10 +219,9 @@ class Figures:
     end_to_end: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cpu_seconds: float = 0.0  # CPU time of the whole process (all threads) during the run
-    handle_cpu_seconds: float = 0.0  # CPU time of the threads calling handle() alone
-    statements: int = 0  # statements the handle() threads sent to the database (not COMMIT)
+    handle_cpu_seconds: float = 0.0  # CPU time of the handle() calls alone
+    statements: int = 0  # statements the handle() calls sent to the database (not COMMIT)
     switches: int = 0  # context switches of the whole process (all threads) during the run
-    handle_switches: int | None = 0  # of them, the threads calling handle()'s (None: the loop)
     offered: float | None = None  # open loop: updates offered per second
     wake_cpu: float = 0.0  # baseline: CPU of one thread-to-thread round trip (two wakes)
 
@@ -256,10 +255,9 @@ class Figures:
                 echo = baseline.cpu_seconds / baseline.updates
                 line += f", {per_update / echo:.1f}× the PTB echo's CPU per update"
             if self.handle_cpu_seconds:
-                where = "threads" if self.handle_switches is not None else "calls"
                 line += (
-                    f"; handle() {where} alone "
-                    f"{1000 * self.handle_cpu_seconds / self.updates:.3f} ms"
+                    f"; handle() calls alone {1000 * self.handle_cpu_seconds / self.updates:.3f}"
+                    " ms"
                 )
             print(line)
         if self.wake_cpu:
@@ -268,10 +266,7 @@ class Figures:
                 f"{1e6 * self.wake_cpu:.1f} µs of CPU on this machine"
             )
         if self.switches:
-            line = f"{'':<4}{self.switches / self.updates:.1f} context switches per update"
-            if self.handle_switches is not None:
-                line += f" ({self.handle_switches / self.updates:.1f} in the handle() threads)"
-            print(line)
+            print(f"{'':<4}{self.switches / self.updates:.1f} context switches per update")
         if self.statements:
             print(
                 f"{'':<4}{self.statements / self.updates:.2f} statements per event"
@@ -414,7 +409,7 @@ class CountingDialogue:
 
 
 class StatementCounter:
-    """Counts the statements sent by the handle() threads, and the sender's statements and
+    """Counts the statements sent by the handle() calls, and the sender's statements and
     transactions (its own threads) apart."""
 
     def __init__(self, engine: Engine) -> None:
@@ -696,7 +691,6 @@ def run_core(
     figures.cpu_seconds = cpu_finished - cpu_started
     figures.handle_cpu_seconds = sum(lane_cpu)
     figures.switches = switches
-    figures.handle_switches = None  # (the steps run on the loop or on the executor's threads)
     figures.offered = rate
     figures.statements = statements.count
     total_cpu = sum(cpu_by_kind.values()) or 1.0
@@ -956,7 +950,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=SERVE_STEP_THREADS,
-        help="handle() threads; default: as many as serve runs steps on (asyncio's default "
+        help="lanes (steps in flight); default: as many as serve runs steps on (asyncio's default "
         f"executor, min(32, CPUs + 4): {SERVE_STEP_THREADS} here)",
     )
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")

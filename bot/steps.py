@@ -54,11 +54,11 @@ class Steps:
         self.executor = executor
 
     @classmethod
-    def for_engine(cls, engine: Engine, executor: Executor | None = None) -> Steps:
+    def for_engine(cls, engine: Engine) -> Steps:
         """On the loop when the engine's writer is free (SQLite); on threads otherwise."""
         if writer_free(engine) is None:
-            return cls(None, executor)
-        return cls(functools.partial(_free, engine), executor)
+            return cls()
+        return cls(functools.partial(_free, engine))
 
     def with_executor(self, executor: Executor | None) -> Steps:
         return Steps(self.inline, executor)

@@ -27,7 +27,7 @@ from services.messages import Inbound, TextBody
 from services.types import UnitOfWork, UnitOfWorkFactory
 from storage.db import writer_free
 from tests.integration.fake_telegram import TOKEN, FakeBotApi, message_update
-from tests.integration.test_born_claims import chat_of, replying
+from tests.integration.test_born_claims import chat_of, replying, taking
 from tests.integration.test_sender import FakeChannel, enqueue, rows
 from tests.support import make_office
 
@@ -132,10 +132,7 @@ async def test_an_event_handled_on_the_loop_hands_its_replies_to_the_sender_ther
     identity = chat_of(app)
     running = asyncio.create_task(sender.run())
     try:
-        for _ in range(500):
-            if sender.takes("fake"):
-                break
-            await asyncio.sleep(0.01)
+        await taking(sender)
         event = Inbound("fake", identity, "e1", identity, TextBody("oi"), datetime.now(UTC))
 
         assert await steps.run(engine.handle, event) is Result.DONE
@@ -206,10 +203,7 @@ async def test_a_step_on_a_thread_hands_its_replies_over_once_it_has_returned(
     running = asyncio.create_task(sender.run())
     loop = asyncio.get_running_loop()
     try:
-        for _ in range(500):
-            if sender.takes("fake"):
-                break
-            await asyncio.sleep(0.01)
+        await taking(sender)
         wakes: list[str] = []
         threadsafe = loop.call_soon_threadsafe
 

@@ -73,6 +73,26 @@ def _seeded_faznota(uow_factory: UnitOfWorkFactory) -> dict[str, Decimal]:
     return {p.name: p.list_price for p in softwares["FazNota"].plans}
 
 
+def test_a_sqlite_file_engine_hands_out_the_connection_checked_in_last(tmp_path: Path) -> None:
+    """A SQLite connection forgets its page cache when another one wrote since its last
+    transaction: a stream of transactions keeps to the one connection used last."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'lifo.db'}")
+    try:
+        first, second = engine.connect(), engine.connect()
+        older = first.connection.dbapi_connection
+        newer = second.connection.dbapi_connection
+        first.close()
+        second.close()  # checked in last
+        for _ in range(3):
+            with engine.begin() as connection:
+                connection.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+                connection.execute(text("INSERT INTO t VALUES (1)"))
+                assert connection.connection.dbapi_connection is newer
+        assert older is not newer
+    finally:
+        engine.dispose()
+
+
 def test_migrations_take_an_empty_database_to_head_and_seed_the_catalog(
     empty_engine: Engine,
 ) -> None:

@@ -18,8 +18,9 @@ one writer is free, with a turn of the loop after each event as a webhook's task
 Printed per backend: updates/s, p50/p99 of `handle()` (call → return) and end to end (call →
 the event's last reply handed to the channel), the replies the sender saw, the process's CPU per
 update and its ratio to the echo's (the handle() calls' share apart; the rest is mostly the
-sender's, whose claims and transactions are counted), the process's context switches per update,
-the statements each event sends, and
+sender's), the process's context switches per update, the statements each event sends and the
+sender's transactions (counted on an untimed run before the timed ones: the listener that counts
+them costs CPU on every statement, which the echo does not carry), and
 handle()'s CPU and p50/p99 by kind of step (menu, Cadastrar, the rest) with the kinds of the
 slowest 1% (where a p99 comes from). The same run measures a bare python-telegram-bot
 `Application.process_update` with an echo handler, and what a round trip between two threads
@@ -191,6 +192,8 @@ CARD_INDEX = 16  # the first client on page 3 (page size 8)
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # Steps that cost more than the rest: the main menu (its Pendências count) and Cadastrar.
 STEP_KINDS = {0: "menu", 6: "menu", 19: "cadastrar"}
+# rounds of the 20-step mix per gestor in the untimed run that counts the statements
+COUNTED_ROUNDS = 1
 OPEN_LOOP_SHARE = 0.5  # open loop offers this share of the closed loop's rate
 # serve runs each event's step with asyncio.to_thread: on the default executor's threads
 SERVE_STEP_THREADS = min(32, (os.cpu_count() or 1) + 4)
@@ -221,6 +224,8 @@ class Figures:
     cpu_seconds: float = 0.0  # CPU time of the whole process (all threads) during the run
     handle_cpu_seconds: float = 0.0  # CPU time of the handle() calls alone
     statements: int = 0  # statements the handle() calls sent to the database (not COMMIT)
+    sender_commits: int = 0  # transactions of the sender (counted runs only)
+    sender_statements: int = 0  # and their statements
     switches: int = 0  # context switches of the whole process (all threads) during the run
     offered: float | None = None  # open loop: updates offered per second
     wake_cpu: float = 0.0  # baseline: CPU of one thread-to-thread round trip (two wakes)
@@ -557,11 +562,19 @@ class _BenchChannel:
 
 
 def run_core(
-    app: App, gestores: list[Gestor], updates: int, workers: int, rate: float | None
+    app: App,
+    gestores: list[Gestor],
+    updates: int,
+    workers: int,
+    rate: float | None,
+    *,
+    count: bool = False,
 ) -> Figures:
     """Closed loop (rate None: each worker sends its next update as soon as the last returns)
     or open loop (updates arrive at `rate` per second in total, Poisson; latency to delivery
-    is then counted from the arrival, so waiting for a busy worker counts too)."""
+    is then counted from the arrival, so waiting for a busy worker counts too). With `count`,
+    the statements and the sender's transactions are counted: a listener on every statement,
+    whose own CPU the timed runs must not carry."""
     counting = app.conversation.dialogue
     assert isinstance(counting, CountingDialogue)
     steps = Steps.for_engine(app.db)  # as `serve` runs the steps: threads, or the loop (SQLite)
@@ -662,7 +675,7 @@ def run_core(
 
     sender.start()
     sender_cpu = SenderClock(sender)
-    statements = StatementCounter(app.db)
+    statements = StatementCounter(app.db) if count else None
     started, cpu_started = time.perf_counter(), time.process_time()
     switches_started = _switches(resource.RUSAGE_SELF)
     assert sender.loop is not None
@@ -679,7 +692,8 @@ def run_core(
     loop_seconds, db_seconds = sender_cpu.seconds()
     loop_seconds -= sum(loop_steps_cpu)  # (the steps' own, counted as handle()'s)
     sender_seconds = loop_seconds + db_seconds
-    statements.close()
+    if statements is not None:
+        statements.close()
     end_to_end = [
         sender.delivered_at[key][count - 1] - start
         for key, events in marks.items()
@@ -692,7 +706,10 @@ def run_core(
     figures.handle_cpu_seconds = sum(lane_cpu)
     figures.switches = switches
     figures.offered = rate
-    figures.statements = statements.count
+    if statements is not None:
+        figures.statements = statements.count
+        figures.sender_commits = statements.sender_commits
+        figures.sender_statements = statements.sender_statements
     total_cpu = sum(cpu_by_kind.values()) or 1.0
     figures.notes.append(
         "handle() CPU per event by step: "
@@ -731,9 +748,14 @@ def run_core(
     figures.notes.append(
         f"{enqueued_total} replies enqueued, {sender.delivered} delivered by the sender "
         f"in {sender.batches} claims of its own, {sender.sender.adopted} handed over claimed "
-        f"by their events, and {statements.sender_commits} transactions of "
-        f"{statements.sender_statements} statements (the last "
-        f"{1000 * (finished - handled):.0f} ms after the last handle() returned); "
+        f"by their events"
+        + (
+            f", and {statements.sender_commits} transactions of "
+            f"{statements.sender_statements} statements"
+            if statements is not None
+            else ""
+        )
+        + f" (the last {1000 * (finished - handled):.0f} ms after the last handle() returned); "
         f"{sum(g.cadastros for g in gestores) - cadastros_before} Novo cadastro completed; "
         f"{len(failures)} failed/duplicate events; {len(sender.bad)} unexpected replies"
         + (f"; arrivals were at most {1000 * max(lags):.0f} ms behind" if rate else "")
@@ -794,6 +816,11 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
             warm_up(app, gestores, args.workers)
             while claimed := outbox.claim(app.uow_factory, limit=500):
                 outbox.record(app.uow_factory, [Delivered(m.id, None) for m in claimed])
+            # the statements each event sends, counted on a run of its own: the listener that
+            # counts them costs CPU on every statement, which the timed runs must not carry
+            counted = run_core(
+                app, gestores, COUNTED_ROUNDS * 20 * len(gestores), args.workers, None, count=True
+            )
             settle_heap()  # as `serve` does before it takes traffic
             saturation = None
             if args.mode != "open" or args.rate is None:
@@ -809,6 +836,14 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
                 if args.rate is None:
                     figures.name += f" ({OPEN_LOOP_SHARE:.0%} of closed)"
                 runs.append(figures)
+            runs[0].notes.insert(
+                0,
+                f"{counted.statements / counted.updates:.2f} statements per event "
+                "(+ BEGIN on SQLite, + COMMIT), and the sender's "
+                f"{counted.sender_commits} transactions of {counted.sender_statements} "
+                f"statements for {counted.updates} updates: counted on an untimed closed loop "
+                "before",
+            )
             uow = app.uow_factory()
             with uow:
                 total = uow.session.scalar(select(func.count()).select_from(Client))

@@ -272,3 +272,109 @@ async def test_what_a_step_leaves_for_the_loop_runs_there_and_a_failure_stays_th
         loop.set_exception_handler(None)
     assert ran == [threading.current_thread()]
     assert [type(context.get("exception")) for context in reported] == [ZeroDivisionError]
+
+
+# -- turns of the loop ----------------------------------------------------------------------------
+
+
+def _on_loop() -> Steps:
+    return Steps(inline=lambda: True)
+
+
+async def _together(steps: Steps, count: int, order: list[str]) -> list[asyncio.Task[str]]:
+    """`count` calls made in one turn of the loop; each, as it runs, leaves the loop a
+    callback (as a step hands its replies to the sender)."""
+    loop = asyncio.get_running_loop()
+
+    def step(number: int) -> str:
+        order.append(f"step {number}")
+        loop.call_soon(order.append, f"loop after {number}")
+        return f"done {number}"
+
+    tasks = [asyncio.create_task(steps.run(step, n)) for n in range(count)]
+    await asyncio.sleep(0)  # every task starts in this one turn
+    return tasks
+
+
+async def test_past_a_turns_worth_the_next_step_waits_for_the_loop_to_run_what_is_ready(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.steps.TURN", 0.0)
+    order: list[str] = []
+    tasks = await _together(_on_loop(), 3, order)
+    assert await asyncio.gather(*tasks) == ["done 0", "done 1", "done 2"]
+    await asyncio.sleep(0)
+    # first come, first served, and what the step before left for the loop ran in between
+    assert order == ["step 0", "loop after 0", "step 1", "loop after 1", "step 2", "loop after 2"]
+
+
+async def test_short_steps_share_one_turn_of_the_loop() -> None:
+    order: list[str] = []
+    tasks = await _together(_on_loop(), 3, order)  # far less than TURN between them
+    await asyncio.gather(*tasks)
+    await asyncio.sleep(0)
+    assert order == ["step 0", "step 1", "step 2", "loop after 0", "loop after 1", "loop after 2"]
+
+
+async def test_a_caller_that_stops_waiting_for_its_turn_holds_nobody_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.steps.TURN", 0.0)
+    order: list[str] = []
+    tasks = await _together(_on_loop(), 4, order)
+    tasks[1].cancel()  # while it waits
+    assert (await asyncio.gather(*tasks, return_exceptions=True))[2:] == ["done 2", "done 3"]
+    assert [line for line in order if line.startswith("step")] == ["step 0", "step 2", "step 3"]
+
+
+async def test_a_caller_cancelled_once_handed_the_turn_passes_it_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.steps.TURN", 0.0)
+    loop = asyncio.get_running_loop()
+    steps, ran = _on_loop(), []
+    second: asyncio.Task[None] | None = None
+
+    def first() -> None:
+        ran.append("first")
+        # runs in the next turn right after the turn was handed to the second caller
+        loop.call_soon(lambda: second is not None and second.cancel())
+
+    one = asyncio.create_task(steps.run(first))
+    second = asyncio.create_task(steps.run(ran.append, "second"))
+    third = asyncio.create_task(steps.run(ran.append, "third"))
+    await one
+    with contextlib.suppress(asyncio.CancelledError):
+        await second
+    await asyncio.wait_for(third, 5)
+    assert ran == ["first", "third"]
+
+
+async def test_a_step_that_waited_for_its_turn_goes_to_a_thread_if_the_writer_was_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.steps.TURN", 0.0)
+    free = [True]
+    steps = Steps(inline=lambda: free[0])
+    threads: list[threading.Thread] = []
+
+    def step() -> None:
+        threads.append(threading.current_thread())
+        free[0] = False  # another thread's transaction begins meanwhile
+
+    await asyncio.gather(steps.run(step), steps.run(step))
+    assert threads[0] is threading.current_thread()
+    assert threads[1] is not threading.current_thread()
+
+
+async def test_the_senders_rounds_never_wait_behind_the_steps_turns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.steps.TURN", 0.0)
+    steps = _on_loop()
+    rounds = steps.with_executor(None)  # as the sender makes its own (bot/sender.py)
+    order: list[str] = []
+    tasks = await _together(steps, 2, order)
+    await rounds.run(order.append, "round")
+    await asyncio.gather(*tasks)
+    assert order.index("round") < order.index("step 1")

@@ -108,6 +108,7 @@ class _Turns:
     the next one waits for a later turn, first come first served."""
 
     def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None  # whose turns these are
         self.taken = False  # a call ran on the loop in this turn (or was handed the next one)
         self.spent = 0.0  # seconds those calls took
         self.waiting: deque[asyncio.Future[None]] = deque()
@@ -115,6 +116,8 @@ class _Turns:
     async def take(self) -> bool:
         """Until the caller may run on the loop: True at once, False after waiting."""
         loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # (what an earlier loop left undone went with it)
+            self.loop, self.taken, self.spent, self.waiting = loop, False, 0.0, deque()
         if not self.taken:
             self.taken = True
             loop.call_soon(self._next, loop)  # runs once the loop has taken its turn
@@ -137,6 +140,8 @@ class _Turns:
 
     def _next(self, loop: asyncio.AbstractEventLoop) -> None:
         """A new turn: hand it to the first caller still waiting."""
+        if loop is not self.loop:
+            return
         self.taken, self.spent = False, 0.0
         while self.waiting:
             turn = self.waiting.popleft()

@@ -378,3 +378,23 @@ async def test_the_senders_rounds_never_wait_behind_the_steps_turns(
     await rounds.run(order.append, "round")
     await asyncio.gather(*tasks)
     assert order.index("round") < order.index("step 1")
+
+
+def test_a_turn_left_taken_by_a_loop_that_stopped_holds_up_no_later_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.steps.TURN", 0.0)
+    steps = _on_loop()
+    first = asyncio.new_event_loop()
+    try:
+        took = first.create_task(steps.run(lambda: None))
+        first.call_soon(first.stop)  # stops before the turn it took is handed on
+        first.run_forever()
+        assert took.done()
+    finally:
+        first.close()
+
+    async def later() -> str:
+        return await asyncio.wait_for(steps.run(lambda: "ok"), 5)
+
+    assert asyncio.run(later()) == "ok"

@@ -80,16 +80,23 @@ class ReminderScheduler:
     def start(self, now: datetime | None = None) -> None:
         """Schedule each job daily at its São Paulo time; catch up on today's missed ones."""
         now = now or datetime.now(UTC)
-        scheduler = AsyncIOScheduler(timezone=SAO_PAULO)
+        # Every job, the catch-ups and the capture's first run at start-up included: APScheduler
+        # drops a firing it reaches more than a second late by default, as a loop busy at
+        # start-up makes it, and today's sweep would then wait for tomorrow.
+        scheduler = AsyncIOScheduler(
+            timezone=SAO_PAULO,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": MISFIRE_GRACE,
+            },
+        )
         for job, at in self.times.items():
             scheduler.add_job(
                 self.fire,
                 CronTrigger(hour=at.hour, minute=at.minute, timezone=SAO_PAULO),
                 args=[job],
                 id=job,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=MISFIRE_GRACE,
             )
             if self.missed_today(job, now):
                 scheduler.add_job(self.fire, args=[job], id=f"{job}:catch-up")
@@ -98,8 +105,6 @@ class ReminderScheduler:
                 self.fire_capture,
                 IntervalTrigger(minutes=self.capture_minutes),
                 id=CAPTURE_JOB,
-                coalesce=True,
-                max_instances=1,
                 next_run_time=now,
             )
         scheduler.start()

@@ -246,8 +246,14 @@ class OutboxMessage(Base):
         Index("ix_outbox_pending", "status", "not_before"),
         Index("ix_outbox_identity", "identity_key", "id"),
         Index("ix_outbox_created", "created_at"),  # the retention sweep's order
-        # A WhatsApp status names the message by its wamid: a failed one finds its row.
-        Index("ix_outbox_external_ref", "external_ref"),
+        # A WhatsApp status names the message by its wamid: a failed one finds its row. Only
+        # the rows that have one: the others would each be an entry written at the insert.
+        Index(
+            "ix_outbox_external_ref",
+            "external_ref",
+            sqlite_where=text("external_ref IS NOT NULL"),
+            postgresql_where=text("external_ref IS NOT NULL"),
+        ),
         # A chat's messages not yet delivered, without its history: whether it has any, read
         # with its state (storage.conversation), and the claim of one chat's messages.
         Index(

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event, text
+
+from bot.app import App
+from services import outbox
+from services.conversation import enqueue_to
+from services.messages import Text
+from services.outbox import Delivered
 from services.types import UnitOfWorkFactory
 from storage.whatsapp import StatusRow
 
@@ -33,3 +40,40 @@ def test_the_window_keeps_the_latest_message_time(uow_factory: UnitOfWorkFactory
     with uow_factory() as again:
         assert again.whatsapp.last_inbound_at("wa:BR.1") == now
         assert again.whatsapp.last_inbound_at("wa:BR.2") is None
+
+
+def test_a_status_finds_its_message_by_the_index_of_the_delivered_ones(app: App) -> None:
+    """The index holds only the rows that have an external ref (a message not yet delivered
+    has none): the wamid lookup still takes it, on both backends."""
+    now = datetime.now(UTC)
+    with app.uow_factory() as uow:
+        enqueue_to(uow, "whatsapp", "wa:BR.1", "5511987654321", [Text("oi")], now)
+        uow.commit()
+    [claimed] = outbox.claim(app.uow_factory)
+    outbox.record(app.uow_factory, [Delivered(claimed.id, "wamid.OUT1")])
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        if "external_ref" in sql and sql.lstrip().upper().startswith("SELECT"):
+            seen.append((sql, params))
+
+    event.listen(app.db, "before_cursor_execute", capture)
+    try:
+        with app.uow_factory() as uow:
+            assert uow.whatsapp.retry_as_template("wamid.OUT1", "131047", now) == "retry"
+            uow.rollback()
+    finally:
+        event.remove(app.db, "before_cursor_execute", capture)
+    [(sql, params)] = seen
+    with app.uow_factory() as uow:
+        raw = uow.session.connection().connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        if app.db.dialect.name == "postgresql":
+            # A table this small is cheaper to scan: say which plan is taken once it is not.
+            uow.session.execute(text("SET LOCAL enable_seqscan = off"))
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "ix_outbox_external_ref" in plan

@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
 
 from domain.clients import Payer, Role
 from domain.documents import complete_cnpj
@@ -194,3 +197,19 @@ def add_client(
             endereco="Av. Paulista, 1000 - Bela Vista - São Paulo/SP",
         ),
     )
+
+
+def query_plan(uow_factory: UnitOfWorkFactory, sql: str, params: Any) -> str:
+    """The plan the database takes for a statement as the driver sent it (EXPLAIN on
+    PostgreSQL, with sequential scans off: a test table is so small that a scan is cheaper,
+    and the question is which index is taken once it is not; EXPLAIN QUERY PLAN on SQLite)."""
+    with uow_factory() as uow:
+        raw = uow.session.connection().connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        if uow.session.get_bind().dialect.name == "postgresql":
+            uow.session.execute(text("SET LOCAL enable_seqscan = off"))
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return " ".join(str(row) for row in cursor.fetchall())

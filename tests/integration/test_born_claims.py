@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from bot.app import App
 from bot.sender import OutboxSender
@@ -27,7 +27,7 @@ from services.messages import Inbound, Text, TextBody
 from services.outbox import enqueue_to
 from storage.conversation import ClaimedMessage
 from tests.integration.test_sender import FakeChannel, enqueue, rows
-from tests.support import make_office
+from tests.support import make_office, query_plan
 
 
 class RecordingHandoff:
@@ -307,17 +307,7 @@ def test_the_chats_unsent_messages_are_read_from_the_partial_index(app: App) -> 
     finally:
         event.remove(app.db, "before_cursor_execute", capture)
     [(sql, params)] = seen
-    with app.uow_factory() as uow:
-        raw = uow.session.connection().connection.driver_connection
-        assert raw is not None
-        cursor = raw.cursor()
-        if app.db.dialect.name == "postgresql":
-            # A table this small is cheaper to scan: say which plan is taken once it is not.
-            uow.session.execute(text("SET LOCAL enable_seqscan = off"))
-            cursor.execute(f"EXPLAIN {sql}", params)
-        else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = " ".join(str(row) for row in cursor.fetchall())
+    plan = query_plan(app.uow_factory, sql, params)
     assert "ix_outbox_unsent" in plan
 
 

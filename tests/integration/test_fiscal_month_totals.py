@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from domain.clients import Role
 from domain.fiscal import Modelo
@@ -19,7 +19,7 @@ from services.fiscal_documents import MonthTotal
 from services.fiscal_prepare import TipoNota
 from services.types import UnitOfWorkFactory
 from storage.fiscal import MonthFilter
-from tests.support import Office, add_client, add_member, make_office
+from tests.support import Office, add_client, add_member, make_office, query_plan
 from tests.unit.fiscal_chat.chat_support import store_emitted, store_supplier_notes
 
 
@@ -103,17 +103,7 @@ def test_the_grouped_count_reads_the_month_index(
     with uow_factory() as uow, statements(uow_factory) as seen:
         uow.fiscal.month_totals(MonthFilter(acme.id, "emitida", modelo=modelo))
     [(sql, params)] = seen
-    with uow_factory() as uow:
-        raw = uow.session.connection().connection.driver_connection
-        assert raw is not None
-        cursor = raw.cursor()
-        if uow.session.get_bind().dialect.name == "postgresql":
-            # A table this small is cheaper to scan: say which plan is taken once it is not.
-            uow.session.execute(text("SET LOCAL enable_seqscan = off"))
-            cursor.execute(f"EXPLAIN {sql}", params)
-        else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = " ".join(str(row) for row in cursor.fetchall())
+    plan = query_plan(uow_factory, sql, params)
 
     assert "ix_fiscal_document_month" in plan or "ix_fiscal_document_emitida_competencia" in plan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from bot.app import App
 from services import outbox
@@ -14,6 +14,7 @@ from services.messages import Text
 from services.outbox import Delivered
 from services.types import UnitOfWorkFactory
 from storage.whatsapp import StatusRow
+from tests.support import query_plan
 
 TABLES = {"whatsapp_status", "whatsapp_user", "whatsapp_raw_update", "whatsapp_window"}
 
@@ -65,15 +66,5 @@ def test_a_status_finds_its_message_by_the_index_of_the_delivered_ones(app: App)
     finally:
         event.remove(app.db, "before_cursor_execute", capture)
     [(sql, params)] = seen
-    with app.uow_factory() as uow:
-        raw = uow.session.connection().connection.driver_connection
-        assert raw is not None
-        cursor = raw.cursor()
-        if app.db.dialect.name == "postgresql":
-            # A table this small is cheaper to scan: say which plan is taken once it is not.
-            uow.session.execute(text("SET LOCAL enable_seqscan = off"))
-            cursor.execute(f"EXPLAIN {sql}", params)
-        else:
-            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = " ".join(str(row) for row in cursor.fetchall())
+    plan = query_plan(app.uow_factory, sql, params)
     assert "ix_outbox_external_ref" in plan

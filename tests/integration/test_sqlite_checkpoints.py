@@ -6,8 +6,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
+from storage import db
 from storage.db import dispose_engine, make_engine
 
 
@@ -61,6 +63,34 @@ def test_the_server_engine_checkpoints_in_the_background_not_in_its_commits(
     finally:
         dispose_engine(engine)
     assert len(_checkpoint_threads()) == before  # stopped with the engine
+
+
+def test_a_wal_the_writers_never_leave_alone_still_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits back to back, never a pause: each copy ends with frames the writer appended
+    meanwhile, so without the copy it waits for the WAL file grows by every commit's pages."""
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.01)
+    monkeypatch.setattr(db, "RESTART_FRAMES", 256)
+    path = tmp_path / "busy.db"
+    wal = Path(f"{path}-wal")
+    engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    commits, blob = 1_500, 16_000  # ≈ 5 pages a commit: ≈ 30 MB of WAL if it never restarts
+    try:
+        with engine.connect() as connection:
+            limit = connection.execute(text("PRAGMA journal_size_limit")).scalar_one()
+            assert limit == db.WAL_SIZE_LIMIT
+        _write(engine, 0)
+        largest = 0
+        for _ in range(commits):
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO t (v) VALUES (randomblob(:n))"), {"n": blob})
+            largest = max(largest, wal.stat().st_size)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == commits
+    finally:
+        dispose_engine(engine)
+    assert largest < commits * blob / 3, f"the WAL grew to {largest:,} bytes"
 
 
 def test_an_in_memory_or_postgresql_engine_gets_no_checkpoint_thread() -> None:

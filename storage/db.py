@@ -150,11 +150,12 @@ class _Checkpointer:
     has been copied. Writers that never pause (a server at saturation) append frames while
     each copy runs, so that moment never came: the file grew by every commit's pages (≈ 50 KB
     an event; 2 GB after 40,000 events on one thread) and each event got slower as it grew
-    (0.54 → 0.87 ms of CPU). So once the WAL is `restart_frames` long, copies follow until
+    (≈ 0.55 → 0.88 ms of CPU). So once the WAL is `restart_frames` long, copies follow until
     what the writers appended during the last one is small, and that rest is copied while this
-    process's writers wait at the writer gate (1–7 ms, two fsyncs of it, about once a second
-    at saturation: steps meanwhile go to threads, the loop goes on). The next writer then
-    starts the WAL over, and cuts the file back to `WAL_SIZE_LIMIT`.
+    process's writers wait at the writer gate: 4 ms typically, up to 10 (two fsyncs, the copy,
+    taking the GIL back), about once a second at saturation; the steps meanwhile go to
+    threads and the loop goes on. The next writer then starts the WAL over, and cuts the file
+    back to `WAL_SIZE_LIMIT`.
     """
 
     def __init__(
@@ -202,7 +203,8 @@ class _Checkpointer:
 
     @staticmethod
     def _passive(connection: sqlite3.Connection) -> int:
-        """Copy what can be copied now; the WAL's length in frames (-1: not in WAL mode)."""
+        """Copy what can be copied now; the WAL's length in frames (-1: not in WAL mode; 0:
+        busy this time)."""
         try:
             _busy, frames, _copied = connection.execute(
                 "PRAGMA wal_checkpoint(PASSIVE)"

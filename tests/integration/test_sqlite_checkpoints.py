@@ -68,8 +68,9 @@ def test_the_server_engine_checkpoints_in_the_background_not_in_its_commits(
 def test_a_wal_the_writers_never_leave_alone_still_starts_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Commits back to back, never a pause: each copy ends with frames the writer appended
-    meanwhile, so without the copy it waits for the WAL file grows by every commit's pages."""
+    """Commits back to back, never a pause: every copy ends with frames appended meanwhile.
+    Without a last copy made while the writers wait, the WAL never starts over and its file
+    grows by every commit's pages."""
     monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.01)
     monkeypatch.setattr(db, "RESTART_FRAMES", 256)
     path = tmp_path / "busy.db"

@@ -23,6 +23,9 @@ ASK_EMAIL, ASK_PASSWORD = "email", "senha"
 MISSES, PAUSE = "misses", "pause_until"
 # Wrong passwords one chat may type (over any e-mails) before it is paused for 15 minutes.
 CHAT_MAX_MISSES = 10
+# What typed at the password question is a command, not a password starting with "/" (/entrar
+# and /cancelar are read before it; /start goes to the invite codes).
+PASSWORD_COMMANDS = ("/menu", "/ajuda")
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 
@@ -84,7 +87,10 @@ def login_turn(turn: Turn) -> tuple[Outcome, Principal | None]:
     if command == "/cancelar":
         return Outcome([Text(texts.ENTRAR_CANCELLED)], State(FLOW, "fim", {MISSES: misses})), None
     state = turn.state or State(FLOW, ASK_EMAIL, {})
-    if not isinstance(body, TextBody) or command:
+    # at the password question only the commands a person means are commands: anything else
+    # typed there, "/" first or not, is the password (checked, then deleted)
+    at_password = state.step == ASK_PASSWORD and command not in PASSWORD_COMMANDS
+    if not isinstance(body, TextBody) or (command and not at_password):
         question = texts.ENTRAR_ASK_EMAIL if state.step == ASK_EMAIL else _password_question(turn)
         return Outcome([Text(question)], state), None
     if state.step == ASK_EMAIL:

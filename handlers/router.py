@@ -57,6 +57,16 @@ from services.messages import (
 
 log = logging.getLogger(__name__)
 
+# The commands `Dialogue._command` acts on. At a step that reads a secret, any other text that
+# starts with "/" is the answer (a password may start so), never a command to echo back.
+COMMANDS = ("/start", "/menu", "/entrar", "/cancelar", "/ajuda")
+
+
+def _command_of(text: str) -> str:
+    """The command word of a text: "/menu@bot texto" → "/menu" ("" when blank)."""
+    words = text.split(maxsplit=1)
+    return words[0].split("@", 1)[0].lower() if words else ""
+
 
 class Dialogue:
     """Callable handed to the conversation engine (services.conversation.ConversationEngine)."""
@@ -138,7 +148,7 @@ class Dialogue:
         return self._home(ctx, before=replies, greet=True)
 
     def _command(self, ctx: Ctx, state: State | None, text: str) -> Outcome:
-        command = text.split(maxsplit=1)[0].split("@", 1)[0].lower()
+        command = _command_of(text)
         if command == "/start":
             code = invite_code_in(ctx.event)
             if code is not None:
@@ -164,13 +174,21 @@ class Dialogue:
         return self._home(ctx, before=[Text(texts.UNKNOWN_COMMAND.format(command=command))])
 
     def _late(self, ctx: Ctx, state: State | None) -> Outcome | None:
-        """A command sent too long ago: a note; a message dated before one already answered:
-        named, and the live question asked again. None when the event is on time."""
-        note = stale_command(ctx.event)
-        if note is not None:
-            return Outcome([Text(note)], None)
+        """A command sent too long ago: a note (at a step that reads a secret, only one of
+        COMMANDS is a command); a message dated before one already answered: named (a secret
+        is not quoted), and the live question asked again. None when the event is on time."""
         flow = FLOWS.get(state.flow) if state is not None else None
         step = flow.steps.get(state.step) if flow is not None and state is not None else None
+        body = ctx.event.body
+        answer = (
+            step is not None
+            and step.secret_text
+            and isinstance(body, TextBody)
+            and _command_of(body.text) not in COMMANDS
+        )
+        note = None if answer else stale_command(ctx.event)
+        if note is not None:
+            return Outcome([Text(note)], None)
         note = ignored_out_of_order(ctx.event, step)
         if note is None:
             return None

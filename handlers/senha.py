@@ -97,8 +97,10 @@ def answer_senha_ok(ctx: Ctx, data: Data, body: Body) -> Answer:
     return Goto("inicio", {PENDING_HASH: None}, before=(Text(texts.SENHA_ALTERADA),))
 
 
+# secret_text: a password may start with "/"; read as an unknown command it would be echoed
+# back and its message left in the chat
 SENHA_STEPS = {
-    "senha": Step(ask_senha, answer_senha, accepts_text=True),
-    "senha2": Step(ask_senha2, answer_senha2, accepts_text=True),
+    "senha": Step(ask_senha, answer_senha, accepts_text=True, secret_text=True),
+    "senha2": Step(ask_senha2, answer_senha2, accepts_text=True, secret_text=True),
     "senha_ok": Step(ask_senha_ok, answer_senha_ok),
 }

@@ -202,6 +202,34 @@ def test_on_the_console_the_password_question_warns_it_stays_in_the_history(
     assert console.say(SECRET)[0] == Text(texts.APAGUE_A_SENHA)  # said at once, after it
 
 
+def test_a_password_starting_with_a_slash_logs_in_and_is_deleted(
+    app: App, newcomer: TelegramChat, office_with_password: Office
+) -> None:
+    """It was taken for a command: the question was asked again and the message stayed."""
+    slashed = "/Horizonte2026azul"
+    passwords.change_password(
+        app.uow_factory(), office_with_password.gestor, passwords.hash_password(slashed)
+    )
+
+    replies = try_password(newcomer, office_with_password.email, slashed)
+
+    assert isinstance(replies[0], DeleteMessage)
+    assert replies[1] == Text(texts.ENTRAR_OK.format(gestor="Escritório 1 Ltda"))
+    assert identity(app.uow_factory, "tg:777") is not None
+
+
+def test_ajuda_at_the_password_question_asks_it_again_without_a_miss(
+    app: App, newcomer: TelegramChat, office_with_password: Office
+) -> None:
+    newcomer.say("/entrar")
+    newcomer.say(office_with_password.email)
+
+    replies = newcomer.say("/ajuda")
+
+    assert texts_of(replies) == [f"{texts.ENTRAR_ASK_SENHA}\n{texts.SENHA_APAGADA_NOTE}"]
+    assert gestor_row(app.uow_factory, office_with_password.gestor.gestor_id).failed_logins == 0
+
+
 def test_a_chat_with_access_is_told_it_already_has_it(
     owner: Chat, office_with_password: Office
 ) -> None:

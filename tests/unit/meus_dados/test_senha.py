@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -12,7 +14,7 @@ from domain.errors import InvalidValue
 from handlers import texts
 from services import passwords
 from services.errors import Forbidden
-from services.messages import DeleteMessage, Text
+from services.messages import DeleteMessage, Text, TextBody
 from services.types import UnitOfWorkFactory
 from storage.models import AuditEntry, ConversationState
 from tests.support import Chat, Office, add_member, make_office
@@ -153,6 +155,58 @@ def test_two_different_passwords_start_over(
     assert replies[1] == Text(f"⚠️ {passwords.PasswordsDiffer.message}")
     assert step_of(tg) == ("dados", "senha")
     assert gestor_row(uow_factory, tg_office.gestor.gestor_id).password_hash is None
+
+
+SLASHED = "/Horizonte2026azul"
+
+
+def test_a_password_starting_with_a_slash_is_the_password_not_an_unknown_command(
+    tg: TelegramChat, tg_office: Office, uow_factory: UnitOfWorkFactory
+) -> None:
+    """Read as a command it was echoed back ("Não conheço o comando /horizonte…") and its
+    message stayed in the chat."""
+    open_dados(tg, texts.SENHA)
+
+    first = tg.say(SLASHED)
+    second = tg.say(SLASHED)
+    tg.press(texts.CONFIRMAR_ALTERACAO)
+
+    assert isinstance(first[0], DeleteMessage)
+    assert isinstance(second[0], DeleteMessage)
+    said = [m.text for m in tg.received if isinstance(m, Text)]
+    assert not [text for text in said if "horizonte2026azul" in text.lower()]
+    stored = gestor_row(uow_factory, tg_office.gestor.gestor_id).password_hash
+    assert stored is not None
+    assert passwords.matches(stored, SLASHED)
+
+
+def test_at_the_password_question_the_commands_still_work(
+    tg: TelegramChat, tg_office: Office
+) -> None:
+    open_dados(tg, texts.SENHA)
+
+    replies = tg.say("/cancelar")
+
+    assert not [m for m in replies if isinstance(m, DeleteMessage)]
+    assert replies[0] == Text(texts.CANCELLED)
+    assert step_of(tg)[0] != "dados"
+
+
+@pytest.mark.parametrize("late", ["out of order", "stale"])
+def test_a_password_that_arrives_late_is_never_quoted_back(
+    tg: TelegramChat, tg_office: Office, late: str
+) -> None:
+    open_dados(tg, texts.SENHA)
+    event = tg.event(TextBody(SLASHED))
+    if late == "out of order":
+        event = replace(event, out_of_order=True)
+    else:  # past the age after which a command is no longer acted on
+        event = replace(event, received_at=event.received_at - timedelta(minutes=30))
+
+    replies = tg.deliver(event)
+
+    assert replies
+    assert not [m for m in replies if isinstance(m, Text) and "horizonte" in m.text.lower()]
 
 
 def test_a_channel_that_cannot_delete_warns_before_asking_and_asks_to_delete_it_after(

@@ -149,6 +149,8 @@ class Dialogue:
 
     def _command(self, ctx: Ctx, state: State | None, text: str) -> Outcome:
         command = _command_of(text)
+        if command not in COMMANDS:
+            return self._unknown_command(ctx, state, command)
         if command == "/start":
             code = invite_code_in(ctx.event)
             if code is not None:
@@ -166,6 +168,9 @@ class Dialogue:
             )
         if command == "/ajuda":
             return self._home(ctx, before=[Text(help_text(ctx))])
+        raise AssertionError(f"{command} is in COMMANDS but nothing here acts on it")
+
+    def _unknown_command(self, ctx: Ctx, state: State | None, command: str) -> Outcome:
         if state is not None and state.flow in FLOWS:
             step = FLOWS[state.flow].steps.get(state.step)
             if step is not None and step.secret_text:

@@ -12,7 +12,9 @@ from bot.app import build_app
 from bot.settings import Settings
 from domain.clients import Role
 from handlers import texts
+from handlers.router import COMMANDS
 from services import access
+from services.conversation import Result
 from services.types import UnitOfWorkFactory
 from tests.support import Chat, Office, add_client
 from tests.unit.helpers import client_count, state_of, step_of, texts_of, walk_to
@@ -186,6 +188,17 @@ def test_an_unknown_command_at_the_menu_says_which_commands_exist(chat: Chat) ->
         f"{texts.UNKNOWN_COMMAND.format(command='/relatorio')}\n\n{texts.MENU_TEXT}"
     ]
     assert step_of(chat) == ("menu", "inicio")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_the_router_knows_is_acted_on(chat: Chat, command: str) -> None:
+    chat.say("/menu")
+
+    replies = chat.say(command)
+
+    assert chat.result is Result.DONE
+    assert replies
+    assert not [m for m in texts_of(replies) if "Não conheço o comando" in m]
 
 
 def test_an_unknown_command_in_a_flow_asks_the_same_question_again(chat: Chat) -> None:

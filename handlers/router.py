@@ -58,7 +58,7 @@ from services.messages import (
 log = logging.getLogger(__name__)
 
 # The commands `Dialogue._command` acts on. At a step that reads a secret, any other text that
-# starts with "/" is the answer (a password may start so), never a command to echo back.
+# starts with "/" is the answer (a password may start with one), never a command to echo back.
 COMMANDS = ("/start", "/menu", "/entrar", "/cancelar", "/ajuda")
 
 

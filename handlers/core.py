@@ -185,6 +185,15 @@ def chosen(body: Body) -> str:
     return body.choice_id
 
 
+def command_of(text: str) -> str:
+    """The command a text starts with: " /Menu@bot texto" → "/menu"; "" when it starts with
+    no "/"."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return ""
+    return stripped.split(maxsplit=1)[0].split("@", 1)[0].lower()
+
+
 def typed(body: Body) -> str:
     """The text the person typed."""
     if not isinstance(body, TextBody):

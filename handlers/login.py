@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from handlers import texts
+from handlers.core import command_of
 from handlers.senha import can_delete, forget
 from services import passwords
 from services.conversation import Outcome, State, Turn
@@ -32,19 +33,12 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 def wants_login(turn: Turn) -> bool:
     """/entrar, or an answer to one of its questions."""
     body = turn.event.body
-    if isinstance(body, TextBody) and _command(body.text) == "/entrar":
+    if isinstance(body, TextBody) and command_of(body.text) == "/entrar":
         return True
-    if isinstance(body, TextBody) and _command(body.text) == "/start":
+    if isinstance(body, TextBody) and command_of(body.text) == "/start":
         return False  # an invite code wins
     state = turn.state
     return state is not None and state.flow == FLOW and state.step in (ASK_EMAIL, ASK_PASSWORD)
-
-
-def _command(text: str) -> str:
-    stripped = text.strip()
-    if not stripped.startswith("/"):
-        return ""
-    return stripped.split(maxsplit=1)[0].split("@", 1)[0].lower()
 
 
 def _password_question(turn: Turn) -> str:
@@ -75,7 +69,7 @@ def login_turn(turn: Turn) -> tuple[Outcome, Principal | None]:
     now = datetime.now(UTC)
     body = turn.event.body
     text = body.text if isinstance(body, TextBody) else ""
-    command = _command(text)
+    command = command_of(text)
     misses = _misses(turn.state)
     pause = _pause_of(turn.state, now)
     if command == "/entrar":

@@ -29,6 +29,7 @@ from handlers.core import (
     Retry,
     Stay,
     UnexpectedInput,
+    command_of,
     new_token,
     stamped,
     unstamped,
@@ -60,12 +61,6 @@ log = logging.getLogger(__name__)
 # The commands `Dialogue._command` acts on. At a step that reads a secret, any other text that
 # starts with "/" is the answer (a password may start with one), never a command to echo back.
 COMMANDS = ("/start", "/menu", "/entrar", "/cancelar", "/ajuda")
-
-
-def _command_of(text: str) -> str:
-    """The command word of a text: "/menu@bot texto" → "/menu" ("" when blank)."""
-    words = text.split(maxsplit=1)
-    return words[0].split("@", 1)[0].lower() if words else ""
 
 
 class Dialogue:
@@ -148,7 +143,7 @@ class Dialogue:
         return self._home(ctx, before=replies, greet=True)
 
     def _command(self, ctx: Ctx, state: State | None, text: str) -> Outcome:
-        command = _command_of(text)
+        command = command_of(text)
         if command not in COMMANDS:
             return self._unknown_command(ctx, state, command)
         if command == "/start":
@@ -189,7 +184,7 @@ class Dialogue:
             step is not None
             and step.secret_text
             and isinstance(body, TextBody)
-            and _command_of(body.text) not in COMMANDS
+            and command_of(body.text) not in COMMANDS
         )
         note = None if answer else stale_command(ctx.event)
         if note is not None:

@@ -10,6 +10,10 @@ The engine keeps, with the state, the outbox id of the live prompt (the reply ma
 `prompt`). When a newer prompt replaces it as a new message, the old one's buttons are taken
 off (ClearButtons) where the channel's capabilities allow, so it no longer looks clickable.
 
+Events that arrive together may share one transaction (`handle_many`, SQLite): each in a
+savepoint of its own, exactly as if handled one after the other, with one BEGIN and one COMMIT
+for all of them; if any of them fails, none of the group is kept and each is handled alone.
+
 When this process's outbox sender delivers the event's channel (a `Handoff`) and the chat has
 nothing waiting or in flight (read with the state), the replies are written already claimed for
 that sender and handed over after the commit: they go out without the sender's own claim round,
@@ -18,9 +22,11 @@ and without waking it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -43,6 +49,9 @@ from services.principal import Principal
 from services.replies import merge_replies
 from storage.conversation import PROMPT_KEY, ClaimedMessage, StateAfter, StoredState
 from storage.uow import UnitOfWork, UnitOfWorkFactory
+
+# What wraps each event's processing in `handle_many` (its logging context, its metrics).
+Around = Callable[[Inbound], AbstractContextManager[object]]
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +167,53 @@ class ConversationEngine:
     def handle(self, event: Inbound) -> Result:
         """Process one inbound event exactly once, or answer with an error reference."""
         try:
-            processed = self._process(event)
+            processed = self._process(event, self.uow_factory)
         except Exception:
             reference = secrets.token_hex(4).upper()
             log.exception("event %s/%s failed (ref %s)", event.channel, event.event_id, reference)
             self._record_failure(event, reference)
             self._notify()
             return Result.FAILED
+        return self._after_commit(processed)
+
+    def handle_many(self, events: Sequence[Inbound], around: Around | None = None) -> list[Result]:
+        """`handle()` each event in turn, all in one shared transaction, each in a savepoint of
+        its own (storage/uow.py `SharedTransaction`): what each sees and writes is what it
+        would have alone, one after the other, but one BEGIN, one COMMIT and one connection
+        serve them all. If any of them raises, or the commit fails, nothing of the group is
+        kept and each is handled alone (a failing one then answers with its error reference,
+        and the others are not lost with it). The events must be of different identities,
+        or in the order they arrived. `around(event)` wraps each event's own part (its logging
+        context, its metrics), the shared COMMIT apart."""
+        around = around or _nothing
+        if len(events) < 2:
+            results = []
+            for event in events:
+                with around(event):
+                    results.append(self.handle(event))
+            return results
+        processed: list[_Committed | None] = []
+        try:
+            with self.uow_factory.shared() as shared:
+                for event in events:
+                    with around(event):
+                        processed.append(self._process(event, shared.unit_of_work))
+                shared.commit()
+        except Exception:
+            log.warning(
+                "%d events shared a transaction that failed: each is handled alone",
+                len(events),
+                exc_info=True,
+            )
+            results = []
+            for event in events:
+                with around(event):
+                    results.append(self.handle(event))
+            return results
+        return [self._after_commit(each) for each in processed]
+
+    def _after_commit(self, processed: _Committed | None) -> Result:
+        """What an event's commit lets go: its replies to the sender, its notice, its jobs."""
         if processed is None:
             return Result.DUPLICATE
         self._hand_over(processed)
@@ -182,10 +231,10 @@ class ConversationEngine:
         if not handed or processed.others:
             self._notify()
 
-    def _process(self, event: Inbound) -> _Committed | None:
+    def _process(self, event: Inbound, uow_factory: Callable[[], UnitOfWork]) -> _Committed | None:
         """The event's transaction (None: a duplicate)."""
         now = datetime.now(UTC)
-        uow = self.uow_factory()
+        uow = uow_factory()
         with uow:
             # serialize on the identity (PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE)
             # and skip a duplicate, in one round trip
@@ -249,6 +298,10 @@ class ConversationEngine:
     def _notify(self) -> None:
         if self.on_enqueued is not None:
             self.on_enqueued()
+
+
+def _nothing(_event: Inbound) -> AbstractContextManager[object]:
+    return contextlib.nullcontext()
 
 
 def _queue_jobs(

@@ -3,13 +3,17 @@
 Re-entrant: a use case called inside another (a service called by the conversation engine
 during an event) joins the outer transaction, and only the outermost `commit()` commits, so
 one inbound event is one transaction and nothing is half-written.
+
+Units of work may also take turns in one `SharedTransaction`, each in a savepoint of its own:
+what each commits is released into the shared transaction, what each does not is rolled back
+to its savepoint, and the shared transaction commits them all at once (or none of them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -102,9 +106,14 @@ class UnitOfWork:
     sefaz = _Repository(SefazRepository)
     pacotes = _Repository(PacoteRepository)
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], shared: SharedTransaction | None = None
+    ) -> None:
         self._session_factory = session_factory
         self._engine: Engine = session_factory.kw["bind"]
+        # The transaction this one takes a turn in (in a savepoint), instead of one of its own.
+        self._shared = shared
+        self._in_savepoint = False
         self.dialect: str = self._engine.dialect.name
         self._depth = 0
         self._built: list[str] = []
@@ -124,6 +133,7 @@ class UnitOfWork:
             self._session = None
             self._connection = None
             self._session_connection = None
+            self._in_savepoint = False
             self.committed = False
             self.published_notices = 0
             for name in self._built:  # the last transaction's, bound to its closed session
@@ -151,15 +161,27 @@ class UnitOfWork:
                     finally:
                         session.close()
             finally:
-                if connection is not None:
+                if self._shared is not None:
+                    if self._in_savepoint:  # what it did not commit; the shared one goes on
+                        self._in_savepoint = False
+                        self._shared.roll_back_savepoint()
+                elif connection is not None:
                     connection.close()  # rolls back what is left; back to the pool
 
     @property
     def session(self) -> Session:
         """The ORM session of this transaction, made on first use."""
         session = self._session
+        if session is not None and self._shared is not None:
+            self._check_open()
         if session is None:
-            if self._connection is None:
+            if self._shared is not None:
+                # on the shared connection, inside this unit's savepoint, in one of its own:
+                # its commit and rollback are the session's part; the unit's own follow
+                session = self._session_factory(
+                    bind=self.connection, join_transaction_mode="create_savepoint"
+                )
+            elif self._connection is None:
                 session = self._session_factory()
             else:  # the transaction began on the bare connection: the session takes it over
                 session = self._session_factory(
@@ -172,6 +194,13 @@ class UnitOfWork:
     def connection(self) -> Connection:
         """The transaction's connection, begun (the SQLite writer's BEGIN IMMEDIATE, the pool's
         idle check) on first use."""
+        shared = self._shared
+        if shared is not None:
+            if not self._in_savepoint:
+                self._check_open()
+                shared.begin_savepoint()
+                self._in_savepoint = True
+            return shared.connection
         session = self._session
         if session is not None:
             transaction = session.get_transaction()
@@ -193,6 +222,12 @@ class UnitOfWork:
             bare.begin()
         return bare
 
+    def _check_open(self) -> None:
+        """A unit of work in a shared transaction is over once committed: what it did next
+        would be neither its own (released) nor rolled back with it."""
+        if self.committed:
+            raise RuntimeError("this unit of work has committed its part of a shared transaction")
+
     def flush(self) -> None:
         session = self._session
         if session is not None and (session.new or session.dirty or session.deleted):
@@ -209,6 +244,9 @@ class UnitOfWork:
                 self._session.commit()
             elif self._connection is not None and self._connection.in_transaction():
                 self._connection.commit()
+            if self._in_savepoint and self._shared is not None:  # into the shared transaction
+                self._in_savepoint = False
+                self._shared.release_savepoint()
             self.committed = True
 
     def rollback(self) -> None:
@@ -216,6 +254,9 @@ class UnitOfWork:
             self._session.rollback()
         elif self._connection is not None and self._connection.in_transaction():
             self._connection.rollback()
+        if self._in_savepoint and self._shared is not None:
+            self._in_savepoint = False
+            self._shared.roll_back_savepoint()
 
     def lock(self, name: str) -> None:
         """Serialize with other transactions on `name` until this one ends."""
@@ -230,3 +271,75 @@ class UnitOfWorkFactory:
 
     def __call__(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
+
+    def shared(self) -> SharedTransaction:
+        return SharedTransaction(self.session_factory)
+
+
+class SharedTransaction:
+    """One transaction that several units of work take turns in (`unit_of_work`), each in a
+    savepoint of its own; `commit()` commits what they committed, all at once. One BEGIN, one
+    COMMIT and one connection from the pool for all of them: on SQLite what a transaction
+    costs by itself (the writer, BEGIN IMMEDIATE, COMMIT's WAL frames, the pool) is a large
+    part of a small one's cost, and pages several of them write are written once. Leaving the
+    block without `commit()` rolls all of it back.
+
+    The units of work run one after the other on the thread that holds this. A savepoint
+    rolled back undoes its own statements, but an error that ends the transaction itself
+    (SQLite rolls it back on a full disk or an I/O error) takes the others' with it, and the
+    statements after it would run outside any transaction: when one of them fails, abandon
+    the shared transaction rather than go on in it."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._engine: Engine = session_factory.kw["bind"]
+        self._connection: Connection | None = None
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self._session_factory, shared=self)
+
+    @property
+    def connection(self) -> Connection:
+        """The shared connection, its transaction begun on first use."""
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = self._engine.connect()
+        if not connection.in_transaction():
+            connection.begin()
+        return connection
+
+    # The units of work take turns, so one savepoint name serves them all. These go to the
+    # driver itself: through SQLAlchemy's nested transactions the two statements cost more
+    # than the BEGIN and COMMIT the units save by sharing. SQLAlchemy sees one transaction;
+    # a session inside a unit makes its own savepoint within this one.
+    def begin_savepoint(self) -> None:
+        self._driver().execute("SAVEPOINT unit_of_work")
+
+    def release_savepoint(self) -> None:
+        self._driver().execute("RELEASE SAVEPOINT unit_of_work")
+
+    def roll_back_savepoint(self) -> None:
+        driver = self._driver()
+        driver.execute("ROLLBACK TO SAVEPOINT unit_of_work")
+        driver.execute("RELEASE SAVEPOINT unit_of_work")
+
+    def _driver(self) -> Any:
+        return self.connection.connection.driver_connection
+
+    def commit(self) -> None:
+        connection = self._connection
+        if connection is not None and connection.in_transaction():
+            connection.commit()
+
+    def __enter__(self) -> SharedTransaction:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()  # rolls back what is left; back to the pool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from bot.sefaz import capture_runner
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.signup import link_options, signup_router_from
-from bot.steps import Steps
+from bot.steps import Grouped, Steps
 from bot.wakeup import Handoff, Wakeup
 from handlers.core import DialogueConfig
 from handlers.router import Dialogue
@@ -318,7 +319,12 @@ def build_runtime(
     """Build everything `serve` runs; tests pass a fake Bot API request or Graph session."""
     settings = app.settings
     metrics = Metrics(app.uow_factory)
-    handle = metrics.observe_handle(app.conversation.handle)
+    conversation = app.conversation
+    # an event alone, or (SQLite, steps on the loop) with those that arrive with it
+    handle = Grouped(
+        metrics.observe_handle(conversation.handle),
+        functools.partial(conversation.handle_many, around=metrics.observing),
+    )
     steps = Steps.for_engine(app.db)  # a thread per step, or the loop on SQLite
     telegram_ch = None
     if settings.telegram_enabled:

@@ -9,6 +9,7 @@ of its oldest pending message. Log lines carry the event id and a short hash of 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import json
@@ -96,21 +97,26 @@ class Metrics:
         """`handle` timed and counted, with the event's id and identity hash in the logs."""
 
         def observed(inbound: Inbound) -> T:
-            event_token = EVENT_ID.set(inbound.event_id)
-            identity_token = IDENTITY.set(identity_hash(inbound.identity_key))
-            began = time.perf_counter()
-            outcome = "error"
-            try:
-                result = handle(inbound)
-                outcome = "ok"
-                return result
-            finally:
-                self.handle_seconds.labels(inbound.channel).observe(time.perf_counter() - began)
-                self.events.labels(inbound.channel, outcome).inc()
-                EVENT_ID.reset(event_token)
-                IDENTITY.reset(identity_token)
+            with self.observing(inbound):
+                return handle(inbound)
 
         return observed
+
+    @contextlib.contextmanager
+    def observing(self, inbound: Inbound) -> Iterator[None]:
+        """An event's handling, timed and counted, with its id and identity hash in the logs."""
+        event_token = EVENT_ID.set(inbound.event_id)
+        identity_token = IDENTITY.set(identity_hash(inbound.identity_key))
+        began = time.perf_counter()
+        outcome = "error"
+        try:
+            yield
+            outcome = "ok"
+        finally:
+            self.handle_seconds.labels(inbound.channel).observe(time.perf_counter() - began)
+            self.events.labels(inbound.channel, outcome).inc()
+            EVENT_ID.reset(event_token)
+            IDENTITY.reset(identity_token)
 
     def count_fate(self, channel: str, fate: Fate) -> None:
         if isinstance(fate, Delivered):

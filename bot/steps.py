@@ -30,6 +30,11 @@ where to delivery p99 went 265 → 32 ms.
 The sender's own rounds run on a `Steps` of their own (`with_executor`): they never wait
 behind the steps.
 
+An event's step given as a `Grouped` call shares its transaction with the other events given
+in the same turn of the loop, when they run on the loop (services/conversation.py
+`handle_many`, at most GROUP of them): on SQLite one BEGIN, one COMMIT and one connection
+from the pool serve them all, and the WAL pages they share are written once.
+
 A call sent to a thread may leave work for the loop to do once it has returned there
 (`after_return`): the outbox sender's hand-over and wake, which would otherwise wake the loop
 from the step's thread a moment before the step's own return wakes it again.
@@ -47,19 +52,35 @@ import functools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
 
 from storage.db import writer_free
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 # Seconds of calls on the loop in one turn of it, after which the next call waits for a later
 # turn (see the module docstring).
 TURN = 0.002
+# At most this many events share a transaction: about a TURN's worth of ordinary steps.
+GROUP = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped(Generic[A, T]):
+    """A call on one item (`one`) that can also take several at once (`many`, their results
+    in order), for `Steps.run` to group the items given in one turn of the loop."""
+
+    one: Callable[[A], T]
+    many: Callable[[Sequence[A]], list[T]]
+
+    def __call__(self, item: A) -> T:
+        return self.one(item)
 
 
 class Steps:
@@ -72,6 +93,12 @@ class Steps:
         self.inline = inline
         self.executor = executor
         self._turns = _Turns()
+        # per Grouped call: the items given to it in this turn of the loop, not yet taken
+        self._groups: dict[
+            tuple[asyncio.AbstractEventLoop, Grouped[Any, Any]],
+            list[tuple[Any, asyncio.Future[Any]]],
+        ] = {}
+        self._group_tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def for_engine(cls, engine: Engine) -> Steps:
@@ -85,6 +112,8 @@ class Steps:
         return Steps(self.inline, executor)
 
     async def run(self, call: Callable[..., T], /, *args: object) -> T:
+        if isinstance(call, Grouped) and self.inline is not None:
+            return await self._grouped(call, *args)
         inline = self.inline
         # (after a wait for its turn, the writer may have been taken meanwhile)
         if inline is not None and inline() and (await self._turns.take() or inline()):
@@ -101,6 +130,43 @@ class Steps:
             # one that fails), but from the loop's own thread: no wake
             for callback in returning.close():
                 loop.call_soon(callback)
+
+    async def _grouped(self, call: Grouped[Any, T], item: object) -> T:
+        """`call.many` on this item and the others given to `call` in this turn of the loop:
+        the first one's task takes them once the turn is over."""
+        loop = asyncio.get_running_loop()
+        waiting = self._groups.get((loop, call))
+        if waiting is None:
+            waiting = self._groups[loop, call] = []
+            task = loop.create_task(self._run_group(loop, call))  # (starts in the next turn)
+            self._group_tasks.add(task)  # (a task nothing refers to may be collected)
+            task.add_done_callback(self._group_tasks.discard)
+        result: asyncio.Future[T] = loop.create_future()
+        waiting.append((item, result))
+        return await result
+
+    async def _run_group(self, loop: asyncio.AbstractEventLoop, call: Grouped[Any, Any]) -> None:
+        waiting = self._groups.pop((loop, call))
+        for start in range(0, len(waiting), GROUP):
+            part = waiting[start : start + GROUP]
+            items = [item for item, _ in part]
+            try:
+                if len(items) == 1:
+                    results = [await self.run(call.one, items[0])]
+                else:
+                    results = await self.run(call.many, items)
+            except asyncio.CancelledError:
+                for _, result in waiting[start:]:
+                    result.cancel()
+                raise
+            except Exception as error:
+                for _, result in part:
+                    if not result.done():
+                        result.set_exception(error)
+                continue
+            for (_, result), value in zip(part, results, strict=True):
+                if not result.done():  # (its caller may have been cancelled)
+                    result.set_result(value)
 
 
 class _Turns:

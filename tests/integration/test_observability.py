@@ -129,3 +129,34 @@ def test_json_logs_carry_the_event_id_and_an_identity_hash_never_the_text(
     assert "777" not in data["identity"]
     assert "senha" not in line
     assert data["msg"] == "tratando"
+
+
+def test_events_handled_together_are_each_counted_and_logged_as_their_own(app: App) -> None:
+    """In a shared transaction (SQLite) each event's log lines carry its own id, and each is
+    counted and timed."""
+    from datetime import UTC, datetime
+
+    from services.conversation import ConversationEngine, Outcome, Turn
+    from services.messages import Inbound, Text, TextBody
+
+    metrics = Metrics()
+    lines: list[dict[str, str]] = []
+
+    def dialogue(turn: Turn) -> Outcome:
+        record = logging.LogRecord("handlers.x", logging.INFO, __file__, 1, "passo", None, None)
+        lines.append(json.loads(JsonFormatter().format(record)))
+        return Outcome([Text("ok")], None)
+
+    engine = ConversationEngine(app.uow_factory, dialogue)
+    events = [
+        Inbound("telegram", f"tg:{n}", f"tg-upd-{n}", str(n), TextBody("oi"), datetime.now(UTC))
+        for n in (1, 2, 3)
+    ]
+
+    engine.handle_many(events, around=metrics.observing)
+
+    assert [line["event_id"] for line in lines] == ["tg-upd-1", "tg-upd-2", "tg-upd-3"]
+    assert [line["identity"] for line in lines] == [identity_hash(f"tg:{n}") for n in (1, 2, 3)]
+    text = metrics.render().decode()
+    assert 'revendabot_events_handled_total{channel="telegram",outcome="ok"} 3.0' in text
+    assert 'revendabot_handle_seconds_count{channel="telegram"} 3.0' in text

@@ -9,23 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event, select
 from telegram import Update
 
 from bot.app import App, build_app, build_runtime
 from bot.sender import OutboxSender
-from bot.steps import Steps, after_return
+from bot.steps import Grouped, Steps, after_return
 from services.conversation import ConversationEngine, Result
 from services.messages import Inbound, TextBody
 from services.types import UnitOfWork, UnitOfWorkFactory
 from storage.db import writer_free
+from storage.models import OutboxMessage
 from tests.integration.fake_telegram import TOKEN, FakeBotApi, message_update
 from tests.integration.test_born_claims import chat_of, replying, taking
 from tests.integration.test_sender import FakeChannel, enqueue, rows
@@ -398,3 +399,140 @@ def test_a_turn_left_taken_by_a_loop_that_stopped_holds_up_no_later_loop(
         return await asyncio.wait_for(steps.run(lambda: "ok"), 5)
 
     assert asyncio.run(later()) == "ok"
+
+
+# -- events given together share a call ----------------------------------------------------------
+
+
+class Recorder:
+    """A Grouped call's two sides, noting what each was given (and on which thread)."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+        self.threads: list[threading.Thread] = []
+        self.fail_on = fail_on
+        self.grouped = Grouped(self.one, self.many)
+
+    def one(self, item: str) -> str:
+        self.calls.append(("one", [item]))
+        self.threads.append(threading.current_thread())
+        return f"{item}!"
+
+    def many(self, items: Sequence[str]) -> list[str]:
+        self.calls.append(("many", list(items)))
+        self.threads.append(threading.current_thread())
+        if self.fail_on in items:
+            raise ValueError(self.fail_on)
+        return [f"{item}!" for item in items]
+
+
+async def test_items_given_in_one_turn_of_the_loop_go_together() -> None:
+    recorder = Recorder()
+    steps = _on_loop()
+
+    results = await asyncio.gather(*(steps.run(recorder.grouped, f"e{n}") for n in range(3)))
+
+    assert results == ["e0!", "e1!", "e2!"]
+    assert recorder.calls == [("many", ["e0", "e1", "e2"])]
+    assert recorder.threads == [threading.current_thread()]  # on the loop
+
+
+async def test_at_most_a_group_of_items_go_together_in_their_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.steps.GROUP", 2)
+    recorder = Recorder()
+    steps = _on_loop()
+
+    results = await asyncio.gather(*(steps.run(recorder.grouped, f"e{n}") for n in range(5)))
+
+    assert results == ["e0!", "e1!", "e2!", "e3!", "e4!"]
+    assert recorder.calls == [("many", ["e0", "e1"]), ("many", ["e2", "e3"]), ("one", ["e4"])]
+
+
+async def test_an_item_given_alone_goes_to_the_one_item_call() -> None:
+    recorder = Recorder()
+    steps = _on_loop()
+
+    assert await steps.run(recorder.grouped, "e0") == "e0!"
+    assert await steps.run(recorder.grouped, "e1") == "e1!"  # a later turn: a group of its own
+
+    assert recorder.calls == [("one", ["e0"]), ("one", ["e1"])]
+
+
+async def test_items_for_threads_go_one_by_one() -> None:
+    """On PostgreSQL (steps on threads) each event has its own transaction, as before."""
+    recorder = Recorder()
+
+    results = await asyncio.gather(*(Steps().run(recorder.grouped, f"e{n}") for n in range(3)))
+
+    assert results == ["e0!", "e1!", "e2!"]
+    assert sorted(recorder.calls) == [("one", ["e0"]), ("one", ["e1"]), ("one", ["e2"])]
+    assert threading.current_thread() not in recorder.threads
+
+
+async def test_a_group_that_fails_fails_its_own_callers_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.steps.GROUP", 2)
+    recorder = Recorder(fail_on="e1")
+    steps = _on_loop()
+
+    results = await asyncio.gather(
+        *(steps.run(recorder.grouped, f"e{n}") for n in range(4)),
+        return_exceptions=True,
+    )
+
+    assert [type(r).__name__ if isinstance(r, Exception) else r for r in results] == [
+        "ValueError",
+        "ValueError",
+        "e2!",
+        "e3!",
+    ]
+
+
+async def test_a_caller_that_stops_waiting_leaves_its_group_to_the_others() -> None:
+    recorder = Recorder()
+    steps = _on_loop()
+    tasks = [asyncio.create_task(steps.run(recorder.grouped, f"e{n}")) for n in range(3)]
+    await asyncio.sleep(0)  # each has given its item
+    tasks[1].cancel()
+
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert results[0] == "e0!"
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert results[2] == "e2!"
+    assert recorder.calls == [("many", ["e0", "e1", "e2"])]  # (its event was handled)
+
+
+async def test_serves_channels_handle_events_arriving_together_in_one_transaction(
+    app: App,
+) -> None:
+    """Several people's messages at once through the Telegram channel `serve` builds: on
+    SQLite they share one transaction (one COMMIT), on PostgreSQL each has its own; every
+    one is answered either way."""
+    settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
+    runtime = build_runtime(build_app(settings, db=app.db), telegram_request=FakeBotApi())
+    channel = runtime.telegram
+    assert channel is not None
+    people = [USER + n for n in range(3)]
+    for n, person in enumerate(people):
+        make_office(app.uow_factory, n + 1, identity_key=f"tg:{person}")
+    commits: list[int] = []
+    event.listen(app.db, "commit", lambda _connection: commits.append(1))
+    await channel.start()
+    try:
+        await asyncio.gather(
+            *(
+                channel.process(Update.de_json(message_update(n, person, "/menu"), channel.bot))
+                for n, person in enumerate(people)
+            )
+        )
+    finally:
+        await channel.stop()
+
+    assert len(commits) == (1 if on_sqlite(app.db) else 3)
+    with app.uow_factory() as uow:
+        answered = uow.session.scalars(select(OutboxMessage.identity_key).distinct()).all()
+    assert sorted(answered) == [f"tg:{person}" for person in people]

@@ -184,7 +184,8 @@ class ConversationEngine:
         kept and each is handled alone (a failing one then answers with its error reference,
         and the others are not lost with it). The events must be of different identities,
         or in the order they arrived. `around(event)` wraps each event's own part (its logging
-        context, its metrics), the shared COMMIT apart."""
+        context, its metrics), the shared COMMIT apart; a group that failed has wrapped its
+        events twice, once in the group and once alone."""
         around = around or _nothing
         if len(events) < 2:
             results = []

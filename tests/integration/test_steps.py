@@ -536,3 +536,38 @@ async def test_serves_channels_handle_events_arriving_together_in_one_transactio
     with app.uow_factory() as uow:
         answered = uow.session.scalars(select(OutboxMessage.identity_key).distinct()).all()
     assert sorted(answered) == [f"tg:{person}" for person in people]
+
+
+async def test_events_given_together_while_the_writer_is_taken_share_a_thread(
+    app: App,
+) -> None:
+    """SQLite: another thread holds the writer, so the group goes to a thread and waits there
+    for it; the loop goes on, and the events are handled together once it is free."""
+    if not on_sqlite(app.db):
+        pytest.skip("one writer: SQLite")
+    steps = Steps.for_engine(app.db)
+    engine = ConversationEngine(app.uow_factory, replying("r"))
+    handled_on: list[threading.Thread] = []
+
+    def many(events: Sequence[Inbound]) -> list[Result]:
+        handled_on.append(threading.current_thread())
+        return engine.handle_many(events)
+
+    grouped = Grouped(engine.handle, many)
+    events = [
+        Inbound("fake", f"fake:{n}", f"e{n}", str(n), TextBody("oi"), datetime.now(UTC))
+        for n in range(3)
+    ]
+    with writer_held_elsewhere(app) as release:
+        running = asyncio.gather(*(steps.run(grouped, event) for event in events))
+        await asyncio.sleep(0.1)
+        assert not running.done()  # waiting for the writer, on a thread
+        release.set()
+        results = await asyncio.wait_for(running, 10)
+
+    assert results == [Result.DONE] * 3
+    [thread] = handled_on
+    assert thread is not threading.current_thread()
+    with app.uow_factory() as uow:
+        answered = uow.session.scalars(select(OutboxMessage.identity_key)).all()
+    assert sorted(answered) == ["fake:0", "fake:1", "fake:2"]

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/load.py [--processes 1,2,4] [--chats 64] [--open-chats 256]
         [--seconds 12] [--open-seconds 10] [--open-rate R] [--offices 8] [--pg-url URL]
-        [--no-kill] [--smoke]
+        [--backend postgresql|sqlite] [--no-kill] [--smoke]
 
 A throwaway PostgreSQL database gets `--offices` offices of 40 clients (as
 benchmarks/conversation.py seeds them) and one Telegram identity per simulated chat, bound to
@@ -51,6 +51,9 @@ process) — what one update cost the machine at one process, spread over all it
 
 Aims: 2 processes ≥ 1.7× one process; 0 lost, 0 duplicated; webhook p99 < 50 ms in the
 open loop. The script exits 1 when an audit finds a loss or an unexplained duplicate.
+
+`--backend sqlite` runs one process on a SQLite file (the embedded default, which suits one
+process), without the kill run.
 
 `--smoke` runs one process and the echo for a few seconds with a few chats (SQLite when
 PostgreSQL does not answer) so `./dev test` keeps the script alive; its figures mean nothing.
@@ -848,11 +851,19 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG_URL),
         help="server to create the throwaway benchmark database on (127.0.0.1 only)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("postgresql", "sqlite"),
+        default="postgresql",
+        help="sqlite: the embedded default, one process (it has one writer), no kill run",
+    )
     parser.add_argument("--no-kill", dest="kill", action="store_false", help="skip kill -9")
     parser.add_argument("--smoke", action="store_true", help="1 process, a few seconds")
     args = parser.parse_args(argv)
     args.processes = [int(n) for n in str(args.processes).split(",") if n.strip()]
-    args.backend, args.warm_up = "postgresql", 1.0
+    args.warm_up = 1.0
+    if args.backend == "sqlite":
+        args.processes, args.kill = [1] if args.processes else [], False
     if args.smoke:
         args.processes, args.chats, args.open_chats = [1], 6, 12
         args.seconds, args.open_seconds, args.offices, args.kill = 2.0, 2.0, 2, False

@@ -157,16 +157,17 @@ class Steps:
                     results = [await self.run(call.one, items[0])]
                 else:
                     results = await self.run(call.many, items)
+                answered = list(zip(part, results, strict=True))
             except asyncio.CancelledError:
                 for _, result in waiting[start:]:
                     result.cancel()
                 raise
-            except Exception as error:
+            except Exception as error:  # (no caller is left waiting, whatever went wrong)
                 for _, result in part:
                     if not result.done():
                         result.set_exception(error)
                 continue
-            for (_, result), value in zip(part, results, strict=True):
+            for (_, result), value in answered:
                 if not result.done():  # (its caller may have been cancelled)
                     result.set_result(value)
 

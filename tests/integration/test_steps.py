@@ -571,3 +571,18 @@ async def test_events_given_together_while_the_writer_is_taken_share_a_thread(
     with app.uow_factory() as uow:
         answered = uow.session.scalars(select(OutboxMessage.identity_key)).all()
     assert sorted(answered) == ["fake:0", "fake:1", "fake:2"]
+
+
+async def test_a_group_call_that_answers_wrong_leaves_no_caller_waiting() -> None:
+    def short(items: Sequence[str]) -> list[str]:
+        return [f"{items[0]}!"]  # one result for two items
+
+    grouped = Grouped(lambda item: f"{item}!", short)
+    steps = _on_loop()
+
+    results = await asyncio.wait_for(
+        asyncio.gather(*(steps.run(grouped, f"e{n}") for n in range(2)), return_exceptions=True),
+        5,
+    )
+
+    assert [type(result) for result in results] == [ValueError, ValueError]

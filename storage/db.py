@@ -48,6 +48,7 @@ def make_engine(
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,  # (as PostgreSQL's, below)
             connect_args={"check_same_thread": False, "timeout": 30},
             # The connection checked in last goes out first. A SQLite connection drops its
             # whole page cache when the WAL changed since its last transaction (another
@@ -63,7 +64,11 @@ def make_engine(
             )
             weakref.finalize(engine, checkpointer.stop, wait=False)  # dropped, not disposed
         return engine
-    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    # A statement's error names no value it was given: they are the gestores' data, message
+    # texts and keys, and the error goes to the logs (an event that fails is logged whole).
+    engine = create_engine(
+        url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size
+    )
     _ping_idle_connections(engine)
     return engine
 

@@ -19,7 +19,7 @@ import time_machine
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Row, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from bot.cli import SEED_CATALOG
@@ -658,3 +658,25 @@ def test_on_postgresql_a_second_claimer_skips_rows_locked_by_an_open_claim(
             .where(OutboxMessage.status == "sending")
         ).scalar_one()
     assert sending == 8
+
+
+def test_a_failed_statements_error_names_no_value_it_was_given(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """The error of a failed statement goes to the logs whole (an event that fails is logged
+    with it): it must not carry the values bound to the statement, which are the gestores'
+    data, message texts and keys."""
+    uow = uow_factory()
+    with uow:
+        uow.gestores.add(_gestor(8, datetime.now(UTC)))
+        uow.commit()
+    again = Gestor(
+        cnpj=cnpj(8), razao_social="Segredo Guardado Ltda", created_at=datetime.now(UTC)
+    )
+
+    uow = uow_factory()
+    with uow, pytest.raises(IntegrityError) as raised:
+        uow.gestores.add(again)  # (flushed: the INSERT fails here)
+
+    assert "Segredo Guardado" not in str(raised.value)
+    assert "hidden" in str(raised.value)

@@ -40,6 +40,7 @@ from handlers.login import login_turn, wants_login
 from handlers.menu import help_text
 from handlers.notices import NOTICE_RENDERERS
 from handlers.ordering import ignored_out_of_order, stale_command
+from handlers.senha import forget
 from handlers.shortcuts import Land, listens, shortcut_answer
 from services.conversation import Outcome, State, Turn
 from services.errors import ServiceError
@@ -193,7 +194,10 @@ class Dialogue:
         if note is None:
             return None
         live = state if step is not None and state is not None else State(*HOME, {})
-        return self._reask(ctx, live, note)
+        # a text at a step that reads a secret may be the secret: it leaves the chat as a
+        # secret read there does (deleted, or the person asked to delete it)
+        gone = list(forget(ctx.event)) if answer else []
+        return self._show(ctx, live, gone, prefix=note)
 
     def _notice(self, ctx: Ctx, state: State | None, body: NoticeBody) -> Outcome:
         """Word a notice. Its buttons are `go:` ids (handlers/go.py), not tied to the live

@@ -25,7 +25,7 @@ from domain.clients import Payer
 from handlers import texts
 from services import catalog, certificates, clients
 from services.clients import ClientCard
-from services.messages import ClearButtons, DeleteMessage, Text
+from services.messages import ClearButtons, DeleteMessage, Text, TextBody
 from services.types import UnitOfWorkFactory
 from tests.support import Chat, Office, cnpj
 from tests.unit.certificates.pfx_factory import (
@@ -102,6 +102,25 @@ def test_a_valid_certificate_is_saved_and_congratulated_with_its_date_cnpj_and_h
     assert step_of(chat) == ("config", "cert")
     assert stored.documento == cnpj(1)
     assert len(stored.fingerprint) == 64
+
+
+def test_a_certificate_password_that_arrives_out_of_order_leaves_the_chat(
+    chat: Chat, office: Office, client: ClientCard, uow_factory: UnitOfWorkFactory
+) -> None:
+    """Ignored (sent before the message already answered), but it carried the password:
+    deleted where the channel can, else the person is asked to delete it."""
+    telegram = replace(chat, channel="telegram", capabilities=TELEGRAM, received=[], edits=[])
+    start_upload(telegram, client)
+    send_pfx(telegram, pfx_for(1))
+    asked = step_of(telegram)
+    late = replace(telegram.event(TextBody(PASSWORD)), message_ref="4101", out_of_order=True)
+
+    replies = telegram.deliver(late)
+
+    assert replies[0] == DeleteMessage("4101", if_kept=texts.APAGUE_A_SENHA)
+    assert not [m for m in replies if isinstance(m, Text) and PASSWORD in m.text]
+    assert stored_certificate(uow_factory, client.id) is None  # ignored: asked again
+    assert step_of(telegram) == asked
 
 
 def test_a_certificate_expiring_within_30_days_warns_with_the_days_left(

@@ -209,6 +209,44 @@ def test_a_password_that_arrives_late_is_never_quoted_back(
     assert not [m for m in replies if isinstance(m, Text) and "horizonte" in m.text.lower()]
 
 
+def test_a_password_that_arrives_out_of_order_is_deleted_from_the_chat(
+    tg: TelegramChat, tg_office: Office
+) -> None:
+    open_dados(tg, texts.SENHA)
+    event = replace(tg.event(TextBody(GOOD)), out_of_order=True)
+
+    replies = tg.deliver(event)
+
+    assert replies[0] == DeleteMessage(event.message_ref or "", if_kept=texts.APAGUE_A_SENHA)
+    note = texts.OUT_OF_ORDER.format(what=texts.OUT_OF_ORDER_HIDDEN)
+    assert [m for m in replies if isinstance(m, Text) and m.text.startswith(note)]
+    assert not [m for m in replies if isinstance(m, Text) and GOOD in m.text]
+    assert step_of(tg) == ("dados", "senha")  # ignored: the question stands
+
+
+def test_a_password_out_of_order_where_the_chat_cannot_delete_is_asked_to_be_deleted(
+    chat: Chat, office: Office
+) -> None:
+    open_dados(chat, texts.SENHA)
+
+    replies = chat.deliver(replace(chat.event(TextBody(GOOD)), out_of_order=True))
+
+    assert not [m for m in replies if isinstance(m, DeleteMessage)]
+    assert replies[0] == Text(texts.APAGUE_A_SENHA)
+    assert not [m for m in replies if isinstance(m, Text) and GOOD in m.text]
+
+
+def test_a_command_out_of_order_at_the_password_question_is_not_deleted(
+    tg: TelegramChat, tg_office: Office
+) -> None:
+    open_dados(tg, texts.SENHA)
+
+    replies = tg.deliver(replace(tg.event(TextBody("/menu")), out_of_order=True))
+
+    assert not [m for m in replies if isinstance(m, DeleteMessage)]
+    assert Text(texts.APAGUE_A_SENHA) not in replies
+
+
 def test_a_channel_that_cannot_delete_warns_before_asking_and_asks_to_delete_it_after(
     chat: Chat, office: Office
 ) -> None:

@@ -215,11 +215,7 @@ class UnitOfWork:
             connection = session.connection()
             self._session_connection = (session.get_transaction(), connection)
             return connection
-        bare = self._connection
-        if bare is None:
-            bare = self._connection = self._engine.connect()
-        if not bare.in_transaction():
-            bare.begin()
+        bare = self._connection = _begun(self._engine, self._connection)
         return bare
 
     def _check_open(self) -> None:
@@ -263,6 +259,15 @@ class UnitOfWork:
         advisory_xact_lock(self.connection, name)
 
 
+def _begun(engine: Engine, connection: Connection | None) -> Connection:
+    """`connection` (a new one from the pool when None), its transaction begun."""
+    if connection is None:
+        connection = engine.connect()
+    if not connection.in_transaction():
+        connection.begin()
+    return connection
+
+
 class UnitOfWorkFactory:
     """Builds a fresh unit of work per use: services take one of these."""
 
@@ -301,11 +306,7 @@ class SharedTransaction:
     @property
     def connection(self) -> Connection:
         """The shared connection, its transaction begun on first use."""
-        connection = self._connection
-        if connection is None:
-            connection = self._connection = self._engine.connect()
-        if not connection.in_transaction():
-            connection.begin()
+        connection = self._connection = _begun(self._engine, self._connection)
         return connection
 
     # The units of work take turns, so one savepoint name serves them all. These go to the

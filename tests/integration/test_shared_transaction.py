@@ -21,14 +21,13 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from bot.app import App
-from domain.clients import Payer
-from services import access, catalog, clients
+from services import access, catalog
 from services.conversation import ConversationEngine, Outcome, Result, State, Turn
 from services.messages import Body, ChoiceBody, Inbound, Text, TextBody
 from services.types import UnitOfWorkFactory
 from storage.models import Gestor, OutboxMessage
 from storage.uow import SharedTransaction
-from tests.support import cnpj
+from tests.support import add_client, cnpj, make_office
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -305,42 +304,11 @@ def test_around_wraps_each_events_own_processing(app: App) -> None:
 
 
 def _office(app: App, n: int, identity: str) -> None:
-    """An office whose name is the same in every run (only its CNPJ and e-mail differ)."""
-    issued = access.create_gestor(
-        app.uow_factory(),
-        cnpj=cnpj(700 + n),
-        razao_social="Escritório Igual Ltda",
-        email=f"igual{n}@exemplo.com.br",
-    )
-    principal = access.redeem_invite(
-        app.uow_factory(),
-        code=issued.code,
-        identity_key=identity,
-        channel="t",
-        address=identity.split(":", 1)[1],
-        display_name=None,
-    )
-    uow = app.uow_factory()
-    with uow:
-        software = catalog.list_softwares(uow)[0]
-        for i in range(3):
-            clients.register_client(
-                uow,
-                principal,
-                clients.NewClient(
-                    payer=Payer.GESTOR,
-                    software_id=software.id,
-                    plan_id=software.plans[0].id,
-                    documento=cnpj(8000 + 10 * n + i),
-                    razao_social=f"Cliente {i} Ltda",
-                    nome_fantasia=None,
-                    email=f"cliente{i}@empresa{n}.com.br",
-                    telefone="(11) 91234-5678",
-                    cep="01310-100",
-                    endereco="Rua Augusta, 500 - Consolação - São Paulo/SP",
-                ),
-            )
-        uow.commit()
+    """An office with three clients; its name and theirs differ from run to run only by
+    numbers, which `_masked` masks."""
+    office = make_office(app.uow_factory, 700 + n, identity_key=identity)
+    for i in range(3):
+        add_client(app.uow_factory, office.gestor, 8000 + 10 * n + i, name=f"Cliente {i} Ltda")
 
 
 def _walk(app: App, n: int) -> list[Body]:

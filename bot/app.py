@@ -320,7 +320,7 @@ def build_runtime(
     settings = app.settings
     metrics = Metrics(app.uow_factory)
     conversation = app.conversation
-    # an event alone, or (SQLite, steps on the loop) with those that arrive with it
+    # an event alone, or with those that arrive in the same turn of the loop
     handle = Grouped(
         metrics.observe_handle(conversation.handle),
         functools.partial(conversation.handle_many, around=metrics.observing),

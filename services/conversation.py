@@ -10,9 +10,10 @@ The engine keeps, with the state, the outbox id of the live prompt (the reply ma
 `prompt`). When a newer prompt replaces it as a new message, the old one's buttons are taken
 off (ClearButtons) where the channel's capabilities allow, so it no longer looks clickable.
 
-Events that arrive together may share one transaction (`handle_many`, SQLite): each in a
-savepoint of its own, exactly as if handled one after the other, with one BEGIN and one COMMIT
-for all of them; if any of them fails, none of the group is kept and each is handled alone.
+Events that arrive together may share one transaction (`handle_many`): one statement claims
+them all and serializes on all their identities, then each is handled exactly as if one after
+the other, and one COMMIT keeps them all; if any of them fails, none of the group is kept and
+each is handled alone.
 
 When this process's outbox sender delivers the event's channel (a `Handoff`) and the chat has
 nothing waiting or in flight (read with the state), the replies are written already claimed for
@@ -177,15 +178,16 @@ class ConversationEngine:
         return self._after_commit(processed)
 
     def handle_many(self, events: Sequence[Inbound], around: Around | None = None) -> list[Result]:
-        """`handle()` each event in turn, all in one shared transaction, each in a savepoint of
-        its own (storage/uow.py `SharedTransaction`): what each sees and writes is what it
-        would have alone, one after the other, but one BEGIN, one COMMIT and one connection
-        serve them all. If any of them raises, or the commit fails, nothing of the group is
-        kept and each is handled alone (a failing one then answers with its error reference,
-        and the others are not lost with it). The events must be of different identities,
-        or in the order they arrived. `around(event)` wraps each event's own part (its logging
-        context, its metrics), the shared COMMIT apart; a group that failed has wrapped its
-        events twice, once in the group and once alone."""
+        """`handle()` each event in turn, all in one shared transaction (storage/uow.py
+        `SharedTransaction`): what each sees and writes is what it would have alone, one after
+        the other, but one BEGIN, one COMMIT and one connection serve them all, and one
+        statement claims them all (skipping the duplicates) and serializes on all their
+        identities, in a fixed order. If any of them raises, or the commit fails, nothing of
+        the group is kept and each is handled alone (a failing one then answers with its error
+        reference, and the others are not lost with it). The events must be of different
+        identities, or in the order they arrived. `around(event)` wraps each event's own part
+        (its logging context, its metrics), the shared claim and COMMIT apart; a group that
+        failed has wrapped its events twice, once in the group and once alone."""
         around = around or _nothing
         if len(events) < 2:
             results = []
@@ -196,9 +198,15 @@ class ConversationEngine:
         processed: list[_Committed | None] = []
         try:
             with self.uow_factory.shared() as shared:
+                fresh = self._claim(events, shared.unit_of_work())
                 for event in events:
                     with around(event):
-                        processed.append(self._process(event, shared.unit_of_work))
+                        key = (event.channel, event.event_id)
+                        if key in fresh:
+                            fresh.discard(key)  # (the same event twice: the second is a duplicate)
+                            processed.append(self._process(event, shared.unit_of_work, True))
+                        else:
+                            processed.append(None)
                 shared.commit()
         except Exception:
             log.warning(
@@ -232,15 +240,32 @@ class ConversationEngine:
         if not handed or processed.others:
             self._notify()
 
-    def _process(self, event: Inbound, uow_factory: Callable[[], UnitOfWork]) -> _Committed | None:
-        """The event's transaction (None: a duplicate)."""
+    @staticmethod
+    def _claim(events: Sequence[Inbound], uow: UnitOfWork) -> set[tuple[str, str]]:
+        """Claim a group's events and serialize on their identities, in one round trip: the
+        (channel, event id) of those not processed before."""
+        with uow:
+            fresh = uow.conversations.claim_events(
+                [(event.channel, event.event_id) for event in events],
+                datetime.now(UTC),
+                locks=[_identity_lock(event) for event in events],
+            )
+            uow.commit()
+        return fresh
+
+    def _process(
+        self, event: Inbound, uow_factory: Callable[[], UnitOfWork], claimed: bool = False
+    ) -> _Committed | None:
+        """The event's transaction (None: a duplicate); `claimed`: its transaction already
+        claimed it and holds its identity."""
         now = datetime.now(UTC)
         uow = uow_factory()
         with uow:
             # serialize on the identity (PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE)
             # and skip a duplicate, in one round trip
-            lock = f"identity:{event.identity_key}"
-            if not uow.conversations.claim_event(event.channel, event.event_id, now, lock=lock):
+            if not claimed and not uow.conversations.claim_event(
+                event.channel, event.event_id, now, lock=_identity_lock(event)
+            ):
                 return None
             identity, stored, unsent = uow.conversations.load_with_identity(event.identity_key)
             sent_by_person = not isinstance(event.body, NoticeBody)
@@ -299,6 +324,10 @@ class ConversationEngine:
     def _notify(self) -> None:
         if self.on_enqueued is not None:
             self.on_enqueued()
+
+
+def _identity_lock(event: Inbound) -> str:
+    return f"identity:{event.identity_key}"
 
 
 def _nothing(_event: Inbound) -> AbstractContextManager[object]:

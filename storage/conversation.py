@@ -97,6 +97,46 @@ _CLAIM_EVENT_LOCKED_PG = DriverStatement(
     ).bindparams(bindparam("processed_at", type_=UTCDateTime()))
 )
 
+# PostgreSQL: several events claimed at once, each one's identity locked first. The locks are
+# taken in ascending key order (the array comes sorted), whatever the order of the events, so
+# two transactions that claim overlapping sets of identities wait for one another instead of
+# each holding what the other waits for. The aggregate makes one row of the locks: the INSERT
+# reads it, so every lock is held before any event is claimed.
+_CLAIM_EVENTS_LOCKED_PG = DriverStatement(
+    text(
+        "WITH lock AS (SELECT count(pg_advisory_xact_lock(k)) AS n "
+        "FROM unnest(CAST(:lock_keys AS BIGINT[])) WITH ORDINALITY AS locks(k, i)) "
+        "INSERT INTO processed_event (channel, event_id, processed_at) "
+        "SELECT claimed.channel, claimed.event_id, :processed_at "
+        "FROM lock, unnest(CAST(:channels AS VARCHAR[]), CAST(:event_ids AS VARCHAR[])) "
+        "AS claimed(channel, event_id) "
+        "ON CONFLICT DO NOTHING RETURNING channel, event_id"
+    ).bindparams(bindparam("processed_at", type_=UTCDateTime())),
+    [String(), String()],
+)
+
+
+@cache
+def _claim_events_driver(dialect: str, count: int) -> DriverStatement:
+    """`count` events claimed in one INSERT (event i's values bound as `channel_i`, …)."""
+    statement = (
+        _dialect_insert(dialect)(_PROCESSED)
+        .values(
+            [
+                {
+                    "channel": bindparam(f"channel_{i}", type_=_PROCESSED.c.channel.type),
+                    "event_id": bindparam(f"event_id_{i}", type_=_PROCESSED.c.event_id.type),
+                    "processed_at": bindparam("processed_at", type_=UTCDateTime()),
+                }
+                for i in range(count)
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(_PROCESSED.c.channel, _PROCESSED.c.event_id)
+    )
+    return DriverStatement(statement, [String(), String()])
+
+
 # Key of the state data where the conversation engine keeps the outbox id of the live prompt.
 PROMPT_KEY = "_prompt_msg"
 # That prompt's platform id once it was sent, read with the state: a new prompt takes the old
@@ -362,6 +402,34 @@ class ConversationRepository(Repository):
             params["lock_key"] = lock_key(lock)
             return _CLAIM_EVENT_LOCKED_PG.first(self.connection, params) is not None
         return _claim_event_driver(dialect).first(self.connection, params) is not None
+
+    def claim_events(
+        self, events: Sequence[tuple[str, str]], now: datetime, *, locks: Sequence[str] = ()
+    ) -> set[tuple[str, str]]:
+        """Record several (channel, event id) at once; the set of those not processed before.
+        An event given twice is recorded once (and is in the set once).
+
+        With `locks`, first serialize on each of those names until the transaction ends,
+        in one fixed order whatever the order given (PostgreSQL: in the same round trip;
+        SQLite's BEGIN already did it)."""
+        unique = list(dict.fromkeys(events))
+        if not unique:
+            return set()
+        if locks and self.dialect == "postgresql":
+            params: dict[str, Any] = {
+                "lock_keys": sorted({lock_key(name) for name in locks}),
+                "channels": [channel for channel, _ in unique],
+                "event_ids": [event_id for _, event_id in unique],
+                "processed_at": now,
+            }
+            rows = _CLAIM_EVENTS_LOCKED_PG.all(self.connection, params)
+        else:
+            params = {"processed_at": now}
+            for i, (channel, event_id) in enumerate(unique):
+                params[f"channel_{i}"] = channel
+                params[f"event_id_{i}"] = event_id
+            rows = _claim_events_driver(self.dialect, len(unique)).all(self.connection, params)
+        return {(channel, event_id) for channel, event_id in rows}
 
     def load_with_identity(self, identity_key: str) -> Loaded:
         """The identity (with its gestor's name), its state and whether its chat has messages

@@ -4,16 +4,16 @@ Re-entrant: a use case called inside another (a service called by the conversati
 during an event) joins the outer transaction, and only the outermost `commit()` commits, so
 one inbound event is one transaction and nothing is half-written.
 
-Units of work may also take turns in one `SharedTransaction`, each in a savepoint of its own:
-what each commits is released into the shared transaction, what each does not is rolled back
-to its savepoint, and the shared transaction commits them all at once (or none of them).
+Units of work may also take turns in one `SharedTransaction`: each commits its part into it,
+and the shared transaction commits them all at once (or none of them). A unit that leaves
+without committing what it began spoils it: the shared commit then refuses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import Generic, TypeVar, overload
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,9 +111,10 @@ class UnitOfWork:
     ) -> None:
         self._session_factory = session_factory
         self._engine: Engine = session_factory.kw["bind"]
-        # The transaction this one takes a turn in (in a savepoint), instead of one of its own.
+        # The transaction this one takes a turn in, instead of one of its own.
         self._shared = shared
-        self._in_savepoint = False
+        # It has statements in the shared transaction that it has not committed yet.
+        self._in_shared = False
         self.dialect: str = self._engine.dialect.name
         self._depth = 0
         self._built: list[str] = []
@@ -133,7 +134,7 @@ class UnitOfWork:
             self._session = None
             self._connection = None
             self._session_connection = None
-            self._in_savepoint = False
+            self._in_shared = False
             self.committed = False
             self.published_notices = 0
             for name in self._built:  # the last transaction's, bound to its closed session
@@ -162,9 +163,9 @@ class UnitOfWork:
                         session.close()
             finally:
                 if self._shared is not None:
-                    if self._in_savepoint:  # what it did not commit; the shared one goes on
-                        self._in_savepoint = False
-                        self._shared.roll_back_savepoint()
+                    if self._in_shared:  # what it began stays in the shared transaction
+                        self._in_shared = False
+                        self._shared.spoil()
                 elif connection is not None:
                     connection.close()  # rolls back what is left; back to the pool
 
@@ -176,8 +177,8 @@ class UnitOfWork:
             self._check_open()
         if session is None:
             if self._shared is not None:
-                # on the shared connection, inside this unit's savepoint, in one of its own:
-                # its commit and rollback are the session's part; the unit's own follow
+                # on the shared connection, in a savepoint of its own: its commit and rollback
+                # are the session's part; the unit's own follow
                 session = self._session_factory(
                     bind=self.connection, join_transaction_mode="create_savepoint"
                 )
@@ -196,10 +197,9 @@ class UnitOfWork:
         idle check) on first use."""
         shared = self._shared
         if shared is not None:
-            if not self._in_savepoint:
+            if not self._in_shared:
                 self._check_open()
-                shared.begin_savepoint()
-                self._in_savepoint = True
+                self._in_shared = True
             return shared.connection
         session = self._session
         if session is not None:
@@ -240,9 +240,7 @@ class UnitOfWork:
                 self._session.commit()
             elif self._connection is not None and self._connection.in_transaction():
                 self._connection.commit()
-            if self._in_savepoint and self._shared is not None:  # into the shared transaction
-                self._in_savepoint = False
-                self._shared.release_savepoint()
+            self._in_shared = False  # its part is the shared transaction's now
             self.committed = True
 
     def rollback(self) -> None:
@@ -250,9 +248,9 @@ class UnitOfWork:
             self._session.rollback()
         elif self._connection is not None and self._connection.in_transaction():
             self._connection.rollback()
-        if self._in_savepoint and self._shared is not None:
-            self._in_savepoint = False
-            self._shared.roll_back_savepoint()
+        if self._in_shared and self._shared is not None:  # its statements stay there
+            self._in_shared = False
+            self._shared.spoil()
 
     def lock(self, name: str) -> None:
         """Serialize with other transactions on `name` until this one ends."""
@@ -282,23 +280,28 @@ class UnitOfWorkFactory:
 
 
 class SharedTransaction:
-    """One transaction that several units of work take turns in (`unit_of_work`), each in a
-    savepoint of its own; `commit()` commits what they committed, all at once. One BEGIN, one
-    COMMIT and one connection from the pool for all of them: on SQLite what a transaction
-    costs by itself (the writer, BEGIN IMMEDIATE, COMMIT's WAL frames, the pool) is a large
-    part of a small one's cost, and pages several of them write are written once. Leaving the
+    """One transaction that several units of work take turns in (`unit_of_work`); `commit()`
+    commits what they committed, all at once. One BEGIN, one COMMIT and one connection from
+    the pool for all of them: what a transaction costs by itself (on SQLite the writer, BEGIN
+    IMMEDIATE, COMMIT's WAL frames, the pool; on PostgreSQL two round trips) is a large part
+    of a small one's cost, and pages several of them write are written once. Leaving the
     block without `commit()` rolls all of it back.
 
-    The units of work run one after the other on the thread that holds this. A savepoint
-    rolled back undoes its own statements, but an error that ends the transaction itself
-    (SQLite rolls it back on a full disk or an I/O error) takes the others' with it, and the
-    statements after it would run outside any transaction: when one of them fails, abandon
-    the shared transaction rather than go on in it."""
+    The units of work run one after the other on the thread that holds this. A unit has no
+    savepoint of its own (on PostgreSQL each would be two more round trips): what it did stays
+    in the shared transaction whether it commits or not. So a unit that leaves (or rolls back)
+    without committing what it began spoils the shared transaction, and `commit()` then raises
+    instead of committing it: redo its units each in a transaction of its own. An ORM session
+    made in a unit has a savepoint of its own within the shared transaction. A statement that
+    fails may have ended the transaction itself (PostgreSQL refuses every statement after it;
+    SQLite rolls it back on a full disk or an I/O error): abandon the shared transaction when
+    one of them fails, rather than go on in it."""
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
         self._engine: Engine = session_factory.kw["bind"]
         self._connection: Connection | None = None
+        self.spoiled = False
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self._session_factory, shared=self)
@@ -309,25 +312,13 @@ class SharedTransaction:
         connection = self._connection = _begun(self._engine, self._connection)
         return connection
 
-    # The units of work take turns, so one savepoint name serves them all. These go to the
-    # driver itself: through SQLAlchemy's nested transactions the two statements cost more
-    # than the BEGIN and COMMIT the units save by sharing. SQLAlchemy sees one transaction;
-    # a session inside a unit makes its own savepoint within this one.
-    def begin_savepoint(self) -> None:
-        self._driver().execute("SAVEPOINT unit_of_work")
-
-    def release_savepoint(self) -> None:
-        self._driver().execute("RELEASE SAVEPOINT unit_of_work")
-
-    def roll_back_savepoint(self) -> None:
-        driver = self._driver()
-        driver.execute("ROLLBACK TO SAVEPOINT unit_of_work")
-        driver.execute("RELEASE SAVEPOINT unit_of_work")
-
-    def _driver(self) -> Any:
-        return self.connection.connection.driver_connection
+    def spoil(self) -> None:
+        """A unit left its statements here without committing them: commit nothing."""
+        self.spoiled = True
 
     def commit(self) -> None:
+        if self.spoiled:
+            raise RuntimeError("a unit of work left a shared transaction without committing")
         connection = self._connection
         if connection is not None and connection.in_transaction():
             connection.commit()

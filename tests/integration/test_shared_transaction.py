@@ -1,13 +1,15 @@
-"""Events that share one transaction (services/conversation.py `handle_many`), each in a
-savepoint of its own (storage/uow.py `SharedTransaction`).
+"""Events that share one transaction (services/conversation.py `handle_many`, storage/uow.py
+`SharedTransaction`).
 
-What each event reads and writes must be what it would have alone, one after the other; what
-one does not commit is not kept; if anything fails, nothing of the group is kept and each
-event is handled alone, so none is lost or handled twice.
+What each event reads and writes must be what it would have alone, one after the other; a unit
+that leaves what it began uncommitted spoils the shared transaction, which then keeps nothing;
+if anything fails, nothing of the group is kept and each event is handled alone, so none is
+lost or handled twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections import defaultdict
@@ -17,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
 from bot.app import App
@@ -25,6 +27,7 @@ from services import access, catalog
 from services.conversation import ConversationEngine, Outcome, Result, State, Turn
 from services.messages import Body, ChoiceBody, Inbound, Text, TextBody
 from services.types import UnitOfWorkFactory
+from storage.db import lock_key
 from storage.models import Gestor, OutboxMessage
 from storage.uow import SharedTransaction
 from tests.support import add_client, cnpj, make_office
@@ -52,28 +55,27 @@ def _cnpjs(uow_factory: UnitOfWorkFactory) -> set[str]:
         return set(uow.session.scalars(select(Gestor.cnpj)))
 
 
-def test_each_unit_keeps_what_it_commits_and_only_that(uow_factory: UnitOfWorkFactory) -> None:
+def test_units_that_commit_are_kept_together_and_each_sees_the_earlier_ones(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
     with uow_factory.shared() as shared:
         first = shared.unit_of_work()
         with first:
-            first.conversations.claim_event("t", "kept-1", NOW)
+            first.conversations.claim_event("t", "first", NOW)
             first.commit()
+        idle = shared.unit_of_work()
+        with idle:  # no statement: nothing of its own to commit
+            pass
         second = shared.unit_of_work()
         with second:
-            second.conversations.claim_event("t", "dropped", NOW)  # not committed
-        third = shared.unit_of_work()
-        with third:
-            # it sees what the first released, not what the second rolled back
-            assert not third.conversations.claim_event("t", "kept-1", NOW)
-            assert third.conversations.claim_event("t", "dropped", NOW)
-            third.conversations.claim_event("t", "kept-3", NOW)
-            third.commit()
+            assert not second.conversations.claim_event("t", "first", NOW)
+            second.conversations.claim_event("t", "second", NOW)
+            second.commit()
         shared.commit()
 
-    assert [first.committed, second.committed, third.committed] == [True, False, True]
-    assert _claimed(uow_factory, "kept-1")
-    assert _claimed(uow_factory, "kept-3")
-    assert _claimed(uow_factory, "dropped")  # the third one's claim of it
+    assert [first.committed, idle.committed, second.committed] == [True, False, True]
+    assert _claimed(uow_factory, "first")
+    assert _claimed(uow_factory, "second")
 
 
 def test_nothing_is_kept_without_the_shared_commit(uow_factory: UnitOfWorkFactory) -> None:
@@ -88,9 +90,33 @@ def test_nothing_is_kept_without_the_shared_commit(uow_factory: UnitOfWorkFactor
     assert _cnpjs(uow_factory) == set()
 
 
-def test_a_units_orm_session_commits_and_rolls_back_with_it(
-    uow_factory: UnitOfWorkFactory,
+@pytest.mark.parametrize("leaves", ["without commit", "rolled back", "raising"])
+def test_a_unit_that_leaves_what_it_began_uncommitted_spoils_the_shared_transaction(
+    uow_factory: UnitOfWorkFactory, leaves: str
 ) -> None:
+    """Its statements are in the shared transaction (it has no savepoint to undo them), so the
+    shared commit refuses, and nothing of any unit is kept."""
+    with uow_factory.shared() as shared:
+        first = shared.unit_of_work()
+        with first:
+            first.conversations.claim_event("t", "kept-alone", NOW)
+            first.commit()
+        second = shared.unit_of_work()
+        with contextlib.suppress(ValueError), second:
+            second.conversations.claim_event("t", "left", NOW)
+            if leaves == "rolled back":
+                second.rollback()
+            elif leaves == "raising":
+                raise ValueError("a step that fails")
+        assert shared.spoiled
+        with pytest.raises(RuntimeError, match="without committing"):
+            shared.commit()
+
+    assert not _claimed(uow_factory, "kept-alone")
+    assert not _claimed(uow_factory, "left")
+
+
+def test_a_units_orm_session_commits_with_it(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory.shared() as shared:
         first = shared.unit_of_work()
         with first:
@@ -102,17 +128,31 @@ def test_a_units_orm_session_commits_and_rolls_back_with_it(
             second.gestores.add(_gestor(2))  # the session first, then Core
             second.session.flush()
             second.conversations.claim_event("t", "core-second", NOW)
+            second.commit()
         third = shared.unit_of_work()
         with third:
             assert third.gestores.by_cnpj(cnpj(1)) is not None
-            assert third.gestores.by_cnpj(cnpj(2)) is None
-            third.gestores.add(_gestor(3))
+            assert third.gestores.by_cnpj(cnpj(2)) is not None
             third.commit()
         shared.commit()
 
-    assert _cnpjs(uow_factory) == {cnpj(1), cnpj(3)}
+    assert _cnpjs(uow_factory) == {cnpj(1), cnpj(2)}
     assert _claimed(uow_factory, "core-first")
-    assert not _claimed(uow_factory, "core-second")
+    assert _claimed(uow_factory, "core-second")
+
+
+def test_a_unit_whose_orm_session_is_left_uncommitted_spoils_the_shared_transaction(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    with uow_factory.shared() as shared:
+        unit = shared.unit_of_work()
+        with unit:
+            unit.gestores.add(_gestor(2))
+            unit.session.flush()
+        with pytest.raises(RuntimeError, match="without committing"):
+            shared.commit()
+
+    assert _cnpjs(uow_factory) == set()
 
 
 def test_a_nested_use_case_in_a_unit_waits_for_the_units_commit(
@@ -124,11 +164,10 @@ def test_a_nested_use_case_in_a_unit_waits_for_the_units_commit(
             access.create_gestor(
                 unit, cnpj=cnpj(5), razao_social="Escritório Cinco", email="cinco@exemplo.com.br"
             )
-            assert unit.committed is False
-        again = shared.unit_of_work()
-        with again:
-            assert again.gestores.by_cnpj(cnpj(5)) is None  # rolled back with its unit
-        shared.commit()
+            assert unit.committed is False  # the use case's commit was not the unit's
+        assert shared.spoiled
+        with pytest.raises(RuntimeError, match="without committing"):
+            shared.commit()
 
     assert _cnpjs(uow_factory) == set()
 
@@ -249,6 +288,43 @@ def test_a_failing_event_costs_the_others_nothing_and_none_is_handled_twice(
     assert "3 events shared a transaction that failed" in caplog.text
     for identity, event_id in (("t:a", "a1"), ("t:b", "b1"), ("t:c", "c1")):
         assert engine.handle(said(identity, event_id)) is Result.DUPLICATE
+
+
+def test_events_handled_together_are_claimed_in_one_statement_before_any_step(
+    app: App,
+) -> None:
+    """The group's claim records every event and serializes on every identity (PostgreSQL:
+    their advisory locks, taken in one order) before the first step runs, so two groups with
+    identities in common never hold what the other waits for."""
+    seen: list[tuple[str, bool]] = []
+
+    def looking(turn: Turn) -> Outcome:
+        if app.db.dialect.name == "postgresql":
+            with app.db.connect() as other:  # another session: is the last identity held?
+                free = other.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key("identity:t:c")}
+                ).scalar_one()
+                other.rollback()
+            seen.append((turn.event.event_id, bool(free)))
+        return counting(turn)
+
+    engine = ConversationEngine(app.uow_factory, looking)
+    statements: list[str] = []
+
+    def executed(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(app.db, "before_cursor_execute", executed)
+    try:
+        results = engine.handle_many([said("t:a", "a1"), said("t:b", "b1"), said("t:c", "c1")])
+    finally:
+        event.remove(app.db, "before_cursor_execute", executed)
+
+    assert results == [Result.DONE] * 3
+    claims = [s for s in statements if "processed_event" in s]
+    assert len(claims) == 1
+    if app.db.dialect.name == "postgresql":
+        assert seen[0] == ("a1", False)  # c's identity held while a's step ran
 
 
 def test_when_the_shared_commit_fails_each_event_is_handled_alone(

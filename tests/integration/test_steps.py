@@ -460,15 +460,38 @@ async def test_an_item_given_alone_goes_to_the_one_item_call() -> None:
     assert recorder.calls == [("one", ["e0"]), ("one", ["e1"])]
 
 
-async def test_items_for_threads_go_one_by_one() -> None:
-    """On PostgreSQL (steps on threads) each event has its own transaction, as before."""
+async def test_items_for_threads_go_together_on_a_thread() -> None:
+    """On PostgreSQL (steps on threads) the events given in one turn share a transaction too."""
     recorder = Recorder()
+    steps = Steps()
 
-    results = await asyncio.gather(*(Steps().run(recorder.grouped, f"e{n}") for n in range(3)))
+    results = await asyncio.gather(*(steps.run(recorder.grouped, f"e{n}") for n in range(3)))
 
     assert results == ["e0!", "e1!", "e2!"]
-    assert sorted(recorder.calls) == [("one", ["e0"]), ("one", ["e1"]), ("one", ["e2"])]
+    assert recorder.calls == [("many", ["e0", "e1", "e2"])]
     assert threading.current_thread() not in recorder.threads
+
+
+async def test_on_threads_the_groups_of_one_turn_run_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past GROUP items, the next group does not wait for the first: each waits on the
+    database on a thread of its own."""
+    monkeypatch.setattr("bot.steps.GROUP", 2)
+    both_running = threading.Barrier(2, timeout=5)
+    recorder = Recorder()
+
+    def many(items: Sequence[str]) -> list[str]:
+        both_running.wait()  # (broken, and so raising, unless the other group runs meanwhile)
+        return recorder.many(items)
+
+    grouped = Grouped(recorder.one, many)
+    steps = Steps()
+    results = await asyncio.gather(*(steps.run(grouped, f"e{n}") for n in range(4)))
+
+    assert results == ["e0!", "e1!", "e2!", "e3!"]
+    assert sorted(recorder.calls) == [("many", ["e0", "e1"]), ("many", ["e2", "e3"])]
+    assert len(set(recorder.threads)) == 2
 
 
 async def test_a_group_that_fails_fails_its_own_callers_only(
@@ -509,9 +532,9 @@ async def test_a_caller_that_stops_waiting_leaves_its_group_to_the_others() -> N
 async def test_serves_channels_handle_events_arriving_together_in_one_transaction(
     app: App,
 ) -> None:
-    """Several people's messages at once through the Telegram channel `serve` builds: on
-    SQLite they share one transaction (one COMMIT), on PostgreSQL each has its own; every
-    one is answered either way."""
+    """Several people's messages at once through the Telegram channel `serve` builds share
+    one transaction (one COMMIT), on SQLite on the loop, on PostgreSQL on a thread; every one
+    is answered."""
     settings = app.settings.model_copy(update={"telegram_bot_token": SecretStr(TOKEN)})
     runtime = build_runtime(build_app(settings, db=app.db), telegram_request=FakeBotApi())
     channel = runtime.telegram
@@ -532,7 +555,7 @@ async def test_serves_channels_handle_events_arriving_together_in_one_transactio
     finally:
         await channel.stop()
 
-    assert len(commits) == (1 if on_sqlite(app.db) else 3)
+    assert len(commits) == 1
     with app.uow_factory() as uow:
         answered = uow.session.scalars(select(OutboxMessage.identity_key).distinct()).all()
     assert sorted(answered) == [f"tg:{person}" for person in people]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from services.messages import Text
 from services.outbox import MAX_ATTEMPTS, Deferred, Delivered, Failed
 from services.types import UnitOfWorkFactory
 from storage.conversation import StoredState
-from storage.db import make_engine, make_session_factory
+from storage.db import lock_key, make_engine, make_session_factory
 from storage.migrations import alembic_config, current_heads, upgrade
 from storage.models import Gestor, OutboxMessage, Software
 from tests.conftest import BACKENDS, PG_URL
@@ -418,6 +419,83 @@ def test_an_event_is_claimed_once_per_channel(uow_factory: UnitOfWorkFactory) ->
     with uow:
         assert uow.conversations.claim_event("tg", "update-1", now) is False
     assert claims == [True, False, True]
+
+
+def test_events_claimed_together_are_each_claimed_once(uow_factory: UnitOfWorkFactory) -> None:
+    now = datetime.now(UTC)
+    uow = uow_factory()
+    with uow:
+        uow.conversations.claim_event("tg", "before", now)
+        uow.commit()
+
+    uow = uow_factory()
+    with uow:
+        fresh = uow.conversations.claim_events(
+            [("tg", "before"), ("tg", "new"), ("wa", "new"), ("tg", "new")],
+            now,
+            locks=["identity:tg:1", "identity:wa:1", "identity:tg:1"],
+        )
+        uow.commit()
+
+    assert fresh == {("tg", "new"), ("wa", "new")}
+    uow = uow_factory()
+    with uow:
+        assert uow.conversations.claim_events([("tg", "new"), ("wa", "new")], now) == set()
+        assert uow.conversations.claim_events([], now) == set()
+
+
+def _try_lock(engine: Engine, key: int) -> bool:
+    """Whether another session can take advisory lock `key` now (and gives it back at once)."""
+    with engine.connect() as connection:
+        taken = connection.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
+        result = bool(taken.scalar_one())
+        connection.rollback()
+    return result
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("given", ["ascending", "descending"])
+def test_on_postgresql_events_claimed_together_lock_their_identities_in_one_order(
+    db_engine: Engine, given: str
+) -> None:
+    """Whatever the order given, the claim takes its identities' locks in ascending key order
+    and holds them all before it records an event: two groups of events with identities in
+    common then wait for one another instead of each holding what the other waits for."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    uow_factory = UnitOfWorkFactory(make_session_factory(db_engine))
+    names = sorted(["identity:tg:1", "identity:tg:2"], key=lock_key)
+    low, high = (lock_key(name) for name in names)
+    if given == "descending":
+        names.reverse()
+    now = datetime.now(UTC)
+    claimed: list[set[tuple[str, str]]] = []
+
+    def claim() -> None:
+        uow = uow_factory()
+        with uow:
+            claimed.append(
+                uow.conversations.claim_events([("tg", "1"), ("tg", "2")], now, locks=names)
+            )
+            uow.commit()
+
+    with db_engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": high})
+        thread = threading.Thread(target=claim)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while _try_lock(db_engine, low) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # the claim took the lower key and waits for the higher one, recording nothing yet
+        assert not _try_lock(db_engine, low)
+        assert thread.is_alive()
+        assert claimed == []
+        holder.rollback()  # frees the higher key
+    thread.join(timeout=10)
+
+    assert claimed == [{("tg", "1"), ("tg", "2")}]
+    assert _try_lock(db_engine, low)  # given back at the commit
+    assert _try_lock(db_engine, high)
 
 
 def test_old_processed_events_are_forgotten(uow_factory: UnitOfWorkFactory) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -325,6 +326,43 @@ def test_events_handled_together_are_claimed_in_one_statement_before_any_step(
     assert len(claims) == 1
     if app.db.dialect.name == "postgresql":
         assert seen[0] == ("a1", False)  # c's identity held while a's step ran
+
+
+def test_groups_with_identities_in_common_in_opposite_orders_take_turns(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two threads (as two processes would) handle groups of the same three identities, one in
+    the opposite order of the other: each identity's events are serialized across the groups
+    (every count follows the one before; without the claim's locks two groups read the same
+    count on PostgreSQL), and no group fails. The order the locks are taken in, which keeps
+    such groups from deadlocking, is shown step by step in test_storage.py."""
+    engine = ConversationEngine(app.uow_factory, counting)
+    identities = ["t:a", "t:b", "t:c"]
+    rounds = 15
+    failures: list[BaseException] = []
+
+    def run(name: str, order: list[str]) -> None:
+        try:
+            for n in range(rounds):
+                events = [said(key, f"{name}-{n}-{key}") for key in order]
+                assert engine.handle_many(events) == [Result.DONE] * 3
+        except BaseException as error:  # (reported by the main thread)
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=run, args=("up", identities)),
+        threading.Thread(target=run, args=("down", identities[::-1])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert "shared a transaction that failed" not in caplog.text
+    for key, texts in outbox_texts(app.uow_factory).items():
+        assert [int(text.rsplit(": ", 1)[1]) for text in texts] == list(range(1, 2 * rounds + 1))
+        assert key in identities
 
 
 def test_when_the_shared_commit_fails_each_event_is_handled_alone(

@@ -105,7 +105,7 @@ _CLAIM_EVENT_LOCKED_PG = DriverStatement(
 _CLAIM_EVENTS_LOCKED_PG = DriverStatement(
     text(
         "WITH lock AS (SELECT count(pg_advisory_xact_lock(k)) AS n "
-        "FROM unnest(CAST(:lock_keys AS BIGINT[])) WITH ORDINALITY AS locks(k, i)) "
+        "FROM unnest(CAST(:lock_keys AS BIGINT[])) AS locks(k)) "
         "INSERT INTO processed_event (channel, event_id, processed_at) "
         "SELECT claimed.channel, claimed.event_id, :processed_at "
         "FROM lock, unnest(CAST(:channels AS VARCHAR[]), CAST(:event_ids AS VARCHAR[])) "

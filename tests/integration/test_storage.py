@@ -458,9 +458,9 @@ def _try_lock(engine: Engine, key: int) -> bool:
 def test_on_postgresql_events_claimed_together_lock_their_identities_in_one_order(
     db_engine: Engine, given: str
 ) -> None:
-    """Whatever the order given, the claim takes its identities' locks in ascending key order
-    and holds them all before it records an event: two groups of events with identities in
-    common then wait for one another instead of each holding what the other waits for."""
+    """Whatever the order given, the claim takes its identities' locks in ascending key order:
+    two groups of events with identities in common then wait for one another instead of each
+    holding what the other waits for."""
     if db_engine.dialect.name != "postgresql":
         pytest.skip("advisory locks are PostgreSQL's")
     uow_factory = UnitOfWorkFactory(make_session_factory(db_engine))
@@ -486,7 +486,7 @@ def test_on_postgresql_events_claimed_together_lock_their_identities_in_one_orde
         deadline = time.monotonic() + 10
         while _try_lock(db_engine, low) and time.monotonic() < deadline:
             time.sleep(0.02)
-        # the claim took the lower key and waits for the higher one, recording nothing yet
+        # the claim took the lower key and waits for the higher one (it has not returned)
         assert not _try_lock(db_engine, low)
         assert thread.is_alive()
         assert claimed == []

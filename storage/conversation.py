@@ -101,7 +101,8 @@ _CLAIM_EVENT_LOCKED_PG = DriverStatement(
 # taken in ascending key order (the array comes sorted), whatever the order of the events, so
 # two transactions that claim overlapping sets of identities wait for one another instead of
 # each holding what the other waits for. The aggregate makes one row of the locks: the INSERT
-# reads it, so every lock is held before any event is claimed.
+# reads it, so every lock is held before any event is claimed. An event alone keeps the scalar
+# statement above: with arrays its transaction costs 15-20 µs more of this process's CPU.
 _CLAIM_EVENTS_LOCKED_PG = DriverStatement(
     text(
         "WITH lock AS (SELECT count(pg_advisory_xact_lock(k)) AS n "

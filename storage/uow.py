@@ -163,9 +163,7 @@ class UnitOfWork:
                         session.close()
             finally:
                 if self._shared is not None:
-                    if self._in_shared:  # what it began stays in the shared transaction
-                        self._in_shared = False
-                        self._shared.spoil()
+                    self._spoil_if_begun()
                 elif connection is not None:
                     connection.close()  # rolls back what is left; back to the pool
 
@@ -248,7 +246,12 @@ class UnitOfWork:
             self._session.rollback()
         elif self._connection is not None and self._connection.in_transaction():
             self._connection.rollback()
-        if self._in_shared and self._shared is not None:  # its statements stay there
+        self._spoil_if_begun()
+
+    def _spoil_if_begun(self) -> None:
+        """What this unit began in a shared transaction and did not commit stays there (it
+        has no savepoint to undo it): the shared transaction must not commit."""
+        if self._in_shared and self._shared is not None:
             self._in_shared = False
             self._shared.spoil()
 

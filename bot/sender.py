@@ -40,7 +40,10 @@ An event handled in this process hands its replies over already claimed (`takes`
 services.outbox.Handoff): its transaction wrote them claimed for this sender (only when their
 chat had nothing waiting or in flight), so they are queued at once, with no wake, gather or
 claim round; the pump's claims are for the rest (other processes' events, jobs, retries, a
-dead sender's messages, replies of a chat with older ones to send first).
+dead sender's messages, replies of a chat with older ones to send first). While messages wait
+for the pump's claim, events hand theirs over only into the first half of its room: the claim
+keeps the other half, so newer replies of other chats never crowd the older ones out, and one
+event that could not hand over does not send every event after it through the claim rounds.
 
 Per-chat pacing and global caps (Telegram ≈ 1 msg/s per chat, 30 msg/s overall) belong to a
 `Pacer` (bot/pacing.py), awaited before each send.
@@ -149,7 +152,8 @@ class OutboxSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken = False  # a wake came since the last look at the outbox
         # Messages may be due for this sender's own claim (a wake came, or its last claim was
-        # full): events do not hand theirs over meanwhile, so they do not overtake the older.
+        # full): events hand theirs over meanwhile only while half its room is free, so the
+        # claim of the older ones keeps the other half.
         self._backlog = True
         self._news = asyncio.Event()  # a wake, a stop or a task's end: the pump looks again
         self._stopping = False
@@ -177,15 +181,15 @@ class OutboxSender:
 
     def takes(self, channel: str) -> bool:
         """Whether an event's replies on `channel` may be claimed for this sender in the
-        event's transaction and handed over (`adopt`): it runs, delivers that channel, has room
-        for more claims, and nothing waits for its own claim (a wake it has not looked at yet,
-        a claim that came back full): older messages go first. Safe from any thread."""
+        event's transaction and handed over (`adopt`): it runs, delivers that channel and has
+        room for more claims; while older messages wait for its own claim (a wake it has not
+        looked at yet, a claim that came back full), only in the first half of its room, so
+        the claim of those keeps the other half. Safe from any thread."""
         return (
             self._loop is not None
             and not self._stopping
-            and not self._backlog
             and channel in self.senders
-            and not self._full()
+            and not self._full(share=2 if self._backlog else 1)
         )
 
     def adopt(self, claimed: Sequence[ClaimedMessage], claimed_at: datetime) -> bool:
@@ -323,9 +327,13 @@ class OutboxSender:
         self._tasks.discard(task)
         self._news.set()
 
-    def _full(self) -> bool:
-        """No room to claim more until a task ends (or a fate is recorded)."""
-        return len(self._queues) >= self.concurrency or len(self._claims) >= self.batch
+    def _full(self, share: int = 1) -> bool:
+        """No room to claim more until a task ends (or a fate is recorded); with `share`, no
+        room left in the first 1/share of it."""
+        return (
+            len(self._queues) * share >= self.concurrency
+            or len(self._claims) * share >= self.batch
+        )
 
     async def _send_identity(self, identity: str, queue: deque[ClaimedMessage]) -> None:
         """Send one identity's messages in order; after a deferral, the rest wait behind it.

@@ -430,22 +430,36 @@ async def test_the_sender_takes_only_while_it_runs_its_channel_with_room(app: Ap
     await asyncio.wait_for(running, timeout=5)
 
 
-async def test_the_sender_takes_nothing_while_older_messages_wait_for_its_own_claim(
+async def test_while_older_messages_wait_for_its_claim_the_sender_takes_only_half_its_room(
     app: App,
 ) -> None:
     """A wake says messages wait (another process's event, a job, an error reply): until the
-    sender has claimed them, an event's replies are not handed over ahead of them."""
+    sender has claimed them, events hand theirs over only into the first half of its room, so
+    the claim of the older ones keeps the other half; one wake does not stop the hand-overs."""
     fake = FakeChannel()
-    sender = OutboxSender(app.uow_factory, [fake], interval=60)
+    gates = [fake.hold(text) for text in ("a1", "b1", "c1")]
+    sender = OutboxSender(app.uow_factory, [fake], concurrency=4, interval=60)
     running = asyncio.create_task(sender.run())
     await taking(sender)
 
-    enqueue(app.uow_factory, ("fake:b", "older"))
+    enqueue(app.uow_factory, ("fake:a", "a1"))
     sender.wake()
-    assert not sender.takes("fake")
-    await fake.until(lambda: len(fake.sent) == 1)
-    await taking(sender)  # claimed: events hand theirs over again
+    await asyncio.wait_for(fake.entered["a1"].wait(), timeout=5)  # 1 of 4 in flight
+    enqueue(app.uow_factory, ("fake:b", "b1"))
+    sender.wake()
+    assert sender.takes("fake")  # "b1" waits, but 3 of 4 are free
 
+    await asyncio.wait_for(fake.entered["b1"].wait(), timeout=5)  # claimed: 2 of 4
+    await taking(sender)  # nothing waits any more: all the room is the events'
+    enqueue(app.uow_factory, ("fake:c", "c1"))
+    sender.wake()
+    assert not sender.takes("fake")  # "c1" waits, and only half the room is free
+    await asyncio.wait_for(fake.entered["c1"].wait(), timeout=5)
+
+    for gate in gates:
+        gate.set()
+    await fake.until(lambda: len(fake.sent) == 3)
+    await taking(sender)
     sender.stop()
     await asyncio.wait_for(running, timeout=5)
 

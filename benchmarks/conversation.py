@@ -26,6 +26,10 @@ slowest 1% (where a p99 comes from). The same run measures a bare python-telegra
 `Application.process_update` with an echo handler, and what a round trip between two threads
 costs on this machine (the echo runs on one thread and never pays it; it differs from one
 virtual machine to the next, and so do this script's figures while the echo's hardly move).
+After PostgreSQL's closed loop it measures the database's part alone (`bare_postgresql`): the
+same round trips per event with psycopg directly and no RevendaBot code, in transactions of as
+many events as the closed loop's were on average; with the echo's CPU, that is the floor this
+path could reach, and the run's CPU per update is printed as a multiple of it too.
 The closed loop (back to back) measures saturation; the open loop then offers half that rate
 (Poisson arrivals), or `--rate R` per second.
 `--smoke` runs tiny sizes in seconds (PostgreSQL only when it answers) so `./dev test` keeps
@@ -280,6 +284,9 @@ class Figures:
     switches: int = 0  # context switches of the whole process (all threads) during the run
     offered: float | None = None  # open loop: updates offered per second
     wake_cpu: float = 0.0  # baseline: CPU of one thread-to-thread round trip (two wakes)
+    transactions: int = 0  # the handle() / handle_many() calls: transactions of events
+    floor_cpu: float = 0.0  # CPU per event of the database's part alone (bare_postgresql)
+    floor_group: int = 0  # and the events per transaction it ran
 
     @property
     def rate(self) -> float:
@@ -316,6 +323,19 @@ class Figures:
                     " ms"
                 )
             print(line)
+        if self.floor_cpu and baseline is not None and baseline.cpu_seconds:
+            echo = baseline.cpu_seconds / baseline.updates
+            floor = echo + self.floor_cpu
+            per_update = self.cpu_seconds / self.updates
+            print(
+                f"{'':<4}the database's part alone (bare psycopg on as many threads, "
+                f"{self.floor_group} events a transaction, as this loop's "
+                f"{self.updates / max(self.transactions, 1):.1f} on average: one claim with "
+                "their locks, then a read and a two-row insert each, BEGIN and COMMIT): "
+                f"{1000 * self.floor_cpu:.3f} ms of CPU per event; with the echo's, "
+                f"{1000 * floor:.3f} ms, {floor / echo:.1f}× the echo: this run is "
+                f"{per_update / floor:.1f}× that floor"
+            )
         if self.wake_cpu:
             print(
                 f"{'':<4}a round trip between two threads (each wakes the other once) costs "
@@ -644,6 +664,7 @@ def run_core(
     cadastros_before = sum(g.cadastros for g in gestores)
 
     lane_cpu: list[float] = []
+    calls: list[int] = []  # events per handle() / handle_many() call: one transaction each
     loop_steps_cpu: list[float] = []  # of it, the steps run on the sender's loop (SQLite)
     cpu_by_kind: dict[str, float] = defaultdict(float)
     count_by_kind: dict[str, int] = defaultdict(int)
@@ -705,6 +726,7 @@ def run_core(
         finally:
             HANDLING.on = False
         cpu = time.thread_time() - cpu_start
+        calls.append(1)
         if threading.current_thread() is sender:  # run on the sender's loop (SQLite)
             loop_steps_cpu.append(cpu)
         return result, cpu, counting.local.replies
@@ -730,6 +752,7 @@ def run_core(
             HANDLING.on = False
         cpu = time.thread_time() - cpu_start
         shared = (cpu - sum(seconds for seconds, _ in own.values())) / len(events)
+        calls.append(len(events))
         if threading.current_thread() is sender:  # run on the sender's loop (SQLite)
             loop_steps_cpu.append(cpu)
         return [
@@ -785,6 +808,7 @@ def run_core(
     figures = Figures(mode, updates, handled - started, latencies, end_to_end)
     figures.cpu_seconds = cpu_finished - cpu_started
     figures.handle_cpu_seconds = sum(lane_cpu)
+    figures.transactions = len(calls)
     figures.switches = switches
     figures.offered = rate
     if statements is not None:
@@ -907,6 +931,11 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
             if args.mode != "open" or args.rate is None:
                 closed = run_core(app, gestores, args.updates, args.workers, None)
                 closed.name = f"{backend}, {closed.name}"
+                if backend == "postgresql":
+                    closed.floor_group = max(1, round(closed.updates / closed.transactions))
+                    closed.floor_cpu = bare_postgresql(
+                        url, args.updates, args.workers, closed.floor_group
+                    )
                 runs.append(closed)
                 saturation = closed.rate
             if args.mode != "closed":
@@ -971,6 +1000,76 @@ def wake_round_trip(rounds: int) -> float:
         back.get()
     thread.join()
     return (time.process_time() - cpu_started) / rounds
+
+
+def bare_postgresql(url: str, events: int, workers: int, group: int) -> float:
+    """CPU seconds per event of what the database asks of this process at the least, with no
+    RevendaBot code around it: on `workers` threads, back to back, transactions of `group`
+    events, each transaction one statement that takes the events' advisory locks and records
+    them (as the group's claim does), then per event a read by key and an insert of two rows
+    with a jsonb payload returning their ids (as the identity/state read and the replies'
+    insert), then COMMIT; psycopg directly, its statements prepared as ours are. Tables of
+    its own in the throwaway database, dropped after."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(
+            "CREATE TABLE bench_floor_event (channel text, event_id text, "
+            "PRIMARY KEY (channel, event_id))"
+        )
+        admin.execute(
+            "CREATE TABLE bench_floor_row (id bigserial PRIMARY KEY, key text, body jsonb)"
+        )
+        admin.execute("CREATE INDEX ON bench_floor_row (key, id)")
+    claim = (
+        "WITH locks AS (SELECT count(pg_advisory_xact_lock(k)) AS n FROM unnest(%s::bigint[]) k) "
+        "INSERT INTO bench_floor_event (channel, event_id) SELECT 'bench', e "
+        "FROM locks, unnest(%s::text[]) e ON CONFLICT DO NOTHING RETURNING event_id"
+    )
+    read = "SELECT id, body FROM bench_floor_row WHERE key = %s ORDER BY id DESC LIMIT 1"
+    insert = "INSERT INTO bench_floor_row (key, body) VALUES (%s, %s), (%s, %s) RETURNING id"
+    per_thread = max(1, events // workers // group)
+    ready = threading.Barrier(workers + 1)
+
+    def lane(number: int) -> None:
+        with psycopg.connect(conninfo) as conn:
+            for rounds, counted in ((10, False), (per_thread, True)):  # warm up, then timed
+                if counted:
+                    ready.wait()
+                for r in range(rounds):
+                    keys = [f"k{number}-{(r * group + i) % 64}" for i in range(group)]
+                    with conn.cursor() as cur:
+                        cur.execute(
+                            claim,
+                            (
+                                [hash(key) & 0x7FFFFFFF for key in keys],
+                                [f"{number}-{counted}-{r}-{i}" for i in range(group)],
+                            ),
+                        )
+                        cur.fetchall()
+                        for key in keys:
+                            cur.execute(read, (key,))
+                            cur.fetchone()
+                            body = Jsonb({"text": f"resposta para {key}", "buttons": []})
+                            cur.execute(insert, (key, body, key, body))
+                            cur.fetchall()
+                    conn.commit()
+            ready.wait()
+
+    threads = [threading.Thread(target=lane, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    cpu_started = time.process_time()
+    ready.wait()
+    cpu = time.process_time() - cpu_started
+    for thread in threads:
+        thread.join()
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute("DROP TABLE bench_floor_event, bench_floor_row")
+    return cpu / (per_thread * group * workers)
 
 
 def bench_ptb(updates: int) -> Figures:

@@ -14,6 +14,7 @@ import contextvars
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -173,15 +174,28 @@ class _OutboxCollector(Collector):
         yield family
 
 
+# PostgreSQL's DETAIL of a violated constraint names the values: a unique key's ("Key
+# (email)=(…) already exists"), a foreign key's, or a whole row's ("Failing row contains (…)"),
+# which can be a person's e-mail, a CPF or a message payload that carries a secret. The logs
+# keep the constraint and the columns, never the values.
+_DETAIL_VALUES = re.compile(r"(Key \([^)\n]*\)=)\(.*\)|(Failing row contains )\(.*\)")
+
+
+def scrub(text: str) -> str:
+    """`text` (a log line, an exception's trace) without the values a database error names."""
+    return _DETAIL_VALUES.sub(lambda found: (found.group(1) or found.group(2)) + "(…)", text)
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, event id, identity hash."""
+    """One JSON object per line: time, level, logger, message, event id, identity hash; the
+    values a database error names left out (`scrub`)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": scrub(record.getMessage()),
         }
         event_id, identity = EVENT_ID.get(), IDENTITY.get()
         if event_id is not None:
@@ -189,15 +203,16 @@ class JsonFormatter(logging.Formatter):
         if identity is not None:
             line["identity"] = identity
         if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+            line["exc"] = scrub(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
 
 
 class ContextFormatter(logging.Formatter):
-    """The plain format, with the event id and identity hash appended while an event runs."""
+    """The plain format, with the event id and identity hash appended while an event runs; the
+    values a database error names left out (`scrub`)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = scrub(super().format(record))
         event_id, identity = EVENT_ID.get(), IDENTITY.get()
         if event_id is not None:
             text += f" [event={event_id} identity={identity}]"

@@ -160,3 +160,63 @@ def test_events_handled_together_are_each_counted_and_logged_as_their_own(app: A
     text = metrics.render().decode()
     assert 'revendabot_events_handled_total{channel="telegram",outcome="ok"} 3.0' in text
     assert 'revendabot_handle_seconds_count{channel="telegram"} 3.0' in text
+
+
+@pytest.mark.parametrize(
+    ("detail", "kept"),
+    [
+        (
+            "DETAIL:  Key (email)=(ana@escritorio.com.br) already exists.",
+            "DETAIL:  Key (email)=(…) already exists.",
+        ),
+        (
+            "DETAIL:  Key (gestor_id, competencia)=(7, 2026-11) already exists.",
+            "DETAIL:  Key (gestor_id, competencia)=(…) already exists.",
+        ),
+        (
+            'DETAIL:  Key (client_id)=(99) is not present in table "client".',
+            "DETAIL:  Key (client_id)=(…)",
+        ),
+        (
+            'DETAIL:  Failing row contains (12, {"text": "Sua chave: rbk_live_SEGREDO"}, null).',
+            "DETAIL:  Failing row contains (…)",
+        ),
+    ],
+)
+def test_a_database_errors_values_never_reach_the_log_lines(detail: str, kept: str) -> None:
+    from bot.observability import ContextFormatter
+
+    error = f"(psycopg.errors.UniqueViolation) violação\n{detail}\n[SQL: INSERT ...]"
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "falhou: %s", (error,), None)
+    plain = ContextFormatter("%(message)s").format(record)
+    as_json = json.loads(JsonFormatter().format(record))["msg"]
+    for line in (plain, as_json):
+        assert kept in line
+        assert "[SQL: INSERT ...]" in line  # the rest of the error stays
+        for value in ("ana@", "2026-11", "(99)", "SEGREDO"):
+            assert value not in line
+
+
+def test_a_unique_violations_values_are_left_out_of_the_logged_trace(app: App) -> None:
+    """A real IntegrityError from the database (PostgreSQL names the duplicate e-mail in its
+    DETAIL), logged with its trace by either formatter: the e-mail is not in the line."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.observability import ContextFormatter
+
+    office = make_office(app.uow_factory, 1)
+    uow = app.uow_factory()
+    with pytest.raises(IntegrityError) as raised, uow:
+        uow.gestores.add_email(office.gestor.gestor_id, office.email, datetime.now(UTC))
+    if app.db.dialect.name == "postgresql":
+        assert office.email in str(raised.value)  # what would have reached the log
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "falhou", None, (IntegrityError, raised.value, None)
+    )
+    plain = ContextFormatter("%(message)s").format(record)
+    as_json = JsonFormatter().format(record)
+    for line in (plain, as_json):
+        assert "IntegrityError" in line
+        assert office.email not in line

@@ -8,9 +8,10 @@ mix in a loop: /menu → Clientes → Próxima → Próxima → a client card �
 Novo cliente → Novo cadastro → payer → software → plan → CNPJ → razão social → Pular →
 e-mail → telefone → CEP → endereço → Cadastrar. W lanes run the gestores (by default as many
 as `serve` runs its steps on: asyncio's default executor, min(32, CPUs + 4)): the events of one
-identity in order, different identities in parallel. The real outbox sender (bot/sender.py)
-delivers concurrently on an event loop of its own, to a stand-in channel that answers at once:
-its claims, renewals and fenced records are the ones a deployment runs. Each lane is a
+identity in order, different identities in parallel. The real outbox sender (bot/sender.py),
+with the batch and concurrency `serve` gives it (settings: 100 and 64; no pacing), delivers
+concurrently on an event loop of its own, to a stand-in channel that answers at once: its
+claims, renewals and fenced records are the ones a deployment runs. Each lane is a
 coroutine on the sender's loop that runs its steps as `serve`'s channels do (bot/steps.py): on
 a thread of asyncio's default executor on PostgreSQL, on the loop itself on SQLite while the
 one writer is free, with a turn of the loop after each event as a webhook's task would give.
@@ -537,7 +538,14 @@ class FakeSender(threading.Thread):
         self.cpu_at_end: float | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._running = threading.Event()
-        self.sender = _CountingSender(app.uow_factory, [_BenchChannel(self)], steps=steps)
+        settings = app.settings  # its batch and concurrency as `serve` sets them (no pacing)
+        self.sender = _CountingSender(
+            app.uow_factory,
+            [_BenchChannel(self)],
+            batch=settings.sender_batch,
+            concurrency=settings.sender_concurrency,
+            steps=steps,
+        )
         app.wakeup.subscribe(self.sender.wake)
         app.handoff.attach(self.sender)  # as `serve` does: events hand their replies over
 

@@ -940,7 +940,8 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Figures]:
                 closed = run_core(app, gestores, args.updates, args.workers, None)
                 closed.name = f"{backend}, {closed.name}"
                 if backend == "postgresql":
-                    closed.floor_group = max(1, round(closed.updates / closed.transactions))
+                    per_transaction = closed.updates / max(closed.transactions, 1)
+                    closed.floor_group = max(1, round(per_transaction))
                     closed.floor_cpu = bare_postgresql(
                         url, args.updates, args.workers, closed.floor_group
                     )

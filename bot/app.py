@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -323,7 +322,7 @@ def build_runtime(
     # an event alone, or with those that arrive in the same turn of the loop
     handle = Grouped(
         metrics.observe_handle(conversation.handle),
-        functools.partial(conversation.handle_many, around=metrics.observing),
+        metrics.observe_many(conversation.handle_many),
     )
     steps = Steps.for_engine(app.db)  # a thread per step, or the loop on SQLite
     telegram_ch = None

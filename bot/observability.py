@@ -16,7 +16,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -34,6 +35,12 @@ IDENTITY: contextvars.ContextVar[str | None] = contextvars.ContextVar("identity"
 
 T = TypeVar("T")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass(slots=True)
+class _Timing:
+    seconds: float = 0.0
+    outcome: str = "error"  # until the block ends without raising
 
 
 def identity_hash(identity_key: str) -> str:
@@ -103,21 +110,66 @@ class Metrics:
 
         return observed
 
+    def observe_many(
+        self, handle_many: Callable[..., list[T]]
+    ) -> Callable[[Sequence[Inbound]], list[T]]:
+        """`handle_many(events, around=…)` with each event timed and counted once, and its id
+        and identity hash in the logs while its own part runs. An event handled twice (its
+        group failed, then it alone) counts once: the outcome of its last pass, the time of
+        both."""
+
+        def observed(events: Sequence[Inbound]) -> list[T]:
+            # per event object: the event, and its passes' seconds and last outcome
+            passes: dict[int, tuple[Inbound, _Timing]] = {}
+
+            @contextlib.contextmanager
+            def around(inbound: Inbound) -> Iterator[None]:
+                timing = _Timing()
+                try:
+                    with self._timed(inbound) as timing:
+                        yield
+                finally:
+                    _, total = passes.setdefault(id(inbound), (inbound, _Timing()))
+                    total.seconds += timing.seconds
+                    total.outcome = timing.outcome
+
+            try:
+                return handle_many(events, around=around)
+            finally:
+                for inbound, total in passes.values():
+                    self._count(inbound, total.seconds, total.outcome)
+
+        return observed
+
     @contextlib.contextmanager
     def observing(self, inbound: Inbound) -> Iterator[None]:
         """An event's handling, timed and counted, with its id and identity hash in the logs."""
+        timing = _Timing()
+        try:
+            with self._timed(inbound) as timing:
+                yield
+        finally:
+            self._count(inbound, timing.seconds, timing.outcome)
+
+    @contextlib.contextmanager
+    def _timed(self, inbound: Inbound) -> Iterator[_Timing]:
+        """The event's id and identity hash in the logs meanwhile; how long it took and
+        whether it raised, in what it yields once done."""
         event_token = EVENT_ID.set(inbound.event_id)
         identity_token = IDENTITY.set(identity_hash(inbound.identity_key))
+        timing = _Timing()
         began = time.perf_counter()
-        outcome = "error"
         try:
-            yield
-            outcome = "ok"
+            yield timing
+            timing.outcome = "ok"
         finally:
-            self.handle_seconds.labels(inbound.channel).observe(time.perf_counter() - began)
-            self.events.labels(inbound.channel, outcome).inc()
+            timing.seconds = time.perf_counter() - began
             EVENT_ID.reset(event_token)
             IDENTITY.reset(identity_token)
+
+    def _count(self, inbound: Inbound, seconds: float, outcome: str) -> None:
+        self.handle_seconds.labels(inbound.channel).observe(seconds)
+        self.events.labels(inbound.channel, outcome).inc()
 
     def count_fate(self, channel: str, fate: Fate) -> None:
         if isinstance(fate, Delivered):

@@ -153,12 +153,48 @@ def test_events_handled_together_are_each_counted_and_logged_as_their_own(app: A
         for n in (1, 2, 3)
     ]
 
-    engine.handle_many(events, around=metrics.observing)
+    metrics.observe_many(engine.handle_many)(events)
 
     assert [line["event_id"] for line in lines] == ["tg-upd-1", "tg-upd-2", "tg-upd-3"]
     assert [line["identity"] for line in lines] == [identity_hash(f"tg:{n}") for n in (1, 2, 3)]
     text = metrics.render().decode()
     assert 'revendabot_events_handled_total{channel="telegram",outcome="ok"} 3.0' in text
+    assert 'revendabot_handle_seconds_count{channel="telegram"} 3.0' in text
+
+
+def test_events_of_a_failed_group_are_counted_once_with_the_outcome_of_their_last_pass(
+    app: App,
+) -> None:
+    """A step raises inside a group: nothing of it is kept and each event is handled again
+    alone (the failing one answers with its error reference). Each event still counts once,
+    with the time of both passes, as an event handled alone does."""
+    from datetime import UTC, datetime
+
+    from services.conversation import ConversationEngine, Outcome, Result, Turn
+    from services.messages import Inbound, Text, TextBody
+
+    metrics = Metrics()
+    passes: list[str] = []
+
+    def dialogue(turn: Turn) -> Outcome:
+        passes.append(turn.event.event_id)
+        if turn.event.event_id == "tg-upd-2":
+            raise RuntimeError("passo quebrado")
+        return Outcome([Text("ok")], None)
+
+    engine = ConversationEngine(app.uow_factory, dialogue)
+    events = [
+        Inbound("telegram", f"tg:{n}", f"tg-upd-{n}", str(n), TextBody("oi"), datetime.now(UTC))
+        for n in (1, 2, 3)
+    ]
+
+    results = metrics.observe_many(engine.handle_many)(events)
+
+    assert results == [Result.DONE, Result.FAILED, Result.DONE]
+    assert passes == ["tg-upd-1", "tg-upd-2", "tg-upd-1", "tg-upd-2", "tg-upd-3"]
+    text = metrics.render().decode()
+    assert 'revendabot_events_handled_total{channel="telegram",outcome="ok"} 3.0' in text
+    assert 'outcome="error"' not in text
     assert 'revendabot_handle_seconds_count{channel="telegram"} 3.0' in text
 
 

@@ -11,7 +11,9 @@ as `serve` runs its steps on: asyncio's default executor, min(32, CPUs + 4)): th
 identity in order, different identities in parallel. The real outbox sender (bot/sender.py),
 with the batch and concurrency `serve` gives it (settings: 100 and 64; no pacing), delivers
 concurrently on an event loop of its own, to a stand-in channel that answers at once: its
-claims, renewals and fenced records are the ones a deployment runs. Each lane is a
+claims, renewals and fenced records are the ones a deployment runs. That loop, and the echo's,
+is the kind `serve` runs (uvloop where installed; EVENT_LOOP=asyncio for asyncio's own; the
+first line says which). Each lane is a
 coroutine on the sender's loop that runs its steps as `serve`'s channels do (bot/steps.py): on
 a thread of asyncio's default executor on PostgreSQL, on the loop itself on SQLite while the
 one writer is free, with a turn of the loop after each event as a webhook's task would give.
@@ -227,12 +229,12 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from _support import pg_reachable, throwaway_database
 from sqlalchemy import Engine, event, func, select
@@ -240,7 +242,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
 from bot.sender import OutboxSender
-from bot.serve import settle_heap
+from bot.serve import loop_factory, settle_heap
 from bot.settings import Settings
 from bot.steps import Grouped, Steps
 from domain.clients import Payer
@@ -256,6 +258,8 @@ from storage.db import make_engine
 from storage.migrations import upgrade
 from storage.models import Client
 
+T = TypeVar("T")
+
 CLIENTS_PER_GESTOR = 40
 CARD_INDEX = 16  # the first client on page 3 (page size 8)
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -268,6 +272,9 @@ OPEN_LOOP_SHARE = 0.5  # open loop offers this share of the closed loop's rate
 SERVE_STEP_THREADS = min(32, (os.cpu_count() or 1) + 4)
 SENDER_THREADS = "outbox-sender"  # the real sender's database threads (bot/sender.py)
 HANDLING = threading.local()  # .on while this thread runs a handle() call
+# serve's event loop (uvloop where installed, unless EVENT_LOOP says asyncio): the sender's loop
+# here, and the echo's, so that neither side carries the other loop's cost
+SERVE_LOOP = loop_factory(Settings(_env_file=None).event_loop)
 BAD_REPLIES = ("Essa opção expirou", "⚠️", texts.USE_BUTTONS)
 
 
@@ -364,6 +371,12 @@ class Figures:
             )
         for note in self.notes:
             print(f"{'':<4}{note}")
+
+
+def on_serve_loop(main: Coroutine[Any, Any, T]) -> T:
+    """`main` run to its end on a new event loop of the kind `serve` runs."""
+    with asyncio.Runner(loop_factory=SERVE_LOOP) as runner:
+        return runner.run(main)
 
 
 # -- the simulated gestores ----------------------------------------------------------------------
@@ -568,7 +581,7 @@ class FakeSender(threading.Thread):
 
     def run(self) -> None:
         try:
-            asyncio.run(self._run())
+            on_serve_loop(self._run())
         finally:
             self.cpu_at_end = time.thread_time()
 
@@ -1177,7 +1190,7 @@ def bench_ptb(updates: int) -> Figures:
             "bare PTB echo (process_update)", updates, seconds, latencies, cpu_seconds=cpu_seconds
         )
 
-    return asyncio.run(main())
+    return on_serve_loop(main())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1221,7 +1234,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("benchmarks run against 127.0.0.1 only")
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.updates} updates per run, "
-        f"{args.gestores} gestores, {args.workers} workers; load average before: "
+        f"{args.gestores} gestores, {args.workers} workers; "
+        f"event loop: {'asyncio' if SERVE_LOOP is None else 'uvloop'}; load average before: "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
     baseline = bench_ptb(args.updates)

@@ -5,18 +5,27 @@ After the notes, one totals row whose first cell is `TOTAL` (never a 44-characte
 program reading one note per line skips it by that cell): how many notes and how many of them
 cancelled, and the sum of vNF of the authorized notes only — its label says so, since the
 value column of every other row is the note's own vNF whatever its situação.
+
+The same rows and the same `gerado_em` give the same bytes: the workbook's dates and its ZIP
+members' dates are that moment, never the clock's (openpyxl's own save stamps both with now).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import shutil
+import zipfile
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
+from typing import IO, Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
+from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
 from domain.fiscal.model import Situacao
 from domain.fiscal.report import SAO_PAULO, Cabecalho, LinhaRelatorio, Resumo
@@ -145,5 +154,39 @@ def render_xlsx(cabecalho: Cabecalho, linhas: Iterable[LinhaRelatorio]) -> bytes
     totals[VALUE_COLUMN].number_format = "#,##0.00"
     sheet.append(totals)
     out = io.BytesIO()
-    workbook.save(out)
+    ExcelWriter(workbook, _StampedZip(out, moment)).save()  # (closes the archive)
     return out.getvalue()
+
+
+class _StampedZip(zipfile.ZipFile):
+    """The archive openpyxl writes into, every member dated `moment` instead of now (a name
+    given to `writestr`) or its temporary file's time (`write`, the write-only sheet)."""
+
+    def __init__(self, out: IO[bytes], moment: datetime) -> None:
+        super().__init__(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.moment = moment.timetuple()[:6]
+
+    def _member(self, name: str, size: int = 0) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, self.moment)
+        info.compress_type = self.compression
+        info.external_attr = 0o600 << 16  # (what writestr gives a name: rw for its owner)
+        info.file_size = size  # (tells `open` whether the member needs ZIP64)
+        return info
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(zinfo_or_arcname, str):
+            zinfo_or_arcname = self._member(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+
+    def write(
+        self,
+        filename: Any,
+        arcname: Any = None,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        member = self._member(arcname or os.path.basename(filename), os.path.getsize(filename))
+        if compress_type is not None:
+            member.compress_type = compress_type
+        with open(filename, "rb") as source, self.open(member, "w") as target:
+            shutil.copyfileobj(source, target, 1 << 20)  # (streamed: a sheet can be large)

@@ -8,6 +8,9 @@ import csv
 import io
 import os
 import re
+import time
+import zipfile
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -194,6 +197,25 @@ def test_the_xlsx_has_the_same_rows_with_numbers_and_dates() -> None:
     assert rows[3][10] == pytest.approx(1015.0)
     assert rows[3][9] == "Autorizada"
     assert sheet.title == "NF-e 2026-10"
+
+
+def test_the_xlsx_is_the_same_bytes_whatever_the_clock_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = render_xlsx(CABECALHO, fixed_rows())
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 3 * 86400 + 3601)  # (what zipfile reads)
+    second = render_xlsx(CABECALHO, fixed_rows())
+
+    assert second == first
+    generated = (2026, 11, 3, 10, 30, 0)  # PINNED in São Paulo, as the sheet shows it
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert "xl/worksheets/sheet1.xml" in archive.namelist()
+        assert {member.date_time for member in archive.infolist()} == {generated}
+    properties = load_workbook(io.BytesIO(first)).properties
+    assert properties.created == properties.modified == datetime(*generated)  # noqa: DTZ001
+    other = render_xlsx(replace(CABECALHO, gerado_em=PINNED + timedelta(days=1)), fixed_rows())
+    assert other != first
 
 
 def test_the_items_read_from_a_stored_xml_are_the_parsers_items() -> None:

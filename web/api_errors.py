@@ -7,7 +7,8 @@ raises service errors or `HTTPException` with a pt-BR detail and never maps them
 A 405 anywhere carries an `Allow` header listing every method of the path: Starlette's own lists
 only the methods of the first route whose path matched (POST alone for /api/v1/documentos).
 Parameter hints and allowed methods are read from the OpenAPI document, so the errors say what
-/docs says.
+/docs says; the methods of routes left out of it (a channel's webhook POST) are added by asking
+the routes themselves.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
+from starlette.routing import Match
 
 from domain.fiscal.zipsafe import ZipRefusedError, ZipTooLargeError
 from services.errors import NotFound
@@ -187,10 +189,19 @@ def _descriptions(request: Request) -> dict[str, str]:
 
 
 def _allowed_methods(request: Request, fallback: str) -> str:
-    """The methods the OpenAPI document lists for this path; a path left out of the document
-    (a page, a webhook) keeps Starlette's own list."""
-    methods = sorted(m.upper() for m in _path_item(request) if m.upper() in HTTP_METHODS)
-    return ", ".join(methods) or fallback
+    """The methods the OpenAPI document lists for this path, and those of the plain routes
+    left out of it on the same path (a channel's webhook POST beside its GET); a path with
+    neither keeps Starlette's own list."""
+    methods = {m.upper() for m in _path_item(request) if m.upper() in HTTP_METHODS}
+    routes = request.app.router.routes
+    methods |= {
+        method
+        for method in HTTP_METHODS - methods
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    }
+    return ", ".join(sorted(methods)) or fallback
 
 
 def _path_item(request: Request) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Protocol
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from web.app import webhook_route
 from web.backpressure import Admission
 
 WHATSAPP_WEBHOOK_PATH = "/webhooks/whatsapp"
@@ -40,7 +41,6 @@ def whatsapp_router(channel: WhatsAppWebhook, admission: Admission | None = None
             return Response(status_code=403)
         return PlainTextResponse(answer)
 
-    @router.post(WHATSAPP_WEBHOOK_PATH)
     async def receive(request: Request) -> Response:
         body = await request.body()
         if not await channel.signature_ok(body, request.headers.get(SIGNATURE_HEADER)):
@@ -52,4 +52,5 @@ def whatsapp_router(channel: WhatsAppWebhook, admission: Admission | None = None
             await channel.process_body(body)
         return Response(status_code=200)
 
+    webhook_route(router, WHATSAPP_WEBHOOK_PATH, receive)
     return router

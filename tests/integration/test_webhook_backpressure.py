@@ -1,5 +1,6 @@
 """Webhook backpressure: past the limit of events in progress, 503 with Retry-After at once
-(the platform redelivers later) instead of queueing without bound; below it, 200 as before."""
+(the platform redelivers later) instead of queueing without bound; below it, 200 as before.
+And the webhook routes' answers to a method they do not take."""
 
 from __future__ import annotations
 
@@ -105,3 +106,32 @@ async def test_whatsapp_shares_the_same_gate(uow_factory: UnitOfWorkFactory) -> 
         assert second.headers["Retry-After"] == "1"
         channel.release.set()
         assert (await first).status_code == 200
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", TELEGRAM_WEBHOOK_PATH, "POST"),
+        ("PUT", TELEGRAM_WEBHOOK_PATH, "POST"),
+        ("PUT", WHATSAPP_WEBHOOK_PATH, "GET, POST"),
+        ("DELETE", WHATSAPP_WEBHOOK_PATH, "GET, POST"),
+    ],
+)
+async def test_a_webhook_asked_with_another_method_says_every_method_its_path_takes(
+    uow_factory: UnitOfWorkFactory, method: str, path: str, allow: str
+) -> None:
+    channel = BlockingChannel()
+    app = create_app(
+        uow_factory, telegram=channel, telegram_secret=SECRET, routers=[whatsapp_router(channel)]
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
+        response = await client.request(method, path)
+        document = (await client.get("/openapi.json")).json()
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allow
+    assert channel.started == 0
+    # the webhooks are the platforms', not the integration API's
+    assert "post" not in document["paths"].get(path, {})

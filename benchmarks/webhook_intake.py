@@ -1,0 +1,153 @@
+"""Benchmark: the CPU of a Telegram webhook request in the web app, before the step runs.
+
+    .venv/bin/python benchmarks/webhook_intake.py [--requests N] [--smoke]
+
+N POSTs of one Telegram update (a message, with the secret header) straight into the ASGI app
+`create_app` builds (web/app.py), on `serve`'s event loop, with a channel that takes the payload
+and does nothing: what is left is the route's own cost (routing, the secret's check, reading and
+parsing the JSON body, the admission gate, the answer). No HTTP server and no socket: uvicorn's
+part is in benchmarks/load.py. Baseline, measured in the same run: the same handler as a FastAPI
+route (`@router.post` with the secret as a `Header` parameter), as the webhook was before it
+became a plain Starlette route (`web.app.webhook_route`). Printed: CPU per request of each (µs)
+and their difference, which `serve` pays on the event loop's thread for every update.
+`--smoke` (`./dev test` runs it so the script cannot rot) sends 200: figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Header, Request, Response
+
+from bot.serve import loop_factory
+from bot.settings import Settings
+from web.app import SECRET_HEADER, TELEGRAM_WEBHOOK_PATH, create_app
+
+SECRET = "s" * 40  # (this script's own)
+WARM_UP = 500
+UPDATE = {
+    "update_id": 1,
+    "message": {
+        "message_id": 7,
+        "date": 1_765_000_000,
+        "chat": {"id": 42, "type": "private", "first_name": "Gestor"},
+        "from": {"id": 42, "is_bot": False, "first_name": "Gestor"},
+        "text": "/menu",
+    },
+}
+
+Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+class Channel:
+    """Takes the update and does nothing with it."""
+
+    def __init__(self) -> None:
+        self.updates = 0
+
+    async def process_payload(self, payload: dict[str, Any]) -> None:
+        self.updates += 1
+
+
+def as_fastapi_route(channel: Channel) -> FastAPI:
+    """The baseline: the webhook as a FastAPI route, its secret a `Header` parameter."""
+    app = FastAPI()
+    router = APIRouter()
+    expected = SECRET.encode()
+
+    @router.post(TELEGRAM_WEBHOOK_PATH)
+    async def telegram_webhook(
+        request: Request, token: str | None = Header(default=None, alias=SECRET_HEADER)
+    ) -> Response:
+        if token is None or not secrets.compare_digest(token.encode(), expected):
+            return Response(status_code=403)
+        await channel.process_payload(await request.json())
+        return Response(status_code=200)
+
+    app.include_router(router)
+    return app
+
+
+async def requests_per_cpu(app: Asgi, requests: int) -> float:
+    """CPU seconds per request, after a warm-up; every answer must be 200."""
+    body = json.dumps(UPDATE).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": TELEGRAM_WEBHOOK_PATH,
+        "raw_path": TELEGRAM_WEBHOOK_PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (SECRET_HEADER.lower().encode(), SECRET.encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
+    }
+    statuses: set[int] = set()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.add(message["status"])
+
+    for _ in range(WARM_UP):
+        await app(dict(scope), receive, send)
+    started = time.process_time()
+    for _ in range(requests):
+        await app(dict(scope), receive, send)
+    cpu = time.process_time() - started
+    if statuses != {200}:
+        raise SystemExit(f"the webhook answered {sorted(statuses)}, not 200")
+    return cpu / requests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3, help="baseline and ours, in turn")
+    parser.add_argument("--smoke", action="store_true", help="200 requests, one round")
+    args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.rounds = 200, 1
+    loop = loop_factory(Settings(_env_file=None).event_loop)
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; {args.requests} requests per "
+        f"run; loop: {'asyncio' if loop is None else 'uvloop'}"
+    )
+    ours_channel, baseline_channel = Channel(), Channel()
+    ours = create_app(None, telegram=ours_channel, telegram_secret=SECRET)  # type: ignore[arg-type]
+    baseline = as_fastapi_route(baseline_channel)
+    for round_number in range(1, args.rounds + 1):
+        with asyncio.Runner(loop_factory=loop) as runner:
+            before = runner.run(requests_per_cpu(baseline, args.requests))
+            after = runner.run(requests_per_cpu(ours, args.requests))
+        print(
+            f"round {round_number}: baseline (FastAPI route): {1e6 * before:6.1f} µs of CPU per "
+            f"request | ours (plain route): {1e6 * after:6.1f} µs | "
+            f"{1e6 * (before - after):+6.1f} µs, {after / before:4.2f}× the baseline"
+        )
+    expected = (WARM_UP + args.requests) * args.rounds
+    if ours_channel.updates != expected or baseline_channel.updates != expected:
+        raise SystemExit("not every update reached its channel")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

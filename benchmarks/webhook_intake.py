@@ -10,6 +10,11 @@ part is in benchmarks/load.py. Baseline, measured in the same run: the same hand
 route (`@router.post` with the secret as a `Header` parameter), as the webhook was before it
 became a plain Starlette route (`web.app.webhook_route`). Printed: CPU per request of each (µs)
 and their difference, which `serve` pays on the event loop's thread for every update.
+
+Then the channel's reading of the update into the conversation's event, on its own: a text
+message and a button press under a message of six buttons, through python-telegram-bot
+(`Update.de_json` + `to_inbound`, the baseline, which every update took before) and through
+`read_plain` (bot/channels/telegram.py), the reading the webhook now gives those two kinds.
 `--smoke` (`./dev test` runs it so the script cannot rot) sends 200: figures mean nothing.
 """
 
@@ -23,10 +28,13 @@ import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Header, Request, Response
+from telegram import Bot, Update
 
+from bot.channels.telegram import read_plain, to_inbound
 from bot.serve import loop_factory
 from bot.settings import Settings
 from web.app import SECRET_HEADER, TELEGRAM_WEBHOOK_PATH, create_app
@@ -41,6 +49,28 @@ UPDATE = {
         "chat": {"id": 42, "type": "private", "first_name": "Gestor"},
         "from": {"id": 42, "is_bot": False, "first_name": "Gestor"},
         "text": "/menu",
+    },
+}
+
+PRESS = {
+    "update_id": 2,
+    "callback_query": {
+        "id": "4382bfdwdsb323b2d9",
+        "chat_instance": "-81726354",
+        "data": "m:clientes",
+        "from": {"id": 42, "is_bot": False, "first_name": "Gestor", "last_name": "Souza"},
+        "message": {
+            "message_id": 8,
+            "date": 1_765_000_000,
+            "chat": {"id": 42, "type": "private", "first_name": "Gestor"},
+            "from": {"id": 1, "is_bot": True, "first_name": "RevendaBot"},
+            "text": "O que você quer fazer?",
+            "reply_markup": {
+                "inline_keyboard": [
+                    [{"text": f"Opção {n}", "callback_data": f"x:{n}"}] for n in range(6)
+                ]
+            },
+        },
     },
 }
 
@@ -118,6 +148,17 @@ async def requests_per_cpu(app: Asgi, requests: int) -> float:
     return cpu / requests
 
 
+def reading_per_cpu(read: Callable[[dict[str, Any]], object], payload: dict[str, Any]) -> float:
+    """CPU seconds per reading of the payload, after a warm-up."""
+    for _ in range(WARM_UP):
+        read(payload)
+    rounds = 5_000
+    started = time.process_time()
+    for _ in range(rounds):
+        read(payload)
+    return (time.process_time() - started) / rounds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
@@ -142,6 +183,25 @@ def main() -> int:
             f"round {round_number}: baseline (FastAPI route): {1e6 * before:6.1f} µs of CPU per "
             f"request | ours (plain route): {1e6 * after:6.1f} µs | "
             f"{1e6 * (before - after):+6.1f} µs, {after / before:4.2f}× the baseline"
+        )
+    bot = Bot("123456:INTAKE")
+
+    def through_ptb(payload: dict[str, Any]) -> object:
+        return to_inbound(Update.de_json(payload, bot))
+
+    for name, payload in (("a text message", UPDATE), ("a button press", PRESS)):
+        now = datetime.now(UTC)
+        ours_event = read_plain(payload, now=now)
+        if ours_event is None or ours_event[0] != to_inbound(
+            Update.de_json(payload, bot), now=now
+        ):
+            raise SystemExit(f"{name}: read_plain and PTB read different events")
+        before = reading_per_cpu(through_ptb, payload)
+        after = reading_per_cpu(read_plain, payload)
+        print(
+            f"reading {name}: baseline (Update.de_json + to_inbound): {1e6 * before:6.1f} µs "
+            f"of CPU | ours (read_plain): {1e6 * after:5.1f} µs | "
+            f"{1e6 * (before - after):+6.1f} µs"
         )
     expected = (WARM_UP + args.requests) * args.rounds
     if ours_channel.updates != expected or baseline_channel.updates != expected:

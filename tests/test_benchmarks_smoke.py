@@ -134,6 +134,9 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
         [
             r"round 1: baseline \(FastAPI route\): +[\d.]+ µs of CPU per request \| "
             r"ours \(plain route\): +[\d.]+ µs",
+            r"reading a text message: baseline \(Update.de_json \+ to_inbound\): +[\d.]+ µs "
+            r"of CPU \| ours \(read_plain\): +[\d.]+ µs",
+            r"reading a button press: baseline .* ours \(read_plain\): +[\d.]+ µs",
         ],
     ),
     "bot_api_calls.py": (

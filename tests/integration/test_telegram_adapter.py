@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from bot.channels.telegram import (
     TelegramChannel,
     from_settings,
     keyboard,
+    read_plain,
     to_inbound,
 )
 from bot.sender import OutboxSender
@@ -538,3 +540,106 @@ async def test_error_texts_never_carry_the_token(channel: TelegramChannel) -> No
     url_error = f"Connection to https://api.telegram.org/bot{TOKEN}/sendMessage failed"
     assert TOKEN not in channel.scrub(url_error)
     assert "<token>" in channel.scrub(url_error)
+
+
+def _with(payload: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """The payload with one field set (or taken out, for value `...`)."""
+    copied = copy.deepcopy(payload)
+    *parents, last = path
+    target = copied
+    for key in parents:
+        target = target[key]
+    if value is ...:
+        del target[last]
+    else:
+        target[last] = value
+    return copied
+
+
+MESSAGE = message_update(7, USER, "bom dia")
+PRESS = callback_update(8, USER, "m:clientes", message_id=55)
+PLAIN_UPDATES = {
+    "text": MESSAGE,
+    "command": message_update(9, USER, "/menu"),
+    "no last name": _with(MESSAGE, ("message", "from", "last_name"), ...),
+    "accents and emoji": _with(MESSAGE, ("message", "text"), "Ação ✅ São Paulo"),
+    "group chat": _with(MESSAGE, ("message", "chat"), {"id": -100123, "type": "group"}),
+    "press": PRESS,
+    "press, no last name": _with(PRESS, ("callback_query", "from", "last_name"), ...),
+    "press on a message Telegram no longer shows": _with(
+        PRESS,
+        ("callback_query", "message"),
+        {"chat": {"id": USER, "type": "private"}, "message_id": 55, "date": 0},
+    ),
+}
+OTHER_UPDATES = {
+    "document": document_update(10, USER, name="nota.xml", mime="text/xml", size=10),
+    "sticker": _with(
+        _with(MESSAGE, ("message", "text"), ...),
+        ("message", "sticker"),
+        {
+            "file_id": "s",
+            "file_unique_id": "u",
+            "type": "regular",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+        },
+    ),
+    "edited message": {"update_id": 11, "edited_message": MESSAGE["message"]},
+    "channel post": _with(MESSAGE, ("message", "from"), ...),
+    "press without data (a game)": _with(PRESS, ("callback_query", "data"), ...),
+    "press on an inline message": _with(PRESS, ("callback_query", "message"), ...),
+    "update id as text": _with(MESSAGE, ("update_id",), "7"),
+    "user id as text": _with(MESSAGE, ("message", "from", "id"), "111"),
+    "no first name": _with(MESSAGE, ("message", "from", "first_name"), ...),
+    "a field beside the message": {**MESSAGE, "edited_message": MESSAGE["message"]},
+}
+
+
+@pytest.mark.parametrize("payload", PLAIN_UPDATES.values(), ids=PLAIN_UPDATES.keys())
+def test_a_plain_update_is_read_from_the_json_as_ptb_reads_it(
+    channel: TelegramChannel, payload: dict[str, Any]
+) -> None:
+    now = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
+    update = parse(payload, channel)
+
+    found = read_plain(payload, now=now)
+
+    assert found is not None
+    query = update.callback_query
+    assert found == (to_inbound(update, now=now), None if query is None else query.id)
+
+
+@pytest.mark.parametrize("payload", OTHER_UPDATES.values(), ids=OTHER_UPDATES.keys())
+def test_any_other_update_is_left_to_ptb(payload: dict[str, Any]) -> None:
+    assert read_plain(payload) is None
+
+
+async def test_a_webhook_button_press_is_answered_in_the_reply_and_its_step_runs(
+    app: App, api: FakeBotApi, channel: TelegramChannel, office: Office
+) -> None:
+    add_client(app.uow_factory, office.gestor, 1, name="Padaria Central Ltda")
+    assert await channel.process_payload(message_update(1, USER, "/menu")) is None
+    await send_outbox(app, channel)
+    (menu,) = api.called("sendMessage")
+    menu_id = int(outbox_rows(app.uow_factory)[-1].external_ref or 0)
+    clientes = menu.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+
+    answer = await channel.process_payload(callback_update(2, USER, clientes, message_id=menu_id))
+    await send_outbox(app, channel)
+
+    assert answer == {"method": "answerCallbackQuery", "callback_query_id": "cq2"}
+    assert not api.called("answerCallbackQuery")  # Telegram makes it on reading the answer
+    (edit,) = api.called("editMessageText")
+    assert "Padaria Central Ltda" in edit.params["text"]
+    # a document still goes through PTB's reading
+    await channel.process_payload(document_update(3, USER, name="a.xml", mime="text/xml", size=9))
+    assert count_processed(app.uow_factory) == 3
+
+
+def count_processed(uow_factory: UnitOfWorkFactory) -> int:
+    uow = uow_factory()
+    with uow:
+        return len(uow.session.execute(select(ProcessedEvent.event_id)).all())

@@ -41,36 +41,34 @@ from web.app import SECRET_HEADER, TELEGRAM_WEBHOOK_PATH, create_app
 
 SECRET = "s" * 40  # (this script's own)
 WARM_UP = 500
-UPDATE = {
-    "update_id": 1,
-    "message": {
-        "message_id": 7,
-        "date": 1_765_000_000,
-        "chat": {"id": 42, "type": "private", "first_name": "Gestor"},
-        "from": {"id": 42, "is_bot": False, "first_name": "Gestor"},
-        "text": "/menu",
-    },
-}
+CHAT = {"id": 42, "type": "private", "first_name": "Gestor"}
 
+
+def message(message_id: int, sender: dict[str, Any], text: str) -> dict[str, Any]:
+    """A private text message in the gestor's chat, as the Bot API gives it."""
+    return {
+        "message_id": message_id,
+        "date": 1_765_000_000,
+        "chat": CHAT,
+        "from": sender,
+        "text": text,
+    }
+
+
+GESTOR = {"id": 42, "is_bot": False, "first_name": "Gestor", "last_name": "Souza"}
+UPDATE = {"update_id": 1, "message": message(7, GESTOR, "/menu")}
+MENU = message(8, {"id": 1, "is_bot": True, "first_name": "RevendaBot"}, "O que você quer fazer?")
+MENU["reply_markup"] = {
+    "inline_keyboard": [[{"text": f"Opção {n}", "callback_data": f"x:{n}"}] for n in range(6)]
+}
 PRESS = {
     "update_id": 2,
     "callback_query": {
         "id": "4382bfdwdsb323b2d9",
         "chat_instance": "-81726354",
         "data": "m:clientes",
-        "from": {"id": 42, "is_bot": False, "first_name": "Gestor", "last_name": "Souza"},
-        "message": {
-            "message_id": 8,
-            "date": 1_765_000_000,
-            "chat": {"id": 42, "type": "private", "first_name": "Gestor"},
-            "from": {"id": 1, "is_bot": True, "first_name": "RevendaBot"},
-            "text": "O que você quer fazer?",
-            "reply_markup": {
-                "inline_keyboard": [
-                    [{"text": f"Opção {n}", "callback_data": f"x:{n}"}] for n in range(6)
-                ]
-            },
-        },
+        "from": GESTOR,
+        "message": MENU,
     },
 }
 

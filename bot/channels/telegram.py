@@ -235,9 +235,9 @@ def read_plain(
     event for these two (tests/integration/test_telegram_adapter.py holds them to it).
 
     `Update.de_json` builds PTB's whole object tree, which the webhook then reads five fields
-    of: 115 µs of CPU for a text message and 135 µs for a button press under its message with
-    six buttons, on the event loop's thread, for every update; this reads them in 3–5 µs
-    (benchmarks/webhook_intake.py)."""
+    of: 72–115 µs of CPU for a text message and 130–136 µs for a button press under its
+    message with six buttons, on the event loop's thread, for every update; this reads them in
+    2.4–4.6 µs (benchmarks/webhook_intake.py, five runs)."""
     update_id = payload.get("update_id")
     if type(update_id) is not int:
         return None

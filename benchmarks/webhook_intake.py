@@ -184,15 +184,13 @@ def main() -> int:
         )
     bot = Bot("123456:INTAKE")
 
-    def through_ptb(payload: dict[str, Any]) -> object:
-        return to_inbound(Update.de_json(payload, bot))
+    def through_ptb(payload: dict[str, Any], now: datetime | None = None) -> object:
+        return to_inbound(Update.de_json(payload, bot), now=now)
 
     for name, payload in (("a text message", UPDATE), ("a button press", PRESS)):
         now = datetime.now(UTC)
         ours_event = read_plain(payload, now=now)
-        if ours_event is None or ours_event[0] != to_inbound(
-            Update.de_json(payload, bot), now=now
-        ):
+        if ours_event is None or ours_event[0] != through_ptb(payload, now):
             raise SystemExit(f"{name}: read_plain and PTB read different events")
         before = reading_per_cpu(through_ptb, payload)
         after = reading_per_cpu(read_plain, payload)

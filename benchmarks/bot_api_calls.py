@@ -6,9 +6,12 @@ N `sendMessage` calls of python-telegram-bot (`Bot.send_message`, answer parsed)
 API stand-in of load.py, running in a process of its own so only the caller's CPU is counted;
 at most K in flight at once (the sender's concurrency is SENDER_CONCURRENCY, 64 by default),
 on `serve`'s event loop (EVENT_LOOP). Baseline: PTB's default `HTTPXRequest` (one httpx
-connection pool); ours: the request `build_bot` gives the sender (bot/channels/http_lanes.py,
-one-connection lanes). Printed per K: CPU per call of each (ms) and calls/s, and their ratio.
-`--smoke` (`./dev test` runs it so the script cannot rot) makes 50 calls: figures mean nothing.
+connection pool). Then PTB's `HTTPXRequest` on the lanes (bot/channels/http_lanes.py,
+one-connection lanes), through httpx's client; and ours, the request `build_bot` gives the
+sender: the lanes, with calls without files straight to them (bot/channels/
+bot_api_request.py). Printed per K: CPU per call of each (ms) and calls/s, and ours against
+each. `--smoke` (`./dev test` runs it so the script cannot rot) makes 50 calls: figures mean
+nothing.
 
 Why lanes (py-spy of `serve` at saturation, 7 Dec 2026): httpcore's
 `AsyncConnectionPool._assign_requests_to_connections` was in 70% of the samples of the sender's
@@ -16,6 +19,12 @@ Bot API calls; it runs at every request and response, asks every connection of t
 whether it expired (an anyio attribute lookup that builds a dict per connection) and, for
 every idle one, counts the idle ones again. With 16 to 64 calls in flight the pool holds as
 many connections; a lane's pool holds one.
+
+Why straight to the lanes (py-spy --gil of `serve` under load.py's open loop, 8 Dec 2026):
+sendMessage and editMessageText were half of the samples holding the GIL, httpx's client
+layers above the transport a third of those. Three runs, 3,000 calls each, uvloop: lanes
+through the client → straight to them, 16 in flight 0.66, 0.65, 0.63 → 0.56, 0.53, 0.57 ms of
+CPU a call; 64 in flight 0.69, 0.80, 0.98 → 0.60, 0.72, 0.74 (PTB's default 1.17–1.48).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from pydantic import SecretStr
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.channels.http_lanes import EXTRA_LANES, LaneTransport
 from bot.channels.telegram import build_bot
 from bot.serve import loop_factory
 from bot.settings import Settings
@@ -39,6 +49,9 @@ from bot.settings import Settings
 TOKEN = "123456:CALLS"  # noqa: S105 (the stand-in accepts any token)
 CHATS = 64
 WARM_UP = 200
+PTBS = "PTB's HTTPXRequest"
+THROUGH_CLIENT = "PTB's HTTPXRequest on the lanes"
+OURS = "ours (lanes, straight)"
 
 
 def _stand_in(ports: Queue[int]) -> None:
@@ -94,20 +107,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for in_flight in levels:
             figures = {}
-            for name in ("PTB's HTTPXRequest", "ours (lanes)"):
+            for name in (PTBS, THROUGH_CLIENT, OURS):
                 with asyncio.Runner(loop_factory=factory) as runner:
-                    if name.startswith("ours"):
+                    if name == OURS:
                         bot = build_bot(settings)
+                    elif name == THROUGH_CLIENT:
+                        lanes = LaneTransport(settings.sender_concurrency + EXTRA_LANES)
+                        request = HTTPXRequest(httpx_kwargs={"transport": lanes})
+                        bot = Bot(TOKEN, base_url=base, request=request)
                     else:
                         bot = Bot(TOKEN, base_url=base, request=HTTPXRequest())
                     figures[name] = runner.run(_calls(bot, in_flight, calls))
                 cpu, rate = figures[name]
                 print(
-                    f"{in_flight:>3} in flight, {name + ':':<20} {1000 * cpu:5.2f} ms of CPU "
+                    f"{in_flight:>3} in flight, {name + ':':<34} {1000 * cpu:5.2f} ms of CPU "
                     f"per call, {rate:7.0f} calls/s"
                 )
-            ratio = figures["ours (lanes)"][0] / figures["PTB's HTTPXRequest"][0]
-            print(f"{in_flight:>3} in flight: ours / PTB's = {ratio:.2f}× the CPU per call")
+            for baseline in (PTBS, THROUGH_CLIENT):
+                ratio = figures[OURS][0] / figures[baseline][0]
+                print(
+                    f"{in_flight:>3} in flight: ours / {baseline} = {ratio:.2f}× the CPU per call"
+                )
     finally:
         server.terminate()
     return 0

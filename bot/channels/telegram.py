@@ -52,9 +52,10 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels.bot_api_request import LaneRequest
 from bot.channels.http_lanes import EXTRA_LANES, lanes_or_default
 from bot.settings import Settings
 from bot.steps import Steps
@@ -147,7 +148,8 @@ def build_bot(settings: Settings, *, request: BaseRequest | None = None) -> Bot:
 
     Without one, the Bot API calls go over lanes of one connection each (bot/channels/
     http_lanes.py), as many as the sender's concurrency and a few for the rest (file
-    downloads, webhook set-up); getUpdates keeps PTB's own request.
+    downloads, webhook set-up), those without files straight to them (bot/channels/
+    bot_api_request.py); getUpdates keeps PTB's own request.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -155,7 +157,7 @@ def build_bot(settings: Settings, *, request: BaseRequest | None = None) -> Bot:
     if request is None:
         transport = lanes_or_default(settings.sender_concurrency + EXTRA_LANES)
         if transport is not None:
-            request = HTTPXRequest(httpx_kwargs={"transport": transport})
+            request = LaneRequest(transport)
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_base_url,

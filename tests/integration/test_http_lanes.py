@@ -4,18 +4,41 @@ released however its request ends, and httpx's own transport where a proxy is co
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import NetworkError, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
 
+from bot.channels.bot_api_request import LaneRequest
 from bot.channels.http_lanes import EXTRA_LANES, LaneTransport
 from bot.channels.telegram import build_bot
 from bot.settings import Settings
 
 
-class Server:
+class Local:
+    """A server on 127.0.0.1 for the block of `async with` (its URL, under `prefix`)."""
+
+    prefix = ""
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}{self.prefix}"
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class Server(Local):
     """HTTP/1.1 with keep-alive on 127.0.0.1; `/hold` waits for `release`, `/never` never
     answers, `/fail` answers 500; remembers the client port of every request."""
 
@@ -23,15 +46,6 @@ class Server:
         self.peers: list[int] = []
         self.release = asyncio.Event()
         self.holding = 0
-        self._server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> str:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def __aexit__(self, *_exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")[1]
@@ -172,3 +186,193 @@ def test_the_lanes_share_one_tls_context_that_verifies_certificates(
     assert context is not None
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
+
+
+# -- the Bot API requests on the lanes (bot/channels/bot_api_request.py) -------------------------
+
+TOKEN = "123:ABC"
+MESSAGE = {"message_id": 77, "date": 1765000000, "chat": {"id": 42, "type": "private"}}
+ME = {"id": 123, "is_bot": True, "first_name": "RevendaBot", "username": "revenda_bot"}
+
+
+@dataclass
+class Exchange:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class BotApi(Local):
+    """A Bot API on 127.0.0.1 that records every request as it arrives (headers, body) and
+    answers each method as `answers` says: (status, JSON body), or None to never answer;
+    getMe (a Bot's start) is answered and not recorded."""
+
+    prefix = "/bot"
+
+    def __init__(self, answers: dict[str, tuple[int, dict[str, Any]] | None]) -> None:
+        self.answers = {"getMe": (200, {"ok": True, "result": ME}), **answers}
+        self.exchanges: list[Exchange] = []
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                verb, path, _ = line.decode().split(" ", 2)
+                headers: dict[str, str] = {}
+                while (header := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = header.decode().partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                method = path.rsplit("/", 1)[-1]
+                if method != "getMe":
+                    self.exchanges.append(Exchange(verb, path, headers, body))
+                answer = self.answers[method]
+                if answer is None:
+                    await asyncio.Event().wait()
+                    return
+                status, content = answer
+                payload = json.dumps(content).encode()
+                writer.write(
+                    b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n" % status
+                    + b"Content-Length: %d\r\n\r\n" % len(payload)
+                    + payload
+                )
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+
+def _bots(base_url: str) -> dict[str, Bot]:
+    """The same Bot on PTB's own request (over the same lanes, through httpx's client) and on
+    ours."""
+    return {
+        "ptb": Bot(
+            TOKEN,
+            base_url=base_url,
+            request=HTTPXRequest(httpx_kwargs={"transport": LaneTransport(2)}),
+        ),
+        "ours": Bot(TOKEN, base_url=base_url, request=LaneRequest(LaneTransport(2))),
+    }
+
+
+async def _send(bot: Bot) -> Message:
+    markup = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("Clientes", callback_data="c:1")],
+            [InlineKeyboardButton("Painel", url="https://exemplo.com.br/painel")],
+        ]
+    )
+    return await bot.send_message(
+        42, "<code>123</code> ção 😀", reply_markup=markup, parse_mode="HTML"
+    )
+
+
+async def test_a_call_without_files_sends_what_ptbs_request_sends_and_reads_its_answer() -> None:
+    api = BotApi({"sendMessage": (200, {"ok": True, "result": MESSAGE})})
+    async with api as url:
+        answers = {}
+        for name, bot in _bots(url).items():
+            async with bot:
+                answers[name] = await _send(bot)
+    assert answers["ours"] == answers["ptb"]
+    assert answers["ours"].message_id == 77
+    ptb, ours = api.exchanges
+    assert (ours.method, ours.path, ours.body) == (ptb.method, ptb.path, ptb.body)
+    assert ours.path == f"/bot{TOKEN}/sendMessage"
+    assert b"reply_markup=" in ours.body
+    assert b"parse_mode=HTML" in ours.body
+    # the same headers, but for those httpx's client adds by default
+    client_defaults = {"accept", "accept-encoding", "connection"}
+    assert ours.headers == {k: v for k, v in ptb.headers.items() if k not in client_defaults}
+    assert ours.headers["user-agent"].startswith("python-telegram-bot")
+    assert ours.headers["content-type"] == "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}),
+        (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked"}),
+        (
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 7",
+                "parameters": {"retry_after": 7},
+            },
+        ),
+        (
+            400,
+            {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: group chat was upgraded",
+                "parameters": {"migrate_to_chat_id": -1001},
+            },
+        ),
+        (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}),
+        (500, {"nothing": "expected"}),
+    ],
+    ids=["400", "403", "429", "migrated", "502", "500-odd"],
+)
+async def test_telegrams_refusals_raise_what_ptbs_request_raises(
+    answer: tuple[int, dict[str, Any]],
+) -> None:
+    async with BotApi({"sendMessage": answer}) as url:
+        raised = {}
+        for name, bot in _bots(url).items():
+            async with bot:
+                with pytest.raises(TelegramError) as caught:
+                    await _send(bot)
+                raised[name] = (type(caught.value), str(caught.value))
+    assert raised["ours"] == raised["ptb"]
+
+
+async def test_the_transports_failures_raise_what_ptbs_request_raises() -> None:
+    async with BotApi({"sendMessage": None}) as url:
+        for name, bot in _bots(url).items():
+            async with bot:
+                started = asyncio.get_running_loop().time()
+                with pytest.raises(TimedOut):  # the caller's read timeout, not the default 5 s
+                    await bot.send_message(42, "Olá", read_timeout=0.2)
+                assert asyncio.get_running_loop().time() - started < 2, name
+    raised = {}
+    for name, bot in _bots("http://127.0.0.1:9/bot").items():  # nobody listens there
+        with pytest.raises(NetworkError) as caught:
+            await bot.send_message(42, "Olá")
+        raised[name] = (type(caught.value), str(caught.value))
+        await bot.shutdown()
+    assert raised["ours"] == raised["ptb"]
+    assert "httpx.ConnectError" in raised["ours"][1]
+
+
+async def test_a_call_with_a_file_goes_through_httpxs_client_as_before() -> None:
+    api = BotApi({"sendDocument": (200, {"ok": True, "result": MESSAGE})})
+    async with api as url:
+        bot = _bots(url)["ours"]
+        async with bot:
+            sent = await bot.send_document(42, b"%PDF-1.4 conteudo", filename="danfe.pdf")
+    assert sent.message_id == 77
+    (exchange,) = api.exchanges
+    assert exchange.headers["content-type"].startswith("multipart/form-data")
+    assert b"%PDF-1.4 conteudo" in exchange.body
+    assert b'filename="danfe.pdf"' in exchange.body
+
+
+async def test_a_shut_down_request_refuses_calls_as_ptbs_does() -> None:
+    async with BotApi({"sendMessage": (200, {"ok": True, "result": MESSAGE})}) as url:
+        raised = {}
+        for name, bot in _bots(url).items():
+            await bot.initialize()
+            await bot.shutdown()
+            with pytest.raises(NetworkError) as caught:
+                await bot.send_message(42, "Olá")
+            raised[name] = str(caught.value)
+            await bot.initialize()  # and works again once initialized
+            assert (await bot.send_message(42, "Olá")).message_id == 77
+            await bot.shutdown()
+    assert raised["ours"] == raised["ptb"]
+    assert "not initialized" in raised["ours"]

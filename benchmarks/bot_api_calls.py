@@ -5,13 +5,19 @@
 N `sendMessage` calls of python-telegram-bot (`Bot.send_message`, answer parsed) to the Bot
 API stand-in of load.py, running in a process of its own so only the caller's CPU is counted;
 at most K in flight at once (the sender's concurrency is SENDER_CONCURRENCY, 64 by default),
-on `serve`'s event loop (EVENT_LOOP). Baseline: PTB's default `HTTPXRequest` (one httpx
-connection pool). Then PTB's `HTTPXRequest` on the lanes (bot/channels/http_lanes.py,
-one-connection lanes), through httpx's client; and ours, the request `build_bot` gives the
-sender: the lanes, with calls without files straight to them (bot/channels/
-bot_api_request.py). Printed per K: CPU per call of each (ms) and calls/s, and ours against
-each. `--smoke` (`./dev test` runs it so the script cannot rot) makes 50 calls: figures mean
-nothing.
+on `serve`'s event loop (EVENT_LOOP). Four requests, each a step from PTB's own to ours:
+  - PTB's default `HTTPXRequest` (one httpx connection pool, httpcore on AnyIO): the baseline;
+  - the same on the lanes (bot/channels/http_lanes.py, one-connection pools), through httpx's
+    client, on AnyIO: what `build_bot` gave the sender until 8 Dec 2026, the second baseline;
+  - the lanes on AnyIO, with calls without files straight to them (bot/channels/
+    bot_api_request.py);
+  - ours, the request `build_bot` gives the sender: straight to the lanes, whose connections run
+    on asyncio's own streams (bot/channels/asyncio_network.py).
+Printed per K: CPU per call of each (ms) and calls/s, and ours against both baselines. The
+stand-in speaks plain HTTP: against Telegram, TLS is AnyIO's (Python, through an
+`ssl.MemoryBIO`) under the first three and the event loop's under ours, which this script
+does not count. `--smoke` (`./dev test` runs it so the script cannot rot) makes 50 calls:
+figures mean nothing.
 
 Why lanes (py-spy of `serve` at saturation, 7 Dec 2026): httpcore's
 `AsyncConnectionPool._assign_requests_to_connections` was in 70% of the samples of the sender's
@@ -41,6 +47,7 @@ from pydantic import SecretStr
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.channels.bot_api_request import LaneRequest
 from bot.channels.http_lanes import EXTRA_LANES, LaneTransport
 from bot.channels.telegram import build_bot
 from bot.serve import loop_factory
@@ -50,8 +57,10 @@ TOKEN = "123456:CALLS"  # noqa: S105 (the stand-in accepts any token)
 CHATS = 64
 WARM_UP = 200
 PTBS = "PTB's HTTPXRequest"
-THROUGH_CLIENT = "PTB's HTTPXRequest on the lanes"
-OURS = "ours (lanes, straight)"
+BEFORE = "PTB's HTTPXRequest on AnyIO lanes"
+STRAIGHT = "straight to AnyIO lanes"
+OURS = "ours (straight to asyncio lanes)"
+NAMES = (PTBS, BEFORE, STRAIGHT, OURS)
 
 
 def _stand_in(ports: Queue[int]) -> None:
@@ -107,23 +116,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for in_flight in levels:
             figures = {}
-            for name in (PTBS, THROUGH_CLIENT, OURS):
+            for name in NAMES:
                 with asyncio.Runner(loop_factory=factory) as runner:
                     if name == OURS:
                         bot = build_bot(settings)
-                    elif name == THROUGH_CLIENT:
-                        lanes = LaneTransport(settings.sender_concurrency + EXTRA_LANES)
-                        request = HTTPXRequest(httpx_kwargs={"transport": lanes})
-                        bot = Bot(TOKEN, base_url=base, request=request)
-                    else:
+                    elif name == PTBS:
                         bot = Bot(TOKEN, base_url=base, request=HTTPXRequest())
+                    else:
+                        lanes = LaneTransport(settings.sender_concurrency + EXTRA_LANES, None)
+                        request = (
+                            LaneRequest(lanes)
+                            if name == STRAIGHT
+                            else HTTPXRequest(httpx_kwargs={"transport": lanes})
+                        )
+                        bot = Bot(TOKEN, base_url=base, request=request)
                     figures[name] = runner.run(_calls(bot, in_flight, calls))
                 cpu, rate = figures[name]
                 print(
-                    f"{in_flight:>3} in flight, {name + ':':<34} {1000 * cpu:5.2f} ms of CPU "
+                    f"{in_flight:>3} in flight, {name + ':':<42} {1000 * cpu:5.2f} ms of CPU "
                     f"per call, {rate:7.0f} calls/s"
                 )
-            for baseline in (PTBS, THROUGH_CLIENT):
+            for baseline in (PTBS, BEFORE):
                 ratio = figures[OURS][0] / figures[baseline][0]
                 print(
                     f"{in_flight:>3} in flight: ours / {baseline} = {ratio:.2f}× the CPU per call"

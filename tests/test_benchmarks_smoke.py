@@ -143,10 +143,11 @@ FIGURES: dict[str, tuple[bool, list[str]]] = {
         False,
         [
             r" 16 in flight, PTB's HTTPXRequest: +[\d.]+ ms of CPU per call, +\d+ calls/s",
-            r" 16 in flight, PTB's HTTPXRequest on the lanes: +[\d.]+ ms of CPU per call",
-            r" 16 in flight, ours \(lanes, straight\): +[\d.]+ ms of CPU per call, +\d+ calls/s",
+            r" 16 in flight, PTB's HTTPXRequest on AnyIO lanes: +[\d.]+ ms of CPU per call",
+            r" 16 in flight, straight to AnyIO lanes: +[\d.]+ ms of CPU per call",
+            r" 16 in flight, ours \(straight to asyncio lanes\): +[\d.]+ ms of CPU per call",
             r" 64 in flight: ours / PTB's HTTPXRequest = [\d.]+× the CPU per call",
-            r" 64 in flight: ours / PTB's HTTPXRequest on the lanes = [\d.]+× the CPU per call",
+            r" 64 in flight: ours / PTB's HTTPXRequest on AnyIO lanes = [\d.]+× the CPU per call",
         ],
     ),
     "reminders.py": (

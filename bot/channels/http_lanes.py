@@ -7,7 +7,8 @@ with the sixteen connections the outbox sender's concurrency opens to the Bot AP
 Here each lane is a pool of one connection, so every walk sees one; a request takes the least
 busy lane, so as many requests as there are lanes run at once without waiting for each other,
 and a lane opens its connection only when the others are busy (the first lanes take the
-traffic of a quiet process).
+traffic of a quiet process). A lane's connection runs on asyncio's own streams and TLS, not on
+AnyIO's (bot/channels/asyncio_network.py).
 
 Environment proxies (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) are honoured by httpx only for the
 transport it builds itself: where one is set, `lanes_or_default` leaves httpx to it.
@@ -16,12 +17,17 @@ transport it builds itself: where one is set, `lanes_or_default` leaves httpx to
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import AsyncIterator
 from typing import cast
 
+import httpcore
 import httpx
 
+from bot.channels.asyncio_network import AsyncioBackend
+
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+_ASYNCIO = AsyncioBackend()  # (it holds no state: one serves every lane)
 # Lanes beyond the sender's concurrency, for a channel's other calls (a file the person sent,
 # the webhook's set-up) while the sender's are all in flight.
 EXTRA_LANES = 4
@@ -30,13 +36,15 @@ EXTRA_LANES = 4
 class LaneTransport(httpx.AsyncBaseTransport):
     """`lanes` single-connection pools; each request on the one with the fewest in flight."""
 
-    def __init__(self, lanes: int) -> None:
+    def __init__(
+        self, lanes: int, network: httpcore.AsyncNetworkBackend | None = _ASYNCIO
+    ) -> None:
+        """`network`: the connections' backend; None for httpcore's own (AnyIO)."""
         if lanes < 1:
             raise ValueError("at least one lane")
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         # one TLS context for all (each transport would load the CA bundle again: ≈25 ms)
         tls = httpx.create_ssl_context()
-        self._lanes = [httpx.AsyncHTTPTransport(verify=tls, limits=one) for _ in range(lanes)]
+        self._lanes = [_lane(tls, network) for _ in range(lanes)]
         self.in_flight = [0] * lanes
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -58,6 +66,26 @@ class LaneTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for lane in self._lanes:
             await lane.aclose()
+
+
+def _lane(
+    tls: ssl.SSLContext, network: httpcore.AsyncNetworkBackend | None
+) -> httpx.AsyncHTTPTransport:
+    """httpx's transport on a pool of one connection over `network`. httpx names no network
+    backend for the pool it builds, so the pool is built here, as httpx builds it for these
+    limits, with that backend."""
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    transport = httpx.AsyncHTTPTransport(verify=tls, limits=one)
+    if network is None:
+        return transport
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=tls,
+        max_connections=one.max_connections,
+        max_keepalive_connections=one.max_keepalive_connections,
+        keepalive_expiry=one.keepalive_expiry,
+        network_backend=network,
+    )
+    return transport
 
 
 class _Released(httpx.AsyncByteStream):

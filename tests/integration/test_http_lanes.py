@@ -1,12 +1,15 @@
 """The Bot API / Graph API transport: requests spread over one-connection lanes, each lane
-released however its request ends, and httpx's own transport where a proxy is configured."""
+released however its request ends, and httpx's own transport where a proxy is configured; the
+Bot API's requests on them; a lane's connection on asyncio's own streams and TLS."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,10 +19,12 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
+from bot.channels.asyncio_network import AsyncioBackend
 from bot.channels.bot_api_request import LaneRequest
 from bot.channels.http_lanes import EXTRA_LANES, LaneTransport
 from bot.channels.telegram import build_bot
 from bot.settings import Settings
+from tests.support_sefaz import ServerPki
 
 
 class Local:
@@ -376,3 +381,102 @@ async def test_a_shut_down_request_refuses_calls_as_ptbs_does() -> None:
             await bot.shutdown()
     assert raised["ours"] == raised["ptb"]
     assert "not initialized" in raised["ours"]
+
+
+# -- a lane's connection on asyncio's own streams (bot/channels/asyncio_network.py) --------------
+
+
+class Tls(Local):
+    """HTTPS on 127.0.0.1 with a certificate for that address from a CA of its own; answers
+    every request and, with `close_idle`, closes the connection right after (without saying
+    so), as a peer drops a keep-alive connection; with `silent`, never starts TLS."""
+
+    def __init__(self, pki: ServerPki, *, close_idle: bool = False, silent: bool = False) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(pki.cert_pem, pki.key_pem)
+        self.close_idle, self.silent = close_idle, silent
+        self.connections = 0
+
+    async def __aenter__(self) -> str:
+        context = None if self.silent else self.context
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=context)
+        return f"https://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            if self.silent:
+                await asyncio.Event().wait()
+            while await reader.readline():
+                while (await reader.readline()) not in (b"\r\n", b""):
+                    pass
+                writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{"ok": true}')
+                await writer.drain()
+                if self.close_idle:
+                    break
+        except (ConnectionError, ssl.SSLError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> ServerPki:
+    return ServerPki.make(tmp_path_factory.mktemp("pki"))
+
+
+def _verifying(pki: ServerPki) -> LaneTransport:
+    """Lanes that trust the test CA alone, as the real ones trust the system's."""
+    lanes = LaneTransport(2)
+    tls = ssl.create_default_context(cafile=str(pki.ca_pem))
+    for lane in lanes._lanes:
+        lane._pool._ssl_context = tls
+    return lanes
+
+
+async def test_a_lane_speaks_tls_on_asyncio_and_checks_the_peers_certificate(
+    pki: ServerPki, tmp_path: Path
+) -> None:
+    lanes = _verifying(pki)
+    assert all(isinstance(lane._pool._network_backend, AsyncioBackend) for lane in lanes._lanes)
+    anyio_lanes = LaneTransport(1, None)  # (benchmarks/bot_api_calls.py's baseline)
+    assert not isinstance(anyio_lanes._lanes[0]._pool._network_backend, AsyncioBackend)
+    async with Tls(pki) as url, httpx.AsyncClient(transport=lanes) as client:
+        response = await client.get(url + "/getMe")
+        assert response.json() == {"ok": True}
+        stream = response.extensions["network_stream"]
+        assert stream.get_extra_info("ssl_object").version().startswith("TLSv1.")
+        assert stream.get_extra_info("server_addr")[0] == "127.0.0.1"
+        assert stream.get_extra_info("client_addr")[0] == "127.0.0.1"
+        assert stream.get_extra_info("socket") is not None
+        assert stream.get_extra_info("anything else") is None
+        # the certificate names 127.0.0.1, not localhost
+        port = url.rsplit(":", 1)[1]
+        with pytest.raises(httpx.ConnectError, match=r"match|mismatch"):
+            await client.get(f"https://localhost:{port}/getMe")
+    other = ServerPki.make(tmp_path)  # a certificate from a CA the lanes do not trust
+    async with Tls(other) as url, httpx.AsyncClient(transport=_verifying(pki)) as client:
+        with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
+            await client.get(url + "/getMe")
+    assert lanes.in_flight == [0, 0]
+
+
+async def test_a_connection_the_peer_dropped_while_idle_is_replaced(pki: ServerPki) -> None:
+    server = Tls(pki, close_idle=True)
+    lanes = _verifying(pki)
+    async with server as url, httpx.AsyncClient(transport=lanes) as client:
+        for _ in range(3):
+            assert (await client.get(url + "/getMe")).json() == {"ok": True}
+            await asyncio.sleep(0.05)  # the peer's close arrives while the lane is idle
+    assert server.connections == 3
+    assert lanes.in_flight == [0, 0]
+
+
+async def test_a_peer_that_never_starts_tls_times_the_connection_out(pki: ServerPki) -> None:
+    lanes = _verifying(pki)
+    async with Tls(pki, silent=True) as url, httpx.AsyncClient(transport=lanes) as client:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(httpx.ConnectTimeout):
+            await client.get(url + "/getMe", timeout=0.3)
+        assert asyncio.get_running_loop().time() - started < 2
+    assert lanes.in_flight == [0, 0]

@@ -416,9 +416,9 @@ def _web_app(app: App, runtime: Runtime) -> FastAPI:
         app.uow_factory,
         telegram=webhook,
         telegram_secret=webhook.webhook_secret if webhook else None,
-        routers=[
-            *app.web_routers(),
+        routers=[  # (the webhook first: see create_app)
             *([whatsapp_router(runtime.whatsapp, admission)] if runtime.whatsapp else []),
+            *app.web_routers(),
             metrics_router(metrics.render, token),
             status_router(
                 lambda: health.status(

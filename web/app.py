@@ -46,13 +46,15 @@ def create_app(
     """
     app = FastAPI(title="RevendaBot API", docs_url="/docs", redoc_url=None)
     api_errors.install(app)  # pt-BR JSON errors under /api/, a full Allow header on every 405
-    app.include_router(_health_router(uow_factory))
-    for router in routers:
-        app.include_router(router)
+    # A request walks the routes in order until one matches, and webhooks are most requests:
+    # theirs come first (`routers` puts the WhatsApp one first too).
     if telegram is not None:
         if not telegram_secret:
             raise ValueError("the Telegram webhook needs a secret token")
         app.include_router(_telegram_router(telegram, telegram_secret, admission or Admission()))
+    for router in routers:
+        app.include_router(router)
+    app.include_router(_health_router(uow_factory))
     return app
 
 

@@ -18,8 +18,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from starlette.routing import BaseRoute, Match
 
-from bot.app import App
+from bot.app import App, build_runtime
 from bot.channels.telegram import TelegramChannel, from_settings
 from bot.demo import CONSOLE_GESTOR, DEMO_NAME
 from bot.serve import ServeError, serve
@@ -27,8 +28,11 @@ from services.types import UnitOfWorkFactory
 from storage.conversation import ClaimedMessage
 from storage.models import Gestor, OutboxMessage, ProcessedEvent
 from tests.integration.fake_telegram import TOKEN, FakeBotApi, callback_update, message_update
+from tests.integration.whatsapp_graph import GraphStandIn
+from tests.integration.whatsapp_support import wa_settings
 from tests.support import make_office
 from web.app import create_app
+from web.whatsapp import WHATSAPP_WEBHOOK_PATH
 
 SECRET = "webhook-Secret_123"
 USER = 111
@@ -396,3 +400,38 @@ def test_serve_runs_on_uvloop_webhooks_sender_and_all(app: App) -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
+
+
+async def test_serves_web_app_tries_the_webhooks_routes_before_any_feature_route(
+    app: App,
+) -> None:
+    """Every request walks the routes in order until one matches, and webhooks are most of
+    serve's requests: the first route that takes a webhook's POST comes before all others but
+    FastAPI's own (its documentation)."""
+    wa_settings(app)
+    app.settings = app.settings.model_copy(
+        update={
+            "telegram_bot_token": SecretStr(TOKEN),
+            "public_base_url": "https://bot.example.com",
+            "telegram_webhook_secret": SecretStr(SECRET),
+        }
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(GraphStandIn().handler)) as wa:
+        web = build_runtime(app, telegram_request=FakeBotApi(), whatsapp_session=wa).web
+    assert web is not None
+    own = {"/openapi.json", "/docs", "/docs/oauth2-redirect"}
+    webhooks = ("/webhooks/telegram", WHATSAPP_WEBHOOK_PATH)
+
+    def post(path: str) -> dict[str, object]:
+        return {"type": "http", "method": "POST", "path": path, "root_path": "", "headers": []}
+
+    def takes_a_webhook(route: BaseRoute) -> bool:
+        return any(route.matches(post(path))[0] is Match.FULL for path in webhooks)
+
+    for path in webhooks:
+        for route in web.router.routes:
+            if route.matches(post(path))[0] is Match.FULL:
+                break
+            assert getattr(route, "path", None) in own or takes_a_webhook(route), path
+        else:
+            raise AssertionError(f"no route takes POST {path}")

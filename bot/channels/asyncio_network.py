@@ -55,6 +55,8 @@ class AsyncioStream(AsyncNetworkStream):
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
         if not buffer:
             return
+        if self._writer.is_closing():  # (uvloop's transport would raise a RuntimeError)
+            raise httpcore.WriteError("the connection is closed")
         with _mapped(httpcore.WriteTimeout, httpcore.WriteError):
             async with asyncio.timeout(timeout):
                 self._writer.write(buffer)

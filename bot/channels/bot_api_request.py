@@ -30,7 +30,7 @@ READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 
-_Timeout = float | None | object  # a number of seconds, None (no limit) or DEFAULT_NONE
+_Timeout = object  # a number of seconds, None (no limit) or PTB's DEFAULT_NONE
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # what a PTB method passes for "not given"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -23,6 +24,7 @@ from bot.channels.asyncio_network import AsyncioBackend
 from bot.channels.bot_api_request import LaneRequest
 from bot.channels.http_lanes import EXTRA_LANES, LaneTransport
 from bot.channels.telegram import build_bot
+from bot.serve import loop_factory
 from bot.settings import Settings
 from tests.support_sefaz import ServerPki
 
@@ -480,3 +482,22 @@ async def test_a_peer_that_never_starts_tls_times_the_connection_out(pki: Server
             await client.get(url + "/getMe", timeout=0.3)
         assert asyncio.get_running_loop().time() - started < 2
     assert lanes.in_flight == [0, 0]
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "auto"])
+def test_a_write_on_a_closed_connection_is_httpcores_write_error(loop: str) -> None:
+    """On either loop `serve` may run (uvloop's transport raises a RuntimeError of its own)."""
+
+    async def closed_then_written() -> None:
+        async with Server() as url:
+            port = int(url.rsplit(":", 1)[1])
+            stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=1)
+            await stream.aclose()
+            await asyncio.sleep(0.05)  # (the transport gone, not only closing)
+            with pytest.raises(httpcore.WriteError):
+                await stream.write(b"GET / HTTP/1.1\r\n\r\n")
+            with pytest.raises(httpcore.ConnectError):
+                await AsyncioBackend().connect_tcp("127.0.0.1", 9, timeout=1)
+
+    with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+        runner.run(closed_then_written())

@@ -26,11 +26,15 @@ whether it expired (an anyio attribute lookup that builds a dict per connection)
 every idle one, counts the idle ones again. With 16 to 64 calls in flight the pool holds as
 many connections; a lane's pool holds one.
 
-Why straight to the lanes (py-spy --gil of `serve` under load.py's open loop, 8 Dec 2026):
-sendMessage and editMessageText were half of the samples holding the GIL, httpx's client
-layers above the transport a third of those. Three runs, 3,000 calls each, uvloop: lanes
-through the client → straight to them, 16 in flight 0.66, 0.65, 0.63 → 0.56, 0.53, 0.57 ms of
-CPU a call; 64 in flight 0.69, 0.80, 0.98 → 0.60, 0.72, 0.74 (PTB's default 1.17–1.48).
+Why straight to the lanes, on asyncio (py-spy --gil of `serve` under load.py's open loop, 8 Dec
+2026): sendMessage and editMessageText were half of the samples holding the GIL; httpx's
+client layers above the transport a third of those, AnyIO's streams and cancel scopes a fifth.
+Runs of 3,000 calls, uvloop, a calm VM, the second baseline → ours: five runs before each
+method's URL was kept parsed, 1 in flight 0.78–0.83 → 0.59–0.68 ms of CPU a call, 16 in
+flight 0.59–0.67 → 0.51–0.59, 64 in flight 0.67–0.75 → 0.50–0.62; two after, 0.88 and 0.73 →
+0.68 and 0.54, 0.73 and 0.58 → 0.49 and 0.46, 0.70 and 0.67 → 0.50 and 0.43 (0.65–0.79×).
+At 16 and 64 in flight most of it is the asyncio backend: straight to AnyIO lanes was within
+the noise of the client path there.
 """
 
 from __future__ import annotations

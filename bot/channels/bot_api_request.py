@@ -29,6 +29,8 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
+# The Bot API methods the channel calls are a dozen; past this, URLs are parsed each time.
+MAX_URLS = 64
 
 _Timeout = object  # a number of seconds, None (no limit) or PTB's DEFAULT_NONE
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # what a PTB method passes for "not given"
@@ -48,6 +50,8 @@ class LaneRequest(HTTPXRequest):
         self._lanes = transport
         self._headers = {"User-Agent": self.USER_AGENT}
         self._open = True
+        # each method's URL, parsed once (a third of building a request: httpx's URL parser)
+        self._urls: dict[str, httpx.URL] = {}
 
     async def initialize(self) -> None:
         await super().initialize()
@@ -85,9 +89,14 @@ class LaneRequest(HTTPXRequest):
             "write": _seconds(write_timeout, WRITE_TIMEOUT),
             "pool": _seconds(pool_timeout, POOL_TIMEOUT),
         }
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = httpx.URL(url)
+            if len(self._urls) < MAX_URLS:
+                self._urls[url] = parsed
         request = httpx.Request(
             method,
-            url,
+            parsed,
             headers=self._headers,
             data=request_data.json_parameters if request_data is not None else None,
             extensions={"timeout": timeout},

@@ -8,7 +8,8 @@ at most K in flight at once (the sender's concurrency is SENDER_CONCURRENCY, 64 
 on `serve`'s event loop (EVENT_LOOP). Four requests, each a step from PTB's own to ours:
   - PTB's default `HTTPXRequest` (one httpx connection pool, httpcore on AnyIO): the baseline;
   - the same on the lanes (bot/channels/http_lanes.py, one-connection pools), through httpx's
-    client, on AnyIO: what `build_bot` gave the sender until 8 Dec 2026, the second baseline;
+    client, on AnyIO: what `build_bot` gave the sender before the two steps below, the
+    second baseline;
   - the lanes on AnyIO, with calls without files straight to them (bot/channels/
     bot_api_request.py);
   - ours, the request `build_bot` gives the sender: straight to the lanes, whose connections run

@@ -325,6 +325,7 @@ async def test_a_call_without_files_sends_what_ptbs_request_sends_and_reads_its_
     ],
     ids=["400", "403", "429", "migrated", "502", "500-odd"],
 )
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # (retry_after's)
 async def test_telegrams_refusals_raise_what_ptbs_request_raises(
     answer: tuple[int, dict[str, Any]],
 ) -> None:

@@ -178,8 +178,16 @@ class DriverStatement:
             if connection.dialect.is_disconnect(error, proxied.dbapi_connection, cursor):
                 proxied.info.pop(_CURSOR, None)
                 connection.invalidate(error)
+            # as SQLAlchemy's own path on this engine: no values in the error's text, when
+            # the engine hides them (they are the gestores' data and message texts)
             raise exc.DBAPIError.instance(
-                compiled.sql, parameters, error, connection.dialect.loaded_dbapi.Error
+                compiled.sql,
+                parameters,
+                error,
+                connection.dialect.loaded_dbapi.Error,
+                hide_parameters=connection.engine.hide_parameters,
+                dialect=connection.dialect,
+                ismulti=bool(many),
             ) from error
         return compiled, cursor
 

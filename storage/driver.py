@@ -320,7 +320,8 @@ class DriverStatement:
                 if below is not None and below.checked is None:
                     below.check(cursor)
         except connection.dialect.loaded_dbapi.Error as error:
-            if connection.dialect.is_disconnect(error, proxied.dbapi_connection, cursor):
+            gone = connection.dialect.is_disconnect(error, proxied.dbapi_connection, cursor)
+            if gone:
                 proxied.info.pop(_CURSORS, None)
                 proxied.info.pop(_TRANSFORMER, None)
                 connection.invalidate(error)
@@ -332,6 +333,7 @@ class DriverStatement:
                 error,
                 connection.dialect.loaded_dbapi.Error,
                 hide_parameters=connection.engine.hide_parameters,
+                connection_invalidated=gone,
                 dialect=connection.dialect,
                 ismulti=bool(many),
             ) from error

@@ -25,7 +25,7 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import storage.driver
 from bot.observability import scrub
@@ -230,3 +230,29 @@ def test_a_statement_psycopg_renders_otherwise_stays_on_the_cursor(
         for _ in range(RUNS):
             assert statement.first(connection, {"n": 5}) == ("eva",)
     assert len(below) == before
+
+
+def test_a_connection_the_server_dropped_below_the_cursor_is_invalidated_and_replaced(
+    engine: Engine, pg_database: str, below: list[bool | str]
+) -> None:
+    with engine.begin() as connection:
+        _add(connection, "fábio", 1)
+        for _ in range(RUNS):
+            _read(connection, "fábio", 0)
+    assert any(below)
+    killer = make_engine(pg_database, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            _read(connection, "fábio", 0)  # (it begins the transaction, on the cursor)
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with killer.begin() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+            below.clear()
+            with pytest.raises(DBAPIError) as raised:
+                _read(connection, "fábio", 0)
+            assert below == ["raised"]
+            assert raised.value.connection_invalidated
+    finally:
+        killer.dispose()
+    with engine.begin() as connection:  # a new connection, whose statements start over
+        assert [row[1] for row in _read(connection, "fábio", 0)] == ["fábio"]

@@ -112,6 +112,14 @@ def _read(connection: Connection, prefix: str, least: int) -> list[tuple[Any, ..
     )
 
 
+def _read_until_prepared(engine: Engine, name: str) -> None:
+    """A row named `name`, read back as often as psycopg takes to prepare the read."""
+    with engine.begin() as connection:
+        _add(connection, name, 1)
+        for _ in range(RUNS):
+            _read(connection, name, 0)
+
+
 def test_a_statement_psycopg_prepared_runs_below_its_cursor_and_reads_the_same(
     engine: Engine, below: list[bool | str]
 ) -> None:
@@ -173,10 +181,7 @@ def test_values_of_other_types_run_as_psycopg_prepared_them(
 def test_after_psycopg_deallocated_its_statements_they_run_again(
     engine: Engine, below: list[bool | str], forget: str
 ) -> None:
-    with engine.begin() as connection:
-        _add(connection, "caio", 1)
-        for _ in range(RUNS):
-            _read(connection, "caio", 0)
+    _read_until_prepared(engine, "caio")
     assert any(below)
     # psycopg deallocates every statement it prepared after a ROLLBACK and after a DROP
     with engine.connect() as connection:
@@ -235,10 +240,7 @@ def test_a_statement_psycopg_renders_otherwise_stays_on_the_cursor(
 def test_a_connection_the_server_dropped_below_the_cursor_is_invalidated_and_replaced(
     engine: Engine, pg_database: str, below: list[bool | str]
 ) -> None:
-    with engine.begin() as connection:
-        _add(connection, "fábio", 1)
-        for _ in range(RUNS):
-            _read(connection, "fábio", 0)
+    _read_until_prepared(engine, "fábio")
     assert any(below)
     killer = make_engine(pg_database, pool_size=1)
     try:
